@@ -1,0 +1,37 @@
+# Two commands matter: `make serve` and `make test`. Both create .venv when needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: serve test lint typecheck pytest schemas clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Run the server on embedded defaults (127.0.0.1, ws 7350, http 7351, ./tilemud-data).
+serve: $(STAMP)
+	$(BIN)/tilemud serve $(ARGS)
+
+## The whole test suite: ruff, mypy --strict, pytest.
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check tilemud tests benchmarks
+	$(BIN)/ruff format --check tilemud tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## Regenerate the committed JSON Schemas from the message classes.
+schemas: $(STAMP)
+	$(BIN)/tilemud schemas --write
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

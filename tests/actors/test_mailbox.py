@@ -1,0 +1,94 @@
+"""Mailbox and Ref: bounded, policy-driven sends and one-shot asks."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+import trio
+
+from tilemud.actors import Mailbox, Overflow, Reply, open_mailbox
+from tilemud.errors import ActorGone, MailboxFull
+
+
+@attrs.frozen
+class Double:
+    value: int
+    reply: Reply[int]
+
+
+async def doubler(inbox: trio.MemoryReceiveChannel[Double]) -> None:
+    async for request in inbox:
+        request.reply.send(request.value * 2)
+
+
+async def test_ask_gets_the_answer() -> None:
+    box: Mailbox[Double] = open_mailbox("doubler", 4, Overflow.BLOCK)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(doubler, box.inbox)
+        with trio.fail_after(1):
+            assert await box.ref.ask(lambda reply: Double(21, reply)) == 42
+        nursery.cancel_scope.cancel()
+
+
+async def test_block_policy_waits_for_room(autojump_clock: trio.testing.MockClock) -> None:
+    box: Mailbox[int] = open_mailbox("slow", 1, Overflow.BLOCK)
+    await box.ref.send(1)
+    with trio.move_on_after(5) as scope:
+        await box.ref.send(2)
+    assert scope.cancelled_caught
+    assert await box.inbox.receive() == 1
+    with trio.fail_after(1):
+        await box.ref.send(2)
+
+
+async def test_reject_policy_raises_at_once() -> None:
+    box: Mailbox[int] = open_mailbox("busy", 2, Overflow.REJECT)
+    await box.ref.send(1)
+    await box.ref.send(2)
+    with pytest.raises(MailboxFull):
+        await box.ref.send(3)
+    assert box.ref.try_send(3) is False
+
+
+async def test_try_send_never_waits() -> None:
+    box: Mailbox[int] = open_mailbox("x", 1, Overflow.BLOCK)
+    assert box.ref.try_send(1) is True
+    assert box.ref.try_send(2) is False
+
+
+async def test_closed_mailbox_means_actor_gone() -> None:
+    box: Mailbox[int] = open_mailbox("gone", 1, Overflow.BLOCK)
+    box.close()
+    with pytest.raises(ActorGone):
+        await box.ref.send(1)
+    with pytest.raises(ActorGone):
+        box.ref.try_send(1)
+
+
+async def test_request_dropped_unanswered_is_actor_gone() -> None:
+    box: Mailbox[Double] = open_mailbox("dropper", 1, Overflow.BLOCK)
+
+    async def drop_one() -> None:
+        request = await box.inbox.receive()
+        request.reply._channel.close()  # the actor died without answering
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(drop_one)
+        with pytest.raises(ActorGone):
+            await box.ref.ask(lambda reply: Double(1, reply))
+
+
+async def test_late_answer_to_a_caller_that_gave_up_is_dropped(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    box: Mailbox[Double] = open_mailbox("late", 1, Overflow.BLOCK)
+    with trio.move_on_after(1):
+        await box.ref.ask(lambda reply: Double(1, reply))
+    request = await box.inbox.receive()
+    request.reply.send(2)  # must neither block nor raise
+    request.reply.send(3)  # a second answer is ignored too
+
+
+def test_mailbox_must_be_bounded() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        open_mailbox("x", 0, Overflow.BLOCK)

@@ -1,0 +1,171 @@
+"""The board value and its checksum."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.game.strategies import boards
+from tilemud.game import Board, PlacedTile, Tile, board_checksum, cell_digest
+
+ANN_STONE = Tile(owner="ann", kind="stone")
+BOB_WOOD = Tile(owner="bob", kind="wood")
+
+
+def at(x: int, y: int, tile: Tile = ANN_STONE) -> PlacedTile:
+    return PlacedTile(x=x, y=y, tile=tile)
+
+
+def test_an_empty_board() -> None:
+    board = Board(3, 2)
+    assert (board.width, board.height, board.tile_count) == (3, 2, 0)
+    assert not board.is_full
+    assert board.get(2, 1) is None
+    assert dict(board.holdings) == {}
+    assert list(board.tiles()) == []
+    assert [len(row) for row in board.rows()] == [3, 3]
+
+
+@pytest.mark.parametrize(("width", "height"), [(0, 1), (1, 0), (-2, 3), (True, 3)])
+def test_a_board_needs_positive_sides(width: int, height: int) -> None:
+    with pytest.raises(ValueError, match="positive"):
+        Board(width, height)
+
+
+@pytest.mark.parametrize(("x", "y"), [(-1, 0), (0, -1), (3, 0), (0, 2)])
+def test_get_outside_the_board_raises(x: int, y: int) -> None:
+    board = Board(3, 2)
+    assert not board.in_bounds(x, y)
+    with pytest.raises(IndexError):
+        board.get(x, y)
+
+
+def test_with_tiles_returns_a_new_board_and_keeps_the_old() -> None:
+    empty = Board(3, 3)
+    one = empty.with_tiles([at(1, 1)])
+    two = one.with_tiles([at(2, 1, BOB_WOOD)])
+    assert empty.get(1, 1) is None
+    assert one.get(1, 1) == ANN_STONE
+    assert one.get(2, 1) is None
+    assert two.get(2, 1) == BOB_WOOD
+    assert dict(two.holdings) == {"ann": 1, "bob": 1}
+    assert two.tiles_held("ann") == 1
+    assert two.tiles_held("cy") == 0
+    assert [(t.x, t.y) for t in two.tiles()] == [(1, 1), (2, 1)]
+    assert one.with_tiles([]) is one
+
+
+def test_holdings_cannot_be_changed_from_outside() -> None:
+    board = Board(2, 2).with_tiles([at(0, 0)])
+    with pytest.raises(TypeError):
+        board.holdings["ann"] = 7  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    "placed",
+    [[at(3, 0)], [at(0, -1)], [at(0, 0), at(0, 0, BOB_WOOD)], [at(1, 1)]],
+)
+def test_with_tiles_refuses_bad_positions(placed: list[PlacedTile]) -> None:
+    board = Board(3, 3).with_tiles([at(1, 1)])
+    with pytest.raises(ValueError, match=r"outside|already"):
+        board.with_tiles(placed)
+
+
+def test_touches_means_an_orthogonal_neighbour() -> None:
+    board = Board(3, 3).with_tiles([at(1, 1), at(0, 0, BOB_WOOD)])
+    assert board.touches("ann", 1, 0)
+    assert board.touches("ann", 0, 1)
+    assert board.touches("ann", 2, 1)
+    assert board.touches("ann", 1, 2)
+    assert not board.touches("ann", 2, 2)  # diagonal only
+    assert not board.touches("ann", 1, 1)  # the cell itself is not a neighbour
+    assert board.touches("bob", 1, 0)
+    assert not board.touches("cy", 1, 0)
+
+
+def test_is_full() -> None:
+    board = Board.from_tiles(2, 1, [at(0, 0), at(1, 0, BOB_WOOD)])
+    assert board.is_full
+
+
+@given(boards(), st.randoms(use_true_random=False))
+def test_order_of_placement_does_not_matter(board: Board, rnd: random.Random) -> None:
+    tiles = list(board.tiles())
+    rnd.shuffle(tiles)
+    cut = rnd.randint(0, len(tiles))
+    again = Board(board.width, board.height).with_tiles(tiles[:cut]).with_tiles(tiles[cut:])
+    assert again == board
+    assert hash(again) == hash(board)
+    assert board_checksum(again) == board_checksum(board)
+    assert sum(again.holdings.values()) == again.tile_count == len(tiles)
+
+
+@given(boards(), boards())
+def test_checksums_differ_exactly_when_boards_do(a: Board, b: Board) -> None:
+    assert (a == b) == (board_checksum(a) == board_checksum(b))
+
+
+def test_checksum_sees_owner_kind_position_and_size() -> None:
+    base = Board(4, 4).with_tiles([at(1, 1)])
+    variants = [
+        base,
+        Board(4, 4).with_tiles([at(1, 1, Tile(owner="ann", kind="wood"))]),
+        Board(4, 4).with_tiles([at(1, 1, Tile(owner="bob", kind="stone"))]),
+        Board(4, 4).with_tiles([at(1, 2)]),
+        Board(5, 4).with_tiles([at(1, 1)]),
+        Board(4, 4),
+        Board(5, 4),
+    ]
+    assert len({board_checksum(b) for b in variants}) == len(variants)
+
+
+def test_checksum_is_stable() -> None:
+    # Pinned: replays recorded today must verify tomorrow.
+    board = Board(4, 4).with_tiles([at(1, 1), at(2, 1, BOB_WOOD)])
+    assert board_checksum(Board(4, 4)) == "b2add:0957285040768287f61b916589afb82e"
+    assert board_checksum(board) == "b2add:fb17f6f7e467aa0197a1f66f7504341f"
+
+
+def test_checksum_follows_its_documented_definition() -> None:
+    board = Board(4, 3).with_tiles([at(1, 1), at(2, 1, BOB_WOOD)])
+    total = (cell_digest(1, 1, ANN_STONE) + cell_digest(2, 1, BOB_WOOD)) % 2**256
+    data = (4).to_bytes(4, "big") + (3).to_bytes(4, "big") + (2).to_bytes(8, "big")
+    data += total.to_bytes(32, "big")
+    expected = hashlib.blake2b(data, digest_size=16, person=b"tilemud.board").hexdigest()
+    assert board_checksum(board) == "b2add:" + expected
+    owner_digest = hashlib.blake2b(
+        bytes([0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 3]) + b"annstone",
+        digest_size=32,
+        person=b"tilemud.cell",
+    ).digest()
+    assert cell_digest(1, 1, ANN_STONE) == int.from_bytes(owner_digest, "big")
+
+
+def test_odd_ids_still_hash() -> None:
+    tile = Tile(owner="\udcff-lone-surrogate", kind="stone")
+    board = Board(1, 1).with_tiles([at(0, 0, tile)])
+    assert board_checksum(board).startswith("b2add:")
+
+
+def test_repr_names_size_and_checksum() -> None:
+    text = repr(Board(2, 2))
+    assert "width=2" in text
+    assert "b2add:" in text
+
+
+@given(boards())
+def test_from_rows_inverts_rows(board: Board) -> None:
+    again = Board.from_rows(board.rows())
+    assert again == board
+    assert dict(again.holdings) == dict(board.holdings)
+    assert board_checksum(again) == board_checksum(board)
+
+
+@pytest.mark.parametrize("rows", [[], [[]], [[None, None], [None]]])
+def test_from_rows_needs_a_rectangle(rows: list[list[Tile | None]]) -> None:
+    with pytest.raises(ValueError, match="rows"):
+        Board.from_rows(rows)

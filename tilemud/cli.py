@@ -1,0 +1,142 @@
+"""The ``tilemud`` command: serve, mint tokens, check and write protocol schemas."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from tilemud import __version__
+from tilemud.config import Settings, ensure_secret, load_settings
+from tilemud.errors import ConfigError
+from tilemud.logs import configure_logging
+
+log = logging.getLogger("tilemud.cli")
+
+#: Exit status for bad settings or arguments, as argparse uses.
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``tilemud`` command line; returns the process exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(config_file=args.config, overrides=_overrides(args))
+    except ConfigError as exc:
+        print(f"tilemud: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    status: int = args.run(args, settings)
+    return status
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tilemud", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"tilemud {__version__}")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def with_config(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument("--config", type=Path, help="TOML settings file (or TILEMUD_CONFIG)")
+        sub.add_argument("--data-dir", help="where the server keeps its files")
+        return sub
+
+    serve = with_config(commands.add_parser("serve", help="run the server"))
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--ws-port", type=int, help="player WebSocket port (default 7350)")
+    serve.add_argument("--http-port", type=int, help="HTTP API port (default 7351)")
+    serve.add_argument("--log-format", choices=["auto", "json", "console"])
+    serve.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    serve.set_defaults(run=_serve)
+
+    token = with_config(commands.add_parser("token", help="mint an access token"))
+    token.add_argument("--player-id", required=True)
+    token.add_argument("--name", required=True)
+    token.add_argument("--role", action="append", default=[], help="repeat for several roles")
+    token.set_defaults(run=_mint_token)
+
+    schemas = commands.add_parser("schemas", help="check or rewrite the protocol's JSON Schemas")
+    schemas.add_argument("--write", action="store_true", help="rewrite the committed files")
+    schemas.add_argument("--config", type=Path, help=argparse.SUPPRESS)
+    schemas.set_defaults(run=_schemas)
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    flags = {
+        "server": {
+            "host": getattr(args, "host", None),
+            "ws_port": getattr(args, "ws_port", None),
+            "http_port": getattr(args, "http_port", None),
+            "data_dir": getattr(args, "data_dir", None),
+        },
+        "log": {
+            "format": getattr(args, "log_format", None),
+            "level": getattr(args, "log_level", None),
+        },
+    }
+    return {s: {k: v for k, v in f.items() if v is not None} for s, f in flags.items()}
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    configure_logging(settings.log)
+    settings = ensure_secret(settings)
+    try:
+        trio.run(serve_until_signalled, settings)
+    except OSError as exc:
+        log.error("cannot start: %s", exc)
+        return 1
+    return 0
+
+
+async def serve_until_signalled(settings: Settings) -> None:
+    """Run the server until SIGINT or SIGTERM, then stop it within the shutdown grace.
+
+    A second signal during the graceful stop cancels whatever is left at once.
+    """
+    from tilemud.supervisors.tree import TilemudServer
+
+    server = TilemudServer(settings)
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(server.run)
+            signum = await anext(signals)
+            log.info("stopping", extra={"signal": signal.Signals(signum).name})
+            server.stop()
+            nursery.cancel_scope.deadline = trio.current_time() + settings.server.shutdown_grace
+            nursery.start_soon(_cancel_on_second_signal, signals, nursery.cancel_scope)
+            await server.stopped.wait()
+            nursery.cancel_scope.cancel()
+    log.info("stopped")
+
+
+async def _cancel_on_second_signal(signals: AsyncIterator[int], scope: trio.CancelScope) -> None:
+    await anext(signals)
+    log.warning("second signal: cancelling the remaining shutdown")
+    scope.cancel()
+
+
+def _mint_token(args: argparse.Namespace, settings: Settings) -> int:
+    from tilemud.auth import TokenAuthority
+
+    tokens = TokenAuthority(ensure_secret(settings).auth)
+    print(tokens.mint_access(player_id=args.player_id, name=args.name, roles=args.role))
+    return 0
+
+
+def _schemas(args: argparse.Namespace, settings: Settings) -> int:
+    from tilemud.protocol import SCHEMA_DIR, check_schemas, write_schemas
+
+    if args.write:
+        for path in write_schemas(SCHEMA_DIR):
+            print(path)
+        return 0
+    drift = check_schemas(SCHEMA_DIR)
+    for name in drift:
+        print(f"drifted: {name}", file=sys.stderr)
+    return 1 if drift else 0

@@ -1,0 +1,260 @@
+"""The one frozen settings tree, loaded at the edge and passed down in slices.
+
+Sources, lowest precedence first: built-in defaults, a TOML file (``--config`` or
+``TILEMUD_CONFIG``), ``TILEMUD_*`` environment variables, then command-line flags.
+
+Environment names are ``TILEMUD_<SECTION>_<FIELD>`` in upper case (``TILEMUD_AUTH_SECRET``,
+``TILEMUD_GATEWAY_HELLO_TIMEOUT``), except the ``server`` section whose fields need no
+section prefix (``TILEMUD_HOST``, ``TILEMUD_WS_PORT``, ``TILEMUD_HTTP_PORT``,
+``TILEMUD_DATA_DIR``). ``docs/operations.md`` lists them all.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import attrs
+import cattrs
+from attrs import validators as v
+
+from tilemud.errors import ConfigError
+
+_positive = v.gt(0.0)
+_port = v.and_(v.ge(0), v.le(65535))
+
+
+def _dir(value: str | Path) -> Path:
+    return Path(value)
+
+
+@attrs.frozen(kw_only=True)
+class ServerSettings:
+    """Where the server listens and keeps its files."""
+
+    host: str = "127.0.0.1"
+    ws_port: int = attrs.field(default=7350, validator=_port)
+    http_port: int = attrs.field(default=7351, validator=_port)
+    data_dir: Path = attrs.field(default=Path("tilemud-data"), converter=_dir)
+    #: Seconds the whole tree gets to stop after SIGINT/SIGTERM before it is cancelled.
+    shutdown_grace: float = attrs.field(default=10.0, validator=_positive)
+    #: Seconds an idle HTTP keep-alive connection stays open.
+    http_keep_alive_timeout: float = attrs.field(default=5.0, validator=_positive)
+
+
+@attrs.frozen(kw_only=True)
+class AuthSettings:
+    """How player tokens (JWT) are minted and checked."""
+
+    #: Shared secret for HS* algorithms (or the PEM key for RS*/ES*). When unset, a random
+    #: secret is created once in ``<data_dir>/jwt-secret`` so tokens survive a restart.
+    secret: str | None = attrs.field(default=None, repr=False)
+    #: Public key (PEM) for verifying asymmetric algorithms; defaults to ``secret``.
+    public_key: str | None = attrs.field(default=None, repr=False)
+    issuer: str = "tilemud"
+    audience: str = "tilemud-client"
+    algorithm: str = "HS256"
+    #: Lifetime of a minted token, in seconds.
+    token_lifetime: float = attrs.field(default=24 * 3600.0, validator=_positive)
+    #: Seconds of clock skew tolerated on ``exp``/``iat``.
+    leeway: float = attrs.field(default=0.0, validator=v.ge(0))
+    #: ``POST /v1/auth/guest`` mints tokens for anyone: on for development, off in production.
+    guest_login: bool = True
+
+
+@attrs.frozen(kw_only=True)
+class GatewaySettings:
+    """The player WebSocket gateway."""
+
+    path: str = "/v1/ws"
+    #: Seconds a new connection has to send its ``hello``.
+    hello_timeout: float = attrs.field(default=5.0, validator=_positive)
+    #: Largest accepted client frame, in bytes; larger closes with 1009.
+    max_frame_bytes: int = attrs.field(default=64 * 1024, validator=v.ge(256))
+    #: Frames that may wait for a slow client before its queue counts as full.
+    outbound_queue: int = attrs.field(default=256, validator=v.ge(1))
+    #: Seconds a session's outbound queue may stay full before it is disconnected (4008).
+    slow_client_timeout: float = attrs.field(default=10.0, validator=_positive)
+    #: Seconds the server waits for a client's close handshake on shutdown.
+    close_timeout: float = attrs.field(default=2.0, validator=_positive)
+    #: Seconds a player may take to come back with its ``resume_token`` after a drop.
+    reconnect_grace: float = attrs.field(default=120.0, validator=_positive)
+    #: Connections accepted at once; the next is refused with 1013 (try again later).
+    max_connections: int = attrs.field(default=10_000, validator=v.ge(1))
+
+
+@attrs.frozen(kw_only=True)
+class LogSettings:
+    """Structured logging."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: ``json``: one object a line; ``console``: readable; ``auto``: console on a terminal.
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """The whole settings tree."""
+
+    server: ServerSettings = ServerSettings()
+    auth: AuthSettings = AuthSettings()
+    gateway: GatewaySettings = GatewaySettings()
+    log: LogSettings = LogSettings()
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    "server": ServerSettings,
+    "auth": AuthSettings,
+    "gateway": GatewaySettings,
+    "log": LogSettings,
+}
+
+_T = TypeVar("_T")
+
+
+def env_name(section: str, field: str) -> str:
+    """The environment variable that sets ``section.field``."""
+    if section == "server":
+        return f"TILEMUD_{field}".upper()
+    return f"TILEMUD_{section}_{field}".upper()
+
+
+def _env_values(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    found: dict[str, dict[str, str]] = {}
+    for section, cls in _SECTIONS.items():
+        for field in attrs.fields(cls):
+            name = env_name(section, field.name)
+            if name in env:
+                found.setdefault(section, {})[field.name] = env[name]
+    return found
+
+
+def _text_converter() -> cattrs.Converter:
+    """Structures strings from the environment or flags: "7350" -> 7350, "false" -> False."""
+    conv = cattrs.Converter(forbid_extra_keys=True)
+
+    def to_bool(value: object, _: type) -> bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off"}:
+            return False
+        raise ValueError(f"not a boolean: {value!r}")
+
+    conv.register_structure_hook(bool, to_bool)
+    conv.register_structure_hook(Path, lambda value, _: Path(value))
+    return conv
+
+
+def _file_converter() -> cattrs.Converter:
+    """Structures TOML: unknown keys and wrong types are errors, not silently coerced."""
+    conv = cattrs.Converter(forbid_extra_keys=True)
+
+    def exact(kind: type[_T]) -> Any:
+        def check(value: object, _: type) -> _T:
+            # bool is an int in Python; a TOML `true` must not pass as a port number.
+            if isinstance(value, bool) and kind is not bool:
+                raise ValueError(f"expected {kind.__name__}, got a boolean")
+            if kind is float and isinstance(value, int):
+                return float(value)  # type: ignore[return-value]
+            if not isinstance(value, kind):
+                raise ValueError(f"expected {kind.__name__}, got {type(value).__name__}")
+            return value
+
+        return check
+
+    for kind in (bool, int, float, str):
+        conv.register_structure_hook(kind, exact(kind))
+    conv.register_structure_hook(Path, lambda value, _: Path(exact(str)(value, str)))
+    return conv
+
+
+def load_settings(
+    *,
+    config_file: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Settings:
+    """Build the settings tree from its sources.
+
+    Args:
+        config_file: a TOML file with ``[server]``, ``[auth]``, ``[gateway]``, ``[log]``
+            tables; when None, ``TILEMUD_CONFIG`` in ``env`` names one, if set.
+        env: the environment to read ``TILEMUD_*`` from (defaults to ``os.environ``).
+        overrides: values from command-line flags, by section and field.
+
+    Raises:
+        ConfigError: a source is unreadable, names an unknown setting, or a value is invalid.
+    """
+    env = os.environ if env is None else env
+    if config_file is None and env.get("TILEMUD_CONFIG"):
+        config_file = Path(env["TILEMUD_CONFIG"])
+
+    file_layer: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            file_layer = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {config_file}: {exc}") from exc
+        unknown = set(file_layer) - set(_SECTIONS)
+        if unknown:
+            raise ConfigError(f"{config_file}: unknown sections {sorted(unknown)}")
+
+    text_layer: dict[str, dict[str, str]] = _env_values(env)
+    for section, values in (overrides or {}).items():
+        text_layer.setdefault(section, {}).update({k: str(x) for k, x in values.items()})
+
+    sections: dict[str, Any] = {}
+    file_conv, text_conv = _file_converter(), _text_converter()
+    for name, cls in _SECTIONS.items():
+        # Each layer is checked with its own strictness, then the checked values are merged.
+        from_text = text_layer.get(name, {})
+        try:
+            checked_file = file_conv.structure(file_layer.get(name, {}), cls)
+            checked_text = text_conv.structure(from_text, cls)
+        except (cattrs.BaseValidationError, ValueError, TypeError) as exc:
+            raise ConfigError(f"invalid [{name}] settings: {_describe(exc)}") from exc
+        merged = attrs.asdict(checked_file, recurse=False)
+        merged.update({k: getattr(checked_text, k) for k in from_text})
+        sections[name] = cls(**merged)
+    return Settings(**sections)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, cattrs.BaseValidationError):
+        leaves = [e for e in _leaves(exc) if not isinstance(e, KeyError)]
+        return "; ".join(cattrs.transform_error(exc) + [str(e) for e in leaves if str(e)])
+    return str(exc)
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for sub in exc.exceptions for leaf in _leaves(sub)]
+    return [exc]
+
+
+def ensure_secret(settings: Settings) -> Settings:
+    """Return settings whose auth secret is set, creating ``<data_dir>/jwt-secret`` if needed.
+
+    A development server on defaults then keeps its players' tokens valid across restarts
+    without anyone choosing a secret. Production sets ``TILEMUD_AUTH_SECRET``.
+    """
+    if settings.auth.secret is not None:
+        return settings
+    path = settings.server.data_dir / "jwt-secret"
+    try:
+        secret = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        settings.server.data_dir.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(48)
+        # Create with 0600 so no other local user can read the signing key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(secret + "\n")
+    return attrs.evolve(settings, auth=attrs.evolve(settings.auth, secret=secret))

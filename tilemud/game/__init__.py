@@ -1,0 +1,46 @@
+"""The pure rules of tilemud: board, placement, conflict resolution, scoring, rule configs.
+
+Nothing here does I/O, reads a clock, or draws from a global random source: the same
+state, placements, tick, seed and rules always give the same result. ``docs/game.md``
+describes the rules; the arena actor drives :func:`resolve_tick` once per tick.
+"""
+
+from tilemud.game._board import Board as Board
+from tilemud.game._board import PlacedTile as PlacedTile
+from tilemud.game._board import Row as Row
+from tilemud.game._board import Tile as Tile
+from tilemud.game._board import board_checksum as board_checksum
+from tilemud.game._board import cell_digest as cell_digest
+from tilemud.game._errors import RuleConfigError as RuleConfigError
+from tilemud.game._errors import SnapshotError as SnapshotError
+from tilemud.game._placement import REJECT_REASONS as REJECT_REASONS
+from tilemud.game._placement import Outcome as Outcome
+from tilemud.game._placement import Placement as Placement
+from tilemud.game._placement import PlacementKey as PlacementKey
+from tilemud.game._placement import PlacementResult as PlacementResult
+from tilemud.game._placement import RejectReason as RejectReason
+from tilemud.game._placement import placement_order_key as placement_order_key
+from tilemud.game._resolve import TickOutcome as TickOutcome
+from tilemud.game._resolve import admission_rank as admission_rank
+from tilemud.game._resolve import conflict_rank as conflict_rank
+from tilemud.game._resolve import resolve_tick as resolve_tick
+from tilemud.game._rules import ARENA_RULES as ARENA_RULES
+from tilemud.game._rules import BATTLE_RULES as BATTLE_RULES
+from tilemud.game._rules import DEFAULT_TILE_KINDS as DEFAULT_TILE_KINDS
+from tilemud.game._rules import MAX_BOARD_SIDE as MAX_BOARD_SIDE
+from tilemud.game._rules import RULES_FORMAT_VERSION as RULES_FORMAT_VERSION
+from tilemud.game._rules import Mode as Mode
+from tilemud.game._rules import RuleConfig as RuleConfig
+from tilemud.game._rules import ScoringRule as ScoringRule
+from tilemud.game._rules import TileKind as TileKind
+from tilemud.game._rules import default_rules as default_rules
+from tilemud.game._scoring import BattleResult as BattleResult
+from tilemud.game._scoring import EndReason as EndReason
+from tilemud.game._scoring import score_board as score_board
+from tilemud.game._snapshot import SNAPSHOT_FORMAT as SNAPSHOT_FORMAT
+from tilemud.game._snapshot import board_from_dict as board_from_dict
+from tilemud.game._snapshot import board_to_dict as board_to_dict
+from tilemud.game._snapshot import decode_board as decode_board
+from tilemud.game._snapshot import encode_board as encode_board
+from tilemud.game._state import STATE_FORMAT as STATE_FORMAT
+from tilemud.game._state import ArenaState as ArenaState

@@ -1,0 +1,87 @@
+"""The hello/welcome handshake that turns a new WebSocket into a player's session.
+
+The client's first frame must be a ``hello`` with a supported protocol version and a valid
+access token, within ``gateway.hello_timeout`` seconds. Anything else is refused with an
+``error`` frame followed by the close code that :func:`close_code_for` names
+(docs/protocol.md has the table).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import attrs
+import trio
+from trio_websocket import WebSocketConnection
+
+from tilemud.actors.session import SessionIdentity
+from tilemud.auth import TokenAuthority
+from tilemud.config import GatewaySettings
+from tilemud.errors import TilemudError
+from tilemud.protocol import CloseCode, ErrorCode, binary_frame_error, close_code_for, decode_hello
+
+
+class HandshakeRefused(TilemudError):
+    """The connection cannot become a session; it gets an error frame and a close code."""
+
+    def __init__(self, error: TilemudError, rid: str | None = None) -> None:
+        super().__init__(error.message, code=error.code)
+        self.rid = rid
+        self.close_code = close_code_for(error.code, before_welcome=True) or CloseCode.BAD_HELLO
+
+
+@attrs.frozen(kw_only=True)
+class Greeting:
+    """What a successful handshake established."""
+
+    identity: SessionIdentity
+    version: int
+    #: The session the client asked to resume (checked to be its own), if any.
+    resumed_session: str | None
+
+
+def new_session_id() -> str:
+    """A fresh, unguessable session id."""
+    return "s_" + secrets.token_urlsafe(12)
+
+
+async def receive_hello(
+    connection: WebSocketConnection, settings: GatewaySettings, tokens: TokenAuthority
+) -> Greeting:
+    """Wait for the client's hello and check it.
+
+    Raises:
+        HandshakeRefused: no hello in time, not a hello, unsupported version, bad token.
+    """
+    frame: str | bytes | None = None
+    with trio.move_on_after(settings.hello_timeout):
+        frame = await connection.get_message()
+    if frame is None:
+        timeout = f"no hello within {settings.hello_timeout:g} s"
+        raise HandshakeRefused(TilemudError(timeout, code=ErrorCode.HELLO_TIMEOUT))
+    return check_hello(frame, tokens)
+
+
+def check_hello(frame: str | bytes, tokens: TokenAuthority) -> Greeting:
+    """Check a first frame: a hello of a supported version with valid tokens.
+
+    Raises:
+        HandshakeRefused: with the error to send and the close code to follow it.
+    """
+    if isinstance(frame, bytes):
+        raise HandshakeRefused(binary_frame_error())
+    try:
+        hello = decode_hello(frame)
+        claims = tokens.verify_access(hello.token)
+        resumed = None
+        if hello.resume_token is not None:
+            resumed = tokens.verify_resume(hello.resume_token, player_id=claims.player_id)
+    except TilemudError as exc:
+        raise HandshakeRefused(exc, getattr(exc, "rid", None)) from exc
+    identity = SessionIdentity(
+        player_id=claims.player_id,
+        name=claims.name,
+        session_id=new_session_id(),
+        roles=claims.roles,
+    )
+    return Greeting(identity=identity, version=hello.v, resumed_session=resumed)

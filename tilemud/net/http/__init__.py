@@ -1,0 +1,31 @@
+"""The HTTP API: a Quart-Trio app on Hypercorn, run inside the root nursery.
+
+Routes: ``GET /healthz``, ``POST /v1/auth/guest``, ``GET /openapi.json`` (which describes
+them all). Build the app with ``create_app`` and run it with ``serve_http``.
+"""
+
+from tilemud.net.http._app import MAX_BODY_BYTES as MAX_BODY_BYTES
+from tilemud.net.http._app import create_app as create_app
+from tilemud.net.http._health import HealthProbe as HealthProbe
+from tilemud.net.http._health import HealthReport as HealthReport
+from tilemud.net.http._names import MAX_NAME_LENGTH as MAX_NAME_LENGTH
+from tilemud.net.http._names import check_player_name as check_player_name
+from tilemud.net.http._openapi import ERROR_CODES as ERROR_CODES
+from tilemud.net.http._openapi import openapi_document as openapi_document
+from tilemud.net.http._serve import GRACEFUL_TIMEOUT as GRACEFUL_TIMEOUT
+from tilemud.net.http._serve import ShieldedHTTPSends as ShieldedHTTPSends
+from tilemud.net.http._serve import serve_http as serve_http
+
+__all__ = [
+    "ERROR_CODES",
+    "GRACEFUL_TIMEOUT",
+    "MAX_BODY_BYTES",
+    "MAX_NAME_LENGTH",
+    "HealthProbe",
+    "HealthReport",
+    "ShieldedHTTPSends",
+    "check_player_name",
+    "create_app",
+    "openapi_document",
+    "serve_http",
+]

@@ -1,0 +1,168 @@
+"""The Quart-Trio application: routes, and JSON errors for everything that can go wrong.
+
+Every answer is JSON. Errors, including 404 for unknown paths, 405 for wrong methods, 413 for
+oversized bodies and 500 for bugs, have one shape: ``{"error": {"code": ..., "message": ...}}``
+(see ``_openapi.ERROR_CODES``). No HTML page and no traceback ever reaches a client; a bug is
+logged on the ``tilemud.http`` logger.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any, Final
+
+import orjson
+from quart import Response, request
+from quart_trio import QuartTrio
+from quart_trio.wrappers import TrioResponse
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+import tilemud
+from tilemud.auth import TokenAuthority, new_player_id
+from tilemud.config import Settings
+from tilemud.errors import ProtocolError
+from tilemud.net.http._health import HealthProbe
+from tilemud.net.http._names import check_player_name
+from tilemud.net.http._openapi import openapi_document
+
+__all__ = ["MAX_BODY_BYTES", "create_app"]
+
+#: Largest request body accepted, in bytes; larger answers 413 ``payload_too_large``.
+MAX_BODY_BYTES: Final = 16 * 1024
+
+#: Roles carried by a token minted through the guest login.
+GUEST_ROLES: Final = ("guest",)
+
+_log = logging.getLogger("tilemud.http")
+
+# werkzeug's HTTP errors by status, as our stable error codes.
+_HTTP_ERROR_CODES: Final[Mapping[int, str]] = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    500: "internal",
+}
+
+
+def json_response(
+    body: Mapping[str, Any], *, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    """A response whose body is ``body`` as JSON (encoded with orjson)."""
+    return TrioResponse(
+        orjson.dumps(body),
+        status=status,
+        headers=dict(headers or {}),
+        content_type="application/json",
+    )
+
+
+def error_response(
+    status: int, code: str, message: str, *, headers: Mapping[str, str] | None = None
+) -> Response:
+    """A response in the API's one error shape."""
+    body = {"error": {"code": code, "message": message}}
+    return json_response(body, status=status, headers=headers)
+
+
+def create_app(*, settings: Settings, tokens: TokenAuthority, health: HealthProbe) -> QuartTrio:
+    """Build the HTTP API application.
+
+    Args:
+        settings: the whole settings tree (``auth.guest_login`` is read per request).
+        tokens: mints the guest login's access tokens.
+        health: asked on every ``GET /healthz``.
+
+    Returns:
+        The app; serve it with ``serve_http``, which adds the Hypercorn #106 workaround.
+    """
+    app = QuartTrio(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    document = orjson.dumps(openapi_document(version=tilemud.__version__))
+
+    async def get_health() -> Response:
+        report = health.health()
+        status = "ok" if report.ok else "unavailable"
+        body = {"status": status, **{k: v for k, v in report.details.items() if k != "status"}}
+        return json_response(
+            body, status=200 if report.ok else 503, headers={"Cache-Control": "no-store"}
+        )
+
+    async def guest_login() -> Response:
+        if not settings.auth.guest_login:
+            return error_response(
+                403, "guest_login_disabled", "guest login is switched off on this server"
+            )
+        name = check_player_name(await _json_name_field())
+        player_id = new_player_id()
+        now = time.time()
+        token = tokens.mint_access(player_id=player_id, name=name, roles=GUEST_ROLES, now=now)
+        claims = tokens.verify_access(token, now=now)
+        body = {
+            "token": token,
+            "token_type": "Bearer",
+            "player_id": player_id,
+            "name": name,
+            "expires_at": int(claims.expires_at),
+        }
+        # Tokens are credentials: no cache may keep one (RFC 6749 section 5.1).
+        return json_response(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+    async def get_openapi() -> Response:
+        return TrioResponse(document, content_type="application/json")
+
+    app.add_url_rule("/healthz", "health", get_health, methods=["GET"])
+    app.add_url_rule("/v1/auth/guest", "guest_login", guest_login, methods=["POST"])
+    app.add_url_rule("/openapi.json", "openapi", get_openapi, methods=["GET"])
+
+    app.register_error_handler(ProtocolError, _bad_request)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    return app
+
+
+async def _json_name_field() -> str:
+    """Read the request body as ``{"name": <string>}`` and return the name."""
+    if request.mimetype != "application/json":
+        raise _UnsupportedMediaType()
+    raw = await request.get_data(cache=False, as_text=False, parse_form_data=False)
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ProtocolError(f"body is not valid JSON: {exc}", code="bad_json") from exc
+    if not isinstance(body, dict) or set(body) != {"name"} or not isinstance(body["name"], str):
+        raise ProtocolError(
+            'body must be a JSON object {"name": <string>} with no other keys',
+            code="bad_request",
+        )
+    name: str = body["name"]
+    return name
+
+
+class _UnsupportedMediaType(HTTPException):
+    code = 415
+    description = "send the body as application/json"
+
+
+async def _bad_request(error: ProtocolError) -> Response:
+    return error_response(400, error.code, error.message)
+
+
+async def _http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    code = _HTTP_ERROR_CODES.get(status, "http_error")
+    headers: dict[str, str] = {}
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        headers["Allow"] = ", ".join(sorted(error.valid_methods))
+    # A 5xx description could name internals; a 4xx one explains the client's mistake.
+    message = "internal server error" if status >= 500 else (error.description or error.name)
+    return error_response(status, code, message, headers=headers)
+
+
+async def _unexpected_error(error: Exception) -> Response:
+    # A bug: log it with its traceback for operators, tell the client nothing more.
+    _log.error("unhandled error in HTTP handler", exc_info=error)
+    return error_response(500, "internal", "internal server error")

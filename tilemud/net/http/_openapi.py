@@ -1,0 +1,201 @@
+"""The OpenAPI 3.1 description of the HTTP API, served at ``GET /openapi.json``.
+
+Written by hand next to the routes it describes; ``tests/net/http`` checks that every rule in
+the app's URL map (and every method on it) is documented here and nothing else is, so the two
+cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from tilemud.net.http._names import MAX_NAME_LENGTH, MIN_NAME_LENGTH
+
+#: Every ``error.code`` the HTTP API itself answers with.
+ERROR_CODES: Final = (
+    "bad_json",
+    "bad_request",
+    "bad_name",
+    "guest_login_disabled",
+    "not_found",
+    "method_not_allowed",
+    "payload_too_large",
+    "unsupported_media_type",
+    "internal",
+)
+
+_JSON: Final = "application/json"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json_response(description: str, schema: str) -> dict[str, Any]:
+    return {"description": description, "content": {_JSON: {"schema": _ref(schema)}}}
+
+
+def _error_response(description: str) -> dict[str, Any]:
+    return _json_response(description, "Error")
+
+
+_SCHEMAS: Final[dict[str, Any]] = {
+    "Error": {
+        "type": "object",
+        "description": "Every error response of the HTTP API has this shape.",
+        "required": ["error"],
+        "additionalProperties": False,
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "additionalProperties": False,
+                "properties": {
+                    "code": {
+                        "type": "string",
+                        "description": "Stable snake_case identifier, one of: "
+                        + ", ".join(ERROR_CODES)
+                        + ".",
+                        "examples": ["bad_name"],
+                    },
+                    "message": {
+                        "type": "string",
+                        "description": "Human-readable explanation; may change between versions.",
+                    },
+                },
+            }
+        },
+    },
+    "Health": {
+        "type": "object",
+        "description": "`status` plus the facts the supervision tree reports (e.g. `sessions`).",
+        "required": ["status"],
+        "additionalProperties": True,
+        "properties": {"status": {"type": "string", "enum": ["ok", "unavailable"]}},
+    },
+    "GuestLoginRequest": {
+        "type": "object",
+        "required": ["name"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {
+                "type": "string",
+                "minLength": MIN_NAME_LENGTH,
+                "description": (
+                    "Display name. NFC-normalised and trimmed, then it must be "
+                    f"{MIN_NAME_LENGTH}-{MAX_NAME_LENGTH} characters, each a Unicode letter, "
+                    "a decimal digit, a space, `_` or `-`, with no two spaces in a row."
+                ),
+                "examples": ["Ada Lovelace"],
+            }
+        },
+    },
+    "GuestLoginResponse": {
+        "type": "object",
+        "required": ["token", "token_type", "player_id", "name", "expires_at"],
+        "additionalProperties": False,
+        "properties": {
+            "token": {"type": "string", "description": "Access token (JWT, `typ: access`)."},
+            "token_type": {"type": "string", "const": "Bearer"},
+            "player_id": {"type": "string", "examples": ["p_Hq3x0c7sY1vR9AzL"]},
+            "name": {"type": "string", "description": "The name as normalised and stored."},
+            "expires_at": {
+                "type": "integer",
+                "description": "When the token expires, in seconds since the Unix epoch.",
+            },
+        },
+    },
+    "OpenAPIDocument": {"type": "object", "description": "This document."},
+}
+
+_PATHS: Final[dict[str, Any]] = {
+    "/healthz": {
+        "get": {
+            "operationId": "getHealth",
+            "summary": "Is this node able to serve?",
+            "tags": ["operations"],
+            "responses": {
+                "200": _json_response("The supervision tree is up.", "Health"),
+                "503": _json_response("The node is starting, stopping or degraded.", "Health"),
+                "default": _error_response("Unexpected error."),
+            },
+        }
+    },
+    "/v1/auth/guest": {
+        "post": {
+            "operationId": "guestLogin",
+            "summary": "Mint an access token for a new guest player.",
+            "description": (
+                "Development login: anyone may call it. Switched off in production with "
+                "`TILEMUD_AUTH_GUEST_LOGIN=false`, which makes it answer 403."
+            ),
+            "tags": ["auth"],
+            "requestBody": {
+                "required": True,
+                "content": {_JSON: {"schema": _ref("GuestLoginRequest")}},
+            },
+            "responses": {
+                "200": _json_response("A token for a fresh player id.", "GuestLoginResponse"),
+                "400": _error_response("`bad_json`, `bad_request` (wrong shape) or `bad_name`."),
+                "403": _error_response("`guest_login_disabled`."),
+                "413": _error_response("`payload_too_large`."),
+                "415": _error_response("`unsupported_media_type`: send `application/json`."),
+                "default": _error_response("Unexpected error."),
+            },
+        }
+    },
+    "/openapi.json": {
+        "get": {
+            "operationId": "getOpenAPI",
+            "summary": "This OpenAPI document.",
+            "tags": ["meta"],
+            "responses": {
+                "200": _json_response("The document.", "OpenAPIDocument"),
+                "default": _error_response("Unexpected error."),
+            },
+        }
+    },
+}
+
+
+def openapi_document(*, version: str) -> dict[str, Any]:
+    """Build the OpenAPI 3.1 document of the HTTP API.
+
+    Args:
+        version: the server version, shown as ``info.version``.
+
+    Returns:
+        A fresh JSON-serialisable document; the caller may keep or change it.
+    """
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "tilemud HTTP API",
+            "version": version,
+            "description": (
+                "Authentication, discovery and health of a tilemud node. Players talk to the "
+                "game itself over the WebSocket gateway, using the token minted here. Any "
+                "unknown path answers 404 and any wrong method 405, both with the `Error` shape."
+            ),
+        },
+        "paths": _copy(_PATHS),
+        "components": {
+            "schemas": _copy(_SCHEMAS),
+            "securitySchemes": {
+                "playerToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "An access token from `POST /v1/auth/guest`.",
+                }
+            },
+        },
+    }
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value

@@ -1,0 +1,281 @@
+"""Close codes and error codes: what each means, and which errors end the connection.
+
+The tables here are the single source of the two tables in ``docs/protocol.md`` (they are
+rendered from this module and a test checks the document against them).
+
+The rule, in one place (:func:`close_code_for`):
+
+- before ``welcome``, every error closes the connection: with the error's own close code,
+  or with 4000 (bad hello) when it has none (1013 for the server-side ``overloaded`` and
+  ``unavailable``);
+- after ``welcome``, an error closes the connection only when its code has a close code;
+  every other error is answered with an ``error`` frame and the connection stays usable.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from types import MappingProxyType
+
+import attrs
+
+
+class CloseCode(enum.IntEnum):
+    """Every WebSocket close code a tilemud server sends (RFC 6455 and 4000-4999)."""
+
+    NORMAL = 1000
+    GOING_AWAY = 1001
+    PROTOCOL_ERROR = 1002
+    INVALID_PAYLOAD = 1007
+    MESSAGE_TOO_BIG = 1009
+    INTERNAL_ERROR = 1011
+    TRY_AGAIN_LATER = 1013
+    BAD_HELLO = 4000
+    INVALID_TOKEN = 4001
+    TOKEN_EXPIRED = 4002
+    UNSUPPORTED_VERSION = 4003
+    HELLO_TIMEOUT = 4004
+    SLOW_CLIENT = 4008
+
+
+class ErrorCode(enum.StrEnum):
+    """Every ``code`` an ``error`` frame (or a close reason) carries."""
+
+    BAD_REQUEST = "bad_request"
+    MALFORMED_JSON = "malformed_json"
+    NOT_AN_OBJECT = "not_an_object"
+    MISSING_TYPE = "missing_type"
+    UNKNOWN_TYPE = "unknown_type"
+    INVALID_MESSAGE = "invalid_message"
+    BINARY_NOT_SUPPORTED = "binary_not_supported"
+    FRAME_TOO_LARGE = "frame_too_large"
+    HELLO_REQUIRED = "hello_required"
+    DUPLICATE_HELLO = "duplicate_hello"
+    UNSUPPORTED_VERSION = "unsupported_version"
+    INVALID_TOKEN = "invalid_token"
+    TOKEN_EXPIRED = "token_expired"
+    TOKEN_MISMATCH = "token_mismatch"
+    HELLO_TIMEOUT = "hello_timeout"
+    SLOW_CLIENT = "slow_client"
+    SERVER_FULL = "server_full"
+    SHUTTING_DOWN = "shutting_down"
+    OVERLOADED = "overloaded"
+    UNAVAILABLE = "unavailable"
+    INTERNAL = "internal"
+
+
+@attrs.frozen(kw_only=True)
+class CloseCodeInfo:
+    """What a close code means to a client.
+
+    Attributes:
+        when: why the server closes with this code.
+        error_frame: whether an ``error`` frame is sent just before the close.
+        client_action: what a client should do next.
+    """
+
+    when: str
+    error_frame: bool
+    client_action: str
+
+
+@attrs.frozen(kw_only=True)
+class ErrorCodeInfo:
+    """What an error code means and what follows it.
+
+    Attributes:
+        meaning: what went wrong.
+        close_code: the close that always follows this error, or None when the connection
+            stays open (after ``welcome``).
+        retry_after: whether the ``error`` frame carries ``retry_after``.
+        handshake_close_code: the close when this error happens before ``welcome``, if it
+            differs from ``close_code`` and from 4000 (bad hello), the default for errors
+            that have no ``close_code``: a server-side failure during the handshake is not
+            the client's fault.
+    """
+
+    meaning: str
+    close_code: CloseCode | None = None
+    retry_after: bool = False
+    handshake_close_code: CloseCode | None = None
+
+
+_RESUME = "reconnect, sending `resume_token` in the new `hello`"
+
+CLOSE_CODES: Mapping[CloseCode, CloseCodeInfo] = MappingProxyType(
+    {
+        CloseCode.NORMAL: CloseCodeInfo(
+            when="the session ended on purpose (the client closed first, or was logged out)",
+            error_frame=False,
+            client_action="do not reconnect automatically",
+        ),
+        CloseCode.GOING_AWAY: CloseCodeInfo(
+            when="the server is shutting down (`shutting_down` is the close reason)",
+            error_frame=False,
+            client_action=f"{_RESUME}, after 1-5 s with jitter",
+        ),
+        CloseCode.PROTOCOL_ERROR: CloseCodeInfo(
+            when="the WebSocket layer saw a broken frame (sent by the library, not by tilemud)",
+            error_frame=False,
+            client_action="a client bug: report it; reconnecting is allowed",
+        ),
+        CloseCode.INVALID_PAYLOAD: CloseCodeInfo(
+            when="a text frame was not valid UTF-8 (sent by the WebSocket library)",
+            error_frame=False,
+            client_action="a client bug: report it; reconnecting is allowed",
+        ),
+        CloseCode.MESSAGE_TOO_BIG: CloseCodeInfo(
+            when="a frame was larger than `welcome.max_frame_bytes` (`frame_too_large`)",
+            error_frame=False,
+            client_action=f"a client bug: do not resend that frame; {_RESUME}",
+        ),
+        CloseCode.INTERNAL_ERROR: CloseCodeInfo(
+            when="the server failed on a bug while serving this connection (`internal`)",
+            error_frame=True,
+            client_action=f"{_RESUME}, with exponential backoff",
+        ),
+        CloseCode.TRY_AGAIN_LATER: CloseCodeInfo(
+            when="the server is at its connection limit (`server_full`)",
+            error_frame=True,
+            client_action="reconnect after the error frame's `retry_after` seconds",
+        ),
+        CloseCode.BAD_HELLO: CloseCodeInfo(
+            when=(
+                "the first frame was not a valid `hello` (the error frame's code says why), "
+                "or a second `hello` came after `welcome`"
+            ),
+            error_frame=True,
+            client_action="a client bug: fix it; do not retry in a loop",
+        ),
+        CloseCode.INVALID_TOKEN: CloseCodeInfo(
+            when="the `hello` token is forged, malformed or for another audience, or its"
+            " `resume_token` is another player's",
+            error_frame=True,
+            client_action="log in again for a new token, then reconnect",
+        ),
+        CloseCode.TOKEN_EXPIRED: CloseCodeInfo(
+            when="the `hello` token has expired",
+            error_frame=True,
+            client_action="refresh the token, then reconnect with `resume_token`",
+        ),
+        CloseCode.UNSUPPORTED_VERSION: CloseCodeInfo(
+            when="`hello.v` is not one this server speaks (the message lists those it does)",
+            error_frame=True,
+            client_action="retry with a listed version if the client has one; else upgrade",
+        ),
+        CloseCode.HELLO_TIMEOUT: CloseCodeInfo(
+            when="no frame arrived within the hello timeout (5 s by default)",
+            error_frame=True,
+            client_action="reconnect and send `hello` as the first frame, at once",
+        ),
+        CloseCode.SLOW_CLIENT: CloseCodeInfo(
+            when="frames to this client stayed queued too long (`slow_client` close reason)",
+            error_frame=False,
+            client_action=f"{_RESUME}; the resumed stream continues from the last ack",
+        ),
+    }
+)
+
+ERROR_CODES: Mapping[ErrorCode, ErrorCodeInfo] = MappingProxyType(
+    {
+        ErrorCode.BAD_REQUEST: ErrorCodeInfo(meaning="a request broke a protocol rule"),
+        ErrorCode.MALFORMED_JSON: ErrorCodeInfo(
+            meaning="the frame is not valid JSON (RFC 8259, UTF-8)"
+        ),
+        ErrorCode.NOT_AN_OBJECT: ErrorCodeInfo(
+            meaning="the frame is JSON but not an object (an array, a number ...)"
+        ),
+        ErrorCode.MISSING_TYPE: ErrorCodeInfo(
+            meaning="the object has no `type`, or its `type` is not a string"
+        ),
+        ErrorCode.UNKNOWN_TYPE: ErrorCodeInfo(
+            meaning="`type` names no message of this protocol version in this direction"
+        ),
+        ErrorCode.INVALID_MESSAGE: ErrorCodeInfo(
+            meaning=(
+                "a known message with a missing, unknown or wrongly typed field, or a value "
+                "outside its constraints; the message names the field"
+            )
+        ),
+        ErrorCode.BINARY_NOT_SUPPORTED: ErrorCodeInfo(
+            meaning="a binary frame arrived; the protocol uses text frames only"
+        ),
+        ErrorCode.FRAME_TOO_LARGE: ErrorCodeInfo(
+            meaning="a frame exceeded `max_frame_bytes` (the close reason of 1009)",
+            close_code=CloseCode.MESSAGE_TOO_BIG,
+        ),
+        ErrorCode.HELLO_REQUIRED: ErrorCodeInfo(
+            meaning="the first frame was a valid message, but not `hello`",
+            close_code=CloseCode.BAD_HELLO,
+        ),
+        ErrorCode.DUPLICATE_HELLO: ErrorCodeInfo(
+            meaning="`hello` was sent again after `welcome`",
+            close_code=CloseCode.BAD_HELLO,
+        ),
+        ErrorCode.UNSUPPORTED_VERSION: ErrorCodeInfo(
+            meaning="`hello.v` is not a supported protocol version",
+            close_code=CloseCode.UNSUPPORTED_VERSION,
+        ),
+        ErrorCode.INVALID_TOKEN: ErrorCodeInfo(
+            meaning="the token is forged, malformed or not meant for this server",
+            close_code=CloseCode.INVALID_TOKEN,
+        ),
+        ErrorCode.TOKEN_EXPIRED: ErrorCodeInfo(
+            meaning="the token has expired", close_code=CloseCode.TOKEN_EXPIRED
+        ),
+        ErrorCode.TOKEN_MISMATCH: ErrorCodeInfo(
+            meaning="the `resume_token` belongs to another player than the access token",
+            close_code=CloseCode.INVALID_TOKEN,
+        ),
+        ErrorCode.HELLO_TIMEOUT: ErrorCodeInfo(
+            meaning="no `hello` within the hello timeout", close_code=CloseCode.HELLO_TIMEOUT
+        ),
+        ErrorCode.SLOW_CLIENT: ErrorCodeInfo(
+            meaning="the outbound queue stayed full too long (close reason only)",
+            close_code=CloseCode.SLOW_CLIENT,
+        ),
+        ErrorCode.SERVER_FULL: ErrorCodeInfo(
+            meaning="the server is at its connection limit",
+            close_code=CloseCode.TRY_AGAIN_LATER,
+            retry_after=True,
+        ),
+        ErrorCode.SHUTTING_DOWN: ErrorCodeInfo(
+            meaning="the server is shutting down (close reason only)",
+            close_code=CloseCode.GOING_AWAY,
+        ),
+        ErrorCode.OVERLOADED: ErrorCodeInfo(
+            meaning="the actor serving the request is too busy; the request was not applied",
+            retry_after=True,
+            handshake_close_code=CloseCode.TRY_AGAIN_LATER,
+        ),
+        ErrorCode.UNAVAILABLE: ErrorCodeInfo(
+            meaning="the thing the request was for has stopped (an arena, a channel ...)",
+            handshake_close_code=CloseCode.TRY_AGAIN_LATER,
+        ),
+        ErrorCode.INTERNAL: ErrorCodeInfo(
+            meaning="a server bug; the connection is closed",
+            close_code=CloseCode.INTERNAL_ERROR,
+        ),
+    }
+)
+
+
+def close_code_for(code: str, *, before_welcome: bool) -> CloseCode | None:
+    """The close code that must follow an ``error`` frame with this ``code``.
+
+    Args:
+        code: an error code; codes missing from :class:`ErrorCode` are treated as errors
+            that leave the connection open (after ``welcome``).
+        before_welcome: whether the handshake is still running (no ``welcome`` sent yet).
+
+    Returns:
+        The close code to send after the error frame, or None to keep the connection open.
+    """
+    try:
+        info = ERROR_CODES[ErrorCode(code)]
+    except ValueError:
+        info = ErrorCodeInfo(meaning="unknown")
+    if not before_welcome:
+        return info.close_code
+    return info.handshake_close_code or info.close_code or CloseCode.BAD_HELLO

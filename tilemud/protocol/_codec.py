@@ -1,0 +1,243 @@
+"""The wire codec: JSON text frames <-> message objects, strictly.
+
+Decoding a frame ends in exactly one of two ways: a message object, or a
+:class:`~tilemud.errors.ProtocolError` whose ``code`` is one of :class:`ErrorCode`'s and
+whose ``rid`` is the frame's request id when it could be read. Any other exception is a bug.
+
+Outcomes, in the order they are checked:
+
+==========================================  ===================
+the frame                                   ``code``
+==========================================  ===================
+not JSON (or bytes that are not UTF-8)      ``malformed_json``
+JSON, but not an object                     ``not_an_object``
+no ``type``, or a ``type`` that is no str   ``missing_type``
+a ``type`` this direction does not have     ``unknown_type``
+a field missing, unknown, wrongly typed     ``invalid_message``
+or out of its constraints
+==========================================  ===================
+
+Encoding writes the ``type`` tag first, then the fields; an optional field (one that
+defaults to None) is omitted while it is None. Decoding accepts it absent or ``null``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import orjson
+from cattrs.errors import (
+    BaseValidationError,
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+)
+
+from tilemud.errors import ProtocolError
+from tilemud.protocol._client import CLIENT_MESSAGES, ClientMessage, Hello
+from tilemud.protocol._close_codes import ErrorCode, close_code_for
+from tilemud.protocol._converter import make_wire_converter
+from tilemud.protocol._fields import RID, ConstraintError, json_kind
+from tilemud.protocol._server import SERVER_MESSAGES, ServerMessage
+from tilemud.protocol._versions import SUPPORTED_VERSIONS
+
+# Built completely at import and never reconfigured: a constant, though cattrs caches the
+# hooks it generates inside it on first use.
+_CONVERTER = make_wire_converter()
+
+# Error messages echo parts of the frame back; keep them short whatever the client sent.
+_MAX_PROBLEMS = 5
+_MAX_NAME = 40
+
+
+def decode_client(frame: str | bytes) -> ClientMessage:
+    """Decode one client frame.
+
+    Args:
+        frame: the payload of a text frame, as ``str`` or as its UTF-8 ``bytes``. A
+            *binary* WebSocket frame is not decoded at all: answer it with
+            :func:`binary_frame_error` (trio-websocket hands binary frames over as
+            ``bytes`` too, so check the frame kind before calling this).
+
+    Returns:
+        The message.
+
+    Raises:
+        ProtocolError: the frame is not a valid client message; ``code`` says why, ``rid``
+            echoes the frame's request id when it had a valid one, ``close_code`` is None.
+    """
+    message: ClientMessage = _decode(frame, CLIENT_MESSAGES)
+    return message
+
+
+def decode_server(frame: str | bytes) -> ServerMessage:
+    """Decode one server frame (for tests and the load tester); strict like the server.
+
+    Raises:
+        ProtocolError: the frame is not a valid server message of this version.
+    """
+    message: ServerMessage = _decode(frame, SERVER_MESSAGES)
+    return message
+
+
+def decode_hello(frame: str | bytes) -> Hello:
+    """Decode the first frame of a connection, which must be a ``hello``.
+
+    The version is checked before the rest of the frame: a client of another version gets
+    ``unsupported_version`` even when its ``hello`` has fields this version does not know.
+
+    Raises:
+        ProtocolError: the frame is no acceptable ``hello``; ``close_code`` is the close
+            that must follow the error frame (4003 for the version, else 4000).
+    """
+    try:
+        obj = _parse_object(frame)
+        rid = _rid_of(obj)
+        version = obj.get("v")
+        if (
+            obj.get("type") == Hello.TYPE
+            and type(version) is int
+            and version >= 1
+            and version not in SUPPORTED_VERSIONS
+        ):
+            supported = ", ".join(str(v) for v in sorted(SUPPORTED_VERSIONS))
+            raise ProtocolError(
+                f"protocol version {version} is not supported; this server speaks {supported}",
+                code=ErrorCode.UNSUPPORTED_VERSION,
+                rid=rid,
+            )
+        message = _structure(obj, CLIENT_MESSAGES, rid)
+        if not isinstance(message, Hello):
+            raise ProtocolError(
+                f"the first frame must be a 'hello', got {message.TYPE!r}",
+                code=ErrorCode.HELLO_REQUIRED,
+                rid=rid,
+            )
+    except ProtocolError as exc:
+        exc.close_code = close_code_for(exc.code, before_welcome=True)
+        raise
+    return message
+
+
+def encode_server(message: ServerMessage) -> str:
+    """Encode a server message as the text of one frame."""
+    return _encode(message, SERVER_MESSAGES).decode()
+
+
+def encode_client(message: ClientMessage) -> str:
+    """Encode a client message as the text of one frame (for tests and the load tester)."""
+    return _encode(message, CLIENT_MESSAGES).decode()
+
+
+def binary_frame_error() -> ProtocolError:
+    """The error that answers a binary frame; the connection stays open after ``welcome``."""
+    return ProtocolError(
+        "binary frames are not supported; send JSON in text frames",
+        code=ErrorCode.BINARY_NOT_SUPPORTED,
+    )
+
+
+def _encode(message: Any, registry: Mapping[str, type[Any]]) -> bytes:
+    cls = type(message)
+    tag = getattr(cls, "TYPE", None)
+    if not isinstance(tag, str) or registry.get(tag) is not cls:
+        raise TypeError(f"{cls.__name__} is not a message of this direction")
+    payload: dict[str, Any] = {"type": tag}
+    payload.update(_CONVERTER.unstructure(message, unstructure_as=cls))
+    return orjson.dumps(payload)
+
+
+def _decode(frame: str | bytes, registry: Mapping[str, type[Any]]) -> Any:
+    obj = _parse_object(frame)
+    return _structure(obj, registry, _rid_of(obj))
+
+
+def _parse_object(frame: str | bytes) -> dict[str, Any]:
+    try:
+        value = orjson.loads(frame)
+    except orjson.JSONDecodeError as exc:
+        raise ProtocolError(
+            f"frame is not valid JSON (RFC 8259, UTF-8): {exc}", code=ErrorCode.MALFORMED_JSON
+        ) from None
+    if not isinstance(value, dict):
+        raise ProtocolError(
+            f"frame must be a JSON object, got {json_kind(value).split(' ')[0]}",
+            code=ErrorCode.NOT_AN_OBJECT,
+        )
+    return value
+
+
+def _rid_of(obj: Mapping[str, Any]) -> str | None:
+    rid = obj.get("rid")
+    return rid if RID.accepts(rid) else None
+
+
+def _structure(obj: dict[str, Any], registry: Mapping[str, type[Any]], rid: str | None) -> Any:
+    if "type" not in obj:
+        raise ProtocolError("frame has no 'type' field", code=ErrorCode.MISSING_TYPE, rid=rid)
+    tag = obj.pop("type")
+    if not isinstance(tag, str):
+        raise ProtocolError(
+            f"'type' must be a string, got {json_kind(tag)}", code=ErrorCode.MISSING_TYPE, rid=rid
+        )
+    cls = registry.get(tag)
+    if cls is None:
+        known = ", ".join(sorted(registry))
+        raise ProtocolError(
+            f"unknown message type {_name(tag)}; expected one of: {known}",
+            code=ErrorCode.UNKNOWN_TYPE,
+            rid=rid,
+        )
+    try:
+        return _CONVERTER.structure(obj, cls)
+    except BaseValidationError as exc:
+        problems = list(_problems(exc, ""))
+        if len(problems) > _MAX_PROBLEMS:
+            problems[_MAX_PROBLEMS:] = [f"and {len(problems) - _MAX_PROBLEMS} more"]
+        raise ProtocolError(
+            f"invalid {tag!r} message: {'; '.join(problems)}",
+            code=ErrorCode.INVALID_MESSAGE,
+            rid=rid,
+        ) from None
+
+
+def _problems(exc: BaseException, path: str) -> Iterator[str]:
+    """Each problem in a cattrs error tree, as ``field.path: what is wrong``."""
+    if isinstance(exc, ClassValidationError):
+        with_notes, without = exc.group_exceptions()
+        for sub, note in with_notes:
+            yield from _problems(sub, _join(path, note.name))
+        for sub in without:
+            yield from _problems(sub, path)
+    elif isinstance(exc, IterableValidationError):
+        with_notes_i, without = exc.group_exceptions()
+        for sub, inote in with_notes_i:
+            yield from _problems(sub, f"{path}[{inote.index}]")
+        for sub in without:
+            yield from _problems(sub, path)
+    elif isinstance(exc, ForbiddenExtraKeysError):
+        names = sorted(exc.extra_fields)
+        shown = ", ".join(_name(name) for name in names[:_MAX_PROBLEMS])
+        more = f" and {len(names) - _MAX_PROBLEMS} more" if len(names) > _MAX_PROBLEMS else ""
+        noun = "field" if len(names) == 1 else "fields"
+        yield _at(path, f"unknown {noun} {shown}{more}")
+    elif isinstance(exc, KeyError):
+        yield _at(path, "missing required field")
+    elif isinstance(exc, ConstraintError):
+        yield _at(_join(path, exc.field), exc.problem)
+    else:
+        yield _at(path, str(exc))
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _at(path: str, problem: str) -> str:
+    return f"{path}: {problem}" if path else problem
+
+
+def _name(text: str) -> str:
+    shown = text if len(text) <= _MAX_NAME else text[: _MAX_NAME - 3] + "..."
+    return repr(shown)

@@ -1,0 +1,108 @@
+"""Server -> client messages and their closed union.
+
+Adding a message works as for client messages (see ``_client``): one class, a ``TYPE`` tag,
+an ``Attributes:`` section, constraints, and membership in :data:`ServerMessage`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar, TypeAlias
+
+import attrs
+
+from tilemud.errors import TilemudError
+from tilemud.protocol._fields import RID, Number, Text
+from tilemud.protocol._registry import tag_registry
+
+_ID = Text(min_length=1, max_length=128)
+
+
+@attrs.frozen(kw_only=True)
+class Welcome:
+    """The answer to a good ``hello``: the session is open.
+
+    Attributes:
+        v: the protocol version of this connection (the ``hello``'s ``v``).
+        player_id: the authenticated player (the token's subject).
+        session_id: this session; stays the same when the session is resumed.
+        resume_token: opaque; send it in the ``hello`` of a later connection to resume
+            this session within ``resume_grace`` seconds of losing this one.
+        resumed: true when ``hello.resume_token`` took over an existing session.
+        server_time: the server's clock, Unix seconds, to estimate the clock offset.
+        max_frame_bytes: the largest frame the server accepts; a larger one closes the
+            connection with 1009.
+        resume_grace: seconds a session outlives its connection, waiting to be resumed.
+    """
+
+    TYPE: ClassVar[str] = "welcome"
+
+    v: int = attrs.field(validator=Number(minimum=1))
+    player_id: str = attrs.field(validator=_ID)
+    session_id: str = attrs.field(validator=_ID)
+    resume_token: str = attrs.field(validator=Text(min_length=1, max_length=1024))
+    resumed: bool
+    server_time: float = attrs.field(validator=Number(minimum=0))
+    max_frame_bytes: int = attrs.field(validator=Number(minimum=1))
+    resume_grace: float = attrs.field(validator=Number(minimum=0))
+
+
+@attrs.frozen(kw_only=True)
+class Pong:
+    """The answer to a ``ping``.
+
+    Attributes:
+        rid: the ``ping``'s request id.
+        server_time: the server's clock when it answered, Unix seconds.
+    """
+
+    TYPE: ClassVar[str] = "pong"
+
+    rid: str = attrs.field(validator=RID)
+    server_time: float = attrs.field(validator=Number(minimum=0))
+
+
+@attrs.frozen(kw_only=True)
+class ErrorFrame:
+    """Something went wrong with a request, a frame or the connection.
+
+    Answers a request (then ``rid`` is its request id) or stands alone (a frame whose
+    request id could not be read, a handshake failure). ``docs/protocol.md`` lists the
+    codes; a client treats a code it does not know as a failed request.
+
+    Attributes:
+        code: what went wrong, a stable snake_case identifier.
+        message: what went wrong, for people; never parse it.
+        rid: the request id of the frame this answers, when it could be read.
+        retry_after: seconds to wait before trying again, only where a retry makes sense.
+    """
+
+    TYPE: ClassVar[str] = "error"
+
+    code: str = attrs.field(validator=Text(min_length=1, max_length=64, pattern="[a-z][a-z0-9_]*"))
+    message: str = attrs.field(validator=Text())
+    rid: str | None = attrs.field(default=None, validator=RID)
+    retry_after: float | None = attrs.field(default=None, validator=Number(minimum=0))
+
+
+#: Every message a server may send, closed.
+ServerMessage: TypeAlias = Welcome | Pong | ErrorFrame
+
+#: ``type`` tag -> class, for every member of :data:`ServerMessage`.
+SERVER_MESSAGES: Mapping[str, type[ServerMessage]] = tag_registry(ServerMessage)
+
+
+def error_reply(
+    exc: TilemudError, *, rid: str | None = None, retry_after: float | None = None
+) -> ErrorFrame:
+    """The ``error`` frame that answers a tilemud error.
+
+    Args:
+        exc: the error; its ``code`` and ``message`` go on the wire.
+        rid: the request id to echo; defaults to the error's own ``rid`` when it has one
+            (a :class:`~tilemud.errors.ProtocolError` from the decoder does).
+        retry_after: seconds the client should wait, for codes where a retry makes sense.
+    """
+    if rid is None:
+        rid = getattr(exc, "rid", None)
+    return ErrorFrame(code=exc.code, message=exc.message, rid=rid, retry_after=retry_after)

@@ -1,0 +1,15 @@
+"""Protocol versions: the one this code speaks and the ones a ``hello`` may ask for.
+
+``docs/protocol.md`` (section "Versioning") says when a version number changes and how long
+an older one stays accepted.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: The version this code speaks and sends in ``welcome.v`` to a client that asked for it.
+PROTOCOL_VERSION: Final = 1
+
+#: Every ``hello.v`` the server accepts; any other answers ``unsupported_version`` and 4003.
+SUPPORTED_VERSIONS: Final = frozenset({1})

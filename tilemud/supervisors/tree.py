@@ -1,0 +1,145 @@
+"""The root of the supervision tree: the whole server as one supervised unit.
+
+As built today (docs/architecture.md keeps the picture)::
+
+    root (one_for_all)
+    ├── gateway   trio-websocket listener; one session actor per connection
+    └── http      Quart-Trio app on Hypercorn: auth, health, OpenAPI
+
+Storage, the cluster link, the world (arenas, parties, chat, guilds) and elasticity join
+the tree with the issues that build them, in the order DESIGN.md gives.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import attrs
+import trio
+
+from tilemud import __version__
+from tilemud.auth import TokenAuthority
+from tilemud.config import Settings
+from tilemud.net.gateway import Gateway
+from tilemud.net.http import HealthReport, create_app, serve_http
+from tilemud.supervisors import (
+    ChildContext,
+    ChildSpec,
+    Intensity,
+    Strategy,
+    Supervisor,
+    run_root,
+)
+
+
+@attrs.frozen(kw_only=True)
+class ServerAddresses:
+    """Where a running server can be reached (the real ports, also when 0 was asked for)."""
+
+    host: str
+    ws_port: int
+    http_port: int
+    ws_path: str
+
+    @property
+    def ws_url(self) -> str:
+        """The players' WebSocket URL."""
+        return f"ws://{self.host}:{self.ws_port}{self.ws_path}"
+
+    @property
+    def http_url(self) -> str:
+        """The base URL of the HTTP API."""
+        return f"http://{self.host}:{self.http_port}"
+
+
+class TilemudServer:
+    """Builds the tree from settings and runs it; also answers the health probe."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.tokens = TokenAuthority(
+            settings.auth, resume_lifetime=settings.gateway.reconnect_grace
+        )
+        self.gateway = Gateway(settings.server, settings.gateway, self.tokens)
+        self._app = create_app(settings=settings, tokens=self.tokens, health=self)
+        self._http_port: int | None = None
+        self._started_at = time.time()
+        #: Set once the tree has stopped after :meth:`stop` or a fatal error.
+        self.stopped = trio.Event()
+        grace = settings.gateway.close_timeout + 2.0
+        self._root = Supervisor(
+            "root",
+            [
+                ChildSpec(id="gateway", run=self.gateway.run, shutdown=grace),
+                ChildSpec(id="http", run=self._run_http, shutdown=grace),
+            ],
+            strategy=Strategy.ONE_FOR_ALL,
+            intensity=Intensity(restarts=3, period=30.0),
+        )
+
+    @property
+    def addresses(self) -> ServerAddresses:
+        """The bound addresses; valid once :meth:`run` reported started."""
+        return ServerAddresses(
+            host=self.settings.server.host,
+            ws_port=self.gateway.port or 0,
+            http_port=self._http_port or 0,
+            ws_path=self.settings.gateway.path,
+        )
+
+    async def run(
+        self, *, task_status: trio.TaskStatus[ServerAddresses] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Run the tree until it is stopped; ``started`` reports the bound addresses."""
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(run_root, self._root)
+                task_status.started(self.addresses)
+        finally:
+            self.stopped.set()
+
+    def stop(self) -> None:
+        """Begin a graceful stop: children stop in reverse order, each within its grace."""
+        self._root.stop()
+
+    def health(self) -> HealthReport:
+        """Up when every child of the root is running (the HTTP ``/healthz`` answer)."""
+        up = {"gateway": self.gateway.port is not None, "http": self._http_port is not None}
+        ok = all(up.values()) and not self.stopped.is_set()
+        return HealthReport(
+            ok=ok,
+            details={
+                "version": __version__,
+                "uptime_s": round(time.time() - self._started_at, 3),
+                "children": {child: "up" if is_up else "down" for child, is_up in up.items()},
+                "sessions": len(self.gateway.sessions),
+                "connections": self.gateway.connections,
+            },
+        )
+
+    async def _run_http(self, ctx: ChildContext) -> None:
+        def record_port(port: int) -> None:
+            self._http_port = port
+            ctx.started(port)
+
+        try:
+            await serve_http(
+                self._app,
+                self.settings.server,
+                shutdown_trigger=ctx.stopping.wait,
+                task_status=_OnStarted(record_port),
+            )
+        finally:
+            self._http_port = None
+
+
+class _OnStarted:
+    """A task status that hands the started value to a callback (the start protocol)."""
+
+    def __init__(self, callback: Callable[[int], None]) -> None:
+        self._callback = callback
+
+    def started(self, value: int | None = None) -> None:
+        assert value is not None
+        self._callback(value)
