@@ -112,3 +112,21 @@ def test_configured_secret_is_used_as_is(tmp_path: Path) -> None:
     )
     assert ensure_secret(settings).auth.secret == "s" * 40
     assert not (tmp_path / "jwt-secret").exists()
+
+
+def test_regions_from_file_and_environment(tmp_path: Path) -> None:
+    config = write(tmp_path, '[world]\nregions = ["eu-west", "us2"]\n')
+    assert load_settings(config_file=config, env={}).world.regions == ("eu-west", "us2")
+    assert load_settings(env={"TILEMUD_WORLD_REGIONS": "eu, asia"}).world.regions == (
+        "eu",
+        "asia",
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['[world]\nregions = "eu"\n', '[world]\nregions = ["EU"]\n', "[world]\nregions = []\n"],
+)
+def test_bad_regions_are_refused(tmp_path: Path, text: str) -> None:
+    with pytest.raises(ConfigError, match=r"region"):
+        load_settings(config_file=write(tmp_path, text), env={})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import signal
 import sys
@@ -16,23 +17,33 @@ from tilemud import __version__
 from tilemud.config import Settings, ensure_secret, load_settings
 from tilemud.errors import ConfigError
 from tilemud.logs import configure_logging
+from tilemud.supervisors import SupervisorEscalation
 
 log = logging.getLogger("tilemud.cli")
 
+#: Exit status when the command failed at run time (a port in use, an unwritable data dir).
+EXIT_FAILURE = 1
 #: Exit status for bad settings or arguments, as argparse uses.
 EXIT_USAGE = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``tilemud`` command line; returns the process exit status."""
+    """Run the ``tilemud`` command line; returns the process exit status.
+
+    Bad arguments exit through argparse (``SystemExit(2)``); bad settings return 2 and an
+    unusable environment (an unwritable data dir) 1, each with one line on stderr.
+    """
     parser = _parser()
     args = parser.parse_args(argv)
     try:
         settings = load_settings(config_file=args.config, overrides=_overrides(args))
+        status: int = args.run(args, settings)
     except ConfigError as exc:
         print(f"tilemud: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    status: int = args.run(args, settings)
+    except OSError as exc:
+        print(f"tilemud: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     return status
 
 
@@ -84,14 +95,57 @@ def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    # From here on every failure is reported through the log, so that a JSON log stays
+    # one object a line (no bare traceback or text line in between).
     configure_logging(settings.log)
-    settings = ensure_secret(settings)
     try:
-        trio.run(serve_until_signalled, settings)
+        settings = ensure_secret(settings)
+        return _run_server(settings)
+    except ConfigError as exc:
+        # TokenAuthority rejects keys and algorithms that load_settings cannot judge.
+        log.error("invalid settings: %s", exc)
+        return EXIT_USAGE
     except OSError as exc:
         log.error("cannot start: %s", exc)
-        return 1
-    return 0
+        return EXIT_FAILURE
+
+
+def _run_server(settings: Settings) -> int:
+    status = 0
+    try:
+        trio.run(serve_until_signalled, settings)
+    except* SupervisorEscalation as group:
+        # The supervisors have logged every crash (with its traceback) already; what the
+        # operator needs last is one line saying why the server is down.
+        for escalation in _leaves(group):
+            assert isinstance(escalation, SupervisorEscalation)
+            _report_escalation(escalation, settings)
+        status = EXIT_FAILURE
+    return status
+
+
+def _report_escalation(escalation: SupervisorEscalation, settings: Settings) -> None:
+    causes = _leaves(escalation.__cause__) if escalation.__cause__ is not None else []
+    reason = "; ".join(str(cause) or type(cause).__name__ for cause in causes) or str(escalation)
+    server = settings.server
+    if any(isinstance(c, OSError) and c.errno == errno.EADDRINUSE for c in causes):
+        reason += (
+            f" (host {server.host}, ws port {server.ws_port}, http port {server.http_port}:"
+            " is another server running?)"
+        )
+    log.error(
+        "server gave up: %r kept failing: %s",
+        escalation.child,
+        reason,
+        extra={"supervisor": escalation.supervisor, "child": escalation.child},
+    )
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    """The exceptions inside ``exc``, with every exception group flattened away."""
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for sub in exc.exceptions for leaf in _leaves(sub)]
+    return [exc]
 
 
 async def serve_until_signalled(settings: Settings) -> None:

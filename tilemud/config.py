@@ -83,8 +83,63 @@ class GatewaySettings:
     close_timeout: float = attrs.field(default=2.0, validator=_positive)
     #: Seconds a player may take to come back with its ``resume_token`` after a drop.
     reconnect_grace: float = attrs.field(default=120.0, validator=_positive)
+    #: High-volume frames kept per session for resends after a reconnect.
+    stream_buffer: int = attrs.field(default=1024, validator=v.ge(8))
     #: Connections accepted at once; the next is refused with 1013 (try again later).
     max_connections: int = attrs.field(default=10_000, validator=v.ge(1))
+
+
+def _regions(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):  # from the environment: "eu,us,asia"
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list | tuple) or not all(isinstance(r, str) for r in value):
+        raise ValueError(f"regions must be a list of names, got {value!r}")
+    return tuple(value)
+
+
+def _name_list(value: object, _: object) -> tuple[str, ...]:
+    """A TOML list of names; a bare string is refused rather than split."""
+    if isinstance(value, str):
+        raise ValueError(f"expected a list of names, got the string {value!r}")
+    return _regions(value)
+
+
+def _check_regions(
+    _: object, attribute: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]
+) -> None:
+    if not value:
+        raise ValueError("at least one region is needed")
+    for region in value:
+        if (
+            not region
+            or len(region) > 32
+            or not all(c.islower() or c.isdigit() or c == "-" for c in region)
+        ):
+            raise ValueError(f"region {region!r}: 1-32 lowercase letters, digits and '-'")
+
+
+@attrs.frozen(kw_only=True)
+class WorldSettings:
+    """Arenas, battles and matchmaking."""
+
+    #: Regions players may ask for; matchmaking goes Mode -> Region -> Load.
+    regions: tuple[str, ...] = attrs.field(
+        default=("eu", "us", "asia"), converter=_regions, validator=_check_regions
+    )
+    #: Messages that may wait in one arena's mailbox before senders wait (backpressure).
+    arena_mailbox: int = attrs.field(default=1024, validator=v.ge(1))
+    #: Arenas and battles that may run at once on this node.
+    max_arenas: int = attrs.field(default=1000, validator=v.ge(1))
+
+
+@attrs.frozen(kw_only=True)
+class LimitSettings:
+    """Per-player rate limits: over the limit a request is refused, the connection stays."""
+
+    #: Game actions (join, leave, place) per window.
+    actions: int = attrs.field(default=60, validator=v.ge(1))
+    #: The actions window, in seconds (sliding).
+    actions_window: float = attrs.field(default=10.0, validator=_positive)
 
 
 @attrs.frozen(kw_only=True)
@@ -103,6 +158,8 @@ class Settings:
     server: ServerSettings = ServerSettings()
     auth: AuthSettings = AuthSettings()
     gateway: GatewaySettings = GatewaySettings()
+    world: WorldSettings = WorldSettings()
+    limits: LimitSettings = LimitSettings()
     log: LogSettings = LogSettings()
 
 
@@ -110,6 +167,8 @@ _SECTIONS: dict[str, type[Any]] = {
     "server": ServerSettings,
     "auth": AuthSettings,
     "gateway": GatewaySettings,
+    "world": WorldSettings,
+    "limits": LimitSettings,
     "log": LogSettings,
 }
 
@@ -149,6 +208,7 @@ def _text_converter() -> cattrs.Converter:
 
     conv.register_structure_hook(bool, to_bool)
     conv.register_structure_hook(Path, lambda value, _: Path(value))
+    conv.register_structure_hook_func(lambda t: t == tuple[str, ...], lambda v, _: _regions(v))
     return conv
 
 
@@ -171,6 +231,7 @@ def _file_converter() -> cattrs.Converter:
 
     for kind in (bool, int, float, str):
         conv.register_structure_hook(kind, exact(kind))
+    conv.register_structure_hook_func(lambda t: t == tuple[str, ...], _name_list)
     conv.register_structure_hook(Path, lambda value, _: Path(exact(str)(value, str)))
     return conv
 

@@ -21,12 +21,21 @@ _STANDARD_ATTRS = frozenset(
 )
 
 
+#: The keys a JSON line always has (or may have) with a fixed meaning.
+_RESERVED_KEYS = frozenset({"ts", "level", "logger", "msg", "exc", "stack"})
+
+
 def _extra_fields(record: logging.LogRecord) -> dict[str, Any]:
     return {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS}
 
 
 class JsonFormatter(logging.Formatter):
-    """Formats a record as one JSON object on one line."""
+    """Formats a record as one JSON object on one line.
+
+    The keys ``ts``, ``level``, ``logger``, ``msg`` (and ``exc``, ``stack``) always mean
+    what the operations guide says: an ``extra`` field of the same name is kept as
+    ``extra_<name>`` instead of replacing them.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -35,10 +44,31 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        entry.update(_extra_fields(record))
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        for key, value in _extra_fields(record).items():
+            entry[f"extra_{key}" if key in _RESERVED_KEYS else key] = value
+        try:
+            return _dumps(entry)
+        except TypeError:
+            # orjson refuses some values outright (ints beyond 64 bits, tuple dict keys)
+            # without asking `default`. A log line must never fail: logging would print a
+            # traceback to stderr between the JSON lines. Those values go as their repr.
+            return _dumps({k: v if _serialisable(v) else repr(v) for k, v in entry.items()})
+
+
+def _dumps(value: object) -> str:
+    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _serialisable(value: object) -> bool:
+    try:
+        _dumps(value)
+    except TypeError:
+        return False
+    return True
 
 
 class ConsoleFormatter(logging.Formatter):
@@ -51,6 +81,8 @@ class ConsoleFormatter(logging.Formatter):
         line += record.getMessage() + (f"  {extras}" if extras else "")
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
+        if record.stack_info:
+            line += "\n" + self.formatStack(record.stack_info)
         return line
 
 

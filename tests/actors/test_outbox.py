@@ -82,3 +82,32 @@ async def test_reading_a_trickle_does_not_reset_the_clock(
             await outbox.wait_stalled()
         nursery.cancel_scope.cancel()
     assert trio.current_time() == 10
+
+
+async def test_take_nowait_never_waits() -> None:
+    outbox = Outbox(capacity=2, slow_after=10)
+    assert outbox.take_nowait() is None
+    outbox.offer("a")
+    assert outbox.take_nowait() == "a"
+    assert outbox.take_nowait() is None
+
+
+async def test_take_nowait_drains_the_stall(autojump_clock: trio.testing.MockClock) -> None:
+    outbox = Outbox(capacity=2, slow_after=10)
+    outbox.offer("a")
+    outbox.offer("b")  # full at t=0
+    await trio.sleep(5)
+    assert outbox.take_nowait() == "a"  # down to half: the clock stops
+    with trio.move_on_after(60) as scope:
+        await outbox.wait_stalled()
+    assert scope.cancelled_caught
+
+
+async def test_close_refuses_frames() -> None:
+    outbox = Outbox(capacity=2, slow_after=10)
+    outbox.offer("a")
+    was_closed = outbox.closed
+    outbox.close()
+    assert (was_closed, outbox.closed) == (False, True)
+    assert outbox.offer("b") is False
+    assert outbox.take_nowait() is None

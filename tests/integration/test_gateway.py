@@ -280,9 +280,9 @@ async def test_slow_client_is_closed_4008_and_others_are_not_delayed(tmp_path: P
 
 
 def slow_client_cut_off(server: Any, player_id: str) -> bool:
-    for ref in server.gateway.sessions.values():
-        if ref.identity.player_id == player_id:
-            return ref.closing is not None and ref.closing.code == 4008
+    for connection in server.gateway.live_connections:
+        if connection.session.player_id == player_id:
+            return connection.closing is not None and connection.closing.code == 4008
     return False
 
 
@@ -295,3 +295,30 @@ async def test_second_hello_is_answered_then_closed_4000(tmp_path: Path) -> None
                 closed = await read_until_closed(connection)
     assert closed.code == 4000
     assert [f["code"] for f in closed.frames] == ["duplicate_hello"]
+
+
+async def test_resume_token_past_its_grace_starts_a_fresh_session(tmp_path: Path) -> None:
+    with trio.fail_after(10):
+        async with running_server(make_settings(tmp_path)) as server:
+            token, player_id = await guest_login(server, "ada")
+            stale = server.tokens.mint_resume(
+                player_id=player_id, session_id="s_old", now=1_000_000.0
+            )
+            async with open_client(server) as connection:
+                await connection.send_message(hello(token, resume_token=stale))
+                welcome = await receive(connection)
+    assert welcome["type"] == "welcome"
+    assert welcome["resumed"] is False
+    assert welcome["session_id"] != "s_old"
+
+
+async def test_forged_resume_token_is_refused(tmp_path: Path) -> None:
+    with trio.fail_after(10):
+        async with running_server(make_settings(tmp_path)) as server:
+            token, player_id = await guest_login(server, "ada")
+            forged = other_authority(secret="another-secret-0123456789abcdef0123").mint_resume(
+                player_id=player_id, session_id="s_x"
+            )
+            code, frames = await refused(server, hello(token, resume_token=forged))
+    assert code == 4001
+    assert [f["code"] for f in frames] == ["invalid_token"]

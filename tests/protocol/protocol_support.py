@@ -13,23 +13,52 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from tilemud.game import BATTLE_RULES
 from tilemud.protocol import (
     CLIENT_MESSAGES,
     SERVER_MESSAGES,
+    Ack,
+    ArenaSnapshot,
+    ArenaTick,
+    BattleEnded,
+    BoardSnapshot,
     ClientMessage,
     ErrorFrame,
     Hello,
+    Join,
+    Joined,
+    Leave,
+    Left,
     Ping,
+    Place,
+    PlaceResult,
+    PlayerJoined,
+    PlayerLeft,
     Pong,
+    RulesSummary,
     ServerMessage,
     Welcome,
 )
 
-#: One valid instance of every registered message, with every optional field set.
+#: One valid instance of every registered message, with every array non-empty (the
+#: strictness tests break each nested value in turn, and add each absent optional field).
 CLIENT_EXAMPLES: dict[str, ClientMessage] = {
-    "hello": Hello(v=1, token="eyJhbGciOiJIUzI1NiJ9.e30.sig", resume_token="rt-1"),
+    "hello": Hello(v=1, token="eyJhbGciOiJIUzI1NiJ9.e30.sig", resume_token="rt-1", last_seq=41),
     "ping": Ping(rid="r-1"),
+    "join": Join(rid="r-2", mode="battle", region="eu-west"),
+    "leave": Leave(rid="r-3"),
+    "place": Place(rid="r-4", x=3, y=4, kind="stone"),
+    "ack": Ack(seq=42),
 }
+
+#: A 3x2 board: row 0 ``p-1/stone, p-1/stone, empty``, row 1 ``empty, p-2/wood, empty``.
+BOARD = BoardSnapshot(
+    format=1,
+    width=3,
+    height=2,
+    palette=(("p-1", "stone"), ("p-2", "wood")),
+    runs=(2, 1, 2, 0, 1, 2, 1, 0),
+)
 SERVER_EXAMPLES: dict[str, ServerMessage] = {
     "welcome": Welcome(
         v=1,
@@ -43,6 +72,57 @@ SERVER_EXAMPLES: dict[str, ServerMessage] = {
     ),
     "pong": Pong(rid="r-1", server_time=1767225600.5),
     "error": ErrorFrame(code="server_full", message="full", rid="r-2", retry_after=2.5),
+    "joined": Joined(
+        rid="r-2",
+        arena_id="battle-7",
+        mode="battle",
+        region="eu-west",
+        tick=12,
+        rules=RulesSummary.from_rules(BATTLE_RULES),
+    ),
+    "left": Left(rid="r-3", arena_id="battle-7"),
+    "place_result": PlaceResult(
+        rid="r-4",
+        arena_id="battle-7",
+        tick=13,
+        x=3,
+        y=4,
+        kind="stone",
+        outcome="lost_conflict",
+        winner="p-2",
+    ),
+    "snapshot": ArenaSnapshot(
+        seq=7,
+        sent_at=1767225600.25,
+        arena_id="battle-7",
+        tick=12,
+        board=BOARD,
+        scores=(("p-1", 2), ("p-2", 1)),
+        players=(("p-1", "Ann"), ("p-2", "Bob")),
+    ),
+    "tick": ArenaTick(
+        seq=8,
+        sent_at=1767225600.35,
+        arena_id="battle-7",
+        tick=13,
+        placed=((2, 0, "p-1", "stone"), (0, 1, "p-2", "wood")),
+        scores=(("p-1", 3), ("p-2", 2)),
+    ),
+    "player_joined": PlayerJoined(
+        seq=9, sent_at=1767225600.4, arena_id="battle-7", player_id="p-3", name="Cy"
+    ),
+    "player_left": PlayerLeft(
+        seq=10, sent_at=1767225600.5, arena_id="battle-7", player_id="p-3", reason="timeout"
+    ),
+    "battle_ended": BattleEnded(
+        seq=11,
+        sent_at=1767225600.6,
+        arena_id="battle-7",
+        tick=1800,
+        reason="time",
+        scores=(("p-1", 3), ("p-2", 3)),
+        winners=("p-1", "p-2"),
+    ),
 }
 
 assert set(CLIENT_EXAMPLES) == set(CLIENT_MESSAGES), "add an example for each new message"
@@ -215,10 +295,13 @@ def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
             )
         return st.text(**size)
     if kind == "array":
+        if "prefixItems" in schema:
+            return st.tuples(*(from_schema(item) for item in schema["prefixItems"])).map(list)
+        low = schema.get("minItems", 0)
         return st.lists(
             from_schema(schema["items"]),
-            min_size=schema.get("minItems", 0),
-            max_size=schema.get("maxItems", 5),
+            min_size=low,
+            max_size=max(low, min(schema.get("maxItems", 5), 5)),
         )
     assert kind == "object", schema
     properties = schema["properties"]

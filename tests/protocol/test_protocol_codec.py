@@ -9,14 +9,21 @@ import pytest
 from tests.protocol.protocol_support import CLIENT_EXAMPLES, SERVER_EXAMPLES
 from tilemud.errors import ActorGone, AuthError, MailboxFull, ProtocolError, TilemudError
 from tilemud.protocol import (
+    CLOSE_CODES,
+    ERROR_CODES,
+    MAX_COORD,
     MAX_RID_LENGTH,
     SUPPORTED_VERSIONS,
+    Ack,
     ClientMessage,
     CloseCode,
     ErrorCode,
     ErrorFrame,
     Hello,
+    Join,
+    Leave,
     Ping,
+    Place,
     Pong,
     ServerMessage,
     Welcome,
@@ -301,6 +308,13 @@ def test_protocol_error_keeps_its_old_behaviour() -> None:
         (ErrorCode.SHUTTING_DOWN, CloseCode.GOING_AWAY, CloseCode.GOING_AWAY),
         (ErrorCode.OVERLOADED, None, CloseCode.TRY_AGAIN_LATER),
         (ErrorCode.INTERNAL, CloseCode.INTERNAL_ERROR, CloseCode.INTERNAL_ERROR),
+        (ErrorCode.RATE_LIMITED, None, CloseCode.TRY_AGAIN_LATER),
+        (ErrorCode.NOT_IN_ARENA, None, CloseCode.BAD_HELLO),
+        (ErrorCode.ALREADY_IN_ARENA, None, CloseCode.BAD_HELLO),
+        (ErrorCode.UNKNOWN_REGION, None, CloseCode.BAD_HELLO),
+        (ErrorCode.INVALID_ACK, None, CloseCode.BAD_HELLO),
+        (ErrorCode.ARENA_UNAVAILABLE, None, CloseCode.BAD_HELLO),
+        (ErrorCode.REPLACED, CloseCode.REPLACED, CloseCode.REPLACED),
         ("some_future_code", None, CloseCode.BAD_HELLO),
     ],
 )
@@ -318,3 +332,83 @@ def test_welcome_rejects_impossible_values() -> None:
         attrs.evolve(good, player_id="")
     with pytest.raises(ValueError, match="server_time: expected a number, got null"):
         attrs.evolve(good, server_time=None)  # type: ignore[arg-type]
+
+
+def test_arena_error_codes() -> None:
+    assert int(CloseCode.REPLACED) == 4009
+    assert CLOSE_CODES[CloseCode.REPLACED].error_frame is False
+    assert "do not reconnect" in CLOSE_CODES[CloseCode.REPLACED].client_action
+    with_retry = {code for code, info in ERROR_CODES.items() if info.retry_after}
+    assert {ErrorCode.RATE_LIMITED, ErrorCode.ARENA_UNAVAILABLE} <= with_retry
+    for code in [ErrorCode.NOT_IN_ARENA, ErrorCode.ALREADY_IN_ARENA, ErrorCode.INVALID_ACK]:
+        assert not ERROR_CODES[code].retry_after
+    assert set(ERROR_CODES) == set(ErrorCode)
+
+
+# -- the arena requests ------------------------------------------------------------------
+
+
+def test_hello_last_seq() -> None:
+    hello = Hello(v=1, token="t", resume_token="rt", last_seq=0)
+    assert decode_hello(encode_client(hello)) == hello
+    assert '"last_seq":0' in encode_client(hello)
+    assert "last_seq" not in encode_client(Hello(v=1, token="t"))
+
+
+@pytest.mark.parametrize(
+    ("frame", "words"),
+    [
+        ('{"type":"hello","v":1,"token":"t","last_seq":-1}', "last_seq: must be >= 0"),
+        ('{"type":"join","rid":"j","mode":"duel","region":"eu"}', 'mode: expected "battle" or'),
+        ('{"type":"join","rid":"j","mode":"arena","region":"EU"}', "region: must match"),
+        ('{"type":"join","rid":"j","mode":"arena","region":"eu_west"}', "region: must match"),
+        ('{"type":"join","rid":"j","mode":"arena","region":""}', "region: must not be empty"),
+        ('{"type":"join","rid":"j","mode":"arena"}', "region: missing required field"),
+        ('{"type":"leave"}', "rid: missing required field"),
+        ('{"type":"place","rid":"p","x":4096,"y":0,"kind":"stone"}', "x: must be <= 4095"),
+        ('{"type":"place","rid":"p","x":0,"y":-1,"kind":"stone"}', "y: must be >= 0"),
+        ('{"type":"place","rid":"p","x":0,"y":0,"kind":""}', "kind: must not be empty"),
+        ('{"type":"place","rid":"p","x":0,"y":0,"kind":"' + "k" * 33 + '"}', "at most 32"),
+        ('{"type":"place","rid":"p","x":1.0,"y":0,"kind":"stone"}', "x: expected an integer"),
+        ('{"type":"ack","seq":-1}', "seq: must be >= 0"),
+        ('{"type":"ack","seq":"1"}', "seq: expected an integer"),
+        ('{"type":"ack"}', "seq: missing required field"),
+    ],
+)
+def test_arena_requests_are_strict(frame: str, words: str) -> None:
+    error = _decode_error(frame)
+    assert error.code == ErrorCode.INVALID_MESSAGE
+    assert words in error.message
+
+
+def test_arena_requests_decode() -> None:
+    assert decode_client('{"type":"join","rid":"j","mode":"arena","region":"us-1"}') == Join(
+        rid="j", mode="arena", region="us-1"
+    )
+    assert decode_client('{"type":"leave","rid":"l"}') == Leave(rid="l")
+    assert decode_client('{"type":"place","rid":"p","x":4095,"y":0,"kind":"stone"}') == Place(
+        rid="p", x=MAX_COORD, y=0, kind="stone"
+    )
+    assert decode_client('{"type":"ack","seq":0}') == Ack(seq=0)
+
+
+def test_nested_errors_name_the_exact_place() -> None:
+    snapshot = orjson.loads(encode_server(SERVER_EXAMPLES["snapshot"]))
+    for where, value, words in [
+        (("board", "palette", 1, 1), "", "board.palette[1][1]: must not be empty"),
+        (("scores", 0, 1), -1, "scores[0][1]: must be >= 0, got -1"),
+        (("board", "runs", 3), 2**60, "board.runs[3]: must be an integer of magnitude"),
+        (("players", 1, 0), 7, "players[1][0]: expected a string, got integer 7"),
+    ]:
+        frame = orjson.loads(orjson.dumps(snapshot))
+        parent = frame
+        for key in where[:-1]:
+            parent = parent[key]
+        parent[where[-1]] = value
+        with pytest.raises(ProtocolError) as info:
+            decode_server(orjson.dumps(frame))
+        assert words in info.value.message
+    frame = orjson.loads(encode_server(SERVER_EXAMPLES["tick"]))
+    frame["placed"][1] = [0, 1, "p"]
+    with pytest.raises(ProtocolError, match=r"placed\[1\]: expected an array of 4 items"):
+        decode_server(orjson.dumps(frame))

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tilemud.protocol import CLIENT_MESSAGES, SERVER_MESSAGES, CloseCode, ErrorCode
+from tilemud.protocol import (
+    CLIENT_MESSAGES,
+    SERVER_MESSAGES,
+    STREAM_MESSAGES,
+    CloseCode,
+    ErrorCode,
+    decode_client,
+    decode_server,
+)
 from tilemud.protocol.__main__ import main
 from tilemud.protocol._reference import (
     BEGIN_MARKER,
@@ -55,3 +66,30 @@ def test_write_reference_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert text.endswith("\n\nEnd.\n")
     assert "OLD-CONTENT" not in text
     assert write_reference(doc) is False
+
+
+def _example_frames() -> list[dict[str, Any]]:
+    """Every one-line JSON object with a ``type`` in the document's ``json`` blocks."""
+    frames: list[dict[str, Any]] = []
+    for block in re.findall(r"```json\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S):
+        for line in block.splitlines():
+            try:
+                value = json.loads(line)
+            except ValueError:
+                continue  # a line of a multi-line example
+            if isinstance(value, dict) and "type" in value:
+                frames.append(value)
+    return frames
+
+
+def test_example_frames_in_the_doc_are_valid() -> None:
+    frames = _example_frames()
+    shown = {frame["type"] for frame in frames}
+    assert set(CLIENT_MESSAGES) - {"ping"} <= shown, "every client request has an example"
+    assert set(STREAM_MESSAGES) | {"joined", "left", "place_result"} <= shown
+    for frame in frames:
+        text = json.dumps(frame)
+        if frame["type"] in CLIENT_MESSAGES:
+            decode_client(text)
+        else:
+            decode_server(text)

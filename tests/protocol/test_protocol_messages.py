@@ -11,7 +11,7 @@ import pytest
 import tilemud.protocol
 from tests.protocol.protocol_support import CLIENT_EXAMPLES, SERVER_EXAMPLES
 from tilemud.protocol import CLIENT_MESSAGES, SERVER_MESSAGES, ClientMessage, ServerMessage
-from tilemud.protocol._fields import Items, Number, Text
+from tilemud.protocol._fields import Fixed, Items, Number, Text
 from tilemud.protocol._registry import tag_registry
 from tilemud.protocol._schema import describe_class
 
@@ -25,6 +25,11 @@ def test_public_surface_is_pinned() -> None:
         if not name.startswith("_") and not isinstance(value, types.ModuleType)
     }
     assert public == {
+        "Ack",
+        "ArenaSnapshot",
+        "ArenaTick",
+        "BattleEnded",
+        "BoardSnapshot",
         "CLIENT_MESSAGES",
         "CLOSE_CODES",
         "ClientMessage",
@@ -35,15 +40,31 @@ def test_public_surface_is_pinned() -> None:
         "ErrorCode",
         "ErrorCodeInfo",
         "Hello",
+        "Join",
+        "Joined",
+        "Leave",
+        "LeaveReason",
+        "Left",
+        "MAX_COORD",
+        "MAX_PLACED",
         "MAX_RID_LENGTH",
         "MAX_TOKEN_LENGTH",
         "PROTOCOL_VERSION",
         "Ping",
+        "Place",
+        "PlaceResult",
+        "PlayerJoined",
+        "PlayerLeft",
         "Pong",
+        "RulesSummary",
         "SCHEMA_DIR",
         "SERVER_MESSAGES",
+        "STREAM_MESSAGES",
         "SUPPORTED_VERSIONS",
         "ServerMessage",
+        "StreamMessage",
+        "TileKindSummary",
+        "UNSTAMPED",
         "Welcome",
         "binary_frame_error",
         "check_schemas",
@@ -53,8 +74,10 @@ def test_public_surface_is_pinned() -> None:
         "decode_server",
         "encode_client",
         "encode_server",
+        "encode_stream_body",
         "error_reply",
         "generate_schemas",
+        "stamp",
         "write_schemas",
     }
 
@@ -73,8 +96,15 @@ def test_registries_are_read_only() -> None:
 
 @pytest.mark.parametrize("cls", ALL_MESSAGES, ids=lambda c: c.TYPE)
 def test_message_class_follows_the_rules(cls: type[Any]) -> None:
+    _check_class(cls, cls.__name__)
+
+
+def _check_class(cls: type[Any], where: str) -> None:
+    """A message, or an object nested in one: frozen, kw_only, documented, constrained."""
+    assert attrs.has(cls), f"{where}: an attrs class"
+    assert cls.__setattr__ is not object.__setattr__, f"{where}: frozen"
     fields = attrs.fields(cls)
-    assert all(field.kw_only for field in fields), "messages are kw_only"
+    assert all(field.kw_only for field in fields), f"{where}: kw_only"
     hints = get_type_hints(cls, include_extras=False)
     summary, docs = describe_class(cls)
     assert summary, f"{cls.__name__} needs a docstring"
@@ -84,12 +114,29 @@ def test_message_class_follows_the_rules(cls: type[Any]) -> None:
         optional = get_origin(tp) in (Union, types.UnionType) and type(None) in get_args(tp)
         # An optional field defaults to None, so that "absent" and "None" are the same.
         assert optional == (field.default is None), field.name
-        inner = next(arg for arg in get_args(tp) if arg is not type(None)) if optional else tp
-        if inner in (str, int, float):
-            expected = Text if inner is str else Number
-            assert isinstance(field.validator, expected), f"{field.name} needs a {expected}"
-        if get_origin(inner) in (tuple, list):
-            assert field.validator is None or isinstance(field.validator, Items)
+        _check_type(tp, field.validator, f"{where}.{field.name}")
+
+
+def _check_type(tp: Any, constraint: object, where: str) -> None:
+    """Every str, int and float anywhere on the wire has a constraint; every array a bound."""
+    args = get_args(tp)
+    if get_origin(tp) in (Union, types.UnionType):
+        (tp,) = [arg for arg in args if arg is not type(None)]
+        args = get_args(tp)
+    if tp in (str, int, float):
+        expected = Text if tp is str else Number
+        assert isinstance(constraint, expected), f"{where} needs a {expected.__name__}"
+    elif get_origin(tp) is list or (get_origin(tp) is tuple and args[-1:] == (Ellipsis,)):
+        assert isinstance(constraint, Items), f"{where}: an array takes an Items()"
+        assert constraint.max_items is not None, f"{where}: arrays on the wire are bounded"
+        _check_type(args[0], constraint.item, f"{where}[]")
+    elif get_origin(tp) is tuple:
+        assert isinstance(constraint, Fixed), f"{where}: a fixed-length array takes a Fixed()"
+        for index, (arg, item) in enumerate(zip(args, constraint.items, strict=True)):
+            _check_type(arg, item, f"{where}[{index}]")
+    elif attrs.has(tp):
+        assert constraint is None, f"{where}: a nested object checks its own fields"
+        _check_class(tp, where)
 
 
 @pytest.mark.parametrize(
@@ -150,3 +197,63 @@ def test_registry_rejects_broken_unions(union: Any, problem: str) -> None:
 
 def test_registry_of_a_single_class() -> None:
     assert dict(tag_registry(_A)) == {"same": _A}
+
+
+@attrs.frozen(kw_only=True)
+class _Inner:
+    """Nested.
+
+    Attributes:
+        n: a number without a constraint.
+    """
+
+    n: int
+
+
+@attrs.frozen(kw_only=True)
+class _LooseNested:
+    """Nested loose.
+
+    Attributes:
+        inner: an object whose int has no constraint.
+    """
+
+    TYPE: ClassVar[str] = "loose"
+    inner: _Inner
+
+
+@attrs.frozen(kw_only=True)
+class _Unbounded:
+    """Unbounded.
+
+    Attributes:
+        xs: an array without a bound.
+    """
+
+    TYPE: ClassVar[str] = "unbounded"
+    xs: tuple[int, ...] = attrs.field(validator=Items(item=Number()))
+
+
+@attrs.frozen(kw_only=True)
+class _LooseTuple:
+    """Loose tuple.
+
+    Attributes:
+        pair: a tuple whose str has no constraint.
+    """
+
+    TYPE: ClassVar[str] = "loose_tuple"
+    pair: tuple[int, str] = attrs.field(validator=Fixed(Number(), None))
+
+
+@pytest.mark.parametrize(
+    ("cls", "problem"),
+    [
+        (_LooseNested, r"_LooseNested.inner.n needs a Number"),
+        (_Unbounded, r"_Unbounded.xs: arrays on the wire are bounded"),
+        (_LooseTuple, r"_LooseTuple.pair\[1\] needs a Text"),
+    ],
+)
+def test_the_rules_reach_nested_values(cls: type[Any], problem: str) -> None:
+    with pytest.raises(AssertionError, match=problem):
+        _check_class(cls, cls.__name__)

@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Literal
 
 import attrs
 import cattrs
+import orjson
 import pytest
 
 from tests.protocol.protocol_support import CLIENT_EXAMPLES, SERVER_EXAMPLES, schema_errors
@@ -23,7 +24,7 @@ from tilemud.protocol import (
     write_schemas,
 )
 from tilemud.protocol._converter import make_wire_converter
-from tilemud.protocol._fields import MAX_SAFE_INTEGER, Items, Number, Text
+from tilemud.protocol._fields import MAX_SAFE_INTEGER, Fixed, Items, Number, Text
 from tilemud.protocol._schema import describe_class, message_schema, render_schema
 
 
@@ -274,3 +275,167 @@ def test_describe_class_without_attributes() -> None:
         on two lines."""
 
     assert describe_class(Plain) == ("Just text, on two lines.", {})
+
+
+# -- tuples and nested arrays (Fixed, Items of Items) -----------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Tally:
+    """Tuples of mixed kinds.
+
+    Attributes:
+        pair: a name and a count.
+        rows: rows of (x, name).
+        grid: small arrays of small numbers.
+        maybe: an optional pair.
+    """
+
+    TYPE: ClassVar[str] = "tally"
+
+    pair: tuple[str, int] = attrs.field(validator=Fixed(Text(min_length=1), Number(minimum=0)))
+    rows: tuple[tuple[int, str], ...] = attrs.field(
+        validator=Items(item=Fixed(Number(maximum=9), Text(max_length=2)), max_items=2)
+    )
+    grid: tuple[tuple[int, ...], ...] = attrs.field(
+        validator=Items(item=Items(item=Number(minimum=0), max_items=2), max_items=2)
+    )
+    maybe: tuple[str, bool] | None = attrs.field(default=None, validator=Fixed(Text(), None))
+
+
+TALLY: dict[str, Any] = {"pair": ["a", 1], "rows": [[1, "ab"]], "grid": [[0, 1], []]}
+
+
+def test_generator_maps_fixed_and_nested_arrays() -> None:
+    props = message_schema(Tally, direction="server")["properties"]
+    assert props["pair"] | {"description": ""} == {
+        "type": "array",
+        "prefixItems": [
+            {"type": "string", "minLength": 1},
+            {"type": "integer", "minimum": 0, "maximum": MAX_SAFE_INTEGER},
+        ],
+        "items": False,
+        "minItems": 2,
+        "maxItems": 2,
+        "description": "",
+    }
+    row = props["rows"]["items"]
+    assert row["prefixItems"][0]["maximum"] == 9
+    assert row["prefixItems"][1] == {"type": "string", "maxLength": 2}
+    assert (row["items"], row["minItems"], row["maxItems"]) == (False, 2, 2)
+    assert props["grid"]["items"] == {
+        "type": "array",
+        "items": {"type": "integer", "minimum": 0, "maximum": MAX_SAFE_INTEGER},
+        "maxItems": 2,
+    }
+    assert props["maybe"]["anyOf"][0]["prefixItems"][1] == {"type": "boolean"}
+
+
+def test_converter_structures_tuples_as_tuples() -> None:
+    tally = CONVERTER.structure({**TALLY, "maybe": ["x", True]}, Tally)
+    assert tally == Tally(pair=("a", 1), rows=((1, "ab"),), grid=((0, 1), ()), maybe=("x", True))
+    wire = orjson.loads(orjson.dumps(CONVERTER.unstructure(tally)))
+    assert wire == {**TALLY, "maybe": ["x", True]}
+    assert CONVERTER.structure(wire, Tally) == tally
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"pair": ["a"]},
+        {"pair": ["a", 1, 2]},
+        {"pair": [1, "a"]},
+        {"pair": ["", 1]},
+        {"pair": ["a", -1]},
+        {"pair": ["a", True]},
+        {"pair": {"0": "a", "1": 1}},
+        {"rows": [[10, "ab"]]},
+        {"rows": [[1, "abc"]]},
+        {"rows": [[1, "a"], [1, "a"], [1, "a"]]},
+        {"rows": [[1]]},
+        {"grid": [[0, -1]]},
+        {"grid": [[0, 1, 2]]},
+        {"grid": [0]},
+        {"maybe": ["x", 1]},
+        {"maybe": ["x"]},
+    ],
+)
+def test_converter_and_schema_both_reject_bad_tuples(change: dict[str, Any]) -> None:
+    payload = {**TALLY, **change}
+    with pytest.raises(cattrs.BaseValidationError):
+        CONVERTER.structure(payload, Tally)
+    assert schema_errors(message_schema(Tally, direction="server"), payload)
+
+
+@pytest.mark.parametrize(
+    ("constraint", "value", "found"),
+    [
+        (Fixed(Text(min_length=1), None), ("a", object()), None),
+        (Fixed(Text(min_length=1), None), ("", 1), ("[0]", "must not be empty")),
+        (Fixed(Text(), Number()), ("a",), ("", "must have exactly 2 items, got 1")),
+        (Fixed(Text()), "a", ("", 'expected an array, got string "a"')),
+        (Items(item=Fixed(Number(maximum=1))), [(0,), (2,)], ("[1][0]", "must be <= 1, got 2")),
+        (
+            Items(item=Items(item=Text(max_length=1))),
+            [[], ["a", "bc"]],
+            ("[1][1]", "must be at most 1 characters, got 2"),
+        ),
+    ],
+)
+def test_constraints_locate_the_problem(
+    constraint: Fixed | Items, value: object, found: tuple[str, str] | None
+) -> None:
+    assert constraint.locate(value) == found
+    assert constraint.problem(value) == (None if found is None else _joined(found))
+
+
+def _joined(found: tuple[str, str]) -> str:
+    return f"{found[0]}: {found[1]}" if found[0] else found[1]
+
+
+def test_validators_name_the_nested_place() -> None:
+    with pytest.raises(ValueError, match=r"^rows\[0\]\[1\]: must be at most 2 characters"):
+        Tally(pair=("a", 1), rows=((1, "abc"),), grid=())
+
+
+@attrs.frozen(kw_only=True)
+class _FixedOnVariadic:
+    TYPE: ClassVar[str] = "bad"
+    xs: tuple[int, ...] = attrs.field(validator=Fixed(Number()))
+
+
+@attrs.frozen(kw_only=True)
+class _FixedOfWrongLength:
+    TYPE: ClassVar[str] = "bad"
+    xs: tuple[int, int] = attrs.field(validator=Fixed(Number()))
+
+
+@attrs.frozen(kw_only=True)
+class _TextOnArray:
+    TYPE: ClassVar[str] = "bad"
+    xs: tuple[str, ...] = attrs.field(validator=Text())
+
+
+@pytest.mark.parametrize("cls", [_FixedOnVariadic, _FixedOfWrongLength, _TextOnArray])
+def test_generator_refuses_misplaced_array_constraints(cls: type[Any]) -> None:
+    with pytest.raises(TypeError, match=r"Fixed|Items"):
+        message_schema(cls, direction="client")
+
+
+def test_nested_objects_are_closed_and_described() -> None:
+    def objects(schema: dict[str, Any]) -> list[dict[str, Any]]:
+        found = [schema] if schema.get("type") == "object" else []
+        for key in ("properties",):
+            for sub in schema.get(key, {}).values():
+                found += objects(sub)
+        for sub in [*schema.get("anyOf", []), *schema.get("prefixItems", [])]:
+            found += objects(sub)
+        if isinstance(schema.get("items"), dict):
+            found += objects(schema["items"])
+        return found
+
+    for name, schema in generate_schemas().items():
+        for obj in objects(schema):
+            assert obj["additionalProperties"] is False, name
+            for prop in obj["properties"].values():
+                assert prop.get("description"), f"{name}: every nested field is described"

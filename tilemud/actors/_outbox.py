@@ -8,15 +8,18 @@ Two kinds of writers feed it:
   queue full is dropped and counted (high-volume frames can be resent from the stream's
   resend buffer when the player resumes).
 
-The queue is *stalled* when it filled up and has not drained below half its capacity for
-``slow_after`` seconds of Trio time; the session then disconnects the client with close
-code 4008. The half-way mark keeps a client that reads one frame now and then from
-resetting the clock forever.
+The queue is *stalled* when it filled up and has not drained to half its capacity for
+``slow_after`` seconds of Trio time (:class:`~tilemud.actors._stall.StallWatch`, high water
+at capacity, low water at half); the session then disconnects the client with close code
+4008. The half-way mark keeps a client that reads one frame now and then from resetting the
+clock forever.
 """
 
 from __future__ import annotations
 
 import trio
+
+from tilemud.actors._stall import StallWatch
 
 
 class Outbox:
@@ -24,11 +27,10 @@ class Outbox:
 
     def __init__(self, capacity: int, slow_after: float) -> None:
         self._send, self._receive = trio.open_memory_channel[str](capacity)
-        self._capacity = capacity
-        self._low_water = capacity // 2
-        self._slow_after = slow_after
-        self._full_since: float | None = None
-        self._became_full = trio.Event()
+        self._stall = StallWatch(
+            high_water=capacity, low_water=capacity // 2, slow_after=slow_after
+        )
+        self._closed = False
         #: Fan-out frames dropped because the queue was full.
         self.dropped = 0
 
@@ -42,47 +44,48 @@ class Outbox:
         try:
             self._send.send_nowait(frame)
         except trio.WouldBlock:
-            self._mark_full()
+            self._stall.update(self.depth)
             self.dropped += 1
             return False
         except trio.ClosedResourceError:
             return False
-        if self.depth >= self._capacity:
-            self._mark_full()
+        self._stall.update(self.depth)
         return True
 
     async def put(self, frame: str) -> None:
         """Queue a reply, waiting for room (backpressure on the player's input)."""
-        if self.depth >= self._capacity:
-            self._mark_full()
+        self._stall.update(self.depth)
         await self._send.send(frame)
 
     async def take(self) -> str:
         """The next frame to write; waits for one."""
         frame = await self._receive.receive()
-        if self._full_since is not None and self.depth <= self._low_water:
-            self._full_since = None
-            self._became_full = trio.Event()
+        self._stall.update(self.depth)
         return frame
+
+    def take_nowait(self) -> str | None:
+        """The next frame to write, or None when none is waiting (or the queue is closed).
+
+        For a writer that serves several sources and waits on a doorbell between them.
+        """
+        try:
+            frame = self._receive.receive_nowait()
+        except (trio.WouldBlock, trio.ClosedResourceError):
+            return None
+        self._stall.update(self.depth)
+        return frame
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
 
     async def wait_stalled(self) -> None:
         """Return once the queue has stayed full for longer than ``slow_after`` seconds."""
-        while True:
-            await self._became_full.wait()
-            full_since = self._full_since
-            if full_since is None:  # drained while we were waking up
-                await trio.lowlevel.checkpoint()
-                continue
-            await trio.sleep_until(full_since + self._slow_after)
-            if self._full_since == full_since:
-                return
+        await self._stall.wait_stalled()
 
     def close(self) -> None:
         """Refuse further frames; pending ones are discarded."""
+        self._closed = True
         self._send.close()
         self._receive.close()
-
-    def _mark_full(self) -> None:
-        if self._full_since is None:
-            self._full_since = trio.current_time()
-            self._became_full.set()

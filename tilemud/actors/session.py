@@ -1,57 +1,81 @@
-"""Session actor: one per player WebSocket connection.
+"""Session actor: a player's presence on this server, which outlives its connections.
 
 Owns:
-    the connection, its :class:`Outbox`, and who the player is for this session.
+    who the player is (:class:`SessionIdentity`), the player's numbered stream of
+    high-volume frames (:class:`SessionStream`), the log of critical requests
+    (:class:`RequestLog`: at most once per ``rid``) and the player's seat in an arena.
 Started by:
-    the gateway, in its handler nursery, once the handshake succeeded. Restart type:
-    temporary: a session that ends is gone; the player reconnects (and, from issue 3 on,
-    resumes its seat and stream).
+    the session table, on a player's first ``hello``; kept for ``gateway.reconnect_grace``
+    seconds after its connection drops, then it leaves its arena (``timeout``) and ends. A
+    new connection of the same player takes the session over.
 Takes:
-    the player's frames, read from the socket by the session's own reader task. The reader
-    waits while the outbox is full, so a player who floods is backpressured at the socket.
-    Other actors reach the session through :class:`SessionRef`: ``deliver`` (fan-out,
-    never blocks, dropped and counted when full) and ``request_close``.
+    the player's requests, from the attached connection's reader (:meth:`handle`), one at a
+    time; and, from arenas, frames through the :class:`PlayerLink` methods (``publish``,
+    ``reset_stream``, ``reply``, ``arena_closed``), which are synchronous and never block.
+    Those are the session's mailboxes: the stream (``gateway.stream_buffer`` frames, the
+    oldest evicted first, a gap then answered with a snapshot) and the connection's outbox.
 Sends:
-    replies and fan-out frames to its player, in order, from one writer task.
-Mailbox:
-    the outbox, ``gateway.outbound_queue`` frames. Overflow: fan-out is dropped and counted,
-    replies wait; an outbox full for more than ``gateway.slow_client_timeout`` seconds
-    disconnects the client with close code 4008 (slow client).
+    ``FindArena``/``ReleaseSeat`` to the world; ``JoinArena``/``LeaveArena``/``PlaceTile``/
+    ``Resync`` to its arena (``send`` waits when the arena is saturated: the player's input
+    is backpressured).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import assert_never
 
 import attrs
+import orjson
 import trio
-from trio_websocket import ConnectionClosed, WebSocketConnection
 
+from tilemud.actors._doorbell import Doorbell
+from tilemud.actors._mailbox import Ref
 from tilemud.actors._outbox import Outbox
+from tilemud.actors._requests import Answered, Fresh, Pending, RequestLog, TooManyPending
+from tilemud.actors._stream import InvalidAck, SessionStream
+from tilemud.actors.arena import (
+    JoinArena,
+    JoinOutcome,
+    JoinRefused,
+    LeaveArena,
+    LeaveReason,
+    PlaceTile,
+    Resync,
+)
+from tilemud.actors.world import ArenaTicket, FindArena, NoArena, ReleaseSeat, WorldMessage
+from tilemud.cluster.ratelimit import RateLimiter
 from tilemud.config import GatewaySettings
-from tilemud.errors import ProtocolError
+from tilemud.errors import ActorGone, MailboxFull, TilemudError
+from tilemud.game import Mode
 from tilemud.protocol import (
+    Ack,
     ClientMessage,
-    CloseCode,
     ErrorCode,
     ErrorFrame,
     Hello,
+    Join,
+    Joined,
+    Leave,
+    Left,
     Ping,
+    Place,
     Pong,
-    ServerMessage,
-    binary_frame_error,
-    close_code_for,
-    decode_client,
+    RulesSummary,
     encode_server,
-    error_reply,
+    stamp,
 )
 
 log = logging.getLogger("tilemud.session")
 
-#: Not a close code on the wire: marks a session whose client closed or vanished first.
-CLIENT_LEFT = -1
+#: Seconds a session waits for the world or an arena to answer a join before giving up.
+ASK_TIMEOUT = 5.0
+#: Seconds a client should wait before retrying a request refused for a passing reason.
+RETRY_SOON = 1.0
+#: Critical answers kept per player for repeats of their rid.
+MAX_REMEMBERED_REQUESTS = 4096
 
 
 @attrs.frozen(kw_only=True)
@@ -64,175 +88,294 @@ class SessionIdentity:
     roles: tuple[str, ...] = ()
 
 
-@attrs.frozen
-class CloseRequest:
-    """Why a session is being closed: the WebSocket close code and reason."""
+@attrs.frozen(kw_only=True)
+class SessionServices:
+    """What every session talks to: the world and the rate limiter."""
 
-    code: int
-    reason: str
+    world: Ref[WorldMessage]
+    actions: RateLimiter
 
 
-class SessionRef:
-    """What other actors hold to reach a session."""
+@attrs.frozen(kw_only=True)
+class Seat:
+    """The arena a session is in."""
 
-    def __init__(self, identity: SessionIdentity, outbox: Outbox) -> None:
-        self.identity = identity
-        self._outbox = outbox
-        self._close_requested = trio.Event()
-        self._close: CloseRequest | None = None
+    ticket: ArenaTicket
+    mode: Mode
+    region: str
 
-    def deliver(self, frame: str) -> bool:
-        """Queue an encoded frame for the player; never blocks. False when it was dropped."""
-        return self._outbox.offer(frame)
 
-    def request_close(self, code: int, reason: str) -> None:
-        """Ask the session to close its connection with ``code``; the first request wins."""
-        if self._close is None:
-            self._close = CloseRequest(code, reason)
-            self._close_requested.set()
+class Refused(TilemudError):
+    """A request refused with an error frame; ``retry_after`` marks a passing reason."""
 
-    @property
-    def closing(self) -> CloseRequest | None:
-        """The close under way, if any (the first one requested)."""
-        return self._close
+    def __init__(self, code: str, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
 
-    @property
-    def dropped(self) -> int:
-        """Fan-out frames dropped because this player's outbox was full."""
-        return self._outbox.dropped
+
+def _is_passing_refusal(frame: str) -> bool:
+    # Only error frames are parsed; a placement result is answered without a second look.
+    if not frame.startswith('{"type":"error"'):
+        return False
+    return "retry_after" in orjson.loads(frame)
 
 
 class Session:
-    """The session actor's state and tasks. Only its own tasks touch it."""
+    """A player's session: the stream, the request log and the seat."""
 
     def __init__(
         self,
-        connection: WebSocketConnection,
         identity: SessionIdentity,
+        *,
         settings: GatewaySettings,
+        services: SessionServices,
     ) -> None:
-        self._connection = connection
-        self._settings = settings
-        self._outbox = Outbox(settings.outbound_queue, settings.slow_client_timeout)
-        self.ref = SessionRef(identity, self._outbox)
-        self._log_extra = {"player_id": identity.player_id, "session_id": identity.session_id}
+        self.identity = identity
+        self._services = services
+        self.stream = SessionStream(
+            capacity=settings.stream_buffer,
+            stamp=stamp,
+            slow_after=settings.slow_client_timeout,
+        )
+        # Answers are kept past the grace so that a repeat after a late resume still
+        # finds them.
+        self.requests = RequestLog(
+            window=settings.reconnect_grace * 2, max_entries=MAX_REMEMBERED_REQUESTS
+        )
+        self.seat: Seat | None = None
+        self._outbox: Outbox | None = None
+        self._bell: Doorbell | None = None
+        self._resync_asked = False
 
-    async def run(self) -> CloseRequest | None:
-        """Serve the player until the connection ends or a close is requested.
+    # -- PlayerLink: called by arenas; synchronous, never blocking ------------------------
 
-        Returns:
-            The close that ended the session, or None when the client went away first.
+    @property
+    def player_id(self) -> str:
+        """The player's id."""
+        return self.identity.player_id
+
+    @property
+    def name(self) -> str:
+        """The player's display name."""
+        return self.identity.name
+
+    def publish(self, body: str) -> None:
+        """Append a high-volume frame body to the stream."""
+        self.stream.publish(body)
+        if self.stream.needs_snapshot and self._bell is not None:
+            self._ask_resync()
+        self._ring()
+
+    def reset_stream(self, snapshot_body: str) -> None:
+        """Replace what is unsent in the stream with a snapshot."""
+        self.stream.reset(snapshot_body)
+        self._resync_asked = False
+        self._ring()
+
+    def reply(self, rid: str, frame: str) -> None:
+        """Answer a critical request; kept for repeats of ``rid`` even if undelivered.
+
+        An error with ``retry_after`` is a passing refusal: it is not kept, so repeating
+        the rid later tries again.
         """
-        ref = self.ref
-        writer_done = trio.Event()
+        if _is_passing_refusal(frame):
+            self.requests.abandon(rid)
+        else:
+            self.requests.finish(rid, frame)
+        if self._outbox is not None:
+            # Never blocks: a full outbox drops it, and the player gets it by repeating rid.
+            self._outbox.offer(frame)
+            self._ring()
 
-        async def write() -> None:
+    def arena_closed(self, arena_id: str) -> None:
+        """The battle ended; the world already forgot the arena."""
+        if self.seat is not None and self.seat.ticket.arena_id == arena_id:
+            self.seat = None
+
+    # -- connections ----------------------------------------------------------------------
+
+    async def attach(self, outbox: Outbox, bell: Doorbell, last_seq: int | None) -> None:
+        """A connection takes over: resend after ``last_seq``, or a snapshot when too old."""
+        self._outbox = outbox
+        self._bell = bell
+        if not self.stream.attach(last_seq) and self.seat is not None:
+            self._resync_asked = True
             try:
-                await self._write_frames()
-            finally:
-                writer_done.set()
+                await self.seat.ticket.ref.send(Resync(player_id=self.player_id))
+            except ActorGone:
+                self.seat = None
+        bell.ring()
 
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(write)
-            async with trio.open_nursery() as inbound:
-                inbound.start_soon(self._close_when_stalled)
-                inbound.start_soon(self._read_until_client_leaves)
-                await ref._close_requested.wait()
-                inbound.cancel_scope.cancel()
-            # The writer may be in the middle of a frame: cancelling it there would leave
-            # half a frame on the wire before the close frame. Closing the outbox lets it
-            # finish that frame and stop; only a writer stuck past the timeout is cancelled.
-            self._outbox.close()
-            close = ref._close
-            if close is None or close.code == CLIENT_LEFT:
-                nursery.cancel_scope.cancel()
-                return None
-            with trio.move_on_after(self._settings.close_timeout):
-                await writer_done.wait()
-            if not writer_done.is_set():
-                nursery.cancel_scope.cancel()
-                await abort_connection(self._connection)
-                return close
-        await close_connection(self._connection, close, self._settings.close_timeout)
-        return close
+    def detach(self) -> None:
+        """The connection is gone; frames keep arriving in the stream for a resume."""
+        self._outbox = None
+        self._bell = None
+        self.stream.detach()
 
-    async def _close_when_stalled(self) -> None:
-        await self._outbox.wait_stalled()
-        log.warning("slow client: outbox full too long", extra=self._log_extra)
-        self.ref.request_close(CloseCode.SLOW_CLIENT, "slow client")
+    async def leave_world(self, reason: LeaveReason) -> None:
+        """Give up the seat, if any (explicit leave, or the grace ran out)."""
+        seat, self.seat = self.seat, None
+        if seat is None:
+            return
+        with contextlib.suppress(ActorGone):  # the arena already ended
+            await seat.ticket.ref.send(LeaveArena(player_id=self.player_id, reason=reason))
+        await self._services.world.send(
+            ReleaseSeat(arena_id=seat.ticket.arena_id, player_id=self.player_id)
+        )
 
-    async def _read_until_client_leaves(self) -> None:
-        await self._read_player_frames()
-        self.ref.request_close(CLIENT_LEFT, "client left")
+    # -- the player's requests ------------------------------------------------------------
 
-    async def _read_player_frames(self) -> None:
-        while True:
-            try:
-                frame = await self._connection.get_message()
-            except ConnectionClosed:
-                return
-            reply = self._answer(frame)
-            if reply is None:
-                continue
-            await self._outbox.put(encode_server(reply))
-            if isinstance(reply, ErrorFrame):
-                close = close_code_for(reply.code, before_welcome=False)
-                if close is not None:
-                    self.ref.request_close(close, reply.code)
-                    return
+    async def handle(self, message: ClientMessage) -> str | None:
+        """Answer one request of the player; None when there is nothing to send now.
 
-    def _answer(self, frame: str | bytes) -> ServerMessage | None:
-        try:
-            if isinstance(frame, bytes):
-                raise binary_frame_error()
-            message = decode_client(frame)
-        except ProtocolError as exc:
-            return error_reply(exc, rid=exc.rid)
-        return self._dispatch(message)
-
-    def _dispatch(self, message: ClientMessage) -> ServerMessage | None:
+        Critical requests (``join``, ``leave``, ``place``) are applied at most once per
+        ``rid``: a repeat gets the first answer, or nothing while the first is in flight
+        (its answer comes once). They count against the actions rate limit; a refused one
+        is not remembered, so it may be repeated after ``retry_after``.
+        """
         match message:
             case Ping(rid=rid):
-                return Pong(rid=rid, server_time=time.time())
+                return encode_server(Pong(rid=rid, server_time=time.time()))
+            case Ack(seq=seq):
+                try:
+                    self.stream.ack(seq)
+                except InvalidAck as exc:
+                    return encode_server(ErrorFrame(code=exc.code, message=exc.message))
+                return None
+            case Join() | Leave() | Place():
+                return await self._critical(message)
             case Hello():
-                return ErrorFrame(
-                    code=ErrorCode.DUPLICATE_HELLO,
-                    message="hello is only valid as the first frame of a connection",
+                return encode_server(
+                    ErrorFrame(
+                        code=ErrorCode.DUPLICATE_HELLO,
+                        message="hello is only valid as the first frame of a connection",
+                    )
                 )
             case _:
                 assert_never(message)
 
-    async def _write_frames(self) -> None:
-        while True:
-            try:
-                frame = await self._outbox.take()
-            except (trio.ClosedResourceError, trio.EndOfChannel):
-                return  # the session is closing
-            try:
-                await self._connection.send_message(frame)
-            except ConnectionClosed:
-                self.ref.request_close(CLIENT_LEFT, "client left")
-                return
+    async def _critical(self, message: Join | Leave | Place) -> str | None:
+        rid = message.rid
+        try:
+            seen = self.requests.begin(rid)
+        except TooManyPending as exc:
+            return encode_server(
+                ErrorFrame(code=exc.code, message=exc.message, rid=rid, retry_after=RETRY_SOON)
+            )
+        if isinstance(seen, Answered):
+            return seen.frame
+        if isinstance(seen, Pending):
+            return None
+        assert isinstance(seen, Fresh)
+        retry_after = await self._services.actions.acquire(self.player_id)
+        try:
+            if retry_after is not None:
+                raise Refused(
+                    ErrorCode.RATE_LIMITED,
+                    "too many actions; wait before the next one",
+                    retry_after=round(retry_after, 3),
+                )
+            answer = await self._apply(message)
+        except Refused as refused:
+            frame = encode_server(
+                ErrorFrame(
+                    code=refused.code,
+                    message=refused.message,
+                    rid=rid,
+                    retry_after=refused.retry_after,
+                )
+            )
+            if refused.retry_after is not None:
+                self.requests.abandon(rid)  # a passing refusal: the same rid may succeed later
+            else:
+                self.requests.finish(rid, frame)
+            return frame
+        if answer is not None:
+            self.requests.finish(rid, answer)
+        return answer
 
+    async def _apply(self, message: Join | Leave | Place) -> str | None:
+        match message:
+            case Join():
+                return await self._join(message)
+            case Leave(rid=rid):
+                seat = self._require_seat()
+                await self.leave_world("left")
+                return encode_server(Left(rid=rid, arena_id=seat.ticket.arena_id))
+            case Place(rid=rid, x=x, y=y, kind=kind):
+                seat = self._require_seat()
+                try:
+                    await seat.ticket.ref.send(
+                        PlaceTile(player_id=self.player_id, rid=rid, x=x, y=y, kind=kind)
+                    )
+                except (ActorGone, MailboxFull) as exc:
+                    raise Refused(
+                        ErrorCode.ARENA_UNAVAILABLE, str(exc), retry_after=RETRY_SOON
+                    ) from exc
+                return None  # the arena answers at the end of its tick, through reply()
+            case _:
+                assert_never(message)
 
-async def close_connection(
-    connection: WebSocketConnection, close: CloseRequest, grace: float
-) -> None:
-    """Close with ``close.code``, waiting at most ``grace`` seconds for the client's handshake.
+    async def _join(self, join: Join) -> str:
+        if self.seat is not None:
+            raise Refused(
+                ErrorCode.ALREADY_IN_ARENA,
+                f"already in arena {self.seat.ticket.arena_id}; leave it first",
+            )
+        try:
+            with trio.fail_after(ASK_TIMEOUT):
+                found: ArenaTicket | NoArena = await self._services.world.ask(
+                    lambda reply: FindArena(
+                        mode=join.mode, region=join.region, player_id=self.player_id, reply=reply
+                    )
+                )
+                if isinstance(found, NoArena):
+                    retry = RETRY_SOON if found.code == ErrorCode.ARENA_UNAVAILABLE else None
+                    raise Refused(found.code, found.message, retry_after=retry)
+                ticket = found
+                outcome: JoinOutcome = await ticket.ref.ask(
+                    lambda reply: JoinArena(link=self, reply=reply)
+                )
+        except (trio.TooSlowError, ActorGone) as exc:
+            raise Refused(
+                ErrorCode.ARENA_UNAVAILABLE, "matchmaking did not answer", retry_after=RETRY_SOON
+            ) from exc
+        if isinstance(outcome, JoinRefused):
+            await self._services.world.send(
+                ReleaseSeat(arena_id=ticket.arena_id, player_id=self.player_id)
+            )
+            raise Refused(
+                ErrorCode.ARENA_UNAVAILABLE,
+                f"arena refused the seat ({outcome.code})",
+                retry_after=RETRY_SOON,
+            )
+        self.seat = Seat(ticket=ticket, mode=join.mode, region=join.region)
+        return encode_server(
+            Joined(
+                rid=join.rid,
+                arena_id=ticket.arena_id,
+                mode=join.mode,
+                region=join.region,
+                tick=outcome.tick,
+                rules=RulesSummary.from_rules(ticket.rules),
+            )
+        )
 
-    A client that stopped reading cannot take the close frame; after ``grace`` the TCP
-    connection is dropped instead (the client then sees 1006).
-    """
-    with trio.move_on_after(grace, shield=True):
-        await connection.aclose(close.code, close.reason)
+    def _require_seat(self) -> Seat:
+        if self.seat is None:
+            raise Refused(ErrorCode.NOT_IN_ARENA, "not in an arena; join one first")
+        return self.seat
 
+    def _ask_resync(self) -> None:
+        # Called from an arena's task: never wait. If the arena's mailbox is full the
+        # request is tried again with the next published frame.
+        if self._resync_asked or self.seat is None:
+            return
+        try:
+            self._resync_asked = self.seat.ticket.ref.try_send(Resync(player_id=self.player_id))
+        except ActorGone:
+            self.seat = None
 
-async def abort_connection(connection: WebSocketConnection) -> None:
-    """Drop the TCP connection without a close frame (the stream may hold half a frame).
-
-    trio-websocket has no public abort; an ``aclose`` cancelled before it can send anything
-    still closes the underlying stream in its ``finally``.
-    """
-    with trio.CancelScope(shield=True) as scope:
-        scope.cancel()
-        await connection.aclose()
+    def _ring(self) -> None:
+        if self._bell is not None:
+            self._bell.ring()

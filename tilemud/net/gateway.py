@@ -14,14 +14,22 @@ Shutdown:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Mapping
 
 import trio
-from trio_websocket import WebSocketConnection, WebSocketRequest, WebSocketServer
+from trio_websocket import (
+    ConnectionClosed,
+    WebSocketConnection,
+    WebSocketRequest,
+    WebSocketServer,
+    wrap_server_stream,
+)
 
-from tilemud.actors.session import CloseRequest, Session, SessionRef, close_connection
+from tilemud.actors.connection import CloseRequest, Connection, close_connection
+from tilemud.actors.session import SessionServices
+from tilemud.actors.session_table import SessionTable
 from tilemud.auth import TokenAuthority
 from tilemud.config import GatewaySettings, ServerSettings
 from tilemud.net.handshake import HandshakeRefused, receive_hello
@@ -42,22 +50,33 @@ class Gateway:
         server: ServerSettings,
         settings: GatewaySettings,
         tokens: TokenAuthority,
+        services: SessionServices,
     ) -> None:
         self._server = server
         self._settings = settings
         self._tokens = tokens
-        self._sessions: dict[str, SessionRef] = {}
+        self._services = services
+        self._table: SessionTable | None = None
+        self._live: set[Connection] = set()
         # Accepted connections that have not become sessions yet (in their handshake).
         self._greeting: set[WebSocketConnection] = set()
         self._connections = 0
-        self._sessions_gone: trio.Event | None = None
+        self._all_closed: trio.Event | None = None
+        self._handlers: trio.Nursery | None = None
         #: The bound port while the gateway is accepting players, else None.
         self.port: int | None = None
 
     @property
-    def sessions(self) -> Mapping[str, SessionRef]:
-        """Live sessions by session id (read-only view)."""
-        return self._sessions
+    def live_connections(self) -> list[Connection]:
+        """Connections serving a session right now."""
+        return list(self._live)
+
+    @property
+    def sessions(self) -> SessionTable:
+        """Every session of this node, connected or waiting out its reconnect grace."""
+        if self._table is None:
+            raise RuntimeError("the gateway is not running")
+        return self._table
 
     @property
     def connections(self) -> int:
@@ -67,6 +86,8 @@ class Gateway:
     async def run(self, ctx: ChildContext) -> None:
         """Serve players until cancelled or gracefully stopped (the child's entry point)."""
         async with trio.open_nursery() as handlers:
+            self._handlers = handlers
+            self._table = SessionTable(self._settings, self._services, timers=handlers)
             async with trio.open_nursery() as listening:
                 server = await listening.start(self._listen, handlers)
                 self.port = server.port
@@ -102,6 +123,29 @@ class Gateway:
         )
         await server.run(task_status=task_status)
 
+    def accept_stream(self, stream: trio.abc.Stream) -> None:
+        """Serve a connection that arrives on ``stream`` instead of the TCP listener.
+
+        Everything from the WebSocket upgrade on is the same code as for TCP. Tests use it
+        with ``trio.testing.memory_stream_pair`` so that reconnect graces and tick clocks
+        run under the autojump clock, which real sockets do not allow.
+        """
+        if self._handlers is None or self.port is None:
+            raise RuntimeError("the gateway is not running")
+        self._handlers.start_soon(self._upgrade_stream, stream)
+
+    async def _upgrade_stream(self, stream: trio.abc.Stream) -> None:
+        assert self._handlers is not None
+        request: WebSocketRequest | None = None
+        with trio.move_on_after(self._settings.hello_timeout):
+            request = await wrap_server_stream(
+                self._handlers, stream, max_message_size=self._settings.max_frame_bytes
+            )
+        if request is None:
+            await stream.aclose()  # no upgrade request in time
+            return
+        await self._serve_connection(request)
+
     async def _serve_connection(self, request: WebSocketRequest) -> None:
         if request.path != self._settings.path:
             await request.reject(404, body=b"unknown path; players connect to /v1/ws\n")
@@ -120,17 +164,21 @@ class Gateway:
         finally:
             self._connections -= 1
 
-    async def _greet_and_serve(self, connection: WebSocketConnection) -> None:
-        self._greeting.add(connection)
+    async def _greet_and_serve(self, websocket: WebSocketConnection) -> None:
+        self._greeting.add(websocket)
         try:
-            greeting = await receive_hello(connection, self._settings, self._tokens)
+            greeting = await receive_hello(websocket, self._settings, self._tokens)
         except HandshakeRefused as refused:
-            await self._refuse(connection, refused)
+            await self._refuse(websocket, refused)
             return
+        except ConnectionClosed:
+            return  # the client left before its hello: nothing to clean up
         finally:
-            self._greeting.discard(connection)
-        session = Session(connection, greeting.identity, self._settings)
-        identity = greeting.identity
+            self._greeting.discard(websocket)
+        table = self.sessions
+        session, resumed = await table.claim(greeting.identity)
+        identity = session.identity
+        connection = Connection(websocket, session, self._settings)
         welcome = Welcome(
             v=greeting.version,
             player_id=identity.player_id,
@@ -138,28 +186,28 @@ class Gateway:
             resume_token=self._tokens.mint_resume(
                 player_id=identity.player_id, session_id=identity.session_id
             ),
-            resumed=False,
+            resumed=resumed,
             server_time=time.time(),
             max_frame_bytes=self._settings.max_frame_bytes,
             resume_grace=self._settings.reconnect_grace,
         )
-        # The welcome is queued like any reply, so it is the first frame the writer sends.
-        session.ref.deliver(encode_server(welcome))
-        self._sessions[identity.session_id] = session.ref
         extra = {"player_id": identity.player_id, "session_id": identity.session_id}
-        log.info("session opened", extra=extra)
+        log.info("connection opened", extra={**extra, "resumed": resumed})
+        table.attached(connection)
+        self._live.add(connection)
         try:
-            close = await session.run()
+            close = await connection.run(encode_server(welcome), greeting.last_seq)
         finally:
-            del self._sessions[identity.session_id]
-            if not self._sessions and self._sessions_gone is not None:
-                self._sessions_gone.set()
+            self._live.discard(connection)
+            table.released(connection)
+            if not self._live and self._all_closed is not None:
+                self._all_closed.set()
         log.info(
-            "session closed",
+            "connection closed",
             extra={
                 **extra,
                 "close_code": None if close is None else close.code,
-                "dropped": session.ref.dropped,
+                "dropped": connection.dropped,
             },
         )
 
@@ -170,7 +218,10 @@ class Gateway:
         frame = encode_server(
             ErrorFrame(code=refused.code, message=refused.message, rid=refused.rid)
         )
-        with trio.move_on_after(self._settings.close_timeout):
+        with (
+            trio.move_on_after(self._settings.close_timeout),
+            contextlib.suppress(ConnectionClosed),
+        ):
             await connection.send_message(frame)
         await close_connection(
             connection, CloseRequest(refused.close_code, refused.code), self._settings.close_timeout
@@ -180,18 +231,18 @@ class Gateway:
         """Close every connection with ``code``, each within ``close_timeout``."""
         log.info(
             "closing all connections",
-            extra={"sessions": len(self._sessions), "greeting": len(self._greeting)},
+            extra={"sessions": len(self._live), "greeting": len(self._greeting)},
         )
-        self._sessions_gone = trio.Event()
-        if not self._sessions:
-            self._sessions_gone.set()
-        for ref in list(self._sessions.values()):
-            ref.request_close(code, reason)  # each session closes itself, bounded
+        self._all_closed = trio.Event()
+        if not self._live:
+            self._all_closed.set()
+        for connection in list(self._live):
+            connection.request_close(code, reason)  # each closes itself, bounded
         close = CloseRequest(code, reason)
         with trio.move_on_after(self._settings.close_timeout + 1.0):
             async with trio.open_nursery() as closing:
-                for connection in list(self._greeting):
+                for websocket in list(self._greeting):
                     closing.start_soon(
-                        close_connection, connection, close, self._settings.close_timeout
+                        close_connection, websocket, close, self._settings.close_timeout
                     )
-                await self._sessions_gone.wait()
+                await self._all_closed.wait()

@@ -17,7 +17,7 @@ from trio_websocket import WebSocketConnection
 from tilemud.actors.session import SessionIdentity
 from tilemud.auth import TokenAuthority
 from tilemud.config import GatewaySettings
-from tilemud.errors import TilemudError
+from tilemud.errors import AuthError, TilemudError
 from tilemud.protocol import CloseCode, ErrorCode, binary_frame_error, close_code_for, decode_hello
 
 
@@ -38,6 +38,21 @@ class Greeting:
     version: int
     #: The session the client asked to resume (checked to be its own), if any.
     resumed_session: str | None
+    #: The last stream seq the client saw, for an exact resend after a resume.
+    last_seq: int | None
+
+
+def _session_to_resume(tokens: TokenAuthority, resume_token: str, player_id: str) -> str | None:
+    """The session a resume token names; None when its grace is over (a fresh session).
+
+    A forged resume token, or another player's, refuses the handshake.
+    """
+    try:
+        return tokens.verify_resume(resume_token, player_id=player_id)
+    except AuthError as exc:
+        if exc.code == ErrorCode.TOKEN_EXPIRED:
+            return None
+        raise
 
 
 def new_session_id() -> str:
@@ -75,7 +90,7 @@ def check_hello(frame: str | bytes, tokens: TokenAuthority) -> Greeting:
         claims = tokens.verify_access(hello.token)
         resumed = None
         if hello.resume_token is not None:
-            resumed = tokens.verify_resume(hello.resume_token, player_id=claims.player_id)
+            resumed = _session_to_resume(tokens, hello.resume_token, claims.player_id)
     except TilemudError as exc:
         raise HandshakeRefused(exc, getattr(exc, "rid", None)) from exc
     identity = SessionIdentity(
@@ -84,4 +99,6 @@ def check_hello(frame: str | bytes, tokens: TokenAuthority) -> Greeting:
         session_id=new_session_id(),
         roles=claims.roles,
     )
-    return Greeting(identity=identity, version=hello.v, resumed_session=resumed)
+    return Greeting(
+        identity=identity, version=hello.v, resumed_session=resumed, last_seq=hello.last_seq
+    )

@@ -2,8 +2,13 @@
 
 Adding a message: write one ``@attrs.frozen(kw_only=True)`` class with a ``TYPE`` tag, a
 Google docstring whose ``Attributes:`` section describes every field (it becomes the JSON
-Schema's descriptions), a constraint from ``_fields`` on every str and float field, then add
-the class to :data:`ClientMessage`. Regenerate the schemas (``make schemas``).
+Schema's descriptions), a constraint from ``_fields`` on every str, int and float field
+(and an ``Items`` or ``Fixed`` on every array), then add the class to :data:`ClientMessage`.
+Regenerate the schemas and the doc reference (``python -m tilemud.protocol --write``).
+
+Requests whose effect matters (``join``, ``leave``, ``place``) are in the *critical* tier:
+the server applies a ``rid`` at most once and answers a repeat with the first answer.
+``ack`` belongs to the *high-volume* tier (the stream of ``seq``-numbered frames).
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ from typing import ClassVar, TypeAlias
 
 import attrs
 
-from tilemud.protocol._fields import RID, Number, Text
+from tilemud.game import Mode
+from tilemud.protocol._fields import COORD, KIND, REGION, RID, Number, Text
 from tilemud.protocol._registry import tag_registry
 
 #: Longest token (JWT) or resume token accepted in a ``hello``, in characters.
@@ -33,6 +39,11 @@ class Hello:
         resume_token: the ``resume_token`` of an earlier ``welcome``, to take over that
             session (its subscriptions and unacked frames) if it is still within its
             grace; an unknown or stale one starts a fresh session (``resumed: false``).
+        last_seq: with ``resume_token``: the highest stream ``seq`` the client received in
+            the session it resumes (0 for none); a resumed session then resends exactly the
+            frames after it, in order, or a ``snapshot`` when it no longer holds them.
+            Without it the stream continues after the last ``ack``. Ignored when a fresh
+            session starts.
     """
 
     TYPE: ClassVar[str] = "hello"
@@ -42,6 +53,7 @@ class Hello:
     resume_token: str | None = attrs.field(
         default=None, validator=Text(min_length=1, max_length=MAX_TOKEN_LENGTH)
     )
+    last_seq: int | None = attrs.field(default=None, validator=Number(minimum=0))
 
 
 @attrs.frozen(kw_only=True)
@@ -57,8 +69,88 @@ class Ping:
     rid: str = attrs.field(validator=RID)
 
 
+@attrs.frozen(kw_only=True)
+class Join:
+    """Asks for a seat in an arena of ``mode`` in ``region``.
+
+    Answered by ``joined`` (then the stream of that arena starts with a ``snapshot``) or an
+    ``error``: ``already_in_arena``, ``unknown_region``, ``arena_unavailable``,
+    ``rate_limited``, ``overloaded``. Critical tier: a repeated ``rid`` gets the first answer.
+
+    Attributes:
+        rid: the request id, echoed by the answer.
+        mode: ``battle`` (a short instance that ends) or ``arena`` (the long-lived epic arena).
+        region: the region to play in, as discovery lists them (``eu-west``, ``us-1`` ...).
+    """
+
+    TYPE: ClassVar[str] = "join"
+
+    rid: str = attrs.field(validator=RID)
+    mode: Mode
+    region: str = attrs.field(validator=REGION)
+
+
+@attrs.frozen(kw_only=True)
+class Leave:
+    """Gives up the session's arena seat.
+
+    Answered by ``left`` or an ``error`` (``not_in_arena``). No frame of that arena follows
+    the ``left``. Critical tier: a repeated ``rid`` gets the first answer.
+
+    Attributes:
+        rid: the request id, echoed by the answer.
+    """
+
+    TYPE: ClassVar[str] = "leave"
+
+    rid: str = attrs.field(validator=RID)
+
+
+@attrs.frozen(kw_only=True)
+class Place:
+    """Asks to put a tile of ``kind`` on cell (``x``, ``y``) of the session's arena.
+
+    Answered by ``place_result`` once the tick that takes it is resolved, or an ``error``
+    (``not_in_arena``, ``rate_limited``, ``arena_unavailable``, ``overloaded``). Critical
+    tier: the server applies a ``rid`` at most once and answers every repeat with the first
+    answer, so a client that lost the answer repeats the same ``place`` with the same ``rid``.
+
+    Attributes:
+        rid: the request id, echoed by the answer; never reuse one for another placement.
+        x: column, 0 at the left; a cell outside the board is rejected (``out_of_bounds``).
+        y: row, 0 at the top.
+        kind: one of the arena's tile kinds (``joined.rules.tile_kinds``); another name is
+            rejected (``unknown_kind``).
+    """
+
+    TYPE: ClassVar[str] = "place"
+
+    rid: str = attrs.field(validator=RID)
+    x: int = attrs.field(validator=COORD)
+    y: int = attrs.field(validator=COORD)
+    kind: str = attrs.field(validator=KIND)
+
+
+@attrs.frozen(kw_only=True)
+class Ack:
+    """Acknowledges every stream frame up to and including ``seq`` (cumulative).
+
+    Frees the server's resend buffer; send one every few frames or every second, whichever
+    comes first. No answer, unless it is invalid: ``invalid_ack`` for a ``seq`` the session
+    never sent. An ``ack`` lower than an earlier one changes nothing.
+
+    Attributes:
+        seq: the highest ``seq`` received (frames arrive in order, so it covers every
+            earlier one); 0 acknowledges nothing.
+    """
+
+    TYPE: ClassVar[str] = "ack"
+
+    seq: int = attrs.field(validator=Number(minimum=0))
+
+
 #: Every message a client may send, closed: the decoder knows exactly these.
-ClientMessage: TypeAlias = Hello | Ping
+ClientMessage: TypeAlias = Hello | Ping | Join | Leave | Place | Ack
 
 #: ``type`` tag -> class, for every member of :data:`ClientMessage`.
 CLIENT_MESSAGES: Mapping[str, type[ClientMessage]] = tag_registry(ClientMessage)

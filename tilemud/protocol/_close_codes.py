@@ -37,6 +37,7 @@ class CloseCode(enum.IntEnum):
     UNSUPPORTED_VERSION = 4003
     HELLO_TIMEOUT = 4004
     SLOW_CLIENT = 4008
+    REPLACED = 4009
 
 
 class ErrorCode(enum.StrEnum):
@@ -63,6 +64,13 @@ class ErrorCode(enum.StrEnum):
     OVERLOADED = "overloaded"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
+    RATE_LIMITED = "rate_limited"
+    NOT_IN_ARENA = "not_in_arena"
+    ALREADY_IN_ARENA = "already_in_arena"
+    UNKNOWN_REGION = "unknown_region"
+    INVALID_ACK = "invalid_ack"
+    ARENA_UNAVAILABLE = "arena_unavailable"
+    REPLACED = "replaced"
 
 
 @attrs.frozen(kw_only=True)
@@ -174,6 +182,14 @@ CLOSE_CODES: Mapping[CloseCode, CloseCodeInfo] = MappingProxyType(
             error_frame=False,
             client_action=f"{_RESUME}; the resumed stream continues from the last ack",
         ),
+        CloseCode.REPLACED: CloseCodeInfo(
+            when=(
+                "another connection of the same player took over this session "
+                "(`replaced` close reason)"
+            ),
+            error_frame=False,
+            client_action="do not reconnect automatically; the other connection is the player's",
+        ),
     }
 )
 
@@ -256,6 +272,39 @@ ERROR_CODES: Mapping[ErrorCode, ErrorCodeInfo] = MappingProxyType(
         ErrorCode.INTERNAL: ErrorCodeInfo(
             meaning="a server bug; the connection is closed",
             close_code=CloseCode.INTERNAL_ERROR,
+        ),
+        ErrorCode.RATE_LIMITED: ErrorCodeInfo(
+            meaning=(
+                "the player sent requests faster than allowed; the request was not applied: "
+                "repeat it, with the same `rid`, after `retry_after`"
+            ),
+            retry_after=True,
+            handshake_close_code=CloseCode.TRY_AGAIN_LATER,
+        ),
+        ErrorCode.NOT_IN_ARENA: ErrorCodeInfo(
+            meaning="a `place` or `leave` came while the session holds no arena seat"
+        ),
+        ErrorCode.ALREADY_IN_ARENA: ErrorCodeInfo(
+            meaning="a `join` came while the session already holds a seat; `leave` first"
+        ),
+        ErrorCode.UNKNOWN_REGION: ErrorCodeInfo(
+            meaning="`join.region` names no region this server serves for that mode"
+        ),
+        ErrorCode.INVALID_ACK: ErrorCodeInfo(
+            meaning="`ack.seq` is beyond the last `seq` sent to this session"
+        ),
+        ErrorCode.ARENA_UNAVAILABLE: ErrorCodeInfo(
+            meaning=(
+                "the arena ended or restarted while the request was in flight; repeat it with "
+                "the same `rid` after `retry_after` (a `rid` is never applied twice)"
+            ),
+            retry_after=True,
+        ),
+        ErrorCode.REPLACED: ErrorCodeInfo(
+            meaning=(
+                "another connection of the same player took over this session (close reason only)"
+            ),
+            close_code=CloseCode.REPLACED,
         ),
     }
 )

@@ -17,8 +17,17 @@ a field missing, unknown, wrongly typed     ``invalid_message``
 or out of its constraints
 ==========================================  ===================
 
-Encoding writes the ``type`` tag first, then the fields; an optional field (one that
-defaults to None) is omitted while it is None. Decoding accepts it absent or ``null``.
+Encoding writes the ``type`` tag first, then the fields in class order; an optional field
+(one that defaults to None) is omitted while it is None. Decoding accepts it absent or
+``null``.
+
+Stream frames (the high-volume tier) have a second path, made for broadcast: the arena
+builds one frame per event with ``seq=UNSTAMPED``, :func:`encode_stream_body` encodes it
+once without ``seq``, and each session's writer calls :func:`stamp` to splice its own
+``seq`` in, right after the ``type`` tag: a string splice, no JSON re-encoding. Since
+``seq`` is every stream frame's first field, ``stamp(encode_stream_body(m), n)`` is the
+very text ``encode_server(attrs.evolve(m, seq=n))`` writes. :func:`encode_server` refuses a
+stream frame that is still unstamped.
 """
 
 from __future__ import annotations
@@ -38,8 +47,15 @@ from tilemud.errors import ProtocolError
 from tilemud.protocol._client import CLIENT_MESSAGES, ClientMessage, Hello
 from tilemud.protocol._close_codes import ErrorCode, close_code_for
 from tilemud.protocol._converter import make_wire_converter
-from tilemud.protocol._fields import RID, ConstraintError, json_kind
+from tilemud.protocol._fields import (
+    MAX_SAFE_INTEGER,
+    RID,
+    UNSTAMPED,
+    ConstraintError,
+    json_kind,
+)
 from tilemud.protocol._server import SERVER_MESSAGES, ServerMessage
+from tilemud.protocol._stream import STREAM_MESSAGES, StreamMessage
 from tilemud.protocol._versions import SUPPORTED_VERSIONS
 
 # Built completely at import and never reconfigured: a constant, though cattrs caches the
@@ -121,8 +137,53 @@ def decode_hello(frame: str | bytes) -> Hello:
 
 
 def encode_server(message: ServerMessage) -> str:
-    """Encode a server message as the text of one frame."""
+    """Encode a server message as the text of one frame.
+
+    Raises:
+        TypeError: ``message`` is no server message.
+        ValueError: ``message`` is a stream frame whose ``seq`` is still ``UNSTAMPED``
+            (broadcast goes through :func:`encode_stream_body` and :func:`stamp`).
+    """
+    if isinstance(message, _STREAM_CLASSES) and message.seq == UNSTAMPED:
+        raise ValueError(
+            f"a {message.TYPE!r} frame with seq={UNSTAMPED} is unstamped: encode it with "
+            "encode_stream_body() and give each session its seq with stamp()"
+        )
     return _encode(message, SERVER_MESSAGES).decode()
+
+
+def encode_stream_body(message: StreamMessage) -> str:
+    """Encode a stream frame without its ``seq``: the text every subscriber's frame shares.
+
+    The message's own ``seq`` is ignored (build it with ``seq=UNSTAMPED``). The result is
+    not a valid frame by itself; :func:`stamp` makes one per session.
+
+    Raises:
+        TypeError: ``message`` is not a stream frame.
+    """
+    payload = _payload(message, STREAM_MESSAGES)
+    del payload["seq"]
+    return orjson.dumps(payload).decode()
+
+
+def stamp(body: str, seq: int) -> str:
+    """The frame of one session: ``body`` with ``"seq":<seq>`` spliced in after ``type``.
+
+    The hot path of broadcast, once per subscriber per frame: no JSON is parsed or encoded.
+    ``decode_server(stamp(encode_stream_body(m), n)) == attrs.evolve(m, seq=n)``.
+
+    Args:
+        body: the text :func:`encode_stream_body` returned (anything else gives a bad frame).
+        seq: the session's number for this frame, 1 or more.
+
+    Raises:
+        ValueError: ``seq`` is not an integer from 1 to 2**53 - 1.
+    """
+    if type(seq) is not int or not 1 <= seq <= MAX_SAFE_INTEGER:
+        raise ValueError(f"a stream seq is an integer from 1 to 2**53 - 1, got {seq!r}")
+    # The body starts `{"type":"<tag>",` and a tag is snake_case: the first comma ends it.
+    cut = body.index(",") + 1
+    return f'{body[:cut]}"seq":{seq},{body[cut:]}'
 
 
 def encode_client(message: ClientMessage) -> str:
@@ -138,14 +199,21 @@ def binary_frame_error() -> ProtocolError:
     )
 
 
+_STREAM_CLASSES = tuple(STREAM_MESSAGES.values())
+
+
 def _encode(message: Any, registry: Mapping[str, type[Any]]) -> bytes:
+    return orjson.dumps(_payload(message, registry))
+
+
+def _payload(message: Any, registry: Mapping[str, type[Any]]) -> dict[str, Any]:
     cls = type(message)
     tag = getattr(cls, "TYPE", None)
     if not isinstance(tag, str) or registry.get(tag) is not cls:
         raise TypeError(f"{cls.__name__} is not a message of this direction")
     payload: dict[str, Any] = {"type": tag}
     payload.update(_CONVERTER.unstructure(message, unstructure_as=cls))
-    return orjson.dumps(payload)
+    return payload
 
 
 def _decode(frame: str | bytes, registry: Mapping[str, type[Any]]) -> Any:

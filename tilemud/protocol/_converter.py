@@ -11,7 +11,10 @@ Every such door is shut here:
 - ``Literal[...]`` compares type and value;
 - arrays must be JSON arrays, objects JSON objects; unknown keys are errors;
 - ``X | None`` accepts ``null`` or an X; a field that defaults to None may also be absent,
-  and is *omitted* when unstructured as None.
+  and is *omitted* when unstructured as None;
+- a field constrained by a :class:`~tilemud.protocol._fields.StreamSeq` is checked against
+  its wire rule while structuring: the ``UNSTAMPED`` 0 its validator lets through in memory
+  is no valid ``seq`` on the wire.
 
 This module knows nothing of the ``type`` tag: the codec strips it before structuring and
 adds it after unstructuring (cattrs' tagged-union strategy is not used, see DESIGN.md).
@@ -28,7 +31,7 @@ import cattrs
 from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from tilemud.protocol._fields import MAX_SAFE_INTEGER, json_kind
+from tilemud.protocol._fields import MAX_SAFE_INTEGER, StreamSeq, json_kind
 
 _Hook = Callable[[Any, Any], Any]
 
@@ -159,13 +162,29 @@ def _array_hook(conv: cattrs.Converter, tp: Any) -> _Hook:
 
 
 def _object_hook(conv: cattrs.Converter, cls: type[Any]) -> _Hook:
-    inner = make_dict_structure_fn(cls, conv)
+    wire_checked: dict[str, Any] = {
+        field.name: override(struct_hook=_stream_seq_hook(field.validator))
+        for field in attrs.fields(cls)
+        if isinstance(field.validator, StreamSeq)
+    }
+    inner = make_dict_structure_fn(cls, conv, **wire_checked)
 
     def structure(value: object, _: object) -> object:
         # The generated function would fail on a non-dict with an arbitrary exception.
         if not isinstance(value, dict):
             raise WireTypeError("an object", value)
         return inner(value, cls)
+
+    return structure
+
+
+def _stream_seq_hook(constraint: StreamSeq) -> _Hook:
+    def structure(value: object, _: object) -> int:
+        seq = _structure_int(value, _)
+        problem = constraint.problem(seq)
+        if problem is not None:
+            raise ValueError(problem)
+        return seq
 
     return structure
 

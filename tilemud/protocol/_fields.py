@@ -11,6 +11,14 @@ not one of these constraints makes schema generation fail on purpose.
 
 A ``None`` passes a constraint only when the field defaults to ``None`` (an optional field);
 anywhere else it is rejected like any other value of the wrong kind.
+
+Arrays nest: :class:`Items` constrains a ``tuple[X, ...]`` (its ``item`` constrains each X,
+and may itself be an :class:`Items` or a :class:`Fixed`), :class:`Fixed` a fixed-length
+``tuple[A, B, ...]`` with one constraint per position. A rejected value names the exact
+place that is wrong: ``placed[3][2]: must not be empty``.
+
+The module ends with the constraints that several messages share (ids, names, tile kinds,
+coordinates, ticks), so that one concept has one set of bounds everywhere on the wire.
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ import re
 from typing import Any, TypeAlias
 
 import attrs
+
+from tilemud.game import MAX_BOARD_SIDE
 
 #: Longest request id a client may choose, in Unicode code points.
 MAX_RID_LENGTH = 64
@@ -75,6 +85,26 @@ def _allows_none(attribute: attrs.Attribute[Any]) -> bool:
     return attribute.default is None
 
 
+#: Where a value breaks a constraint: the path below the field (``""``, ``"[3][2]"``) and
+#: what is wrong there.
+Found: TypeAlias = tuple[str, str]
+
+
+def _check(constraint: Constraint, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None and _allows_none(attribute):
+        return
+    found = constraint.locate(value)
+    if found is not None:
+        raise ConstraintError(attribute.name + found[0], found[1])
+
+
+def _problem_at(found: Found | None) -> str | None:
+    if found is None:
+        return None
+    where, problem = found
+    return f"{where}: {problem}" if where else problem
+
+
 @attrs.frozen
 class Text:
     """A string field: length bounds in code points and an optional full-match pattern.
@@ -92,11 +122,12 @@ class Text:
 
     def __call__(self, instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
         """Check ``value`` as an attrs validator; raises :class:`ConstraintError`."""
-        if value is None and _allows_none(attribute):
-            return
+        _check(self, attribute, value)
+
+    def locate(self, value: object) -> Found | None:
+        """Where and how ``value`` breaks this constraint, or None when it is acceptable."""
         problem = self.problem(value)
-        if problem is not None:
-            raise ConstraintError(attribute.name, problem)
+        return None if problem is None else ("", problem)
 
     def problem(self, value: object) -> str | None:
         """What is wrong with ``value``, or None when it is acceptable."""
@@ -148,11 +179,12 @@ class Number:
 
     def __call__(self, instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
         """Check ``value`` as an attrs validator; raises :class:`ConstraintError`."""
-        if value is None and _allows_none(attribute):
-            return
+        _check(self, attribute, value)
+
+    def locate(self, value: object) -> Found | None:
+        """Where and how ``value`` breaks this constraint, or None when it is acceptable."""
         problem = self.problem(value)
-        if problem is not None:
-            raise ConstraintError(attribute.name, problem)
+        return None if problem is None else ("", problem)
 
     def problem(self, value: object) -> str | None:
         """What is wrong with ``value``, or None when it is acceptable."""
@@ -187,38 +219,68 @@ def _num(value: float) -> str:
 
 
 @attrs.frozen
+class StreamSeq(Number):
+    """The ``seq`` of a stream frame: an integer >= 1 on the wire, or :data:`UNSTAMPED` in memory.
+
+    A stream frame's body is built once for every subscriber, before any session has given
+    it a number; the codec encodes it without ``seq`` and splices each session's number in
+    (``encode_stream_body`` and ``stamp``). So the attrs validator also lets
+    :data:`UNSTAMPED` (0) through, while :meth:`problem` and :meth:`schema` (what the
+    decoder and the JSON Schema enforce) say ``minimum`` 1, and ``encode_server`` refuses a
+    frame that is still unstamped.
+    """
+
+    def __call__(self, instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        """Check ``value`` as an attrs validator: :data:`UNSTAMPED`, or a valid wire ``seq``."""
+        if type(value) is int and value == UNSTAMPED:
+            return
+        _check(self, attribute, value)
+
+    def problem(self, value: object) -> str | None:
+        """What is wrong with ``value`` as a ``seq`` on the wire, or None."""
+        if type(value) is not int:
+            return f"expected an integer, got {json_kind(value)}"
+        return super().problem(value)
+
+
+@attrs.frozen
 class Items:
     """An array field (``tuple[X, ...]``): length bounds and a constraint on every item.
 
     Attributes:
-        item: the constraint each item must meet, or None.
+        item: the constraint each item must meet, or None; an :class:`Items` or a
+            :class:`Fixed` for arrays of arrays.
         min_items: fewest items allowed.
         max_items: most items allowed, or None for no limit.
     """
 
-    item: Text | Number | None = None
+    item: Constraint | None = None
     min_items: int = 0
     max_items: int | None = None
 
     def __call__(self, instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
         """Check ``value`` as an attrs validator; raises :class:`ConstraintError`."""
-        if value is None and _allows_none(attribute):
-            return
+        _check(self, attribute, value)
+
+    def locate(self, value: object) -> Found | None:
+        """Where and how ``value`` breaks this constraint, or None when it is acceptable."""
         if not isinstance(value, (tuple, list)):
-            raise ConstraintError(attribute.name, f"expected an array, got {json_kind(value)}")
+            return "", f"expected an array, got {json_kind(value)}"
         if len(value) < self.min_items:
-            raise ConstraintError(
-                attribute.name, f"must have at least {self.min_items} items, got {len(value)}"
-            )
+            return "", f"must have at least {self.min_items} items, got {len(value)}"
         if self.max_items is not None and len(value) > self.max_items:
-            raise ConstraintError(
-                attribute.name, f"must have at most {self.max_items} items, got {len(value)}"
-            )
+            return "", f"must have at most {self.max_items} items, got {len(value)}"
         if self.item is not None:
+            locate = self.item.locate
             for index, item in enumerate(value):
-                problem = self.item.problem(item)
-                if problem is not None:
-                    raise ConstraintError(f"{attribute.name}[{index}]", problem)
+                found = locate(item)
+                if found is not None:
+                    return f"[{index}]{found[0]}", found[1]
+        return None
+
+    def problem(self, value: object) -> str | None:
+        """What is wrong with ``value`` (where, then what), or None when it is acceptable."""
+        return _problem_at(self.locate(value))
 
     def schema(self) -> dict[str, Any]:
         """The JSON Schema keywords of the array itself (the item's go under ``items``)."""
@@ -230,8 +292,93 @@ class Items:
         return keywords
 
 
+@attrs.frozen(init=False)
+class Fixed:
+    """A fixed-length array of mixed items (``tuple[A, B, ...]``), one constraint a position.
+
+    ``Fixed(COORD, COORD, ID, KIND)`` constrains a ``tuple[int, int, str, str]``; a position
+    whose type needs no constraint (a bool, a nested object) takes None. The schema is
+    ``prefixItems`` with ``items: false`` and ``minItems`` = ``maxItems`` = the length.
+
+    Attributes:
+        items: the constraint of each position, in order.
+    """
+
+    items: tuple[Constraint | None, ...]
+
+    def __init__(self, *items: Constraint | None) -> None:
+        """Take one constraint (or None) per position."""
+        self.__attrs_init__(items=items)
+
+    def __call__(self, instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        """Check ``value`` as an attrs validator; raises :class:`ConstraintError`."""
+        _check(self, attribute, value)
+
+    def locate(self, value: object) -> Found | None:
+        """Where and how ``value`` breaks this constraint, or None when it is acceptable."""
+        if not isinstance(value, (tuple, list)):
+            return "", f"expected an array, got {json_kind(value)}"
+        if len(value) != len(self.items):
+            return "", f"must have exactly {len(self.items)} items, got {len(value)}"
+        for index, (constraint, item) in enumerate(zip(self.items, value, strict=True)):
+            found = None if constraint is None else constraint.locate(item)
+            if found is not None:
+                return f"[{index}]{found[0]}", found[1]
+        return None
+
+    def problem(self, value: object) -> str | None:
+        """What is wrong with ``value`` (where, then what), or None when it is acceptable."""
+        return _problem_at(self.locate(value))
+
+    def schema(self) -> dict[str, Any]:
+        """The JSON Schema keywords of the array itself (each position's go in ``prefixItems``)."""
+        return {"minItems": len(self.items), "maxItems": len(self.items)}
+
+
 #: Every kind of constraint a wire field may carry.
-Constraint: TypeAlias = Text | Number | Items
+Constraint: TypeAlias = Text | Number | Items | Fixed
+
+#: The ``seq`` of a stream frame whose body has not been given a session's number yet.
+UNSTAMPED = 0
+
+# -- constraints shared by several messages ----------------------------------------------
 
 #: The request id: chosen by the client, echoed in the answer.
 RID = Text(min_length=1, max_length=MAX_RID_LENGTH)
+
+#: An id the server issues: a player (or NPC), a session, an arena.
+ID = Text(min_length=1, max_length=128)
+
+#: A player's display name, as the token names them.
+NAME = Text(min_length=1, max_length=128)
+
+#: A region name: lower-case letters, digits and dashes.
+REGION = Text(min_length=1, max_length=32, pattern="[a-z0-9-]+")
+
+#: A tile kind name (the rule config's kinds match ``[a-z][a-z0-9_]{0,31}``).
+KIND = Text(min_length=1, max_length=32)
+
+#: Largest cell coordinate a ``place`` may name; the board itself is at most
+#: ``tilemud.game.MAX_BOARD_SIDE`` cells a side, so larger ones are simply out of bounds.
+MAX_COORD = 4095
+
+#: A cell coordinate, 0 at the left (x) or the top (y).
+COORD = Number(minimum=0, maximum=MAX_COORD)
+
+#: A board side, in cells.
+SIDE = Number(minimum=1, maximum=MAX_BOARD_SIDE)
+
+#: Most cells a board has: a bound for lists that hold at most one entry per cell or owner.
+MAX_CELLS = MAX_BOARD_SIDE * MAX_BOARD_SIDE
+
+#: An arena tick number (0 before the first tick).
+TICK = Number(minimum=0)
+
+#: A player's score.
+SCORE = Number(minimum=0)
+
+#: A Unix time in seconds, as the server's clock reads it.
+UNIX_TIME = Number(minimum=0)
+
+#: The ``seq`` of a stream frame (see :class:`StreamSeq`).
+STREAM_SEQ = StreamSeq(minimum=1)

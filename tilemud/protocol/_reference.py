@@ -77,13 +77,7 @@ def _message_section(direction: str, tag: str, schema: dict[str, Any]) -> list[s
     lines = [f'<a id="{direction}-{tag}"></a>', "", f"#### `{tag}` ({arrow})", ""]
     lines += [schema.get("description", ""), ""]
     lines += ["| field | JSON type | required | constraints | meaning |", "|---|---|---|---|---|"]
-    for name, prop in schema["properties"].items():
-        required = "yes" if name in schema["required"] else "no"
-        description = prop.get("description", "").replace("|", "\\|")
-        lines.append(
-            f"| `{name}` | {_type_text(prop)} | {required} | {_constraint_text(prop)} "
-            f"| {description} |"
-        )
+    lines += _field_rows("", schema)
     lines += [
         "",
         f"<details><summary>JSON Schema <code>{direction}/{tag}.json</code></summary>",
@@ -98,6 +92,37 @@ def _message_section(direction: str, tag: str, schema: dict[str, Any]) -> list[s
     return lines
 
 
+def _field_rows(prefix: str, schema: dict[str, Any]) -> list[str]:
+    """One row per field of an object schema, then the rows of the objects nested in it.
+
+    A nested field is named by its path: ``rules.width``, ``rules.tile_kinds[].name``.
+    """
+    rows: list[str] = []
+    for name, prop in schema["properties"].items():
+        required = "yes" if name in schema["required"] else "no"
+        description = prop.get("description", "").replace("|", "\\|")
+        rows.append(
+            f"| `{prefix}{name}` | {_type_text(prop)} | {required} | {_constraint_text(prop)} "
+            f"| {description} |"
+        )
+        nested, path = _nested_object(prop, f"{prefix}{name}")
+        if nested is not None:
+            rows += _field_rows(f"{path}.", nested)
+    return rows
+
+
+def _nested_object(prop: dict[str, Any], path: str) -> tuple[dict[str, Any] | None, str]:
+    """The object schema inside a property (itself, its non-null branch, its items)."""
+    for branch in prop.get("anyOf", []):
+        if branch.get("type") != "null":
+            return _nested_object(branch, path)
+    if prop.get("type") == "object":
+        return prop, path
+    if prop.get("type") == "array" and isinstance(prop.get("items"), dict):
+        return _nested_object(prop["items"], f"{path}[]")
+    return None, path
+
+
 def _type_text(prop: dict[str, Any]) -> str:
     if "const" in prop:
         return f'`"{prop["const"]}"`' if isinstance(prop["const"], str) else f"`{prop['const']}`"
@@ -106,6 +131,8 @@ def _type_text(prop: dict[str, Any]) -> str:
     if "enum" in prop:
         return "one of " + ", ".join(f"`{value}`" for value in prop["enum"])
     kind = str(prop.get("type", "any"))
+    if kind == "array" and "prefixItems" in prop:
+        return "[" + ", ".join(_type_text(item) for item in prop["prefixItems"]) + "]"
     if kind == "array" and isinstance(prop.get("items"), dict):
         return f"array of {_type_text(prop['items'])}"
     return kind
@@ -128,7 +155,11 @@ def _constraint_text(prop: dict[str, Any]) -> str:
     if "exclusiveMinimum" in prop:
         parts.append(f"> {prop['exclusiveMinimum']}")
     if "minItems" in prop or "maxItems" in prop:
-        parts.append(f"{prop.get('minItems', 0)} to {prop.get('maxItems', 'any')} items")
+        low, high = prop.get("minItems", 0), prop.get("maxItems", "any")
+        parts.append(f"exactly {low} items" if low == high else f"{low} to {high} items")
+    items = prop.get("items")
+    if isinstance(items, dict) and "prefixItems" not in items and _constraint_text(items):
+        parts.append(f"each item {_constraint_text(items)}")
     if "default" in prop:
         parts.append(f"default `{prop['default']}`")
     return ", ".join(parts)

@@ -8,8 +8,10 @@ walking its attrs fields:
   bounded to +-(2**53 - 1) so that JavaScript reads them exactly;
 - ``Literal[...]`` -> ``const`` or ``enum``; a ``StrEnum`` -> ``enum`` (other enums are refused);
 - ``X | None`` -> ``anyOf: [X, null]`` (the field defaults to None and may be absent);
-- ``tuple[X, ...]`` / ``list[X]`` -> ``array`` with ``items``; ``tuple[A, B]`` ->
-  ``prefixItems``; a nested attrs class -> an inline object;
+- ``tuple[X, ...]`` / ``list[X]`` -> ``array`` with ``items`` (an ``Items`` constraint gives
+  the bounds, and its ``item`` constraint goes to ``items``); ``tuple[A, B]`` ->
+  ``prefixItems`` with ``items: false`` and ``minItems`` = ``maxItems`` = 2 (a ``Fixed``
+  constraint gives each position its own); a nested attrs class -> an inline object;
 - ``type`` is a ``const``; ``required`` is ``type`` plus every field without a default;
   ``additionalProperties`` is false everywhere.
 
@@ -35,7 +37,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 import attrs
 
 from tilemud.protocol._client import CLIENT_MESSAGES
-from tilemud.protocol._fields import MAX_SAFE_INTEGER, Items, Number, Text
+from tilemud.protocol._fields import MAX_SAFE_INTEGER, Fixed, Items, Number, Text
 from tilemud.protocol._server import SERVER_MESSAGES
 from tilemud.protocol._versions import PROTOCOL_VERSION
 
@@ -236,15 +238,23 @@ def _type_schema(tp: Any, constraint: object, *, where: str) -> dict[str, Any]:
 def _array_schema(
     origin: Any, args: tuple[Any, ...], constraint: object, *, where: str
 ) -> dict[str, Any]:
-    if constraint is not None and not isinstance(constraint, Items):
-        raise TypeError(f"{where}: an array field takes an Items() constraint")
-    item_constraint = constraint.item if constraint is not None else None
+    variadic = origin is list or (len(args) == 2 and args[1] is Ellipsis)
     schema: dict[str, Any] = {"type": "array"}
-    if origin is list or (len(args) == 2 and args[1] is Ellipsis):
-        schema["items"] = _type_schema(args[0], item_constraint, where=f"{where}[]")
+    if isinstance(constraint, Fixed):
+        if variadic or len(constraint.items) != len(args):
+            raise TypeError(f"{where}: a Fixed() needs a tuple of {len(constraint.items)} types")
+        positions = constraint.items
+    elif constraint is None or isinstance(constraint, Items):
+        item = constraint.item if constraint is not None else None
+        positions = (item,) * (1 if variadic else len(args))
+    else:
+        raise TypeError(f"{where}: an array field takes an Items() or a Fixed() constraint")
+    if variadic:
+        schema["items"] = _type_schema(args[0], positions[0], where=f"{where}[]")
     else:
         schema["prefixItems"] = [
-            _type_schema(arg, item_constraint, where=f"{where}[{i}]") for i, arg in enumerate(args)
+            _type_schema(arg, item, where=f"{where}[{i}]")
+            for i, (arg, item) in enumerate(zip(args, positions, strict=True))
         ]
         schema.update(items=False, minItems=len(args), maxItems=len(args))
     if constraint is not None:

@@ -2,6 +2,9 @@
 
 Adding a message works as for client messages (see ``_client``): one class, a ``TYPE`` tag,
 an ``Attributes:`` section, constraints, and membership in :data:`ServerMessage`.
+
+The replies here answer one request each and echo its ``rid``; the stream frames (the
+high-volume tier, numbered by ``seq``) live in ``_stream`` and are members too.
 """
 
 from __future__ import annotations
@@ -12,10 +15,14 @@ from typing import ClassVar, TypeAlias
 import attrs
 
 from tilemud.errors import TilemudError
-from tilemud.protocol._fields import RID, Number, Text
+from tilemud.game import Mode, Outcome, PlacementResult
+from tilemud.protocol._fields import COORD, ID, KIND, REGION, RID, TICK, Number, Text
+from tilemud.protocol._game_data import RulesSummary
 from tilemud.protocol._registry import tag_registry
+from tilemud.protocol._stream import StreamMessage
 
-_ID = Text(min_length=1, max_length=128)
+#: A snake_case code: error codes, reject reasons.
+_CODE = Text(min_length=1, max_length=64, pattern="[a-z][a-z0-9_]*")
 
 
 @attrs.frozen(kw_only=True)
@@ -38,8 +45,8 @@ class Welcome:
     TYPE: ClassVar[str] = "welcome"
 
     v: int = attrs.field(validator=Number(minimum=1))
-    player_id: str = attrs.field(validator=_ID)
-    session_id: str = attrs.field(validator=_ID)
+    player_id: str = attrs.field(validator=ID)
+    session_id: str = attrs.field(validator=ID)
     resume_token: str = attrs.field(validator=Text(min_length=1, max_length=1024))
     resumed: bool
     server_time: float = attrs.field(validator=Number(minimum=0))
@@ -79,14 +86,107 @@ class ErrorFrame:
 
     TYPE: ClassVar[str] = "error"
 
-    code: str = attrs.field(validator=Text(min_length=1, max_length=64, pattern="[a-z][a-z0-9_]*"))
+    code: str = attrs.field(validator=_CODE)
     message: str = attrs.field(validator=Text())
     rid: str | None = attrs.field(default=None, validator=RID)
     retry_after: float | None = attrs.field(default=None, validator=Number(minimum=0))
 
 
-#: Every message a server may send, closed.
-ServerMessage: TypeAlias = Welcome | Pong | ErrorFrame
+@attrs.frozen(kw_only=True)
+class Joined:
+    """The answer to a good ``join``: the session holds a seat in ``arena_id``.
+
+    The arena's stream follows, starting with a ``snapshot``.
+
+    Attributes:
+        rid: the ``join``'s request id.
+        arena_id: the arena the seat is in; every stream frame of it names it.
+        mode: the arena's mode, as asked.
+        region: the arena's region, as asked.
+        tick: the arena's current tick (its last resolved one) when the seat was taken.
+        rules: the rules the arena runs under.
+    """
+
+    TYPE: ClassVar[str] = "joined"
+
+    rid: str = attrs.field(validator=RID)
+    arena_id: str = attrs.field(validator=ID)
+    mode: Mode
+    region: str = attrs.field(validator=REGION)
+    tick: int = attrs.field(validator=TICK)
+    rules: RulesSummary
+
+
+@attrs.frozen(kw_only=True)
+class Left:
+    """The answer to a good ``leave``: the seat is given up; no frame of the arena follows.
+
+    Attributes:
+        rid: the ``leave``'s request id.
+        arena_id: the arena left.
+    """
+
+    TYPE: ClassVar[str] = "left"
+
+    rid: str = attrs.field(validator=RID)
+    arena_id: str = attrs.field(validator=ID)
+
+
+@attrs.frozen(kw_only=True)
+class PlaceResult:
+    """The answer to a ``place``: what became of it in the tick that resolved it.
+
+    An accepted tile also appears in that tick's ``tick`` frame, for every player.
+
+    Attributes:
+        rid: the ``place``'s request id.
+        arena_id: the arena.
+        tick: the tick that resolved the placement.
+        x: the ``place``'s column.
+        y: the ``place``'s row.
+        kind: the ``place``'s tile kind.
+        outcome: ``accepted``; ``rejected`` (see ``reason``); or ``lost_conflict``: another
+            placement on the same cell in the same tick won it (see ``winner``).
+        reason: present exactly when ``outcome`` is ``rejected``: the first rule the
+            placement broke, one of ``battle_over``, ``unknown_kind``, ``out_of_bounds``,
+            ``cooldown``, ``occupied``, ``not_adjacent``; treat an unknown one as a rejection.
+        winner: present exactly when ``outcome`` is ``lost_conflict``: the player who took
+            the cell.
+    """
+
+    TYPE: ClassVar[str] = "place_result"
+
+    rid: str = attrs.field(validator=RID)
+    arena_id: str = attrs.field(validator=ID)
+    tick: int = attrs.field(validator=TICK)
+    x: int = attrs.field(validator=COORD)
+    y: int = attrs.field(validator=COORD)
+    kind: str = attrs.field(validator=KIND)
+    outcome: Outcome
+    reason: str | None = attrs.field(default=None, validator=_CODE)
+    winner: str | None = attrs.field(default=None, validator=ID)
+
+    @classmethod
+    def from_result(
+        cls, result: PlacementResult, *, rid: str, arena_id: str, tick: int
+    ) -> PlaceResult:
+        """The answer to the ``place`` whose request id is ``rid``, from its game result."""
+        placement = result.placement
+        return cls(
+            rid=rid,
+            arena_id=arena_id,
+            tick=tick,
+            x=placement.x,
+            y=placement.y,
+            kind=placement.kind,
+            outcome=result.outcome,
+            reason=result.reason,
+            winner=result.winner,
+        )
+
+
+#: Every message a server may send, closed: the replies, then the stream frames.
+ServerMessage: TypeAlias = Welcome | Pong | ErrorFrame | Joined | Left | PlaceResult | StreamMessage
 
 #: ``type`` tag -> class, for every member of :data:`ServerMessage`.
 SERVER_MESSAGES: Mapping[str, type[ServerMessage]] = tag_registry(ServerMessage)

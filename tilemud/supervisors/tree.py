@@ -3,7 +3,10 @@
 As built today (docs/architecture.md keeps the picture)::
 
     root (one_for_all)
-    ├── gateway   trio-websocket listener; one session actor per connection
+    ├── world (rest_for_one)
+    │   ├── arenas      dynamic: one arena actor per battle or epic arena
+    │   └── directory   matchmaking Mode -> Region -> Load
+    ├── gateway   trio-websocket listener; sessions and their connections
     └── http      Quart-Trio app on Hypercorn: auth, health, OpenAPI
 
 Storage, the cluster link, the world (arenas, parties, chat, guilds) and elasticity join
@@ -12,6 +15,7 @@ the tree with the issues that build them, in the order DESIGN.md gives.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -19,18 +23,25 @@ import attrs
 import trio
 
 from tilemud import __version__
+from tilemud.actors.session import SessionServices
+from tilemud.actors.world import World
 from tilemud.auth import TokenAuthority
+from tilemud.cluster.ratelimit import InProcessRateLimiter
 from tilemud.config import Settings
+from tilemud.game import default_rules
 from tilemud.net.gateway import Gateway
 from tilemud.net.http import HealthReport, create_app, serve_http
 from tilemud.supervisors import (
     ChildContext,
     ChildSpec,
+    DynamicSupervisor,
     Intensity,
     Strategy,
     Supervisor,
     run_root,
 )
+
+log = logging.getLogger("tilemud.server")
 
 
 @attrs.frozen(kw_only=True)
@@ -61,7 +72,29 @@ class TilemudServer:
         self.tokens = TokenAuthority(
             settings.auth, resume_lifetime=settings.gateway.reconnect_grace
         )
-        self.gateway = Gateway(settings.server, settings.gateway, self.tokens)
+        self._arenas = DynamicSupervisor(
+            "arenas",
+            intensity=Intensity(restarts=10, period=10.0),
+            max_children=settings.world.max_arenas,
+        )
+        self.world = World(settings.world, self._arenas, default_rules)
+        world = Supervisor(
+            "world",
+            [
+                ChildSpec(id="arenas", run=self._arenas.run, shutdown=5.0),
+                ChildSpec(id="directory", run=self.world.run),
+            ],
+            # The directory only knows arenas its supervisor runs: if that supervisor
+            # restarts, the directory must start over too.
+            strategy=Strategy.REST_FOR_ONE,
+        )
+        services = SessionServices(
+            world=self.world.ref,
+            actions=InProcessRateLimiter(
+                limit=settings.limits.actions, window=settings.limits.actions_window
+            ),
+        )
+        self.gateway = Gateway(settings.server, settings.gateway, self.tokens, services)
         self._app = create_app(settings=settings, tokens=self.tokens, health=self)
         self._http_port: int | None = None
         self._started_at = time.time()
@@ -71,6 +104,7 @@ class TilemudServer:
         self._root = Supervisor(
             "root",
             [
+                ChildSpec(id="world", run=world.run, shutdown=10.0),
                 ChildSpec(id="gateway", run=self.gateway.run, shutdown=grace),
                 ChildSpec(id="http", run=self._run_http, shutdown=grace),
             ],
@@ -113,7 +147,7 @@ class TilemudServer:
                 "version": __version__,
                 "uptime_s": round(time.time() - self._started_at, 3),
                 "children": {child: "up" if is_up else "down" for child, is_up in up.items()},
-                "sessions": len(self.gateway.sessions),
+                "sessions": len(self.gateway.sessions) if self.gateway.port else 0,
                 "connections": self.gateway.connections,
             },
         )
@@ -121,6 +155,7 @@ class TilemudServer:
     async def _run_http(self, ctx: ChildContext) -> None:
         def record_port(port: int) -> None:
             self._http_port = port
+            log.info("http listening", extra={"url": f"http://{self.settings.server.host}:{port}"})
             ctx.started(port)
 
         try:

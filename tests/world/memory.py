@@ -1,0 +1,100 @@
+"""Players connected to a real server through in-memory streams, for autojump tests.
+
+Everything from the WebSocket upgrade on runs the server's real code (gateway, handshake,
+sessions, world, arenas); only TCP is replaced by ``trio.testing.memory_stream_pair``, so
+the reconnect grace and the arenas' tick clocks run under ``autojump_clock`` and a 120 s
+grace costs milliseconds. The HTTP side and the TCP listener run too, idle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import attrs
+import trio
+import trio.testing
+from trio_websocket import wrap_client_stream
+
+from tilemud.client import PlayerClient
+from tilemud.config import AuthSettings, GatewaySettings, ServerSettings, Settings
+from tilemud.protocol import ServerMessage
+from tilemud.supervisors.tree import TilemudServer
+
+SECRET = "memory-test-secret-0123456789abcdef0123"
+
+
+def world_settings(data_dir: Path, **gateway: Any) -> Settings:
+    """Settings for an in-memory test server; gateway fields may be overridden."""
+    return Settings(
+        server=ServerSettings(ws_port=0, http_port=0, data_dir=data_dir),
+        auth=AuthSettings(secret=SECRET),
+        gateway=GatewaySettings(**gateway),
+    )
+
+
+@asynccontextmanager
+async def running_world(settings: Settings) -> AsyncIterator[TilemudServer]:
+    """Run the whole tree; stop it gracefully at the end."""
+    server = TilemudServer(settings)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(server.run)
+        try:
+            yield server
+        finally:
+            server.stop()
+            with trio.move_on_after(30, shield=True):
+                await server.stopped.wait()
+            nursery.cancel_scope.cancel()
+
+
+@attrs.define
+class MemoryPlayer:
+    """A connected player and the means to cut its connection like a network would."""
+
+    client: PlayerClient
+    transport: trio.abc.Stream
+    #: Every frame this connection received, in order.
+    seen: list[ServerMessage]
+
+    async def drop(self) -> None:
+        """Lose the connection without a close handshake (the server sees it vanish)."""
+        await self.transport.aclose()
+
+
+@asynccontextmanager
+async def memory_player(
+    server: TilemudServer,
+    player_id: str,
+    *,
+    resume_token: str | None = None,
+    last_seq: int | None = None,
+    auto_ack: bool = True,
+) -> AsyncIterator[MemoryPlayer]:
+    """Connect and greet ``player_id`` (its token minted by the server's authority)."""
+    token = server.tokens.mint_access(player_id=player_id, name=player_id)
+    client_side, server_side = trio.testing.memory_stream_pair()
+    server.gateway.accept_stream(server_side)
+    async with trio.open_nursery() as nursery:
+        # trio-websocket annotates this as taking socket streams only, but it uses nothing
+        # beyond trio.abc.Stream (its server-side twin is annotated that way).
+        websocket = await wrap_client_stream(
+            nursery,
+            client_side,  # type: ignore[arg-type]
+            "memory",
+            "/v1/ws",
+            max_message_size=16 * 1024 * 1024,
+        )
+        seen: list[ServerMessage] = []
+        client = PlayerClient(websocket, auto_ack=auto_ack, on_frame=seen.append)
+        await client.hello(token, resume_token=resume_token, last_seq=last_seq)
+        try:
+            yield MemoryPlayer(client=client, transport=client_side, seen=seen)
+        finally:
+            # Shielded: an await in a cancelled scope here would replace the test's own
+            # failure with a Cancelled that the nursery then swallows.
+            with trio.CancelScope(shield=True):
+                await client_side.aclose()
+            nursery.cancel_scope.cancel()

@@ -1,0 +1,35 @@
+"""Small moves shared by the world tests: join, place in a line, read the server's board."""
+
+from __future__ import annotations
+
+from tilemud.actors.arena import ArenaView, DescribeArena
+from tilemud.client import PlayerClient
+from tilemud.protocol import Join, Joined, Place, ServerMessage
+from tilemud.supervisors.tree import TilemudServer
+
+
+async def join(client: PlayerClient, mode: str = "arena", region: str = "eu") -> Joined:
+    """Join and return the ``joined`` answer (fails the test on anything else)."""
+    answer = await client.request(Join(rid=client.next_rid(), mode=mode, region=region))  # type: ignore[arg-type]
+    assert isinstance(answer, Joined), answer
+    return answer
+
+
+async def place(client: PlayerClient, x: int, y: int, rid: str | None = None) -> ServerMessage:
+    """Place a stone at (x, y) and wait for its answer."""
+    return await client.request(Place(rid=rid or client.next_rid(), x=x, y=y, kind="stone"))
+
+
+async def describe(server: TilemudServer, player_id: str) -> ArenaView:
+    """The server's own view of the arena ``player_id`` sits in."""
+    session = server.gateway.sessions.session_of(player_id)
+    assert session is not None
+    assert session.seat is not None
+    return await session.seat.ticket.ref.ask(lambda reply: DescribeArena(reply=reply))
+
+
+def server_last_seq(server: TilemudServer, player_id: str) -> int:
+    """The last seq the server published to ``player_id``'s stream."""
+    session = server.gateway.sessions.session_of(player_id)
+    assert session is not None
+    return session.stream.last_seq

@@ -1,0 +1,151 @@
+"""Reconnect grace, resume and the critical tier, through the gateway, under autojump.
+
+Players connect over in-memory streams (tests/world/memory.py) so Trio's mock clock drives
+the 120 s grace and the arenas' ticks; everything from the WebSocket up is the real server.
+Every test has an absolute deadline in Trio time: the arenas tick forever, so a wait that
+never ends would otherwise spin the mock clock instead of failing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import trio
+import trio.testing
+
+from tests.world.memory import memory_player, running_world, world_settings
+from tests.world.play import describe, join, place, server_last_seq
+from tilemud.protocol import ArenaSnapshot, ErrorFrame, Place, PlaceResult, PlayerLeft
+
+DEADLINE = 1000.0  # seconds of Trio time, far beyond what any of these tests needs
+
+
+async def test_seat_is_kept_at_119_s_and_released_at_121_s(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    with trio.fail_after(DEADLINE):
+        async with (
+            running_world(world_settings(tmp_path)) as server,
+            memory_player(server, "p_a") as ada,
+            memory_player(server, "p_b") as bob,
+        ):
+            arena = (await join(ada.client)).arena_id
+            assert (await join(bob.client)).arena_id == arena
+            dropped_at = trio.current_time()
+            await ada.drop()
+
+            await trio.sleep_until(dropped_at + 119)
+            assert "p_a" in (await describe(server, "p_b")).players
+            assert server.gateway.sessions.session_of("p_a") is not None
+
+            await trio.sleep_until(dropped_at + 121)
+            assert "p_a" not in (await describe(server, "p_b")).players
+            assert server.gateway.sessions.session_of("p_a") is None
+            await bob.client.receive_until(
+                lambda _: any(isinstance(f, PlayerLeft) for f in bob.seen)
+            )
+            assert "p_a" not in bob.client.view.players
+            left = [f for f in bob.seen if isinstance(f, PlayerLeft)]
+            assert [(f.player_id, f.reason) for f in left] == [("p_a", "timeout")]
+
+
+async def test_resume_after_60_s_gets_every_missed_frame_once_in_order(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    with trio.fail_after(DEADLINE):
+        async with (
+            running_world(world_settings(tmp_path)) as server,
+            memory_player(server, "p_b") as bob,
+        ):
+            async with memory_player(server, "p_a") as ada:
+                await join(ada.client)
+                await join(bob.client)
+                await ada.client.receive_until(
+                    lambda c: c.stream.last_seq == server_last_seq(server, "p_a")
+                )
+                before = ada.client
+                assert before.welcome is not None
+                await ada.drop()
+
+            # Bob plays for 60 s while Ada is away: one tile every half second.
+            missed_from = before.stream.last_seq + 1
+            for step in range(120):
+                assert isinstance(await place(bob.client, step, 0), PlaceResult)
+                await trio.sleep(0.5)
+            published = server_last_seq(server, "p_a")
+            assert published - missed_from + 1 >= 100
+
+            async with memory_player(
+                server,
+                "p_a",
+                resume_token=before.welcome.resume_token,
+                last_seq=before.stream.last_seq,
+            ) as back:
+                assert back.client.welcome is not None
+                assert back.client.welcome.resumed is True
+                back.client.view = before.view
+                back.client.stream = before.stream
+                await back.client.receive_until(lambda c: c.stream.last_seq >= published)
+                seqs = [f.seq for f in back.seen if hasattr(f, "seq")]
+                assert seqs == list(range(missed_from, published + 1))
+                assert back.client.stream.gaps == 0
+                assert back.client.stream.duplicates == 0
+                assert back.client.view.matches((await describe(server, "p_b")).board)
+
+
+async def test_resume_after_the_buffer_overflowed_gets_a_snapshot_of_the_live_board(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    with trio.fail_after(DEADLINE):
+        async with (
+            running_world(world_settings(tmp_path, stream_buffer=8)) as server,
+            memory_player(server, "p_b") as bob,
+        ):
+            async with memory_player(server, "p_a") as ada:
+                await join(ada.client)
+                await join(bob.client)
+                await ada.client.receive_until(
+                    lambda c: c.stream.last_seq == server_last_seq(server, "p_a")
+                )
+                before = ada.client
+                await ada.drop()
+            for step in range(30):  # 30 tick frames: far more than the 8 kept
+                await place(bob.client, step, 5)
+                await trio.sleep(0.5)
+
+            async with memory_player(server, "p_a", last_seq=before.stream.last_seq) as back:
+                back.client.stream = before.stream
+                await back.client.receive_until(
+                    lambda c: c.stream.last_seq == server_last_seq(server, "p_a")
+                )
+                first = back.seen[1]  # after the welcome
+                assert isinstance(first, ArenaSnapshot)
+                assert back.client.stream.gaps == 0
+                assert back.client.stream.skipped_before_snapshot > 0
+                live = await describe(server, "p_b")
+                assert first.board.to_board() == live.board
+                assert back.client.view.matches(live.board)
+
+
+async def test_a_repeated_rid_after_resume_changes_nothing(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    with trio.fail_after(DEADLINE):
+        async with running_world(world_settings(tmp_path)) as server:
+            async with memory_player(server, "p_a") as ada:
+                await join(ada.client)
+                first = await place(ada.client, 10, 10, rid="once")
+                assert isinstance(first, PlaceResult)
+                assert first.outcome == "accepted"
+                before = ada.client.stream.last_seq
+                await ada.drop()
+            board_before = (await describe(server, "p_a")).board
+            await trio.sleep(30)
+            async with memory_player(server, "p_a", last_seq=before) as back:
+                # The same rid, even with other coordinates, gets the first answer.
+                again = await back.client.request(Place(rid="once", x=11, y=10, kind="stone"))
+                assert again == first
+                await trio.sleep(1)  # ten ticks: nothing may resolve later either
+                assert (await describe(server, "p_a")).board == board_before
+                assert len(back.client.answers["once"]) == 1
+                assert not any(isinstance(f, ErrorFrame) for f in back.seen)

@@ -1,0 +1,135 @@
+"""The wire frames one arena sends, built from game values and encoded once.
+
+Stream frames (``snapshot``, ``tick``, ``player_joined``, ``player_left``,
+``battle_ended``) are encoded with :func:`~tilemud.protocol.encode_stream_body`, without a
+``seq``: each player's stream stamps its own. Their ``sent_at`` is the wall clock
+(``time.time()``) when the body is built: it leaves the process, for latency measurement.
+Replies (``place_result``, ``error``) are whole frames from
+:func:`~tilemud.protocol.encode_server`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from tilemud.game import ArenaState, BattleResult, Board, PlacementResult, TickOutcome
+from tilemud.protocol import (
+    UNSTAMPED,
+    ArenaSnapshot,
+    ArenaTick,
+    BattleEnded,
+    BoardSnapshot,
+    ErrorCode,
+    ErrorFrame,
+    LeaveReason,
+    PlaceResult,
+    PlayerJoined,
+    PlayerLeft,
+    encode_server,
+    encode_stream_body,
+)
+
+#: Seconds a player should wait before repeating a placement the arena could not take.
+RETRY_AFTER = 1.0
+
+
+class ArenaFrames:
+    """Builds and encodes the frames of one arena.
+
+    Keeps the wire form of the last board it snapshotted: the board only changes at tick
+    ends, and run-length encoding a large board costs milliseconds, so the joins and
+    resyncs between two ticks share it.
+    """
+
+    __slots__ = ("_arena_id", "_board", "_board_snapshot")
+
+    def __init__(self, arena_id: str) -> None:
+        self._arena_id = arena_id
+        self._board: Board | None = None
+        self._board_snapshot: BoardSnapshot | None = None
+
+    def snapshot(self, state: ArenaState, *, players: Mapping[str, str]) -> str:
+        """The ``snapshot`` body: board, tile holders' scores and seated players."""
+        if self._board is not state.board or self._board_snapshot is None:
+            self._board, self._board_snapshot = state.board, BoardSnapshot.from_board(state.board)
+        frame = ArenaSnapshot(
+            seq=UNSTAMPED,
+            sent_at=time.time(),
+            arena_id=self._arena_id,
+            tick=state.tick,
+            board=self._board_snapshot,
+            scores=tuple(sorted(state.scores.items())),
+            players=tuple(sorted(players.items())),
+        )
+        return encode_stream_body(frame)
+
+    def tick(self, outcome: TickOutcome, *, scores_before: Mapping[str, int]) -> str:
+        """The ``tick`` body: tiles placed in the tick and the scores that changed."""
+        frame = ArenaTick.from_outcome(
+            outcome, arena_id=self._arena_id, sent_at=time.time(), scores_before=scores_before
+        )
+        return encode_stream_body(frame)
+
+    def player_joined(self, *, player_id: str, name: str) -> str:
+        """The ``player_joined`` body."""
+        frame = PlayerJoined(
+            seq=UNSTAMPED,
+            sent_at=time.time(),
+            arena_id=self._arena_id,
+            player_id=player_id,
+            name=name,
+        )
+        return encode_stream_body(frame)
+
+    def player_left(self, *, player_id: str, reason: LeaveReason) -> str:
+        """The ``player_left`` body."""
+        frame = PlayerLeft(
+            seq=UNSTAMPED,
+            sent_at=time.time(),
+            arena_id=self._arena_id,
+            player_id=player_id,
+            reason=reason,
+        )
+        return encode_stream_body(frame)
+
+    def battle_ended(self, result: BattleResult) -> str:
+        """The ``battle_ended`` body: final scores and winners."""
+        frame = BattleEnded.from_result(result, arena_id=self._arena_id, sent_at=time.time())
+        return encode_stream_body(frame)
+
+    def place_result(self, result: PlacementResult, *, rid: str, tick: int) -> str:
+        """The ``place_result`` frame answering the placement ``rid``."""
+        frame = PlaceResult.from_result(result, rid=rid, arena_id=self._arena_id, tick=tick)
+        return encode_server(frame)
+
+    def not_in_arena(self, rid: str) -> str:
+        """The ``error`` frame for a placement from a player holding no seat here."""
+        return encode_server(
+            ErrorFrame(
+                code=ErrorCode.NOT_IN_ARENA,
+                message=f"not seated in arena {self._arena_id}; join one first",
+                rid=rid,
+            )
+        )
+
+    def bad_cell(self, rid: str) -> str:
+        """The ``error`` frame for a placement whose cell no ``place`` frame can name."""
+        return encode_server(
+            ErrorFrame(
+                code=ErrorCode.INVALID_MESSAGE,
+                message="x and y must be cell coordinates",
+                rid=rid,
+            )
+        )
+
+    def arena_gone(self, rid: str) -> str:
+        """The ``error`` frame for a placement that found the arena closing."""
+        return encode_server(
+            ErrorFrame(
+                code=ErrorCode.ARENA_UNAVAILABLE,
+                message=f"arena {self._arena_id} closed before the placement was resolved",
+                rid=rid,
+                retry_after=RETRY_AFTER,
+            )
+        )

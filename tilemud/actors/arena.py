@@ -1,0 +1,260 @@
+"""Arena actor: one battle instance or epic arena, ticking at its rules' rate.
+
+Owns:
+    the arena's rules state (:class:`~tilemud.game.ArenaState`: board, cooldowns, scores),
+    its seats (player id -> :class:`~tilemud.actors.links.PlayerLink`, in join order), the
+    placements queued for the current tick, and its tick processing statistics, all kept
+    in its :class:`~tilemud.actors._arena_table.ArenaTable` (the synchronous steps; this
+    module is the actor around it: mailbox, time, start and end).
+Started by:
+    the world actor, through the ``arenas`` dynamic supervisor. Restart type:
+    ``transient``: a battle that ends returns normally and is gone; a crash restarts it.
+    Mailbox and state live on the :class:`Arena` object and incarnations run one after
+    the other, so a restarted incarnation keeps the ``Ref``, the last committed board,
+    the seats and the placements queued in the tick that crashed (resolved in its first
+    tick), and resets every player's stream with a snapshot: players get a resync, not a
+    disconnect. A crash while closing is finished by the next incarnation, which then
+    returns. TODO(storage): restore from the storage actor's snapshot and event-log tail,
+    so that a restart of the whole node loses nothing either.
+Takes (:data:`ArenaMessage`):
+    ``JoinArena`` (ask), ``LeaveArena``, ``PlaceTile``, ``Resync``, ``DescribeArena`` (ask).
+Sends:
+    to players, only through their links, never waiting on one of them:
+    ``reset_stream(snapshot)`` to a joiner or a resyncing player; ``publish`` of
+    ``player_joined``, ``player_left``, ``tick`` and ``battle_ended`` (each body encoded
+    once, the same ``str`` for every player); ``reply(rid, frame)`` exactly once per
+    placement: its ``place_result`` at the end of its tick, or an ``error``
+    (``not_in_arena`` for a player who left, ``arena_unavailable`` when the arena stops
+    first); ``arena_closed`` when the arena ends. To its owner: ``on_closed(arena_id)``,
+    once, when the arena ends for good.
+Mailbox:
+    ``mailbox_size`` messages (default 1024), :attr:`Overflow.BLOCK`: sessions relaying
+    player input wait while the arena is saturated, which backpressures the players'
+    sockets. Links may ``try_send`` to it from inside the arena's own calls.
+
+Time. Tick ``k`` ends at ``t0 + k / tick_rate_hz`` in Trio time (see
+:class:`~tilemud.actors._arena_clock.TickSchedule`), computed, never accumulated. Between
+tick ends the arena takes messages as they come; at a tick end it resolves every queued
+placement together (:func:`tilemud.game.resolve_tick`), answers each, and publishes one
+``tick`` frame when something was placed (none for an empty tick). Processing time
+(resolve, encode, fan-out) is measured with ``time.perf_counter`` into an HdrHistogram,
+exposed by ``DescribeArena``; ``sent_at`` in stream frames is the wall clock.
+
+Overrun. When a tick's processing ends after the next tick boundary, the arena does not run
+ticks back to back to catch up: it skips to the first boundary still ahead, and the ticks in
+between are never resolved (their numbers are skipped; :class:`TickStats` counts them, and
+a warning is logged at most every 10 s). Tick numbers stay tied to time, so cooldowns and a
+battle's length keep their duration, and messages are taken between every two ticks.
+
+Seats. A join is refused with ``arena_full`` at ``rules.player_cap`` (never over-filled)
+and ``arena_closed`` once the arena is ending. A seated player who joins again (their
+session was replaced) keeps the seat and gets the new link and a snapshot; nobody else is
+told. A player who leaves loses the seat; their tiles stay on the board and keep counting
+in the scores; placements they queued before leaving are still resolved and answered
+(through the link they had), later ones get ``not_in_arena``. A placement from a player
+never seated here cannot be answered (there is no link): it is logged and dropped.
+
+Ending. When a battle ends (by time or a full board), every player gets ``battle_ended``;
+requests still in the mailbox are answered (placements ``rejected``/``battle_over``, joins
+``arena_closed``), the mailbox is closed (later sends raise
+:class:`~tilemud.errors.ActorGone`), every player gets ``arena_closed``, ``on_closed`` is
+called and ``run`` returns. An arena (``battle_ticks`` unset, ``end_on_full_board`` off)
+never ends by itself. A graceful stop by the supervisor (``ctx.stopping``) finishes the
+current tick, then ends the same way without ``battle_ended`` (late placements get
+``arena_unavailable`` with a ``retry_after``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Final, assert_never
+
+import trio
+
+from tilemud.actors._arena_clock import TickSchedule
+from tilemud.actors._arena_messages import ArenaJoined as ArenaJoined
+from tilemud.actors._arena_messages import ArenaMessage as ArenaMessage
+from tilemud.actors._arena_messages import ArenaView as ArenaView
+from tilemud.actors._arena_messages import DescribeArena as DescribeArena
+from tilemud.actors._arena_messages import JoinArena as JoinArena
+from tilemud.actors._arena_messages import JoinOutcome as JoinOutcome
+from tilemud.actors._arena_messages import JoinRefused as JoinRefused
+from tilemud.actors._arena_messages import LeaveArena as LeaveArena
+from tilemud.actors._arena_messages import LeaveReason as LeaveReason
+from tilemud.actors._arena_messages import PlaceTile as PlaceTile
+from tilemud.actors._arena_messages import RefusalCode as RefusalCode
+from tilemud.actors._arena_messages import Resync as Resync
+from tilemud.actors._arena_messages import TickStats as TickStats
+from tilemud.actors._arena_table import ArenaTable
+from tilemud.actors._mailbox import Mailbox, Overflow, Ref, open_mailbox
+from tilemud.game import BattleResult, Mode, RuleConfig
+from tilemud.supervisors import ChildContext
+
+log = logging.getLogger("tilemud.arena")
+
+#: Least Trio time between two overrun warnings of one arena, in seconds.
+_OVERRUN_LOG_INTERVAL: Final = 10.0
+
+
+class Arena:
+    """One arena or battle instance: its mailbox, its table and its tick loop."""
+
+    def __init__(
+        self,
+        *,
+        arena_id: str,
+        mode: Mode,
+        region: str,
+        rules: RuleConfig,
+        seed: int,
+        mailbox_size: int = 1024,
+        on_closed: Callable[[str], None] | None = None,
+    ) -> None:
+        """Describe an arena; nothing runs until :meth:`run`.
+
+        Args:
+            arena_id: unique on the node; names the arena in frames and logs.
+            mode: ``battle`` or ``arena``; must be ``rules.mode``.
+            region: the region the arena serves (directory and views only).
+            rules: the rules it runs under.
+            seed: decides conflicts and admissions, ``0 <= seed < 2**64``.
+            mailbox_size: how many messages may wait.
+            on_closed: called once with ``arena_id`` when the arena ends for good; it must
+                not block (the world actor's hook uses ``try_send``).
+
+        Raises:
+            ValueError: ``mode`` is not the rules' mode, or ``seed`` is out of range.
+        """
+        if mode != rules.mode:
+            raise ValueError(f"arena {arena_id!r}: mode {mode!r} but rules for {rules.mode!r}")
+        if type(seed) is not int or not 0 <= seed < 1 << 64:
+            raise ValueError(f"arena {arena_id!r}: the seed must be in [0, 2**64), not {seed!r}")
+        self.arena_id = arena_id
+        self._on_closed = on_closed
+        self._mailbox: Mailbox[ArenaMessage] = open_mailbox(
+            f"arena {arena_id}", mailbox_size, Overflow.BLOCK
+        )
+        self._table = ArenaTable(
+            arena_id=arena_id, mode=mode, region=region, rules=rules, seed=seed
+        )
+        self._incarnations = 0
+        self._last_overrun_log = -_OVERRUN_LOG_INTERVAL
+
+    @property
+    def ref(self) -> Ref[ArenaMessage]:
+        """The arena's mailbox; valid across restarts, dead once the arena has ended."""
+        return self._mailbox.ref
+
+    async def run(self, ctx: ChildContext) -> None:
+        """Run one incarnation: take messages and end a tick every ``1 / tick_rate_hz`` s.
+
+        Calls ``ctx.started(self.ref)`` once ready. Returns when the battle ends or after a
+        graceful stop (``ctx.stopping``), having closed the mailbox.
+        """
+        table = self._table
+        self._incarnations += 1
+        if table.closing:
+            # A crash interrupted the closing: finish it, and end normally.
+            ctx.started(self.ref)
+            self._close()
+            return
+        if self._incarnations > 1:
+            # The crashed incarnation may have sent part of a tick's frames: start over.
+            table.resync()
+        inbox = self._mailbox.inbox
+        tick = table.state.tick + 1
+        schedule = TickSchedule(
+            start=trio.current_time(), rate_hz=table.rules.tick_rate_hz, base=tick - 1
+        )
+        ctx.started(self.ref)
+        log.info(
+            "arena running",
+            extra={"arena_id": self.arena_id, "tick": tick - 1, "incarnation": self._incarnations},
+        )
+        while True:
+            with trio.move_on_at(schedule.end_of(tick)):
+                while True:
+                    self._take(await inbox.receive())
+            ended = table.end_tick(tick)
+            if ended is not None:
+                self._end_battle(ended)
+                return
+            if ctx.stopping.is_set():
+                self._close()
+                return
+            now = trio.current_time()
+            following = schedule.next_after(tick, now)
+            if following > tick + 1:
+                self._note_overrun(following - tick - 1, now)
+            tick = following
+
+    def _take(self, message: ArenaMessage) -> None:
+        table = self._table
+        match message:
+            case JoinArena(link=link, reply=reply):
+                reply.send(table.join(link))
+            case LeaveArena(player_id=player_id, reason=reason):
+                table.leave(player_id, reason)
+            case PlaceTile(player_id=player_id, rid=rid, x=x, y=y, kind=kind):
+                table.place(player_id=player_id, rid=rid, x=x, y=y, kind=kind)
+            case Resync(player_id=player_id):
+                table.resync(player_id)
+            case DescribeArena(reply=reply):
+                reply.send(table.view())
+            case _:
+                assert_never(message)
+
+    def _note_overrun(self, skipped: int, now: float) -> None:
+        times = self._table.times
+        times.skipped += skipped
+        if now - self._last_overrun_log >= _OVERRUN_LOG_INTERVAL:
+            self._last_overrun_log = now
+            log.warning(
+                "arena tick overran; ticks skipped",
+                extra={"arena_id": self.arena_id, "skipped": skipped, "total": times.skipped},
+            )
+
+    def _end_battle(self, result: BattleResult) -> None:
+        self._table.announce_end(result)
+        log.info(
+            "battle ended",
+            extra={
+                "arena_id": self.arena_id,
+                "tick": result.tick,
+                "reason": result.reason,
+                "winners": list(result.winners),
+            },
+        )
+        self._close()
+
+    def _close(self) -> None:
+        """Answer what is still queued, close the mailbox, tell every player, report."""
+        table = self._table
+        table.closing = True
+        inbox = self._mailbox.inbox
+        while True:
+            try:
+                message = inbox.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                break
+            self._take_after_close(message)
+        # Synchronous from the drain on: nothing can slip in before the close.
+        self._mailbox.close()
+        table.tell_closed()
+        if self._on_closed is not None:
+            self._on_closed(self.arena_id)
+        log.info("arena closed", extra={"arena_id": self.arena_id, "tick": table.state.tick})
+
+    def _take_after_close(self, message: ArenaMessage) -> None:
+        match message:
+            case JoinArena(reply=reply):
+                reply.send(JoinRefused(code="arena_closed"))
+            case PlaceTile(player_id=player_id, rid=rid, x=x, y=y, kind=kind):
+                self._table.place_too_late(player_id=player_id, rid=rid, x=x, y=y, kind=kind)
+            case DescribeArena(reply=reply):
+                reply.send(self._table.view())
+            case LeaveArena() | Resync():
+                pass
+            case _:
+                assert_never(message)

@@ -1,0 +1,202 @@
+"""A player client speaking protocol v1: what tests, bots and the load tester drive.
+
+It keeps what a real client keeps: the numbered stream (checking it for gaps and
+duplicates, acknowledging it), and a view of its arena's board built only from the frames
+it received, so a test can compare that view with the server's board.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import trio
+from trio_websocket import WebSocketConnection
+
+from tilemud.game import Board
+from tilemud.protocol import (
+    Ack,
+    ArenaSnapshot,
+    ArenaTick,
+    BattleEnded,
+    ClientMessage,
+    ErrorFrame,
+    Hello,
+    PlayerJoined,
+    PlayerLeft,
+    ServerMessage,
+    StreamMessage,
+    Welcome,
+    decode_server,
+    encode_client,
+)
+
+
+class HandshakeFailed(Exception):
+    """The server answered the hello with an error frame."""
+
+    def __init__(self, error: ErrorFrame) -> None:
+        super().__init__(f"{error.code}: {error.message}")
+        self.error = error
+
+
+@attrs.define
+class StreamCheck:
+    """What a client saw of its numbered stream."""
+
+    #: The highest seq received (0: none yet).
+    last_seq: int = 0
+    frames: int = 0
+    #: Frames whose seq was not last_seq + 1 and that were not a snapshot.
+    gaps: int = 0
+    #: Frames whose seq had been seen already.
+    duplicates: int = 0
+    #: Seqs missing before a snapshot (the server replaced them with the snapshot).
+    skipped_before_snapshot: int = 0
+
+    def see(self, seq: int, *, snapshot: bool) -> None:
+        """Record one stream frame."""
+        self.frames += 1
+        if seq <= self.last_seq:
+            self.duplicates += 1
+            return
+        if seq != self.last_seq + 1:
+            if snapshot:
+                self.skipped_before_snapshot += seq - self.last_seq - 1
+            else:
+                self.gaps += 1
+        self.last_seq = seq
+
+
+@attrs.define
+class ArenaView:
+    """One arena as a client knows it, built only from the frames it received."""
+
+    arena_id: str | None = None
+    tick: int = 0
+    width: int = 0
+    height: int = 0
+    tiles: dict[tuple[int, int], tuple[str, str]] = attrs.field(factory=dict)
+    scores: dict[str, int] = attrs.field(factory=dict)
+    players: dict[str, str] = attrs.field(factory=dict)
+    ended: BattleEnded | None = None
+
+    def apply(self, frame: StreamMessage) -> None:
+        """Update the view with one stream frame."""
+        if isinstance(frame, ArenaSnapshot):
+            board = frame.board.to_board()
+            self.arena_id, self.tick = frame.arena_id, frame.tick
+            self.width, self.height = board.width, board.height
+            self.tiles = {(t.x, t.y): (t.tile.owner, t.tile.kind) for t in board.tiles()}
+            self.scores = dict(frame.scores)
+            self.players = dict(frame.players)
+            self.ended = None
+        elif frame.arena_id != self.arena_id:
+            return  # a frame of an arena this view does not follow
+        elif isinstance(frame, ArenaTick):
+            self.tick = frame.tick
+            for x, y, owner, kind in frame.placed:
+                self.tiles[(x, y)] = (owner, kind)
+            self.scores.update(frame.scores)
+        elif isinstance(frame, PlayerJoined):
+            self.players[frame.player_id] = frame.name
+        elif isinstance(frame, PlayerLeft):
+            self.players.pop(frame.player_id, None)
+        elif isinstance(frame, BattleEnded):
+            self.ended = frame
+
+    def matches(self, board: Board) -> bool:
+        """Whether this view holds exactly the tiles of ``board``."""
+        return self.tiles == {(t.x, t.y): (t.tile.owner, t.tile.kind) for t in board.tiles()}
+
+
+STREAM_TYPES = (ArenaSnapshot, ArenaTick, PlayerJoined, PlayerLeft, BattleEnded)
+
+
+class PlayerClient:
+    """One player's connection: send requests, receive and check everything that comes back.
+
+    Args:
+        websocket: an open WebSocket to the gateway.
+        auto_ack: acknowledge the stream after every frame received.
+        on_frame: called with every decoded frame as it arrives (the load tester times
+            them).
+    """
+
+    def __init__(
+        self,
+        websocket: WebSocketConnection,
+        *,
+        auto_ack: bool = True,
+        on_frame: Callable[[ServerMessage], None] | None = None,
+    ) -> None:
+        self.websocket = websocket
+        self.auto_ack = auto_ack
+        self.stream = StreamCheck()
+        self.view = ArenaView()
+        self.welcome: Welcome | None = None
+        #: Answers (replies and errors) that carried a rid, by rid, as received.
+        self.answers: dict[str, list[ServerMessage]] = {}
+        self._on_frame = on_frame
+        self._rids = (f"r{n}" for n in itertools.count(1))
+        self._answered = trio.Event()
+
+    def next_rid(self) -> str:
+        """A fresh request id."""
+        return next(self._rids)
+
+    async def hello(
+        self, token: str, *, resume_token: str | None = None, last_seq: int | None = None
+    ) -> Welcome:
+        """Send the hello and wait for the welcome.
+
+        Raises:
+            HandshakeFailed: the server refused the hello.
+        """
+        await self.send(Hello(v=1, token=token, resume_token=resume_token, last_seq=last_seq))
+        reply = await self._receive_one()
+        if isinstance(reply, ErrorFrame):
+            raise HandshakeFailed(reply)
+        if not isinstance(reply, Welcome):
+            raise AssertionError(f"expected a welcome, got {reply!r}")
+        self.welcome = reply
+        return reply
+
+    async def send(self, message: ClientMessage) -> None:
+        """Send one message."""
+        await self.websocket.send_message(encode_client(message))
+
+    async def request(self, message: Any) -> ServerMessage:
+        """Send a message that has a ``rid`` and receive frames until its answer comes."""
+        rid: str = message.rid
+        await self.send(message)
+        while rid not in self.answers:
+            await self.receive()
+        return self.answers[rid][-1]
+
+    async def receive(self) -> ServerMessage:
+        """Receive one frame, record it, and acknowledge stream frames when asked to."""
+        frame = await self._receive_one()
+        if isinstance(frame, STREAM_TYPES):
+            self.stream.see(frame.seq, snapshot=isinstance(frame, ArenaSnapshot))
+            self.view.apply(frame)
+            if self.auto_ack:
+                await self.send(Ack(seq=self.stream.last_seq))
+        else:
+            rid = getattr(frame, "rid", None)
+            if rid is not None:
+                self.answers.setdefault(rid, []).append(frame)
+        return frame
+
+    async def receive_until(self, done: Callable[[PlayerClient], bool]) -> None:
+        """Receive frames until ``done(self)`` holds (checked before each frame)."""
+        while not done(self):
+            await self.receive()
+
+    async def _receive_one(self) -> ServerMessage:
+        frame = decode_server(await self.websocket.get_message())
+        if self._on_frame is not None:
+            self._on_frame(frame)
+        return frame

@@ -1,0 +1,114 @@
+"""Rate limits: at most ``limit`` accepted events per key in any window of ``window`` seconds.
+
+The rule is a *sliding window log*: every accepted event is remembered with its time and
+counts for exactly ``window`` seconds (an event at ``t`` counts on ``[t, t + window)``). An
+event is accepted when fewer than ``limit`` remembered events are still in the window;
+otherwise it is refused, not remembered, and told how long until the oldest one leaves the
+window (``retry_after``). Unlike fixed windows, this never lets ``2 * limit`` events through
+around a window boundary.
+
+Keys name what is limited, e.g. ``"place:{player_id}"`` or ``"login:{ip}"``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from typing import Protocol
+
+import trio
+
+
+class RateLimiter(Protocol):
+    """Counts events per key in a sliding window.
+
+    An implementation must be safe for many concurrent callers, including (for a shared
+    implementation) callers on other nodes: checking the count and recording the event are
+    one atomic step, so two callers can never both take the last slot. A Redis
+    implementation keeps one sorted set per key, members unique per event, scored by the
+    event's time taken from the Redis server (``TIME``; the nodes' clocks do not agree),
+    and runs in one Lua script: ``ZREMRANGEBYSCORE key -inf now-window``, ``ZCARD``; if
+    below ``limit``, ``ZADD`` the event and ``PEXPIRE key window`` (so idle keys vanish);
+    otherwise read the oldest score (``ZRANGE key 0 0 WITHSCORES``) and answer
+    ``oldest + window - now``.
+    """
+
+    async def acquire(self, key: str) -> float | None:
+        """Count one event for ``key`` if the limit allows it.
+
+        Args:
+            key: what is being limited.
+
+        Returns:
+            None when the event was allowed (and counted); otherwise the seconds until a
+            slot frees (``retry_after``, positive), and the event was not counted.
+        """
+        ...
+
+
+class InProcessRateLimiter:
+    """A sliding window log per key, on Trio time, for one node.
+
+    Memory stays bounded by the active keys: a key whose last accepted event has left the
+    window is forgotten, lazily and in amortised O(1) per call.
+
+    Args:
+        limit: accepted events allowed in any window (at least 1).
+        window: the window's length in seconds (positive).
+
+    Raises:
+        ValueError: an argument is out of range.
+    """
+
+    def __init__(self, *, limit: int, window: float) -> None:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        if window <= 0:
+            raise ValueError("window must be positive")
+        self._limit = limit
+        self._window = window
+        # Each key's accepted event times, oldest first; keys ordered by their last
+        # accepted event, so that the idle ones are at the front.
+        self._logs: OrderedDict[str, deque[float]] = OrderedDict()
+
+    @property
+    def keys(self) -> int:
+        """How many keys are remembered (idle ones may linger until the next call)."""
+        return len(self._logs)
+
+    async def acquire(self, key: str) -> float | None:
+        """Count one event for ``key`` if fewer than ``limit`` are in the window.
+
+        Args:
+            key: what is being limited.
+
+        Returns:
+            None when allowed and counted; otherwise seconds until the oldest counted
+            event leaves the window.
+        """
+        await trio.lowlevel.checkpoint_if_cancelled()
+        retry_after = self._acquire_now(key, trio.current_time())
+        await trio.lowlevel.cancel_shielded_checkpoint()
+        return retry_after
+
+    def _acquire_now(self, key: str, now: float) -> float | None:
+        self._forget_idle(now)
+        log = self._logs.get(key)
+        if log is None:
+            log = self._logs[key] = deque()
+        horizon = now - self._window
+        while log and log[0] <= horizon:
+            log.popleft()
+        if len(log) >= self._limit:
+            return log[0] + self._window - now
+        log.append(now)
+        self._logs.move_to_end(key)
+        return None
+
+    def _forget_idle(self, now: float) -> None:
+        horizon = now - self._window
+        logs = self._logs
+        while logs:
+            front = next(iter(logs.values()))
+            if front and front[-1] > horizon:
+                return
+            logs.popitem(last=False)
