@@ -120,7 +120,9 @@ class PlayerClient:
 
     Args:
         websocket: an open WebSocket to the gateway.
-        auto_ack: acknowledge the stream after every frame received.
+        auto_ack: acknowledge the stream cumulatively, once ``ack_every`` frames arrived
+            since the last acknowledgement (acks are cumulative: one covers them all).
+        ack_every: frames between two automatic acks.
         on_frame: called with every decoded frame as it arrives (the load tester times
             them).
     """
@@ -130,10 +132,14 @@ class PlayerClient:
         websocket: WebSocketConnection,
         *,
         auto_ack: bool = True,
+        ack_every: int = 32,
         on_frame: Callable[[ServerMessage], None] | None = None,
     ) -> None:
         self.websocket = websocket
         self.auto_ack = auto_ack
+        self.ack_every = ack_every
+        #: The highest seq acknowledged to the server.
+        self.acked = 0
         self.stream = StreamCheck()
         self.view = ArenaView()
         self.welcome: Welcome | None = None
@@ -182,13 +188,19 @@ class PlayerClient:
         if isinstance(frame, STREAM_TYPES):
             self.stream.see(frame.seq, snapshot=isinstance(frame, ArenaSnapshot))
             self.view.apply(frame)
-            if self.auto_ack:
-                await self.send(Ack(seq=self.stream.last_seq))
+            if self.auto_ack and self.stream.last_seq - self.acked >= self.ack_every:
+                await self.ack()
         else:
             rid = getattr(frame, "rid", None)
             if rid is not None:
                 self.answers.setdefault(rid, []).append(frame)
         return frame
+
+    async def ack(self) -> None:
+        """Acknowledge everything received so far."""
+        if self.stream.last_seq > self.acked:
+            await self.send(Ack(seq=self.stream.last_seq))
+            self.acked = self.stream.last_seq
 
     async def receive_until(self, done: Callable[[PlayerClient], bool]) -> None:
         """Receive frames until ``done(self)`` holds (checked before each frame)."""

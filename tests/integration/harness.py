@@ -21,6 +21,7 @@ import orjson
 import trio
 from trio_websocket import WebSocketConnection, wrap_client_stream
 
+from tilemud.client import PlayerClient
 from tilemud.config import AuthSettings, GatewaySettings, ServerSettings, Settings
 from tilemud.supervisors.tree import TilemudServer
 
@@ -77,7 +78,11 @@ async def receive(connection: WebSocketConnection) -> dict[str, Any]:
 
 @asynccontextmanager
 async def open_client(
-    server: TilemudServer, path: str | None = None, *, receive_buffer: int | None = None
+    server: TilemudServer,
+    path: str | None = None,
+    *,
+    receive_buffer: int | None = None,
+    max_message_size: int = 1024 * 1024,
 ) -> AsyncIterator[WebSocketConnection]:
     """A raw WebSocket client on the server's gateway.
 
@@ -96,7 +101,11 @@ async def open_client(
     stream = trio.SocketStream(sock)
     async with stream, trio.open_nursery() as nursery:
         connection = await wrap_client_stream(
-            nursery, stream, "127.0.0.1", path or server.addresses.ws_path
+            nursery,
+            stream,
+            "127.0.0.1",
+            path or server.addresses.ws_path,
+            max_message_size=max_message_size,
         )
         try:
             yield connection
@@ -138,3 +147,13 @@ async def read_until_closed(connection: WebSocketConnection) -> Closed:
             frames.append(await receive(connection))
         except ConnectionClosed as closed:
             return Closed(code=closed.reason.code if closed.reason else None, frames=frames)
+
+
+@asynccontextmanager
+async def bot(server: TilemudServer, player_id: str) -> AsyncIterator[PlayerClient]:
+    """A greeted protocol client for ``player_id`` (token minted by the server)."""
+    token = server.tokens.mint_access(player_id=player_id, name=player_id)
+    async with open_client(server, max_message_size=16 * 1024 * 1024) as connection:
+        client = PlayerClient(connection)
+        await client.hello(token)
+        yield client

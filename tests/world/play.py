@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import trio
+
 from tilemud.actors.arena import ArenaView, DescribeArena
 from tilemud.client import PlayerClient
-from tilemud.protocol import Join, Joined, Place, ServerMessage
+from tilemud.game import Mode
+from tilemud.protocol import ErrorFrame, Join, Joined, Place, ServerMessage
 from tilemud.supervisors.tree import TilemudServer
 
 
-async def join(client: PlayerClient, mode: str = "arena", region: str = "eu") -> Joined:
-    """Join and return the ``joined`` answer (fails the test on anything else)."""
-    answer = await client.request(Join(rid=client.next_rid(), mode=mode, region=region))  # type: ignore[arg-type]
-    assert isinstance(answer, Joined), answer
-    return answer
+async def join(client: PlayerClient, mode: Mode = "arena", region: str = "eu") -> Joined:
+    """Join and return the ``joined`` answer, retrying as a client should on a passing refusal.
+
+    A refusal with ``retry_after`` (matchmaking overloaded) is retried with a new rid after
+    that delay; any other answer fails the test.
+    """
+    while True:
+        answer = await client.request(Join(rid=client.next_rid(), mode=mode, region=region))
+        if isinstance(answer, ErrorFrame) and answer.retry_after is not None:
+            await trio.sleep(answer.retry_after)
+            continue
+        assert isinstance(answer, Joined), answer
+        return answer
 
 
 async def place(client: PlayerClient, x: int, y: int, rid: str | None = None) -> ServerMessage:

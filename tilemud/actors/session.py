@@ -195,10 +195,15 @@ class Session:
     # -- connections ----------------------------------------------------------------------
 
     async def attach(self, outbox: Outbox, bell: Doorbell, last_seq: int | None) -> None:
-        """A connection takes over: resend after ``last_seq``, or a snapshot when too old."""
+        """A connection takes over: resend after ``last_seq``, or a snapshot when too old.
+
+        Without ``last_seq`` the stream resumes after the last ``ack`` (frames received but
+        not acknowledged come again: the client drops them by their seq).
+        """
         self._outbox = outbox
         self._bell = bell
-        if not self.stream.attach(last_seq) and self.seat is not None:
+        resume_after = self.stream.acked if last_seq is None else last_seq
+        if not self.stream.attach(resume_after) and self.seat is not None:
             self._resync_asked = True
             try:
                 await self.seat.ticket.ref.send(Resync(player_id=self.player_id))
@@ -322,6 +327,7 @@ class Session:
                 ErrorCode.ALREADY_IN_ARENA,
                 f"already in arena {self.seat.ticket.arena_id}; leave it first",
             )
+        ticket: ArenaTicket | None = None
         try:
             with trio.fail_after(ASK_TIMEOUT):
                 found: ArenaTicket | NoArena = await self._services.world.ask(
@@ -337,13 +343,16 @@ class Session:
                     lambda reply: JoinArena(link=self, reply=reply)
                 )
         except (trio.TooSlowError, ActorGone) as exc:
-            raise Refused(
-                ErrorCode.ARENA_UNAVAILABLE, "matchmaking did not answer", retry_after=RETRY_SOON
-            ) from exc
-        if isinstance(outcome, JoinRefused):
-            await self._services.world.send(
-                ReleaseSeat(arena_id=ticket.arena_id, player_id=self.player_id)
+            if ticket is not None:
+                await self._undo_join(ticket)
+            reason = (
+                f"matchmaking did not answer within {ASK_TIMEOUT:g} s"
+                if isinstance(exc, trio.TooSlowError)
+                else f"the arena went away: {exc}"
             )
+            raise Refused(ErrorCode.ARENA_UNAVAILABLE, reason, retry_after=RETRY_SOON) from exc
+        if isinstance(outcome, JoinRefused):
+            await self._undo_join(ticket)
             raise Refused(
                 ErrorCode.ARENA_UNAVAILABLE,
                 f"arena refused the seat ({outcome.code})",
@@ -359,6 +368,19 @@ class Session:
                 tick=outcome.tick,
                 rules=RulesSummary.from_rules(ticket.rules),
             )
+        )
+
+    async def _undo_join(self, ticket: ArenaTicket) -> None:
+        """Give back a seat that a failed join reserved, and may still take.
+
+        The arena may yet handle a ``JoinArena`` that timed out here: the ``LeaveArena``
+        queued behind it in the arena's mailbox takes the seat back, so no ghost player
+        keeps counting against the arena's cap.
+        """
+        with contextlib.suppress(ActorGone):
+            await ticket.ref.send(LeaveArena(player_id=self.player_id, reason="left"))
+        await self._services.world.send(
+            ReleaseSeat(arena_id=ticket.arena_id, player_id=self.player_id)
         )
 
     def _require_seat(self) -> Seat:

@@ -182,7 +182,10 @@ class Board:
 
     def tiles(self) -> Iterator[PlacedTile]:
         """Yield every held cell in row-major order (by ``y``, then ``x``)."""
+        width = self._width
         for y, row in enumerate(self._rows):
+            if row.count(None) == width:  # an empty row, skipped at C speed
+                continue
             for x, tile in enumerate(row):
                 if tile is not None:
                     yield PlacedTile(x=x, y=y, tile=tile)

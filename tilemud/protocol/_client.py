@@ -36,14 +36,13 @@ class Hello:
         v: the protocol version the client speaks; the server checks it before anything
             else and closes with 4003 when it is not supported.
         token: the player's JWT, as issued by the HTTP API's login.
-        resume_token: the ``resume_token`` of an earlier ``welcome``, to take over that
-            session (its subscriptions and unacked frames) if it is still within its
-            grace; an unknown or stale one starts a fresh session (``resumed: false``).
-        last_seq: with ``resume_token``: the highest stream ``seq`` the client received in
-            the session it resumes (0 for none); a resumed session then resends exactly the
-            frames after it, in order, or a ``snapshot`` when it no longer holds them.
-            Without it the stream continues after the last ``ack``. Ignored when a fresh
-            session starts.
+        resume_token: the ``resume_token`` of an earlier ``welcome``; checked to be this
+            player's (another player's closes with 4001). The player's session, if it has
+            one, is taken over with or without it; one past its lifetime is ignored.
+        last_seq: the highest stream ``seq`` the client received in the session it takes
+            over (0 for none); every frame after it is resent, in order, or a ``snapshot``
+            when the buffer no longer holds them. Without it the stream continues after
+            the last ``ack``. Ignored when a fresh session starts.
     """
 
     TYPE: ClassVar[str] = "hello"

@@ -35,7 +35,8 @@ class Welcome:
         session_id: this session; stays the same when the session is resumed.
         resume_token: opaque; send it in the ``hello`` of a later connection to resume
             this session within ``resume_grace`` seconds of losing this one.
-        resumed: true when ``hello.resume_token`` took over an existing session.
+        resumed: true when this connection took over the player's existing session
+            (connected elsewhere, or within its reconnect grace).
         server_time: the server's clock, Unix seconds, to estimate the clock offset.
         max_frame_bytes: the largest frame the server accepts; a larger one closes the
             connection with 1009.
