@@ -29,6 +29,11 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+## Run one load scenario against a fresh local server: make bench SCENARIO=epic-300
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks run $(SCENARIO)
+
 ## Regenerate the committed JSON Schemas from the message classes.
 schemas: $(STAMP)
 	$(BIN)/tilemud schemas --write

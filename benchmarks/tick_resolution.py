@@ -55,8 +55,9 @@ class CountingLink:
         self.replies = 0
         self.accepted = 0
 
-    def publish(self, body: str) -> None:
+    def publish(self, body: str) -> bool:
         self.frames += 1
+        return False
 
     def reset_stream(self, snapshot_body: str) -> None:
         self.frames += 1

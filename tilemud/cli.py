@@ -1,4 +1,4 @@
-"""The ``tilemud`` command: serve, mint tokens, check and write protocol schemas."""
+"""The ``tilemud`` command: serve, mint tokens, check and write protocol schemas, load test."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import trio
 from tilemud import __version__
 from tilemud.config import Settings, ensure_secret, load_settings
 from tilemud.errors import ConfigError
+from tilemud.loadtest import add_loadtest_arguments, run_loadtest_command
 from tilemud.logs import configure_logging
 from tilemud.supervisors import SupervisorEscalation
 
@@ -71,6 +72,17 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--role", action="append", default=[], help="repeat for several roles")
     token.set_defaults(run=_mint_token)
 
+    migrate = with_config(commands.add_parser("migrate", help="bring the database schema to head"))
+    migrate.add_argument(
+        "--database-url", help="database to migrate (default TILEMUD_DATABASE_URL, else SQLite)"
+    )
+    migrate.set_defaults(run=_migrate)
+
+    loadtest = commands.add_parser("loadtest", help="drive a running server with bot players")
+    add_loadtest_arguments(loadtest)
+    loadtest.add_argument("--config", type=Path, help=argparse.SUPPRESS)
+    loadtest.set_defaults(run=lambda args, _: run_loadtest_command(args))
+
     schemas = commands.add_parser("schemas", help="check or rewrite the protocol's JSON Schemas")
     schemas.add_argument("--write", action="store_true", help="rewrite the committed files")
     schemas.add_argument("--config", type=Path, help=argparse.SUPPRESS)
@@ -90,6 +102,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             "format": getattr(args, "log_format", None),
             "level": getattr(args, "log_level", None),
         },
+        "database": {"url": getattr(args, "database_url", None)},
     }
     return {s: {k: v for k, v in f.items() if v is not None} for s, f in flags.items()}
 
@@ -180,6 +193,22 @@ def _mint_token(args: argparse.Namespace, settings: Settings) -> int:
 
     tokens = TokenAuthority(ensure_secret(settings).auth)
     print(tokens.mint_access(player_id=args.player_id, name=args.name, roles=args.role))
+    return 0
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from tilemud.storage import StorageError, database_url, migrate, redact
+
+    url = database_url(settings)
+    try:
+        before = migrate.current(url, settings=settings.database)
+        migrate.upgrade(url, settings=settings.database)
+    except StorageError as exc:
+        print(f"tilemud: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    head = migrate.head()
+    change = "already at" if before == head else f"{before or 'empty'} ->"
+    print(f"{redact(url)}: schema {change} {head}")
     return 0
 
 

@@ -8,6 +8,7 @@ it received, so a test can compare that view with the server's board.
 from __future__ import annotations
 
 import itertools
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -146,7 +147,10 @@ class PlayerClient:
         #: Answers (replies and errors) that carried a rid, by rid, as received.
         self.answers: dict[str, list[ServerMessage]] = {}
         self._on_frame = on_frame
-        self._rids = (f"r{n}" for n in itertools.count(1))
+        # Request ids must stay unique across the player's reconnects (the server answers
+        # a repeated rid with its first answer), so each client draws its own prefix.
+        prefix = secrets.token_hex(4)
+        self._rids = (f"{prefix}-{n}" for n in itertools.count(1))
         self._answered = trio.Event()
 
     def next_rid(self) -> str:

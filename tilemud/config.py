@@ -152,6 +152,31 @@ class LogSettings:
 
 
 @attrs.frozen(kw_only=True)
+class DatabaseSettings:
+    """The durable store and the storage actor that owns it (``tilemud.storage``)."""
+
+    #: SQLAlchemy URL: ``postgresql+psycopg://user:pass@host/db``. Unset: the embedded
+    #: SQLite file ``<data_dir>/tilemud.sqlite3``.
+    url: str | None = attrs.field(default=None, repr=False)
+    #: Longest one statement may run on PostgreSQL (``SET LOCAL statement_timeout``), in ms.
+    statement_timeout_ms: int = attrs.field(default=5000, validator=v.ge(1))
+    #: Seconds to wait for a new database connection before it counts as unavailable.
+    connect_timeout: float = attrs.field(default=5.0, validator=_positive)
+    #: Database threads (and pooled connections) at once on PostgreSQL; SQLite uses one.
+    threads: int = attrs.field(default=4, validator=v.and_(v.ge(1), v.le(64)))
+    #: Requests that may wait in the storage actor's mailbox before callers wait.
+    mailbox: int = attrs.field(default=256, validator=v.ge(1))
+    #: Seconds buffered placements and checksums may wait before they are written.
+    flush_interval: float = attrs.field(default=0.2, validator=_positive)
+    #: Buffered rows that trigger a write at once; also the most rows one batch writes.
+    flush_rows: int = attrs.field(default=1000, validator=v.ge(1))
+    #: Most rows the write-behind buffer holds; beyond, new rows are refused and counted.
+    buffer_rows: int = attrs.field(default=100_000, validator=v.ge(1))
+    #: Longest pause, in seconds, between retries of a write while the database is down.
+    retry_max: float = attrs.field(default=5.0, validator=_positive)
+
+
+@attrs.frozen(kw_only=True)
 class Settings:
     """The whole settings tree."""
 
@@ -161,6 +186,7 @@ class Settings:
     world: WorldSettings = WorldSettings()
     limits: LimitSettings = LimitSettings()
     log: LogSettings = LogSettings()
+    database: DatabaseSettings = DatabaseSettings()
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -170,6 +196,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "world": WorldSettings,
     "limits": LimitSettings,
     "log": LogSettings,
+    "database": DatabaseSettings,
 }
 
 _T = TypeVar("_T")

@@ -52,10 +52,11 @@ class FakeLink:
     rids: list[str] = attrs.field(factory=list)
     on_publish: Callable[[str], None] | None = None
 
-    def publish(self, body: str) -> None:
+    def publish(self, body: str) -> bool:
         self.events.append(("publish", body))
         if self.on_publish is not None:
             self.on_publish(body)
+        return False
 
     def reset_stream(self, snapshot_body: str) -> None:
         self.events.append(("reset", snapshot_body))

@@ -3,15 +3,14 @@
 Everything from the WebSocket upgrade on runs the server's real code (gateway, handshake,
 sessions, world, arenas); only TCP is replaced by ``trio.testing.memory_stream_pair``, so
 the reconnect grace and the arenas' tick clocks run under ``autojump_clock`` and a 120 s
-grace costs milliseconds. The HTTP side and the TCP listener run too, idle.
+grace costs milliseconds. The HTTP side and the TCP listener run too, idle. Servers are
+started with ``tests.integration.harness.running_server``.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import Any
 
 import attrs
 import trio
@@ -19,35 +18,8 @@ import trio.testing
 from trio_websocket import wrap_client_stream
 
 from tilemud.client import PlayerClient
-from tilemud.config import AuthSettings, GatewaySettings, ServerSettings, Settings
 from tilemud.protocol import ServerMessage
 from tilemud.supervisors.tree import TilemudServer
-
-SECRET = "memory-test-secret-0123456789abcdef0123"
-
-
-def world_settings(data_dir: Path, **gateway: Any) -> Settings:
-    """Settings for an in-memory test server; gateway fields may be overridden."""
-    return Settings(
-        server=ServerSettings(ws_port=0, http_port=0, data_dir=data_dir),
-        auth=AuthSettings(secret=SECRET),
-        gateway=GatewaySettings(**gateway),
-    )
-
-
-@asynccontextmanager
-async def running_world(settings: Settings) -> AsyncIterator[TilemudServer]:
-    """Run the whole tree; stop it gracefully at the end."""
-    server = TilemudServer(settings)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(server.run)
-        try:
-            yield server
-        finally:
-            server.stop()
-            with trio.move_on_after(30, shield=True):
-                await server.stopped.wait()
-            nursery.cancel_scope.cancel()
 
 
 @attrs.define

@@ -8,7 +8,8 @@ import attrs
 import trio
 import trio.testing
 
-from tests.world.memory import memory_player, running_world, world_settings
+from tests.integration.harness import make_settings, running_server
+from tests.world.memory import memory_player
 from tests.world.play import join, place
 from tilemud.actors.world import ArenaListing, ListArenas
 from tilemud.game import BATTLE_RULES
@@ -24,7 +25,7 @@ async def test_a_battle_ends_by_time_and_tells_its_players_the_result(
     length = BATTLE_RULES.battle_ticks / BATTLE_RULES.tick_rate_hz
     with trio.fail_after(DEADLINE):
         async with (
-            running_world(world_settings(tmp_path)) as server,
+            running_server(make_settings(tmp_path)) as server,
             memory_player(server, "p_a") as ada,
             memory_player(server, "p_b") as bob,
         ):
@@ -58,7 +59,7 @@ async def test_battles_are_instances_for_a_handful_and_never_overfilled(
 ) -> None:
     cap = BATTLE_RULES.player_cap
     with trio.fail_after(DEADLINE):
-        async with running_world(world_settings(tmp_path)) as server:
+        async with running_server(make_settings(tmp_path)) as server:
             battles: list[str] = []
             async with trio.open_nursery() as nursery:
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import trio
 import trio.testing
+from trio_websocket import ConnectionClosed
 
-from tests.world.memory import memory_player, running_world, world_settings
+from tests.integration.harness import make_settings, running_server
+from tests.world.memory import memory_player
 from tests.world.play import describe, join, place, server_last_seq
 from tilemud.protocol import ArenaSnapshot, ErrorFrame, Place, PlaceResult, PlayerLeft
 
@@ -25,7 +28,7 @@ async def test_seat_is_kept_at_119_s_and_released_at_121_s(
 ) -> None:
     with trio.fail_after(DEADLINE):
         async with (
-            running_world(world_settings(tmp_path)) as server,
+            running_server(make_settings(tmp_path)) as server,
             memory_player(server, "p_a") as ada,
             memory_player(server, "p_b") as bob,
         ):
@@ -54,7 +57,7 @@ async def test_resume_after_60_s_gets_every_missed_frame_once_in_order(
 ) -> None:
     with trio.fail_after(DEADLINE):
         async with (
-            running_world(world_settings(tmp_path)) as server,
+            running_server(make_settings(tmp_path)) as server,
             memory_player(server, "p_b") as bob,
         ):
             async with memory_player(server, "p_a") as ada:
@@ -98,7 +101,7 @@ async def test_resume_after_the_buffer_overflowed_gets_a_snapshot_of_the_live_bo
 ) -> None:
     with trio.fail_after(DEADLINE):
         async with (
-            running_world(world_settings(tmp_path, stream_buffer=8)) as server,
+            running_server(make_settings(tmp_path, stream_buffer=8)) as server,
             memory_player(server, "p_b") as bob,
         ):
             async with memory_player(server, "p_a") as ada:
@@ -125,13 +128,18 @@ async def test_resume_after_the_buffer_overflowed_gets_a_snapshot_of_the_live_bo
                 live = await describe(server, "p_b")
                 assert first.board.to_board() == live.board
                 assert back.client.view.matches(live.board)
+                # Drops are counted per session and per arena, and they agree.
+                session = server.gateway.sessions.session_of("p_a")
+                assert session is not None
+                assert session.stream.dropped > 0
+                assert live.frames_dropped == session.stream.dropped
 
 
 async def test_a_repeated_rid_after_resume_changes_nothing(
     tmp_path: Path, autojump_clock: trio.testing.MockClock
 ) -> None:
     with trio.fail_after(DEADLINE):
-        async with running_world(world_settings(tmp_path)) as server:
+        async with running_server(make_settings(tmp_path)) as server:
             async with memory_player(server, "p_a") as ada:
                 await join(ada.client)
                 first = await place(ada.client, 10, 10, rid="once")
@@ -149,3 +157,29 @@ async def test_a_repeated_rid_after_resume_changes_nothing(
                 assert (await describe(server, "p_a")).board == board_before
                 assert len(back.client.answers["once"]) == 1
                 assert not any(isinstance(f, ErrorFrame) for f in back.seen)
+
+
+async def test_a_new_connection_of_the_same_player_replaces_the_old_one(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    with trio.fail_after(DEADLINE):
+        async with (
+            running_server(make_settings(tmp_path)) as server,
+            memory_player(server, "p_a") as first,
+        ):
+            arena = (await join(first.client)).arena_id
+            async with memory_player(server, "p_a") as second:
+                assert second.client.welcome is not None
+                assert second.client.welcome.resumed is True
+                assert first.client.welcome is not None
+                assert second.client.welcome.session_id == first.client.welcome.session_id
+                with pytest.raises(ConnectionClosed) as closed:
+                    await first.client.receive_until(lambda _: False)
+                assert closed.value.reason is not None
+                assert closed.value.reason.code == 4009
+                # The seat came along: the new connection plays in the same arena.
+                answer = await place(second.client, 1, 1)
+                assert isinstance(answer, PlaceResult), answer
+                assert "p_a" in (await describe(server, "p_a")).players
+                assert server.gateway.sessions.session_of("p_a") is not None
+                assert (await describe(server, "p_a")).arena_id == arena

@@ -94,6 +94,8 @@ class ArenaView:
         scores: every tile holder's score, and 0 for seated players holding nothing.
         players: ids of the seated players, in the order they joined.
         tick_stats: tick processing times.
+        frames_dropped: stream frames of this arena its players lost for good (evicted
+            from a stream before the player had them; the player got a snapshot instead).
     """
 
     arena_id: str
@@ -106,6 +108,7 @@ class ArenaView:
     scores: Mapping[str, int]
     players: tuple[str, ...]
     tick_stats: TickStats
+    frames_dropped: int = 0
 
 
 @attrs.frozen(kw_only=True)

@@ -19,12 +19,14 @@ FORMER_PLAYERS: Final = 1024
 class Seats:
     """Seated players' links by player id, in join order, and recent leavers' links."""
 
-    __slots__ = ("_former", "_former_limit", "_seated")
+    __slots__ = ("_former", "_former_limit", "_seated", "frames_dropped")
 
     def __init__(self, *, former_limit: int = FORMER_PLAYERS) -> None:
         self._seated: dict[str, PlayerLink] = {}
         self._former: dict[str, PlayerLink] = {}
         self._former_limit = former_limit
+        #: Stream frames this arena's players lost for good (evicted before they had them).
+        self.frames_dropped = 0
 
     def __len__(self) -> int:
         return len(self._seated)
@@ -68,5 +70,7 @@ class Seats:
 
     def publish(self, body: str) -> None:
         """Append ``body`` to every seated player's stream: the same ``str`` for all."""
+        dropped = 0
         for link in self._seated.values():
-            link.publish(body)
+            dropped += link.publish(body)
+        self.frames_dropped += dropped

@@ -31,6 +31,7 @@ from tilemud.game import (
     RuleConfig,
     resolve_tick,
 )
+from tilemud.metrics import ArenaMeter
 from tilemud.protocol import MAX_COORD
 
 log = logging.getLogger("tilemud.arena")
@@ -40,7 +41,14 @@ class ArenaTable:
     """One arena's board, seats and current tick's placements."""
 
     def __init__(
-        self, *, arena_id: str, mode: Mode, region: str, rules: RuleConfig, seed: int
+        self,
+        *,
+        arena_id: str,
+        mode: Mode,
+        region: str,
+        rules: RuleConfig,
+        seed: int,
+        meter: ArenaMeter,
     ) -> None:
         self.arena_id = arena_id
         self.mode = mode
@@ -52,6 +60,7 @@ class ArenaTable:
         #: Set once the arena is ending: joins are refused from then on.
         self.closing = False
         self.times = TickTimes()
+        self._meter = meter
         self._seats = Seats()
         self._pending: list[Placement] = []
         self._frames = ArenaFrames(arena_id)
@@ -165,7 +174,12 @@ class ArenaTable:
                 link.reply(placement.rid, frames.place_result(result, rid=placement.rid, tick=tick))
         if outcome.placed:
             self._seats.publish(frames.tick(outcome, scores_before=before.scores))
-        self.times.record(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        self.times.record(elapsed)
+        meter = self._meter
+        meter.tick_seconds.observe(elapsed)
+        if outcome.results:
+            meter.placements_resolved(outcome.results)
         return outcome.ended
 
     def announce_end(self, result: BattleResult) -> None:
@@ -191,4 +205,5 @@ class ArenaTable:
             scores=scores,
             players=self._seats.ids(),
             tick_stats=self.times.stats(),
+            frames_dropped=self._seats.frames_dropped,
         )

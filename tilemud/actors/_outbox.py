@@ -17,15 +17,30 @@ clock forever.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import trio
 
 from tilemud.actors._stall import StallWatch
 
 
 class Outbox:
-    """A bounded queue of encoded frames for one client, with stall detection."""
+    """A bounded queue of encoded frames for one client, with stall detection.
 
-    def __init__(self, capacity: int, slow_after: float) -> None:
+    Args:
+        capacity: frames that may wait.
+        slow_after: seconds of Trio time the queue may stay full before it is stalled.
+        on_dropped: called once for every frame :meth:`offer` drops (the server counts them
+            in ``tilemud_frames_dropped_total``); it must not block.
+    """
+
+    def __init__(
+        self,
+        capacity: int,
+        slow_after: float,
+        *,
+        on_dropped: Callable[[], object] | None = None,
+    ) -> None:
         self._send, self._receive = trio.open_memory_channel[str](capacity)
         self._stall = StallWatch(
             high_water=capacity, low_water=capacity // 2, slow_after=slow_after
@@ -33,6 +48,7 @@ class Outbox:
         self._closed = False
         #: Fan-out frames dropped because the queue was full.
         self.dropped = 0
+        self._on_dropped = on_dropped
 
     @property
     def depth(self) -> int:
@@ -46,6 +62,8 @@ class Outbox:
         except trio.WouldBlock:
             self._stall.update(self.depth)
             self.dropped += 1
+            if self._on_dropped is not None:
+                self._on_dropped()
             return False
         except trio.ClosedResourceError:
             return False

@@ -69,6 +69,9 @@ class SessionStream:
             before :meth:`wait_stalled` returns.
         high_water: how many unsent frames make the client count as behind; defaults to
             ``capacity`` (at most ``capacity``, since no more are ever retained).
+        on_dropped: called once for every frame counted in :attr:`dropped`, as it is
+            dropped (the server counts them in ``tilemud_frames_dropped_total``); it must
+            not block or call back into the stream.
 
     Raises:
         ValueError: ``capacity`` or ``high_water`` is out of range.
@@ -81,6 +84,7 @@ class SessionStream:
         stamp: Callable[[str, int], str],
         slow_after: float,
         high_water: int | None = None,
+        on_dropped: Callable[[], object] | None = None,
     ) -> None:
         if capacity < 1:
             raise ValueError("a stream must retain at least one frame")
@@ -103,6 +107,7 @@ class SessionStream:
         self._highest_handed_out = 0
         self._snapshot_seq: int | None = None
         self._dropped = 0
+        self._on_dropped = on_dropped
         self._needs_snapshot = False
         self._attached = False
         # Bumped by every attach and detach: a waiter from an older connection must not
@@ -330,6 +335,8 @@ class SessionStream:
         self._needs_snapshot = True
         if evicted_seq > self._highest_handed_out:
             self._dropped += 1
+            if self._on_dropped is not None:
+                self._on_dropped()
 
     def _wake(self) -> None:
         if self._wakeup is not None:

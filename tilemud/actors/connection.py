@@ -32,6 +32,7 @@ from tilemud.actors._outbox import Outbox
 from tilemud.actors.session import Session
 from tilemud.config import GatewaySettings
 from tilemud.errors import ProtocolError
+from tilemud.metrics import ConnectionMeter
 from tilemud.protocol import (
     CloseCode,
     Hello,
@@ -56,15 +57,39 @@ class CloseRequest:
 
 
 class Connection:
-    """The connection actor's state and tasks. Only its own tasks touch it."""
+    """The connection actor's state and tasks. Only its own tasks touch it.
+
+    Args:
+        websocket: the accepted WebSocket, its handshake done.
+        session: the session it serves.
+        settings: the gateway's settings.
+        meter: the metrics it feeds (handshake duration, replies dropped).
+        opened_at: the Trio time of the WebSocket upgrade; the handshake lasts until the
+            welcome is written.
+    """
 
     def __init__(
-        self, websocket: WebSocketConnection, session: Session, settings: GatewaySettings
+        self,
+        websocket: WebSocketConnection,
+        session: Session,
+        settings: GatewaySettings,
+        *,
+        meter: ConnectionMeter,
+        opened_at: float,
     ) -> None:
         self._websocket = websocket
         self.session = session
         self._settings = settings
-        self._outbox = Outbox(settings.outbound_queue, settings.slow_client_timeout)
+        self._meter = meter
+        self._opened_at = opened_at
+        self._outbox = Outbox(
+            settings.outbound_queue,
+            settings.slow_client_timeout,
+            on_dropped=meter.reply_dropped.inc,
+        )
+        #: Frames written to the socket. A plain int on the hot path: the gateway sums
+        #: them when the metrics are scraped.
+        self.frames_sent = 0
         self._bell = Doorbell()
         self._close_requested = trio.Event()
         self._close: CloseRequest | None = None
@@ -82,6 +107,11 @@ class Connection:
     def dropped(self) -> int:
         """Replies dropped because the outbox was full."""
         return self._outbox.dropped
+
+    @property
+    def outbox_depth(self) -> int:
+        """Replies waiting in the outbox."""
+        return self._outbox.depth
 
     def request_close(self, code: int, reason: str) -> None:
         """Ask the connection to close with ``code``; the first request wins."""
@@ -187,6 +217,9 @@ class Connection:
             except ConnectionClosed:
                 self.request_close(CLIENT_LEFT, "client left")
                 return
+            self.frames_sent += 1
+            if self.frames_sent == 1:  # the welcome, always the first frame: run() queued it
+                self._meter.handshake_seconds.observe(trio.current_time() - self._opened_at)
 
 
 async def close_connection(

@@ -24,12 +24,16 @@ class PlayerLink(Protocol):
         """The player's display name."""
         ...
 
-    def publish(self, body: str) -> None:
+    def publish(self, body: str) -> bool:
         """Append a high-volume frame to the player's numbered stream.
 
         Args:
             body: the frame encoded once for every recipient, without its ``seq``
                 (``tilemud.protocol.encode_stream_body``); the stream stamps the seq.
+
+        Returns:
+            True when making room lost a frame for good (evicted before the player had it):
+            the arena counts its drops this way.
         """
         ...
 

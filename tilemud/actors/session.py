@@ -45,11 +45,12 @@ from tilemud.actors.arena import (
     PlaceTile,
     Resync,
 )
+from tilemud.actors.seat import Seat, SeatLink
 from tilemud.actors.world import ArenaTicket, FindArena, NoArena, ReleaseSeat, WorldMessage
 from tilemud.cluster.ratelimit import RateLimiter
 from tilemud.config import GatewaySettings
 from tilemud.errors import ActorGone, MailboxFull, TilemudError
-from tilemud.game import Mode
+from tilemud.metrics import Action, SessionMeter
 from tilemud.protocol import (
     Ack,
     ClientMessage,
@@ -90,19 +91,11 @@ class SessionIdentity:
 
 @attrs.frozen(kw_only=True)
 class SessionServices:
-    """What every session talks to: the world and the rate limiter."""
+    """What every session talks to: the world, the rate limiter and the metrics it feeds."""
 
     world: Ref[WorldMessage]
     actions: RateLimiter
-
-
-@attrs.frozen(kw_only=True)
-class Seat:
-    """The arena a session is in."""
-
-    ticket: ArenaTicket
-    mode: Mode
-    region: str
+    meter: SessionMeter
 
 
 class Refused(TilemudError):
@@ -111,6 +104,18 @@ class Refused(TilemudError):
     def __init__(self, code: str, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after
+
+
+def _action_of(message: Join | Leave | Place) -> Action:
+    match message:
+        case Join():
+            return "join"
+        case Leave():
+            return "leave"
+        case Place():
+            return "place"
+        case _:
+            assert_never(message)
 
 
 def _is_passing_refusal(frame: str) -> bool:
@@ -136,6 +141,7 @@ class Session:
             capacity=settings.stream_buffer,
             stamp=stamp,
             slow_after=settings.slow_client_timeout,
+            on_dropped=services.meter.stream_dropped.inc,
         )
         # Answers are kept past the grace so that a repeat after a late resume still
         # finds them.
@@ -159,12 +165,14 @@ class Session:
         """The player's display name."""
         return self.identity.name
 
-    def publish(self, body: str) -> None:
-        """Append a high-volume frame body to the stream."""
+    def publish(self, body: str) -> bool:
+        """Append a high-volume frame body to the stream; True if that lost a frame."""
+        dropped_before = self.stream.dropped
         self.stream.publish(body)
         if self.stream.needs_snapshot and self._bell is not None:
             self._ask_resync()
         self._ring()
+        return self.stream.dropped > dropped_before
 
     def reset_stream(self, snapshot_body: str) -> None:
         """Replace what is unsent in the stream with a snapshot."""
@@ -190,6 +198,7 @@ class Session:
     def arena_closed(self, arena_id: str) -> None:
         """The battle ended; the world already forgot the arena."""
         if self.seat is not None and self.seat.ticket.arena_id == arena_id:
+            self.seat.link.active = False
             self.seat = None
 
     # -- connections ----------------------------------------------------------------------
@@ -222,6 +231,7 @@ class Session:
         seat, self.seat = self.seat, None
         if seat is None:
             return
+        seat.link.active = False
         with contextlib.suppress(ActorGone):  # the arena already ended
             await seat.ticket.ref.send(LeaveArena(player_id=self.player_id, reason=reason))
         await self._services.world.send(
@@ -236,7 +246,8 @@ class Session:
         Critical requests (``join``, ``leave``, ``place``) are applied at most once per
         ``rid``: a repeat gets the first answer, or nothing while the first is in flight
         (its answer comes once). They count against the actions rate limit; a refused one
-        is not remembered, so it may be repeated after ``retry_after``.
+        is not remembered, so it may be repeated after ``retry_after``. Each is counted in
+        ``tilemud_actions_total`` by what became of it.
         """
         match message:
             case Ping(rid=rid):
@@ -261,16 +272,18 @@ class Session:
 
     async def _critical(self, message: Join | Leave | Place) -> str | None:
         rid = message.rid
+        action = _action_of(message)
+        meter = self._services.meter
         try:
             seen = self.requests.begin(rid)
         except TooManyPending as exc:
+            meter.action(action, "overloaded")
             return encode_server(
                 ErrorFrame(code=exc.code, message=exc.message, rid=rid, retry_after=RETRY_SOON)
             )
-        if isinstance(seen, Answered):
-            return seen.frame
-        if isinstance(seen, Pending):
-            return None
+        if isinstance(seen, Answered | Pending):
+            meter.action(action, "repeated")
+            return seen.frame if isinstance(seen, Answered) else None
         assert isinstance(seen, Fresh)
         retry_after = await self._services.actions.acquire(self.player_id)
         try:
@@ -282,6 +295,8 @@ class Session:
                 )
             answer = await self._apply(message)
         except Refused as refused:
+            limited = refused.code == ErrorCode.RATE_LIMITED
+            meter.action(action, "rate_limited" if limited else "refused")
             frame = encode_server(
                 ErrorFrame(
                     code=refused.code,
@@ -295,6 +310,9 @@ class Session:
             else:
                 self.requests.finish(rid, frame)
             return frame
+        # A placement is accepted into its arena's tick here; the tick's outcome is
+        # counted by the arena (``tilemud_placements_total``).
+        meter.action(action, "accepted")
         if answer is not None:
             self.requests.finish(rid, answer)
         return answer
@@ -328,6 +346,7 @@ class Session:
                 f"already in arena {self.seat.ticket.arena_id}; leave it first",
             )
         ticket: ArenaTicket | None = None
+        link = SeatLink(self)
         try:
             with trio.fail_after(ASK_TIMEOUT):
                 found: ArenaTicket | NoArena = await self._services.world.ask(
@@ -340,11 +359,10 @@ class Session:
                     raise Refused(found.code, found.message, retry_after=retry)
                 ticket = found
                 outcome: JoinOutcome = await ticket.ref.ask(
-                    lambda reply: JoinArena(link=self, reply=reply)
+                    lambda reply: JoinArena(link=link, reply=reply)
                 )
         except (trio.TooSlowError, ActorGone) as exc:
-            if ticket is not None:
-                await self._undo_join(ticket)
+            await self._undo_join(ticket, link)
             reason = (
                 f"matchmaking did not answer within {ASK_TIMEOUT:g} s"
                 if isinstance(exc, trio.TooSlowError)
@@ -352,13 +370,13 @@ class Session:
             )
             raise Refused(ErrorCode.ARENA_UNAVAILABLE, reason, retry_after=RETRY_SOON) from exc
         if isinstance(outcome, JoinRefused):
-            await self._undo_join(ticket)
+            await self._undo_join(ticket, link)
             raise Refused(
                 ErrorCode.ARENA_UNAVAILABLE,
                 f"arena refused the seat ({outcome.code})",
                 retry_after=RETRY_SOON,
             )
-        self.seat = Seat(ticket=ticket, mode=join.mode, region=join.region)
+        self.seat = Seat(ticket=ticket, link=link, mode=join.mode, region=join.region)
         return encode_server(
             Joined(
                 rid=join.rid,
@@ -370,17 +388,23 @@ class Session:
             )
         )
 
-    async def _undo_join(self, ticket: ArenaTicket) -> None:
+    async def _undo_join(self, ticket: ArenaTicket | None, link: SeatLink) -> None:
         """Give back a seat that a failed join reserved, and may still take.
 
-        The arena may yet handle a ``JoinArena`` that timed out here: the ``LeaveArena``
-        queued behind it in the arena's mailbox takes the seat back, so no ghost player
-        keeps counting against the arena's cap.
+        The arena may yet handle a ``JoinArena`` that timed out here: its link is silenced
+        first, and the ``LeaveArena`` queued behind the join takes the seat back, so no
+        ghost player keeps counting against the arena's cap. Without a ticket the world
+        may still have reserved a seat it could not tell us about: every reservation of
+        this player is released (a player who is joining holds no other seat).
         """
-        with contextlib.suppress(ActorGone):
-            await ticket.ref.send(LeaveArena(player_id=self.player_id, reason="left"))
+        link.active = False
+        if ticket is not None:
+            with contextlib.suppress(ActorGone):
+                await ticket.ref.send(LeaveArena(player_id=self.player_id, reason="left"))
         await self._services.world.send(
-            ReleaseSeat(arena_id=ticket.arena_id, player_id=self.player_id)
+            ReleaseSeat(
+                arena_id=None if ticket is None else ticket.arena_id, player_id=self.player_id
+            )
         )
 
     def _require_seat(self) -> Seat:

@@ -10,7 +10,8 @@ Started by:
 Takes:
     ``FindArena`` (ask): Mode -> Region -> Load: the least-loaded arena of that mode and
     region with a free seat, or a new one; the seat is reserved before the answer.
-    ``ReleaseSeat``: the player left, timed out, or never made it in.
+    ``ReleaseSeat``: the player left, timed out, or never made it in (with no arena named:
+    every seat reserved for the player).
     ``ArenaClosed``: a battle ended (sent by the arena's ``on_closed`` hook).
     ``ListArenas`` (ask): the directory, for discovery and tests.
 Sends:
@@ -24,7 +25,7 @@ from __future__ import annotations
 import itertools
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TypeAlias, assert_never
 
 import attrs
@@ -34,6 +35,7 @@ from tilemud.actors.arena import Arena, ArenaMessage
 from tilemud.config import WorldSettings
 from tilemud.errors import ActorGone
 from tilemud.game import Mode, RuleConfig
+from tilemud.metrics import ArenaMeter
 from tilemud.supervisors import ChildContext, ChildSpec, DynamicSupervisor, Restart
 
 log = logging.getLogger("tilemud.world")
@@ -79,9 +81,13 @@ class FindArena:
 
 @attrs.frozen(kw_only=True)
 class ReleaseSeat:
-    """``player_id`` no longer holds (or will not take) its seat in ``arena_id``."""
+    """``player_id`` no longer holds (or will not take) its seat in ``arena_id``.
 
-    arena_id: str
+    ``arena_id`` None releases every seat reserved for the player: a join whose
+    ``FindArena`` timed out does not know which seat the world may have reserved for it.
+    """
+
+    arena_id: str | None
     player_id: str
 
 
@@ -127,8 +133,12 @@ class World:
         settings: WorldSettings,
         arenas: DynamicSupervisor,
         rules_for: Callable[[Mode], RuleConfig],
+        *,
+        meters: Mapping[Mode, ArenaMeter],
     ) -> None:
         self._settings = settings
+        # Each arena gets its mode's meter (``ServerMetrics.arenas``, labels resolved once).
+        self._meters = meters
         self._arenas = arenas
         self._rules_for = rules_for
         self._mailbox: Mailbox[WorldMessage] = open_mailbox(
@@ -156,8 +166,12 @@ class World:
             case FindArena():
                 message.reply.send(await self._find(message))
             case ReleaseSeat(arena_id=arena_id, player_id=player_id):
-                entry = self._entries.get(arena_id)
-                if entry is not None:
+                entries = (
+                    list(self._entries.values())
+                    if arena_id is None
+                    else [e for e in (self._entries.get(arena_id),) if e is not None]
+                )
+                for entry in entries:
                     entry.seats.discard(player_id)
             case ArenaClosed(arena_id=arena_id):
                 if self._entries.pop(arena_id, None) is not None:
@@ -214,6 +228,7 @@ class World:
             seed=secrets.randbits(63),
             mailbox_size=self._settings.arena_mailbox,
             on_closed=closed,
+            meter=self._meters[mode],
         )
         await self._arenas.start_child(
             # A graceful stop lets the arena finish its tick and answer what it holds.

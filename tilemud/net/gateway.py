@@ -32,6 +32,7 @@ from tilemud.actors.session import SessionServices
 from tilemud.actors.session_table import SessionTable
 from tilemud.auth import TokenAuthority
 from tilemud.config import GatewaySettings, ServerSettings
+from tilemud.metrics import ConnectionMeter, GatewayLoad
 from tilemud.net.handshake import HandshakeRefused, receive_hello
 from tilemud.protocol import CloseCode, ErrorFrame, Welcome, encode_server
 from tilemud.supervisors import ChildContext
@@ -43,7 +44,11 @@ _RECEIVE_BYTES = 16 * 1024
 
 
 class Gateway:
-    """The WebSocket front door for players."""
+    """The WebSocket front door for players.
+
+    Its connections feed ``meter``; :meth:`load` is what the metrics read of it at scrape
+    time.
+    """
 
     def __init__(
         self,
@@ -51,11 +56,15 @@ class Gateway:
         settings: GatewaySettings,
         tokens: TokenAuthority,
         services: SessionServices,
+        meter: ConnectionMeter,
     ) -> None:
         self._server = server
         self._settings = settings
         self._tokens = tokens
         self._services = services
+        self._meter = meter
+        # Frames written by connections that have ended (live ones keep their own count).
+        self._frames_sent_before = 0
         self._table: SessionTable | None = None
         self._live: set[Connection] = set()
         # Accepted connections that have not become sessions yet (in their handshake).
@@ -82,6 +91,33 @@ class Gateway:
     def connections(self) -> int:
         """Open WebSocket connections, including those still in their handshake."""
         return self._connections
+
+    def load(self) -> GatewayLoad:
+        """The figures the metrics read at scrape time: one pass over the live connections.
+
+        Synchronous and read-only; it runs in the scraping task, between two of the
+        connections' own steps, so every figure comes from the same instant.
+        """
+        sent = self._frames_sent_before
+        outbox = stream = deepest_outbox = deepest_stream = 0
+        for connection in self._live:
+            sent += connection.frames_sent
+            waiting = connection.outbox_depth
+            unsent = connection.session.stream.unsent
+            outbox += waiting
+            stream += unsent
+            deepest_outbox = max(deepest_outbox, waiting)
+            deepest_stream = max(deepest_stream, unsent)
+        return GatewayLoad(
+            connections=self._connections,
+            players_connected=len(self._live),
+            sessions=0 if self._table is None else len(self._table),
+            frames_sent=sent,
+            outbox_frames=outbox,
+            stream_frames=stream,
+            deepest_outbox=deepest_outbox,
+            deepest_stream=deepest_stream,
+        )
 
     async def run(self, ctx: ChildContext) -> None:
         """Serve players until cancelled or gracefully stopped (the child's entry point)."""
@@ -150,6 +186,7 @@ class Gateway:
         if request.path != self._settings.path:
             await request.reject(404, body=b"unknown path; players connect to /v1/ws\n")
             return
+        opened_at = trio.current_time()
         connection = await request.accept()
         self._connections += 1
         try:
@@ -160,11 +197,11 @@ class Gateway:
                     self._settings.close_timeout,
                 )
                 return
-            await self._greet_and_serve(connection)
+            await self._greet_and_serve(connection, opened_at)
         finally:
             self._connections -= 1
 
-    async def _greet_and_serve(self, websocket: WebSocketConnection) -> None:
+    async def _greet_and_serve(self, websocket: WebSocketConnection, opened_at: float) -> None:
         self._greeting.add(websocket)
         try:
             greeting = await receive_hello(websocket, self._settings, self._tokens)
@@ -178,7 +215,9 @@ class Gateway:
         table = self.sessions
         session, resumed = await table.claim(greeting.identity)
         identity = session.identity
-        connection = Connection(websocket, session, self._settings)
+        connection = Connection(
+            websocket, session, self._settings, meter=self._meter, opened_at=opened_at
+        )
         welcome = Welcome(
             v=greeting.version,
             player_id=identity.player_id,
@@ -199,6 +238,7 @@ class Gateway:
             close = await connection.run(encode_server(welcome), greeting.last_seq)
         finally:
             self._live.discard(connection)
+            self._frames_sent_before += connection.frames_sent
             table.released(connection)
             if not self._live and self._all_closed is not None:
                 self._all_closed.set()
@@ -223,6 +263,7 @@ class Gateway:
             contextlib.suppress(ConnectionClosed),
         ):
             await connection.send_message(frame)
+            self._frames_sent_before += 1
         await close_connection(
             connection, CloseRequest(refused.close_code, refused.code), self._settings.close_timeout
         )

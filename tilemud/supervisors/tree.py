@@ -7,7 +7,12 @@ As built today (docs/architecture.md keeps the picture)::
     │   ├── arenas      dynamic: one arena actor per battle or epic arena
     │   └── directory   matchmaking Mode -> Region -> Load
     ├── gateway   trio-websocket listener; sessions and their connections
-    └── http      Quart-Trio app on Hypercorn: auth, health, OpenAPI
+    └── http      Quart-Trio app on Hypercorn: auth, health, metrics, OpenAPI
+
+One :class:`~tilemud.metrics.ServerMetrics` is created here and its slices passed down:
+arena meters to the world (and through it to each arena), the session meter in the
+sessions' services, the connection meter to the gateway, whose ``load`` is read at scrape
+time; the HTTP app serves it at ``GET /metrics``.
 
 Storage, the cluster link, the world (arenas, parties, chat, guilds) and elasticity join
 the tree with the issues that build them, in the order DESIGN.md gives.
@@ -29,6 +34,7 @@ from tilemud.auth import TokenAuthority
 from tilemud.cluster.ratelimit import InProcessRateLimiter
 from tilemud.config import Settings
 from tilemud.game import default_rules
+from tilemud.metrics import ServerMetrics
 from tilemud.net.gateway import Gateway
 from tilemud.net.http import HealthReport, create_app, serve_http
 from tilemud.supervisors import (
@@ -65,10 +71,18 @@ class ServerAddresses:
 
 
 class TilemudServer:
-    """Builds the tree from settings and runs it; also answers the health probe."""
+    """Builds the tree from settings and runs it; also answers the health probe.
 
-    def __init__(self, settings: Settings) -> None:
+    Args:
+        settings: the whole settings tree.
+        metrics: the metrics every part feeds and ``GET /metrics`` serves; a fresh
+            :class:`~tilemud.metrics.ServerMetrics` when None (one per server, never
+            shared through a global registry).
+    """
+
+    def __init__(self, settings: Settings, *, metrics: ServerMetrics | None = None) -> None:
         self.settings = settings
+        self.metrics = ServerMetrics() if metrics is None else metrics
         self.tokens = TokenAuthority(
             settings.auth, resume_lifetime=settings.gateway.reconnect_grace
         )
@@ -77,7 +91,7 @@ class TilemudServer:
             intensity=Intensity(restarts=10, period=10.0),
             max_children=settings.world.max_arenas,
         )
-        self.world = World(settings.world, self._arenas, default_rules)
+        self.world = World(settings.world, self._arenas, default_rules, meters=self.metrics.arenas)
         world = Supervisor(
             "world",
             [
@@ -93,9 +107,15 @@ class TilemudServer:
             actions=InProcessRateLimiter(
                 limit=settings.limits.actions, window=settings.limits.actions_window
             ),
+            meter=self.metrics.session,
         )
-        self.gateway = Gateway(settings.server, settings.gateway, self.tokens, services)
-        self._app = create_app(settings=settings, tokens=self.tokens, health=self)
+        self.gateway = Gateway(
+            settings.server, settings.gateway, self.tokens, services, self.metrics.connection
+        )
+        self.metrics.watch_gateway(self.gateway.load)
+        self._app = create_app(
+            settings=settings, tokens=self.tokens, health=self, metrics=self.metrics
+        )
         self._http_port: int | None = None
         self._started_at = time.time()
         #: Set once the tree has stopped after :meth:`stop` or a fatal error.

@@ -1,7 +1,8 @@
 """The HTTP API: a Quart-Trio app on Hypercorn, run inside the root nursery.
 
-Routes: ``GET /healthz``, ``POST /v1/auth/guest``, ``GET /openapi.json`` (which describes
-them all). Build the app with ``create_app`` and run it with ``serve_http``.
+Routes: ``GET /healthz``, ``POST /v1/auth/guest``, ``GET /metrics`` (Prometheus),
+``GET /openapi.json`` (which describes them all). Build the app with ``create_app`` and
+run it with ``serve_http``.
 """
 
 from tilemud.net.http._app import MAX_BODY_BYTES as MAX_BODY_BYTES

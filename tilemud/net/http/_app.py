@@ -23,6 +23,8 @@ import tilemud
 from tilemud.auth import TokenAuthority, new_player_id
 from tilemud.config import Settings
 from tilemud.errors import ProtocolError
+from tilemud.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from tilemud.metrics import ServerMetrics
 from tilemud.net.http._health import HealthProbe
 from tilemud.net.http._names import check_player_name
 from tilemud.net.http._openapi import openapi_document
@@ -68,13 +70,21 @@ def error_response(
     return json_response(body, status=status, headers=headers)
 
 
-def create_app(*, settings: Settings, tokens: TokenAuthority, health: HealthProbe) -> QuartTrio:
+def create_app(
+    *,
+    settings: Settings,
+    tokens: TokenAuthority,
+    health: HealthProbe,
+    metrics: ServerMetrics | None = None,
+) -> QuartTrio:
     """Build the HTTP API application.
 
     Args:
         settings: the whole settings tree (``auth.guest_login`` is read per request).
         tokens: mints the guest login's access tokens.
         health: asked on every ``GET /healthz``.
+        metrics: the server's metrics, rendered on every ``GET /metrics``; an app built
+            without a server gets a fresh set of its own (only the process metrics move).
 
     Returns:
         The app; serve it with ``serve_http``, which adds the Hypercorn #106 workaround.
@@ -82,6 +92,7 @@ def create_app(*, settings: Settings, tokens: TokenAuthority, health: HealthProb
     app = QuartTrio(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     document = orjson.dumps(openapi_document(version=tilemud.__version__))
+    server_metrics = ServerMetrics() if metrics is None else metrics
 
     async def get_health() -> Response:
         report = health.health()
@@ -114,9 +125,19 @@ def create_app(*, settings: Settings, tokens: TokenAuthority, health: HealthProb
     async def get_openapi() -> Response:
         return TrioResponse(document, content_type="application/json")
 
+    async def get_metrics() -> Response:
+        # Rendered in this task, synchronously: the gateway's figures read at scrape time
+        # all come from one instant.
+        return TrioResponse(
+            server_metrics.exposition(),
+            content_type=METRICS_CONTENT_TYPE,
+            headers={"Cache-Control": "no-store"},
+        )
+
     app.add_url_rule("/healthz", "health", get_health, methods=["GET"])
     app.add_url_rule("/v1/auth/guest", "guest_login", guest_login, methods=["POST"])
     app.add_url_rule("/openapi.json", "openapi", get_openapi, methods=["GET"])
+    app.add_url_rule("/metrics", "metrics", get_metrics, methods=["GET"])
 
     app.register_error_handler(ProtocolError, _bad_request)
     app.register_error_handler(HTTPException, _http_error)

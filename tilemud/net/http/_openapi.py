@@ -25,6 +25,8 @@ ERROR_CODES: Final = (
 )
 
 _JSON: Final = "application/json"
+# The media type of prometheus_client's CONTENT_TYPE_LATEST, without its charset parameter.
+_METRICS_TEXT: Final = "text/plain"
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -106,6 +108,16 @@ _SCHEMAS: Final[dict[str, Any]] = {
         },
     },
     "OpenAPIDocument": {"type": "object", "description": "This document."},
+    "Metrics": {
+        "type": "string",
+        "description": (
+            "Prometheus text exposition format (`text/plain; version=1.0.0`): one line per "
+            "sample, `# HELP` and `# TYPE` before each family. docs/operations.md lists "
+            "every `tilemud_*` family; `process_*` and `python_gc_*` come from "
+            "prometheus_client."
+        ),
+        "examples": ["# TYPE tilemud_players_connected gauge\ntilemud_players_connected 2.0\n"],
+    },
 }
 
 _PATHS: Final[dict[str, Any]] = {
@@ -140,6 +152,26 @@ _PATHS: Final[dict[str, Any]] = {
                 "403": _error_response("`guest_login_disabled`."),
                 "413": _error_response("`payload_too_large`."),
                 "415": _error_response("`unsupported_media_type`: send `application/json`."),
+                "default": _error_response("Unexpected error."),
+            },
+        }
+    },
+    "/metrics": {
+        "get": {
+            "operationId": "getMetrics",
+            "summary": "This node's Prometheus metrics.",
+            "description": (
+                "Players, sessions, arenas by mode, tick and handshake durations (histograms, "
+                "seconds), frames sent and dropped, send queue depths, actions by outcome, "
+                "and the process's CPU and memory. Counters only grow: take rates with "
+                "PromQL `rate()`. Never cached."
+            ),
+            "tags": ["operations"],
+            "responses": {
+                "200": {
+                    "description": "Every metric, at this instant.",
+                    "content": {_METRICS_TEXT: {"schema": _ref("Metrics")}},
+                },
                 "default": _error_response("Unexpected error."),
             },
         }

@@ -1,0 +1,141 @@
+"""Run one named scenario against a freshly started local server and keep its report.
+
+::
+
+    .venv/bin/python -m benchmarks list
+    .venv/bin/python -m benchmarks run epic-300          # or: make bench SCENARIO=epic-300
+    .venv/bin/python -m benchmarks run join-storm --duration 10 --out /tmp/results
+
+Writes ``benchmarks/results/<scenario>-<UTC date and time>.json`` and ``.png`` and prints
+the summary with the targets table. The server is this checkout's ``tilemud serve``, with
+a fresh data directory and default settings; it gets SIGTERM at the end.
+
+The machine is shared: before starting, the runner waits (up to ``--quiet-wait`` seconds)
+for its cores to be mostly idle, and the report says how busy they were during the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import attrs
+import trio
+
+from benchmarks.local_server import local_server
+from benchmarks.scenarios import SCENARIOS, Scenario
+from tilemud.loadtest import draw_picture, render_summary, run_loadtest, write_report
+from tilemud.loadtest._machine import quiet_percent
+
+RESULTS: Final = Path(__file__).resolve().parent / "results"
+#: The machine counts as quiet below this share of all its cores busy.
+QUIET_BELOW: Final = 25.0
+
+
+async def wait_until_quiet(max_wait: float) -> float:
+    """Wait until the machine is mostly idle (or ``max_wait`` s); returns its last busy %."""
+    deadline = time.monotonic() + max_wait
+    busy = await trio.to_thread.run_sync(quiet_percent, 1.0)
+    while busy >= QUIET_BELOW and time.monotonic() < deadline:
+        print(f"benchmarks: machine {busy:.0f} % busy; waiting for it to be quiet", file=sys.stderr)
+        await trio.sleep(4.0)
+        busy = await trio.to_thread.run_sync(quiet_percent, 1.0)
+    return busy
+
+
+async def run_scenario(
+    scenario: Scenario,
+    *,
+    out_dir: Path,
+    overrides: dict[str, Any],
+    quiet_wait: float,
+    command: list[str],
+) -> tuple[dict[str, Any], Path, Path]:
+    """Start a server, run ``scenario`` against it, stop it; returns the report and paths."""
+    busy_before = await wait_until_quiet(quiet_wait)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%MZ")
+    with tempfile.TemporaryDirectory(prefix="tilemud-bench-") as tmp:
+        async with local_server(Path(tmp) / "data") as server:
+            config = attrs.evolve(
+                scenario.config, http_url=server.http_url, ws_url=server.ws_url, **overrides
+            )
+            report = await run_loadtest(config, server_pid_hint=server.process.pid, command=command)
+        report["server_log"] = server.log.summary()
+        report["benchmark"] = {
+            "scenario": scenario.name,
+            "summary": scenario.summary,
+            "overrides": overrides,
+            "server_command": [Path(server.argv[0]).name, *server.argv[1:]],
+            "server_exit_status": server.process.returncode,
+            "machine_busy_percent_before_start": round(busy_before, 1),
+        }
+    json_path = out_dir / f"{scenario.name}-{stamp}.json"
+    png_path = out_dir / f"{scenario.name}-{stamp}.png"
+    write_report(report, json_path)
+    draw_picture(report, png_path)
+    return report, json_path, png_path
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="list the scenarios")
+    run = commands.add_parser("run", help="run one scenario against a fresh local server")
+    run.add_argument("scenario", choices=sorted(SCENARIOS))
+    run.add_argument("--out", type=Path, default=RESULTS, help="where reports go")
+    run.add_argument("--duration", type=float, help="override the scenario's duration")
+    run.add_argument("--players", type=int, help="override the number of players")
+    run.add_argument("--processes", type=int, help="override the client processes")
+    run.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=120.0,
+        help="seconds to wait for an idle machine before starting (0: do not wait)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m benchmarks``; returns the exit status."""
+    args = _parser().parse_args(argv)
+    if args.command == "list":
+        for name, scenario in sorted(SCENARIOS.items()):
+            print(f"{name:<16} {scenario.summary}")
+        return 0
+    scenario = SCENARIOS[args.scenario]
+    overrides = {
+        key: value
+        for key, value in (
+            ("duration", args.duration),
+            ("players", args.players),
+            ("processes", args.processes),
+        )
+        if value is not None
+    }
+    if "duration" in overrides:
+        overrides["ramp"] = min(scenario.config.ramp, overrides["duration"])
+        if scenario.config.reconnect_at is not None:
+            overrides["reconnect_at"] = overrides["duration"] / 2
+    command = [Path(sys.executable).name, "-m", "benchmarks", *(argv or sys.argv[1:])]
+    report, json_path, png_path = trio.run(
+        lambda: run_scenario(
+            scenario,
+            out_dir=args.out,
+            overrides=overrides,
+            quiet_wait=args.quiet_wait,
+            command=command,
+        )
+    )
+    print(render_summary(report))
+    log = report["server_log"]
+    print(f"\nserver log: {log['levels']}")
+    for message, count in log["warnings_and_errors"].items():
+        print(f"  {count} x {message}")
+    print(f"\nreport: {json_path}\npicture: {png_path}")
+    return 0

@@ -1,0 +1,63 @@
+"""Pins the public surface of tilemud.storage: changing it is a decision, not an accident."""
+
+from __future__ import annotations
+
+import tilemud.storage
+
+PUBLIC = {
+    # The actor and what its callers hold, send and catch.
+    "StorageActor",
+    "StorageClient",
+    "StorageMessage",
+    "Transact",
+    "FlushWriteBehind",
+    "StorageStats",
+    "StorageError",
+    "StorageUnavailable",
+    "StatementTimeout",
+    "RecordNotFound",
+    "RecordRejected",
+    "SchemaOutOfDate",
+    # Records.
+    "ArenaLifecycle",
+    "ArenaRecord",
+    "PlacementRecord",
+    "PlayerRecord",
+    "Recovery",
+    "Replay",
+    "ReplayTick",
+    "Snapshot",
+    "TickChecksum",
+    # Repositories (sync, taking a Connection).
+    "append_placements",
+    "create_arena",
+    "end_arena",
+    "list_live_arenas",
+    "load_arena",
+    "load_latest_snapshot",
+    "load_placements",
+    "load_player",
+    "load_recovery",
+    "load_replay",
+    "load_rule_config",
+    "load_tick_checksums",
+    "purge_replays",
+    "record_rule_config",
+    "record_tick_checksums",
+    "save_snapshot",
+    "upsert_player",
+    # The database, its URL, its schema.
+    "Database",
+    "check_schema",
+    "database_url",
+    "redact",
+    "resolve_url",
+    # Public submodules.
+    "actor",
+    "migrate",
+    "tables",
+}
+
+
+def test_public_surface() -> None:
+    assert {name for name in dir(tilemud.storage) if not name.startswith("_")} == PUBLIC

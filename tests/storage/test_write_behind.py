@@ -1,0 +1,99 @@
+"""The write-behind buffer alone: bounded, counted, settled in order. No database."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+import trio.testing
+
+from tilemud.actors import Reply
+from tilemud.storage import PlacementRecord, StorageUnavailable, TickChecksum
+from tilemud.storage._messages import Answer
+from tilemud.storage._write_behind import PendingRow, WriteBehind, split_rows
+
+
+def rows(count: int, *, tick: int = 1) -> list[PendingRow]:
+    return [
+        PlacementRecord(arena_id="a", tick=tick, ordinal=i, player_id="p", x=i, y=0, kind="k")
+        for i in range(count)
+    ]
+
+
+def reply_slot() -> tuple[Reply[Answer], trio.MemoryReceiveChannel[Answer]]:
+    send, receive = trio.open_memory_channel[Answer](1)
+    return Reply(send), receive
+
+
+async def test_a_full_buffer_refuses_whole_offers_and_counts_them(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    buffer = WriteBehind(capacity=5)
+    assert buffer.offer(rows(3))
+    assert not buffer.offer(rows(3))  # all or nothing: the caller keeps them
+    assert buffer.offer(rows(2))
+    assert not buffer.offer(rows(1))
+    stats = buffer.stats()
+    assert (stats.backlog, stats.rows_refused, stats.largest_backlog) == (5, 4, 5)
+    assert buffer.offer([])  # nothing to take is never refused
+
+
+async def test_rows_leave_only_when_settled_oldest_first(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    buffer = WriteBehind(capacity=100)
+    await trio.sleep(7)
+    buffer.offer(rows(3, tick=1))
+    assert buffer.oldest_at == 7
+    buffer.offer(rows(2, tick=2))
+    batch = buffer.peek(4)
+    assert [r.tick for r in batch] == [1, 1, 1, 2]
+    assert buffer.backlog == 5  # peeking takes nothing
+    buffer.settle(4, written=4)
+    assert [r.tick for r in buffer.peek(10)] == [2]
+    buffer.settle(1, written=0, rejected=1)
+    stats = buffer.stats()
+    assert (stats.rows_written, stats.rows_rejected, stats.batches) == (4, 1, 1)
+    assert (stats.backlog, stats.largest_backlog) == (0, 5)
+
+
+async def test_a_flush_waiter_is_answered_once_its_rows_are_settled(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    buffer = WriteBehind(capacity=100)
+    idle, idle_answer = reply_slot()
+    buffer.wait_for_flush(idle)
+    assert idle_answer.receive_nowait() == Answer()  # nothing buffered: at once
+
+    buffer.offer(rows(3))
+    waiter, answer = reply_slot()
+    buffer.wait_for_flush(waiter)
+    assert buffer.flush_wanted
+    buffer.offer(rows(2))  # later rows are not waited for
+    buffer.settle(2, written=2)
+    with pytest.raises(trio.WouldBlock):
+        answer.receive_nowait()
+    buffer.settle(1, written=1)
+    assert answer.receive_nowait() == Answer()
+    assert not buffer.flush_wanted
+
+
+async def test_flush_waiters_learn_of_an_outage(autojump_clock: trio.testing.MockClock) -> None:
+    buffer = WriteBehind(capacity=100)
+    buffer.offer(rows(1))
+    waiter, answer = reply_slot()
+    buffer.wait_for_flush(waiter)
+    down = StorageUnavailable("down", retry_after=0.4)
+    buffer.fail_waiters(down)
+    assert answer.receive_nowait() == Answer(error=down)
+    assert buffer.backlog == 1
+
+
+def test_split_rows_keeps_buffer_order() -> None:
+    checksum = TickChecksum(arena_id="a", tick=1, checksum="c")
+    placed = rows(2)
+    assert split_rows([placed[0], checksum, placed[1]]) == (placed, [checksum])
+
+
+def test_capacity_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        WriteBehind(capacity=0)

@@ -1,0 +1,316 @@
+"""The server's Prometheus metrics: one :class:`ServerMetrics` per server, passed down.
+
+There is no global registry: :class:`~tilemud.supervisors.tree.TilemudServer` creates one
+:class:`ServerMetrics` (its own ``CollectorRegistry``) and hands each part the slice it
+feeds, with every labelled child resolved once, up front, so that no hot path looks a label
+up:
+
+- each arena gets the :class:`ArenaMeter` of its mode (:attr:`ServerMetrics.arenas`:
+  running arenas, tick durations, skipped ticks, resolved placements);
+- sessions get a :class:`SessionMeter` (actions by outcome, stream frames dropped);
+- the gateway gets a :class:`ConnectionMeter` (handshake durations, replies dropped) and
+  its :meth:`~tilemud.net.gateway.Gateway.load` is read at scrape time
+  (:meth:`ServerMetrics.watch_gateway`) for the gauges of live connections, their queue
+  depths and the frames they wrote. Frames written are counted in a plain ``int`` per
+  connection and summed at scrape time: a Prometheus ``Counter.inc`` costs about 0.3 µs
+  (it takes a lock), an attribute increment about 0.04 µs, on a path that writes a frame
+  in 7 to 37 µs.
+
+``GET /metrics`` serves :meth:`ServerMetrics.exposition` with :data:`CONTENT_TYPE`.
+docs/operations.md lists every metric.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from types import MappingProxyType
+from typing import Final, Literal, TypeAlias, get_args
+
+import attrs
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from tilemud.game import Mode, Outcome, PlacementResult
+
+#: The ``Content-Type`` of :meth:`ServerMetrics.exposition`.
+CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
+
+#: Tick processing time buckets, seconds: 0.1 ms to 200 ms (a 10 Hz tick has 100 ms).
+TICK_BUCKETS: Final = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.075,
+    0.1,
+    0.15,
+    0.2,
+)
+#: Handshake duration buckets, seconds: 1 ms to the default hello timeout (5 s).
+HANDSHAKE_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+
+#: The player's critical requests, as the ``action`` label.
+Action: TypeAlias = Literal["join", "leave", "place"]
+#: What the session made of a critical request, as the ``outcome`` label.
+ActionOutcome: TypeAlias = Literal["accepted", "rate_limited", "refused", "overloaded", "repeated"]
+#: Which frames were lost for good, as the ``kind`` label.
+DropKind: TypeAlias = Literal["stream", "reply"]
+
+MODES: Final[tuple[Mode, ...]] = get_args(Mode)
+ACTIONS: Final[tuple[Action, ...]] = get_args(Action)
+ACTION_OUTCOMES: Final[tuple[ActionOutcome, ...]] = get_args(ActionOutcome)
+PLACEMENT_OUTCOMES: Final[tuple[Outcome, ...]] = get_args(Outcome)
+
+
+@attrs.frozen(kw_only=True)
+class ArenaMeter:
+    """What an arena of one mode feeds; the children of that mode, resolved once.
+
+    Attributes:
+        running: ``tilemud_arenas{mode}``: incremented while an incarnation runs.
+        tick_seconds: ``tilemud_tick_duration_seconds{mode}``: one observation per
+            resolved tick.
+        ticks_skipped: ``tilemud_ticks_skipped_total{mode}``.
+    """
+
+    running: Gauge
+    tick_seconds: Histogram
+    ticks_skipped: Counter
+    _placements: Mapping[Outcome, Counter]
+
+    def placements_resolved(self, results: Iterable[PlacementResult]) -> None:
+        """Count a tick's placement results by outcome: one ``inc`` per outcome seen."""
+        for outcome, count in collections.Counter(r.outcome for r in results).items():
+            self._placements[outcome].inc(count)
+
+    @classmethod
+    def standalone(cls, mode: Mode) -> ArenaMeter:
+        """A meter on a registry of its own, for an arena run outside a server (tests)."""
+        return ServerMetrics(process=False).arenas[mode]
+
+
+@attrs.frozen(kw_only=True)
+class SessionMeter:
+    """What every session feeds.
+
+    Attributes:
+        stream_dropped: ``tilemud_frames_dropped_total{kind="stream"}``: a stream frame
+            evicted before any connection had it.
+    """
+
+    stream_dropped: Counter
+    _actions: Mapping[tuple[Action, ActionOutcome], Counter]
+
+    def action(self, action: Action, outcome: ActionOutcome) -> None:
+        """Count one critical request by what became of it."""
+        self._actions[action, outcome].inc()
+
+
+@attrs.frozen(kw_only=True)
+class ConnectionMeter:
+    """What the gateway and its connections feed.
+
+    Attributes:
+        handshake_seconds: ``tilemud_handshake_duration_seconds``: from the WebSocket
+            upgrade to the welcome written to the socket.
+        reply_dropped: ``tilemud_frames_dropped_total{kind="reply"}``: a reply that found
+            the outbox full.
+    """
+
+    handshake_seconds: Histogram
+    reply_dropped: Counter
+
+
+@attrs.frozen(kw_only=True)
+class GatewayLoad:
+    """The gateway's figures at one instant, read at scrape time.
+
+    Attributes:
+        connections: open WebSocket connections, those in their handshake included.
+        players_connected: connections attached to a session.
+        sessions: sessions on the node, attached or waiting out their reconnect grace.
+        frames_sent: frames written to sockets since the gateway was created.
+        outbox_frames: replies waiting in the outboxes of attached connections.
+        stream_frames: stream frames not yet written to attached connections.
+        deepest_outbox: the longest single outbox.
+        deepest_stream: the longest single unsent stream.
+    """
+
+    connections: int = 0
+    players_connected: int = 0
+    sessions: int = 0
+    frames_sent: int = 0
+    outbox_frames: int = 0
+    stream_frames: int = 0
+    deepest_outbox: int = 0
+    deepest_stream: int = 0
+
+
+class _GatewayCollector(Collector):
+    """Turns a :class:`GatewayLoad`, read at each scrape, into metric families."""
+
+    def __init__(self) -> None:
+        self.read: Callable[[], GatewayLoad] = GatewayLoad
+
+    def describe(self) -> Iterable[Metric]:
+        return list(self._families(GatewayLoad()))
+
+    def collect(self) -> Iterable[Metric]:
+        return list(self._families(self.read()))
+
+    @staticmethod
+    def _families(load: GatewayLoad) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "tilemud_connections_open",
+            "Open player WebSocket connections, including those still in their handshake.",
+            value=load.connections,
+        )
+        yield GaugeMetricFamily(
+            "tilemud_players_connected",
+            "Player connections attached to a session.",
+            value=load.players_connected,
+        )
+        yield GaugeMetricFamily(
+            "tilemud_sessions",
+            "Player sessions on this node, connected or waiting out their reconnect grace.",
+            value=load.sessions,
+        )
+        yield CounterMetricFamily(
+            "tilemud_frames_sent",
+            "WebSocket frames written to player sockets (replies and stream frames).",
+            value=load.frames_sent,
+        )
+        queued = GaugeMetricFamily(
+            "tilemud_send_queue_frames",
+            "Frames waiting to be written, summed over attached connections: "
+            'queue="outbox" (replies) and queue="stream" (unsent stream frames).',
+            labels=["queue"],
+        )
+        queued.add_metric(["outbox"], load.outbox_frames)
+        queued.add_metric(["stream"], load.stream_frames)
+        yield queued
+        deepest = GaugeMetricFamily(
+            "tilemud_send_queue_deepest_frames",
+            "The longest single queue of frames waiting for one connection.",
+            labels=["queue"],
+        )
+        deepest.add_metric(["outbox"], load.deepest_outbox)
+        deepest.add_metric(["stream"], load.deepest_stream)
+        yield deepest
+
+
+class ServerMetrics:
+    """Every metric of one server, on a ``CollectorRegistry`` of its own.
+
+    Args:
+        process: also register prometheus_client's process collector (CPU, memory, open
+            file descriptors) and garbage collector statistics.
+    """
+
+    def __init__(self, *, process: bool = True) -> None:
+        self.registry = CollectorRegistry()
+        registry = self.registry
+        arenas = Gauge("tilemud_arenas", "Arenas running, by mode.", ["mode"], registry=registry)
+        tick_seconds = Histogram(
+            "tilemud_tick_duration_seconds",
+            "Processing time of each resolved arena tick: resolve, encode and fan-out.",
+            ["mode"],
+            buckets=TICK_BUCKETS,
+            registry=registry,
+        )
+        ticks_skipped = Counter(
+            "tilemud_ticks_skipped",
+            "Tick boundaries passed over because a tick's processing overran them.",
+            ["mode"],
+            registry=registry,
+        )
+        placements = Counter(
+            "tilemud_placements",
+            "Placements resolved at a tick end, by outcome.",
+            ["mode", "outcome"],
+            registry=registry,
+        )
+        actions = Counter(
+            "tilemud_actions",
+            "Players' critical requests (join, leave, place) by what the session made of them.",
+            ["action", "outcome"],
+            registry=registry,
+        )
+        dropped = Counter(
+            "tilemud_frames_dropped",
+            "Frames lost for good: stream frames evicted before any connection had them, "
+            "replies that found the outbox full.",
+            ["kind"],
+            registry=registry,
+        )
+        handshake = Histogram(
+            "tilemud_handshake_duration_seconds",
+            "From the WebSocket upgrade to the welcome frame written to the socket.",
+            buckets=HANDSHAKE_BUCKETS,
+            registry=registry,
+        )
+        self._gateway = _GatewayCollector()
+        registry.register(self._gateway)
+        if process:
+            ProcessCollector(registry=registry)
+            GCCollector(registry=registry)
+        #: What the arenas of each mode feed.
+        self.arenas: Mapping[Mode, ArenaMeter] = MappingProxyType(
+            {
+                mode: ArenaMeter(
+                    running=arenas.labels(mode),
+                    tick_seconds=tick_seconds.labels(mode),
+                    ticks_skipped=ticks_skipped.labels(mode),
+                    placements=MappingProxyType(
+                        {
+                            outcome: placements.labels(mode, outcome)
+                            for outcome in PLACEMENT_OUTCOMES
+                        }
+                    ),
+                )
+                for mode in MODES
+            }
+        )
+        #: What every session feeds.
+        self.session = SessionMeter(
+            stream_dropped=dropped.labels("stream"),
+            actions=MappingProxyType(
+                {
+                    (action, outcome): actions.labels(action, outcome)
+                    for action in ACTIONS
+                    for outcome in ACTION_OUTCOMES
+                }
+            ),
+        )
+        #: What the gateway and its connections feed.
+        self.connection = ConnectionMeter(
+            handshake_seconds=handshake, reply_dropped=dropped.labels("reply")
+        )
+
+    def watch_gateway(self, read: Callable[[], GatewayLoad]) -> None:
+        """Read the gateway's live figures with ``read`` at every scrape.
+
+        ``read`` runs in the scraping task (the HTTP handler, in the server's Trio thread):
+        it must be quick and must not block.
+        """
+        self._gateway.read = read
+
+    def exposition(self) -> bytes:
+        """Every metric in the Prometheus text format (serve it with :data:`CONTENT_TYPE`)."""
+        return generate_latest(self.registry)

@@ -1,0 +1,57 @@
+"""The durable store: SQLAlchemy Core tables, Alembic migrations, repositories, the actor.
+
+- :mod:`tilemud.storage.tables`: the schema; :mod:`tilemud.storage.migrate`: Alembic
+  migrations and :func:`check_schema`, the start-up policy.
+- Repositories: synchronous functions taking a SQLAlchemy ``Connection`` (plain and
+  testable), run by the storage actor in worker threads, one transaction per request.
+- :class:`StorageActor`: the one owner of the database; others use its
+  :class:`StorageClient` (critical writes acknowledged after commit, reads, and the
+  never-blocking write-behind path for placements and tick checksums).
+
+docs/operations.md ("Storage") says how to run it on SQLite or PostgreSQL.
+"""
+
+from tilemud.storage import migrate as migrate
+from tilemud.storage._client import StorageClient as StorageClient
+from tilemud.storage._database import Database as Database
+from tilemud.storage._database import database_url as database_url
+from tilemud.storage._database import redact as redact
+from tilemud.storage._database import resolve_url as resolve_url
+from tilemud.storage._errors import RecordNotFound as RecordNotFound
+from tilemud.storage._errors import RecordRejected as RecordRejected
+from tilemud.storage._errors import SchemaOutOfDate as SchemaOutOfDate
+from tilemud.storage._errors import StatementTimeout as StatementTimeout
+from tilemud.storage._errors import StorageError as StorageError
+from tilemud.storage._errors import StorageUnavailable as StorageUnavailable
+from tilemud.storage._messages import FlushWriteBehind as FlushWriteBehind
+from tilemud.storage._messages import StorageMessage as StorageMessage
+from tilemud.storage._messages import Transact as Transact
+from tilemud.storage._records import ArenaLifecycle as ArenaLifecycle
+from tilemud.storage._records import ArenaRecord as ArenaRecord
+from tilemud.storage._records import PlacementRecord as PlacementRecord
+from tilemud.storage._records import PlayerRecord as PlayerRecord
+from tilemud.storage._records import Recovery as Recovery
+from tilemud.storage._records import Replay as Replay
+from tilemud.storage._records import ReplayTick as ReplayTick
+from tilemud.storage._records import Snapshot as Snapshot
+from tilemud.storage._records import TickChecksum as TickChecksum
+from tilemud.storage._repo_log import append_placements as append_placements
+from tilemud.storage._repo_log import load_latest_snapshot as load_latest_snapshot
+from tilemud.storage._repo_log import load_placements as load_placements
+from tilemud.storage._repo_log import load_recovery as load_recovery
+from tilemud.storage._repo_log import load_replay as load_replay
+from tilemud.storage._repo_log import load_tick_checksums as load_tick_checksums
+from tilemud.storage._repo_log import record_tick_checksums as record_tick_checksums
+from tilemud.storage._repo_log import save_snapshot as save_snapshot
+from tilemud.storage._repo_world import create_arena as create_arena
+from tilemud.storage._repo_world import end_arena as end_arena
+from tilemud.storage._repo_world import list_live_arenas as list_live_arenas
+from tilemud.storage._repo_world import load_arena as load_arena
+from tilemud.storage._repo_world import load_player as load_player
+from tilemud.storage._repo_world import load_rule_config as load_rule_config
+from tilemud.storage._repo_world import purge_replays as purge_replays
+from tilemud.storage._repo_world import record_rule_config as record_rule_config
+from tilemud.storage._repo_world import upsert_player as upsert_player
+from tilemud.storage._write_behind import StorageStats as StorageStats
+from tilemud.storage.actor import StorageActor as StorageActor
+from tilemud.storage.migrate import check_schema as check_schema

@@ -1,0 +1,234 @@
+"""The thin client other actors use to reach the storage actor.
+
+Two paths:
+
+- **Critical** (``await``): each method sends one ``Transact`` ask and returns after the
+  transaction committed (or raises). The caller sets the timeout (``trio.fail_after``);
+  a caller that gives up does not stop a transaction already running in its thread.
+- **Write-behind** (no ``await``): :meth:`StorageClient.record_placements` and
+  :meth:`StorageClient.record_checksum` put rows into the bounded buffer and return at
+  once; False means the buffer was full and the rows were not taken (counted in
+  ``rows_refused``). :meth:`StorageClient.flush` waits until what was buffered is committed.
+
+Errors: :class:`StorageUnavailable` (``code`` ``unavailable``, with ``retry_after``; also
+:class:`StatementTimeout`), :class:`RecordNotFound`, :class:`RecordRejected`; a full or
+closed mailbox raises :class:`~tilemud.errors.ActorGone` as any ``ask`` does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar, cast
+
+from sqlalchemy.engine import Connection
+
+from tilemud.actors import Ref
+from tilemud.game import BattleResult, Placement, RuleConfig
+from tilemud.storage import _repo_log as log_repo
+from tilemud.storage import _repo_world as world_repo
+from tilemud.storage._messages import Answer, FlushWriteBehind, StorageMessage, Transact
+from tilemud.storage._records import (
+    ArenaRecord,
+    PlacementRecord,
+    Recovery,
+    Replay,
+    Snapshot,
+    TickChecksum,
+)
+from tilemud.storage._write_behind import PendingRow, StorageStats, WriteBehind
+
+T = TypeVar("T")
+
+
+def _raise_or_return(answer: Answer) -> object:
+    if answer.error is not None:
+        raise answer.error
+    return answer.value
+
+
+class StorageClient:
+    """What callers hold to use the storage actor (its ``ctx.started`` value).
+
+    Args:
+        ref: the storage actor's mailbox.
+        buffer: its write-behind buffer.
+        clock: the wall clock timestamps are read from (timezone-aware UTC).
+    """
+
+    def __init__(
+        self,
+        ref: Ref[StorageMessage],
+        buffer: WriteBehind,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self._ref = ref
+        self._buffer = buffer
+        self._clock = clock
+
+    async def transact(self, operation: Callable[[Connection], T]) -> T:
+        """Run ``operation(conn)`` in one transaction on a storage thread; after the commit,
+        return what it returned.
+
+        ``operation`` must be synchronous and touch nothing but ``conn``: it runs in a
+        worker thread. The repository functions of :mod:`tilemud.storage` are such.
+
+        Raises:
+            StorageUnavailable: the database is down or too slow; nothing was committed
+                (or, rarely, the commit went through but its answer was lost: every
+                repository write is idempotent, so retrying is safe).
+            RecordRejected: a constraint failed.
+            Exception: whatever ``operation`` raised.
+        """
+        answer: Answer = await self._ref.ask(
+            lambda reply: Transact(operation=operation, reply=reply)
+        )
+        return cast(T, _raise_or_return(answer))
+
+    async def upsert_player(self, *, player_id: str, name: str) -> None:
+        """Remember that ``player_id`` (now called ``name``) was seen now."""
+        at = self._clock()
+        await self.transact(
+            lambda c: world_repo.upsert_player(c, player_id=player_id, name=name, seen_at=at)
+        )
+
+    async def record_rule_config(self, rules: RuleConfig) -> str:
+        """Store ``rules`` (once) and return its version, the content hash."""
+        at = self._clock()
+        return await self.transact(lambda c: world_repo.record_rule_config(c, rules, at=at))
+
+    async def load_rule_config(self, version: str) -> RuleConfig:
+        """The rule config stored under ``version``; :class:`RecordNotFound` if none."""
+        return await self.transact(lambda c: world_repo.load_rule_config(c, version))
+
+    async def create_arena(
+        self, *, arena_id: str, mode: str, region: str, rules: RuleConfig, seed: int
+    ) -> ArenaRecord:
+        """Record an arena and its rule config, in one transaction; safe to repeat.
+
+        Raises:
+            RecordRejected: ``arena_id`` exists with other values.
+            ValueError: ``seed`` is not in ``[0, 2**64)``.
+        """
+        at = self._clock()
+
+        def create(conn: Connection) -> ArenaRecord:
+            version = world_repo.record_rule_config(conn, rules, at=at)
+            return world_repo.create_arena(
+                conn,
+                arena_id=arena_id,
+                mode=mode,
+                region=region,
+                rules_version=version,
+                seed=seed,
+                at=at,
+            )
+
+        return await self.transact(create)
+
+    async def end_arena(
+        self, arena_id: str, result: BattleResult | Mapping[str, Any] | None = None
+    ) -> ArenaRecord:
+        """Flush the write-behind buffer, then mark the arena ended with ``result``.
+
+        Once this returns the arena's replay is complete. An arena already ended keeps its
+        first end.
+
+        Raises:
+            RecordNotFound: no such arena.
+        """
+        at = self._clock()
+        body = result.to_dict() if isinstance(result, BattleResult) else result
+        await self.flush()
+        return await self.transact(
+            lambda c: world_repo.end_arena(c, arena_id=arena_id, at=at, result=body)
+        )
+
+    async def save_snapshot(self, snapshot: Snapshot) -> None:
+        """Store a snapshot (after the commit; a second one of the same tick is ignored).
+
+        Raises:
+            RecordRejected: the arena is not stored.
+        """
+        at = self._clock()
+        await self.transact(lambda c: log_repo.save_snapshot(c, snapshot, at=at))
+
+    async def load_recovery(self, arena_id: str) -> Recovery:
+        """The arena's latest snapshot and the placements logged after it.
+
+        Only committed rows are read: call :meth:`flush` first to include buffered ones.
+
+        Raises:
+            RecordNotFound: no such arena.
+        """
+        return await self.transact(lambda c: log_repo.load_recovery(c, arena_id))
+
+    async def list_live_arenas(self) -> list[ArenaRecord]:
+        """Every arena not ended, oldest first."""
+        return await self.transact(world_repo.list_live_arenas)
+
+    async def load_replay(self, arena_id: str) -> Replay:
+        """The arena's rules, seed, placements per tick and checksums.
+
+        Raises:
+            RecordNotFound: no such arena, or its replay was purged.
+        """
+        return await self.transact(lambda c: log_repo.load_replay(c, arena_id))
+
+    async def purge_replays(self, *, ended_before: dt.datetime, limit: int = 100) -> int:
+        """Purge the replays of up to ``limit`` arenas ended before ``ended_before``.
+
+        Returns:
+            How many were purged; call again until 0.
+        """
+        at = self._clock()
+        return await self.transact(
+            lambda c: world_repo.purge_replays(c, ended_before=ended_before, at=at, limit=limit)
+        )
+
+    async def flush(self) -> None:
+        """Wait until every write-behind row buffered before this call is committed.
+
+        Raises:
+            StorageUnavailable: a write failed meanwhile (the rows stay buffered and are
+                retried; call again to wait for them).
+        """
+        _raise_or_return(await self._ref.ask(lambda reply: FlushWriteBehind(reply=reply)))
+
+    def record_placements(
+        self,
+        arena_id: str,
+        tick: int,
+        placements: Sequence[Placement],
+        *,
+        checksum: str | None = None,
+    ) -> bool:
+        """Buffer the placements accepted in ``tick``, in resolution order; never blocks.
+
+        Args:
+            arena_id: whose placements.
+            tick: the tick that accepted them.
+            placements: the accepted placements, in the order they were resolved (their
+                ``ordinal`` in the log is their index here).
+            checksum: the board checksum after the tick, stored with them.
+
+        Returns:
+            True when buffered (they will be written); False when the buffer is full:
+            nothing was taken, the rows are counted in ``rows_refused``.
+        """
+        rows: list[PendingRow] = [
+            PlacementRecord.of(arena_id, tick, ordinal, placement)
+            for ordinal, placement in enumerate(placements)
+        ]
+        if checksum is not None:
+            rows.append(TickChecksum(arena_id=arena_id, tick=tick, checksum=checksum))
+        return self._buffer.offer(rows)
+
+    def record_checksum(self, arena_id: str, tick: int, checksum: str) -> bool:
+        """Buffer the board checksum after ``tick``; never blocks. See
+        :meth:`record_placements` for the return value."""
+        return self._buffer.offer([TickChecksum(arena_id=arena_id, tick=tick, checksum=checksum)])
+
+    def stats(self) -> StorageStats:
+        """The storage actor's counters, now."""
+        return self._buffer.stats()

@@ -1,0 +1,49 @@
+"""The storage layer's typed errors: what callers of the storage actor may catch."""
+
+from __future__ import annotations
+
+from tilemud.errors import TilemudError
+
+
+class StorageError(TilemudError):
+    """Base of every error the storage layer raises on purpose."""
+
+    code = "storage_error"
+
+
+class StorageUnavailable(StorageError):
+    """The database cannot be reached, or did not answer in time: try again later.
+
+    Attributes:
+        retry_after: seconds after which a retry is worth it (the storage actor's current
+            backoff while the database is down).
+    """
+
+    code = "unavailable"
+
+    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class StatementTimeout(StorageUnavailable):
+    """A statement ran longer than ``database.statement_timeout_ms`` and was cancelled."""
+
+
+class RecordNotFound(StorageError):
+    """The arena, rule config or replay asked for is not stored (or was purged)."""
+
+    code = "not_found"
+
+
+class RecordRejected(StorageError):
+    """The database refused the rows: a constraint failed (an unknown arena or rule config,
+    an arena id already used with other values) or a value does not fit its column."""
+
+    code = "rejected"
+
+
+class SchemaOutOfDate(StorageError):
+    """The database's schema is not the one this tilemud needs; the message says the fix."""
+
+    code = "schema_out_of_date"

@@ -1,0 +1,218 @@
+"""The values the repositories take and give back: frozen, plain, no database types."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Literal, TypeAlias
+
+import attrs
+
+from tilemud.game import (
+    ArenaState,
+    Board,
+    Placement,
+    RuleConfig,
+    SnapshotError,
+    board_checksum,
+    decode_board,
+    encode_board,
+    score_board,
+)
+
+#: ``arenas.state``.
+ArenaLifecycle: TypeAlias = Literal["live", "ended"]
+
+
+def _frozen_ticks(value: Mapping[str, int]) -> Mapping[str, int]:
+    return MappingProxyType(dict(sorted(value.items())))
+
+
+@attrs.frozen(kw_only=True)
+class PlayerRecord:
+    """A player as stored."""
+
+    player_id: str
+    name: str
+    created: dt.datetime
+    last_seen: dt.datetime
+
+
+@attrs.frozen(kw_only=True)
+class ArenaRecord:
+    """An arena as stored.
+
+    Attributes:
+        arena_id: the arena's id.
+        mode: ``battle`` or ``arena``.
+        region: where it runs.
+        rules_version: the content hash of its rule config.
+        seed: its seed, ``0 <= seed < 2**64``.
+        state: ``live`` until it ends, then ``ended``.
+        created: when it was created.
+        ended: when it ended, once it has.
+        result: how it ended (``BattleResult.to_dict()``), when the caller said.
+        purged: when its replay (placements, checksums, snapshots) was purged.
+    """
+
+    arena_id: str
+    mode: str
+    region: str
+    rules_version: str
+    seed: int
+    state: ArenaLifecycle
+    created: dt.datetime
+    ended: dt.datetime | None = None
+    result: Mapping[str, Any] | None = None
+    purged: dt.datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class PlacementRecord:
+    """One accepted placement in the log: the ``ordinal``-th one resolved in ``tick``."""
+
+    arena_id: str
+    tick: int
+    ordinal: int
+    player_id: str
+    x: int
+    y: int
+    kind: str
+
+    @classmethod
+    def of(cls, arena_id: str, tick: int, ordinal: int, placement: Placement) -> PlacementRecord:
+        """The log row of a placement accepted in ``tick`` (its ``rid`` is not kept)."""
+        return cls(
+            arena_id=arena_id,
+            tick=tick,
+            ordinal=ordinal,
+            player_id=placement.player_id,
+            x=placement.x,
+            y=placement.y,
+            kind=placement.kind,
+        )
+
+    def to_placement(self) -> Placement:
+        """The game's placement (without a ``rid``)."""
+        return Placement(player_id=self.player_id, x=self.x, y=self.y, kind=self.kind)
+
+
+@attrs.frozen(kw_only=True)
+class TickChecksum:
+    """The board checksum of ``arena_id`` after ``tick`` (``board_checksum``)."""
+
+    arena_id: str
+    tick: int
+    checksum: str
+
+
+@attrs.frozen(kw_only=True)
+class Snapshot:
+    """An arena's board after ``tick``, encoded, with the cooldowns still running.
+
+    Attributes:
+        arena_id: whose board.
+        tick: the last tick resolved on it.
+        board: ``encode_board`` of the board.
+        checksum: ``board_checksum`` of the board.
+        last_placed: ``ArenaState.last_placed``: player id -> tick of their last accepted
+            placement, for the cooldowns that may still block a later tick.
+    """
+
+    arena_id: str
+    tick: int
+    board: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")
+    checksum: str
+    last_placed: Mapping[str, int] = attrs.field(factory=dict, converter=_frozen_ticks)
+
+    @classmethod
+    def of_state(cls, arena_id: str, state: ArenaState) -> Snapshot:
+        """Snapshot an arena's rules state (its board, tick and cooldowns)."""
+        return cls(
+            arena_id=arena_id,
+            tick=state.tick,
+            board=encode_board(state.board),
+            checksum=board_checksum(state.board),
+            last_placed=state.last_placed,
+        )
+
+    def decode(self) -> Board:
+        """The board, checked against :attr:`checksum`.
+
+        Raises:
+            SnapshotError: the bytes are not a board, or not the board of the checksum.
+        """
+        board = decode_board(self.board)
+        if board_checksum(board) != self.checksum:
+            raise SnapshotError(
+                f"snapshot of {self.arena_id} at tick {self.tick}: the board does not match "
+                f"its checksum {self.checksum}"
+            )
+        return board
+
+    def to_state(self, rules: RuleConfig) -> ArenaState:
+        """The rules state this snapshot was taken of (scores recounted from the board).
+
+        A battle's ``ended`` is not part of a snapshot: an ended arena is not recovered.
+
+        Raises:
+            SnapshotError: the board is corrupt or not of the rules' size.
+        """
+        board = self.decode()
+        if (board.width, board.height) != (rules.width, rules.height):
+            raise SnapshotError("the snapshot's board does not have the rules' size")
+        return ArenaState(
+            board=board,
+            tick=self.tick,
+            last_placed=self.last_placed,
+            scores=MappingProxyType(score_board(board, rules)),
+        )
+
+
+@attrs.frozen(kw_only=True)
+class Recovery:
+    """What a restarted arena needs: its record, rules, latest snapshot and the log after it.
+
+    Attributes:
+        arena: the arena's record.
+        rules: its rule config.
+        snapshot: the latest snapshot, or None when none was saved (start from an empty
+            board, ``ArenaState.start(rules)``).
+        placements: the accepted placements after the snapshot's tick (all of them without
+            a snapshot), by tick then ordinal.
+        checksums: the tick checksums after the snapshot's tick, by tick.
+    """
+
+    arena: ArenaRecord
+    rules: RuleConfig
+    snapshot: Snapshot | None
+    placements: tuple[PlacementRecord, ...]
+    checksums: tuple[TickChecksum, ...]
+
+
+@attrs.frozen(kw_only=True)
+class ReplayTick:
+    """One tick of a replay: its accepted placements in order, and its checksum if stored."""
+
+    tick: int
+    placements: tuple[Placement, ...]
+    checksum: str | None
+
+
+@attrs.frozen(kw_only=True)
+class Replay:
+    """Everything needed to replay an arena from an empty board.
+
+    Replaying applies each tick's placements, in order, from ``ArenaState.start(rules)``
+    with ``arena.seed``; after a tick with a ``checksum`` the board must have that checksum.
+
+    Attributes:
+        arena: the arena's record (seed, result).
+        rules: its rule config.
+        ticks: the ticks with placements or a checksum, in order.
+    """
+
+    arena: ArenaRecord
+    rules: RuleConfig
+    ticks: tuple[ReplayTick, ...]

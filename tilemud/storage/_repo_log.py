@@ -1,0 +1,186 @@
+"""Repositories of an arena's history: the placement log, tick checksums, snapshots.
+
+Sync functions taking a Connection, run inside the caller's transaction. Appends ignore
+rows already stored under the same key, so a batch written again after an unclear failure
+(the commit went through, the acknowledgement did not) is not an error and adds nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from tilemud.storage import tables as t
+from tilemud.storage._errors import RecordNotFound
+from tilemud.storage._records import (
+    PlacementRecord,
+    Recovery,
+    Replay,
+    ReplayTick,
+    Snapshot,
+    TickChecksum,
+)
+from tilemud.storage._repo_world import load_arena, load_rule_config
+from tilemud.storage._sql import insert
+
+
+def append_placements(conn: Connection, rows: Sequence[PlacementRecord]) -> int:
+    """Append accepted placements to the log, in one statement.
+
+    Returns:
+        How many rows were given (those already stored are skipped, not counted apart).
+    """
+    if not rows:
+        return 0
+    stmt = insert(conn, t.placements).on_conflict_do_nothing(
+        index_elements=[t.placements.c.arena_id, t.placements.c.tick, t.placements.c.ordinal]
+    )
+    conn.execute(
+        stmt,
+        [
+            {
+                "arena_id": r.arena_id,
+                "tick": r.tick,
+                "ordinal": r.ordinal,
+                "player_id": r.player_id,
+                "x": r.x,
+                "y": r.y,
+                "kind": r.kind,
+            }
+            for r in rows
+        ],
+    )
+    return len(rows)
+
+
+def record_tick_checksums(conn: Connection, rows: Sequence[TickChecksum]) -> int:
+    """Store tick checksums (a tick already stored keeps its first checksum).
+
+    Returns:
+        How many rows were given.
+    """
+    if not rows:
+        return 0
+    stmt = insert(conn, t.tick_checksums).on_conflict_do_nothing(
+        index_elements=[t.tick_checksums.c.arena_id, t.tick_checksums.c.tick]
+    )
+    conn.execute(
+        stmt, [{"arena_id": r.arena_id, "tick": r.tick, "checksum": r.checksum} for r in rows]
+    )
+    return len(rows)
+
+
+def save_snapshot(conn: Connection, snapshot: Snapshot, *, at: dt.datetime) -> None:
+    """Store a snapshot (a snapshot of the same arena and tick already stored is kept)."""
+    stmt = insert(conn, t.board_snapshots).values(
+        arena_id=snapshot.arena_id,
+        tick=snapshot.tick,
+        board=snapshot.board,
+        checksum=snapshot.checksum,
+        last_placed=dict(snapshot.last_placed),
+        created=at,
+    )
+    conn.execute(
+        stmt.on_conflict_do_nothing(
+            index_elements=[t.board_snapshots.c.arena_id, t.board_snapshots.c.tick]
+        )
+    )
+
+
+def load_latest_snapshot(conn: Connection, arena_id: str) -> Snapshot | None:
+    """The arena's snapshot of the highest tick, or None."""
+    s = t.board_snapshots
+    row = conn.execute(
+        sa.select(s).where(s.c.arena_id == arena_id).order_by(s.c.tick.desc()).limit(1)
+    ).first()
+    if row is None:
+        return None
+    return Snapshot(
+        arena_id=row.arena_id,
+        tick=row.tick,
+        board=bytes(row.board),
+        checksum=row.checksum,
+        last_placed=row.last_placed,
+    )
+
+
+def load_placements(
+    conn: Connection, arena_id: str, *, after_tick: int | None = None
+) -> tuple[PlacementRecord, ...]:
+    """The arena's logged placements after ``after_tick`` (all when None), in order."""
+    p = t.placements
+    query = sa.select(p).where(p.c.arena_id == arena_id)
+    if after_tick is not None:
+        query = query.where(p.c.tick > after_tick)
+    rows = conn.execute(query.order_by(p.c.tick, p.c.ordinal))
+    return tuple(
+        PlacementRecord(
+            arena_id=r.arena_id,
+            tick=r.tick,
+            ordinal=r.ordinal,
+            player_id=r.player_id,
+            x=r.x,
+            y=r.y,
+            kind=r.kind,
+        )
+        for r in rows
+    )
+
+
+def load_tick_checksums(
+    conn: Connection, arena_id: str, *, after_tick: int | None = None
+) -> tuple[TickChecksum, ...]:
+    """The arena's tick checksums after ``after_tick`` (all when None), by tick."""
+    c = t.tick_checksums
+    query = sa.select(c).where(c.c.arena_id == arena_id)
+    if after_tick is not None:
+        query = query.where(c.c.tick > after_tick)
+    rows = conn.execute(query.order_by(c.c.tick))
+    return tuple(TickChecksum(arena_id=r.arena_id, tick=r.tick, checksum=r.checksum) for r in rows)
+
+
+def load_recovery(conn: Connection, arena_id: str) -> Recovery:
+    """The latest snapshot of an arena and everything logged after it.
+
+    Raises:
+        RecordNotFound: no such arena (or its rule config is missing).
+    """
+    arena = load_arena(conn, arena_id)
+    rules = load_rule_config(conn, arena.rules_version)
+    snapshot = load_latest_snapshot(conn, arena_id)
+    after = None if snapshot is None else snapshot.tick
+    return Recovery(
+        arena=arena,
+        rules=rules,
+        snapshot=snapshot,
+        placements=load_placements(conn, arena_id, after_tick=after),
+        checksums=load_tick_checksums(conn, arena_id, after_tick=after),
+    )
+
+
+def load_replay(conn: Connection, arena_id: str) -> Replay:
+    """An arena's whole history: rules, seed, placements per tick and checksums.
+
+    Raises:
+        RecordNotFound: no such arena, or its replay was purged.
+    """
+    arena = load_arena(conn, arena_id)
+    if arena.purged is not None:
+        raise RecordNotFound(f"the replay of arena {arena_id} was purged at {arena.purged}")
+    rules = load_rule_config(conn, arena.rules_version)
+    by_tick: dict[int, list[PlacementRecord]] = {}
+    for record in load_placements(conn, arena_id):
+        by_tick.setdefault(record.tick, []).append(record)
+    checksums = {c.tick: c.checksum for c in load_tick_checksums(conn, arena_id)}
+    ticks = tuple(
+        ReplayTick(
+            tick=tick,
+            placements=tuple(r.to_placement() for r in by_tick.get(tick, ())),
+            checksum=checksums.get(tick),
+        )
+        for tick in sorted(by_tick.keys() | checksums.keys())
+    )
+    return Replay(arena=arena, rules=rules, ticks=ticks)

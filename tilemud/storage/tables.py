@@ -1,0 +1,148 @@
+"""The durable schema as SQLAlchemy Core tables (no ORM); Alembic migrations create it.
+
+One schema for both backends (SQLite and PostgreSQL). Timestamps are timezone-aware UTC
+(:class:`UTCDateTime`: ``timestamptz`` on PostgreSQL; SQLite stores naive UTC text and gets
+the zone back on reading). Ids are the game's own strings (at most 128 characters).
+
+- ``players``: who has played here, and when they were last seen.
+- ``rule_configs``: every rule config an arena ever ran under, keyed by its content hash
+  (``RuleConfig.content_hash``), body as JSON (``RuleConfig.to_dict``). Never purged: it
+  is the audit trail of the rules.
+- ``arenas``: one row per battle or epic arena: mode, region, rules, seed (a 64-bit
+  unsigned seed is stored as the signed BIGINT of the same bits), ``state`` ``live`` or
+  ``ended``, when it ended and how (``result``, a ``BattleResult.to_dict``), and when its
+  replay was purged (``purged``; the row itself stays, with its result).
+- ``board_snapshots``: an arena's encoded board (``encode_board``) after tick ``tick``,
+  its ``board_checksum``, and the cooldowns still running (``ArenaState.last_placed``), so
+  a restart resumes from the latest one plus the placements logged after it.
+- ``placements``: the log of accepted placements, in resolution order (``ordinal``) within
+  each tick. Its primary key (arena_id, tick, ordinal) is also the index that reads "the
+  placements of arena A after tick T" in order.
+- ``tick_checksums``: the board checksum after a tick, for replays to check themselves.
+
+``player_id`` in placements is not a foreign key: NPCs place tiles too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Final
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+
+#: Naming convention for constraints, so migrations can name what they drop.
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: Longest id (player, arena) and player name stored.
+ID_LENGTH: Final = 128
+
+#: ``arenas.state`` values.
+LIVE: Final = "live"
+ENDED: Final = "ended"
+
+
+class UTCDateTime(sa.TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC timestamp on every backend; naive datetimes are refused."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"timestamps must be timezone-aware, not {value!r}")
+        value = value.astimezone(dt.UTC)
+        # SQLite keeps text: naive UTC compares correctly as text, an offset would not.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+#: JSON on SQLite, JSONB on PostgreSQL.
+JSONDocument: Final = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+metadata: Final = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+players: Final = sa.Table(
+    "players",
+    metadata,
+    sa.Column("id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("name", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("created", UTCDateTime(), nullable=False),
+    sa.Column("last_seen", UTCDateTime(), nullable=False),
+)
+
+rule_configs: Final = sa.Table(
+    "rule_configs",
+    metadata,
+    sa.Column("version", sa.String(80), primary_key=True),
+    sa.Column("body", JSONDocument, nullable=False),
+    sa.Column("created", UTCDateTime(), nullable=False),
+)
+
+arenas: Final = sa.Table(
+    "arenas",
+    metadata,
+    sa.Column("id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("mode", sa.String(16), nullable=False),
+    sa.Column("region", sa.String(32), nullable=False),
+    sa.Column(
+        "rules_version", sa.String(80), sa.ForeignKey("rule_configs.version"), nullable=False
+    ),
+    sa.Column("seed", sa.BigInteger(), nullable=False),
+    sa.Column("state", sa.String(8), nullable=False),
+    sa.Column("created", UTCDateTime(), nullable=False),
+    sa.Column("ended", UTCDateTime(), nullable=True),
+    sa.Column("result", JSONDocument, nullable=True),
+    sa.Column("purged", UTCDateTime(), nullable=True),
+    sa.CheckConstraint("state IN ('live', 'ended')", name="state"),
+    sa.Index(None, "state"),
+    sa.Index(None, "ended"),
+)
+
+board_snapshots: Final = sa.Table(
+    "board_snapshots",
+    metadata,
+    sa.Column("arena_id", sa.String(ID_LENGTH), sa.ForeignKey("arenas.id"), primary_key=True),
+    sa.Column("tick", sa.BigInteger(), primary_key=True),
+    sa.Column("board", sa.LargeBinary(), nullable=False),
+    sa.Column("checksum", sa.String(80), nullable=False),
+    sa.Column("last_placed", JSONDocument, nullable=False),
+    sa.Column("created", UTCDateTime(), nullable=False),
+)
+
+placements: Final = sa.Table(
+    "placements",
+    metadata,
+    sa.Column("arena_id", sa.String(ID_LENGTH), sa.ForeignKey("arenas.id"), primary_key=True),
+    sa.Column("tick", sa.BigInteger(), primary_key=True),
+    sa.Column("ordinal", sa.Integer(), primary_key=True),
+    sa.Column("player_id", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("x", sa.Integer(), nullable=False),
+    sa.Column("y", sa.Integer(), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+)
+
+tick_checksums: Final = sa.Table(
+    "tick_checksums",
+    metadata,
+    sa.Column("arena_id", sa.String(ID_LENGTH), sa.ForeignKey("arenas.id"), primary_key=True),
+    sa.Column("tick", sa.BigInteger(), primary_key=True),
+    sa.Column("checksum", sa.String(80), nullable=False),
+)
