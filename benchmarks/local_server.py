@@ -36,13 +36,29 @@ class ServerFailed(Exception):
 
 
 class ServerLog:
-    """The server's JSON log, read line by line while it runs."""
+    """The server's JSON log, read line by line while it runs.
+
+    Also what tests/integration/test_process.py reads a subprocess server's log with.
+    """
 
     def __init__(self) -> None:
+        #: Every line, as text.
+        self.lines: list[str] = []
+        #: The lines that are one JSON object.
         self.records: list[dict[str, Any]] = []
+        #: The non-empty lines that are not.
         self.other_lines: list[str] = []
         self.ended = trio.Event()
         self._changed = trio.Event()
+
+    @property
+    def messages(self) -> list[str]:
+        """The ``msg`` of every record, in order."""
+        return [str(record.get("msg")) for record in self.records]
+
+    def text(self) -> str:
+        """The whole log as written."""
+        return "\n".join(self.lines)
 
     async def read_from(self, stream: trio.abc.ReceiveStream) -> None:
         """Read ``stream`` to its end."""
@@ -59,6 +75,7 @@ class ServerLog:
             self._changed.set()
 
     def _add(self, line: bytes) -> None:
+        self.lines.append(line.decode(errors="replace"))
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError:
@@ -81,6 +98,10 @@ class ServerLog:
                 tail = "\n".join(self.other_lines[-10:])
                 raise ServerFailed(f"the server's log ended without {message!r}\n{tail}")
             await changed.wait()
+
+    async def wait_ended(self) -> None:
+        """Wait until the log has been read to its end (the process is gone)."""
+        await self.ended.wait()
 
     def summary(self) -> dict[str, Any]:
         """Counts by level, and the distinct warnings and errors (with how often each)."""

@@ -20,11 +20,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import orjson
 import pytest
 import trio
 from trio_websocket import WebSocketConnection, wrap_client_stream
 
+from benchmarks.local_server import ServerLog
 from tests.integration.harness import read_until_closed, receive, send
 
 pytestmark = pytest.mark.integration
@@ -34,70 +34,6 @@ BOUND = 30
 WS_PATH = "/v1/ws"
 SECRET = "process-test-secret-0123456789abcdef-0123"
 GOING_AWAY = 1001
-
-
-class ServerLog:
-    """What the server wrote to stderr, line by line, parsed as JSON where it is JSON."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.records: list[dict[str, Any]] = []
-        #: Lines that are not one JSON object.
-        self.malformed: list[str] = []
-        self.ended = False
-        self._changed = trio.Event()
-
-    @property
-    def messages(self) -> list[str]:
-        return [str(record.get("msg")) for record in self.records]
-
-    def text(self) -> str:
-        return "\n".join(self.lines)
-
-    async def read_from(self, stream: trio.abc.ReceiveStream) -> None:
-        """Read ``stream`` to its end (the process exited or was killed)."""
-        pending = b""
-        try:
-            while chunk := await stream.receive_some():
-                *complete, pending = (pending + chunk).split(b"\n")
-                for raw in complete:
-                    self._add(raw.decode())
-            if pending:
-                self._add(pending.decode())
-        finally:
-            self.ended = True
-            self._ring()
-
-    def _add(self, line: str) -> None:
-        self.lines.append(line)
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            record = None
-        if isinstance(record, dict):
-            self.records.append(record)
-        else:
-            self.malformed.append(line)
-        self._ring()
-
-    def _ring(self) -> None:
-        self._changed.set()
-        self._changed = trio.Event()
-
-    async def wait_for(self, msg: str) -> dict[str, Any]:
-        """The first record whose ``msg`` is ``msg``, once it has been written."""
-        while True:
-            changed = self._changed
-            for record in self.records:
-                if record.get("msg") == msg:
-                    return record
-            if self.ended:
-                raise AssertionError(f"the server's log ended without {msg!r}:\n{self.text()}")
-            await changed.wait()
-
-    async def wait_ended(self) -> None:
-        while not self.ended:
-            await self._changed.wait()
 
 
 class ServerProcess:
@@ -269,7 +205,7 @@ async def test_guest_login_then_hello_and_welcome(tmp_path: Path) -> None:
                 assert (pong["type"], pong["rid"]) == ("pong", "p-1")
             server.process.send_signal(signal.SIGTERM)
             assert await server.exit_status() == 0
-    assert server.log.malformed == [], server.log.text()
+    assert server.log.other_lines == [], server.log.text()
     assert errors_in(server.log) == []
 
 
@@ -299,7 +235,7 @@ async def test_signal_closes_every_client_with_1001_and_exits_0(
     assert codes == [GOING_AWAY] * 4
     assert status == 0
     log = server.log
-    assert log.malformed == [], log.text()
+    assert log.other_lines == [], log.text()
     assert all({"ts", "level", "logger", "msg"} <= set(r) for r in log.records)
     stopping = log.records[log.messages.index("stopping")]
     assert stopping["signal"] == signum.name
@@ -377,7 +313,7 @@ async def test_second_signal_cancels_a_slow_shutdown(tmp_path: Path) -> None:
     assert not waiting.cancelled_caught, "the second signal did not end the stop"
     assert server.process.returncode == 0
     log = server.log
-    assert log.malformed == [], log.text()
+    assert log.other_lines == [], log.text()
     assert "second signal: cancelling the remaining shutdown" in log.messages
     assert log.records[-1]["msg"] == "stopped"
     assert errors_in(log) == []  # a hard stop is cancellation, not a crash
@@ -432,7 +368,7 @@ async def test_a_port_in_use_is_one_clear_error(tmp_path: Path, taken: str) -> N
     assert status == 1
     log = server.log
     # No bare traceback on stderr: every line is a JSON record (tracebacks sit in `exc`).
-    assert log.malformed == [], log.text()
+    assert log.other_lines == [], log.text()
     last = log.records[-1]
     assert (last["level"], last["logger"]) == ("error", "tilemud.cli")
     assert "Address already in use" in last["msg"]
