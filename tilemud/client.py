@@ -102,7 +102,7 @@ class ArenaView:
                 self.tiles[(x, y)] = (owner, kind)
             self.scores.update(frame.scores)
         elif isinstance(frame, PlayerJoined):
-            self.players[frame.player_id] = frame.name
+            self.players.update(frame.players)
         elif isinstance(frame, PlayerLeft):
             self.players.pop(frame.player_id, None)
         elif isinstance(frame, BattleEnded):

@@ -54,20 +54,39 @@ async def test_join_resets_the_stream_then_everybody_hears_of_it(
             await start_arena(nursery, arena)
             joined = await join(arena, ann)
             assert joined == ArenaJoined(arena_id="a_test", rules=SMALL_RULES, tick=0)
-            assert [kind for kind, _ in ann.events] == ["reset", "publish"]
+            assert [kind for kind, _ in ann.events] == ["reset"]
             (snapshot,) = ann.snapshots()
             assert (snapshot.arena_id, snapshot.tick) == ("a_test", 0)
             assert snapshot.players == (("ann", "Ann"),)
             assert snapshot.scores == ()  # nobody holds a tile: every score is 0
             assert snapshot.board.to_board() == Board(16, 16)
-            (hello,) = ann.published_of(PlayerJoined)
-            assert (hello.arena_id, hello.player_id, hello.name) == ("a_test", "ann", "Ann")
 
-            await join(arena, bob)
+            await join(arena, bob)  # in the same tick
             assert bob.snapshots()[0].players == (("ann", "Ann"), ("bob", "Bob"))
+            assert ann.published_of(PlayerJoined) == []  # announced at the tick's end
+            await trio.sleep(1.5 * TICK)  # past the tick boundary, never on it
             for link in (ann, bob):
-                hello = link.published_of(PlayerJoined)[-1]
-                assert (hello.player_id, hello.name) == ("bob", "Bob")
+                (hello,) = link.published_of(PlayerJoined)
+                assert hello.arena_id == "a_test"
+                assert hello.players == (("ann", "Ann"), ("bob", "Bob"))
+            nursery.cancel_scope.cancel()
+
+
+async def test_a_join_and_leave_within_one_tick_is_announced_to_nobody(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    arena = make_arena()
+    ann, bob = FakeLink("ann", "Ann"), FakeLink("bob", "Bob")
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            await start_arena(nursery, arena)
+            await join(arena, ann)
+            await trio.sleep(1.5 * TICK)  # past the tick boundary, never on it
+            await join(arena, bob)
+            await arena.ref.send(LeaveArena(player_id="bob", reason="left"))
+            await trio.sleep(2.5 * TICK)
+            assert [h.players for h in ann.published_of(PlayerJoined)] == [(("ann", "Ann"),)]
+            assert ann.published_of(PlayerLeft) == []
             nursery.cancel_scope.cancel()
 
 
@@ -107,7 +126,9 @@ async def test_the_cap_is_never_exceeded(autojump_clock: trio.testing.MockClock)
             assert links[2].events == []
             view = await describe(arena)
             assert view.players == ("p0", "p1")
-            assert [b.player_id for b in links[0].published_of(PlayerJoined)] == ["p0", "p1"]
+            await trio.sleep(1.5 * TICK)  # past the tick boundary, never on it
+            announced = [p for b in links[0].published_of(PlayerJoined) for p, _ in b.players]
+            assert announced == ["p0", "p1"]
             # A seat freed is a seat taken.
             await arena.ref.send(LeaveArena(player_id="p0", reason="left"))
             assert isinstance(await join(arena, links[2]), ArenaJoined)
@@ -253,9 +274,16 @@ async def test_a_tick_is_encoded_once_and_an_empty_tick_sends_nothing(
             await arena.ref.send(place("p0", "r", 4, 4))
             await arena.ref.send(place("p1", "r", 6, 6, "crystal"))
             await trio.sleep_until(t0 + 5.5 * TICK)  # tick 1 placed, ticks 2..5 empty
+            # Tick 1's end announces the three joins, then its placements: two frames,
+            # each one object shared by every player.
             bodies = [link.of("publish") for link in links]
-            assert [len(b) for b in bodies] == [1, 1, 1]
-            assert bodies[0][0] is bodies[1][0] is bodies[2][0]
+            assert [len(b) for b in bodies] == [2, 2, 2]
+            for index in range(2):
+                assert bodies[0][index] is bodies[1][index] is bodies[2][index]
+            announced = stream_frame(bodies[0][0])
+            assert isinstance(announced, PlayerJoined)
+            assert [p for p, _ in announced.players] == ["p0", "p1", "p2"]
+            bodies = [[body for body in b if body is not bodies[0][0]] for b in bodies]
             tick = stream_frame(bodies[0][0])
             assert isinstance(tick, ArenaTick)
             assert (tick.arena_id, tick.tick) == ("a_test", 1)

@@ -109,7 +109,7 @@ SERVER_EXAMPLES: dict[str, ServerMessage] = {
         scores=(("p-1", 3), ("p-2", 2)),
     ),
     "player_joined": PlayerJoined(
-        seq=9, sent_at=1767225600.4, arena_id="battle-7", player_id="p-3", name="Cy"
+        seq=9, sent_at=1767225600.4, arena_id="battle-7", players=(("p-3", "Cy"), ("p-4", "Di"))
     ),
     "player_left": PlayerLeft(
         seq=10, sent_at=1767225600.5, arena_id="battle-7", player_id="p-3", reason="timeout"

@@ -131,11 +131,11 @@ def test_unstamped_is_only_an_in_memory_value() -> None:
 
 def test_a_frame_missing_seq_and_more_reports_both() -> None:
     payload = orjson.loads(encode_server(SERVER_EXAMPLES["player_joined"]))
-    del payload["seq"], payload["name"]
+    del payload["seq"], payload["players"]
     with pytest.raises(ProtocolError) as info:
         decode_server(orjson.dumps(payload))
     assert "seq: missing required field" in info.value.message
-    assert "name: missing required field" in info.value.message
+    assert "players: missing required field" in info.value.message
 
 
 def _stream_payloads() -> st.SearchStrategy[dict[str, Any]]:

@@ -11,7 +11,7 @@ Replies (``place_result``, ``error``) are whole frames from
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from tilemud.game import ArenaState, BattleResult, Board, PlacementResult, TickOutcome
 from tilemud.protocol import (
@@ -71,14 +71,10 @@ class ArenaFrames:
         )
         return encode_stream_body(frame)
 
-    def player_joined(self, *, player_id: str, name: str) -> str:
-        """The ``player_joined`` body."""
+    def players_joined(self, players: Sequence[tuple[str, str]]) -> str:
+        """The ``player_joined`` body announcing ``players`` (id, name) at once."""
         frame = PlayerJoined(
-            seq=UNSTAMPED,
-            sent_at=time.time(),
-            arena_id=self._arena_id,
-            player_id=player_id,
-            name=name,
+            seq=UNSTAMPED, sent_at=time.time(), arena_id=self._arena_id, players=tuple(players)
         )
         return encode_stream_body(frame)
 

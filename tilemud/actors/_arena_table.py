@@ -63,6 +63,9 @@ class ArenaTable:
         self._meter = meter
         self._seats = Seats()
         self._pending: list[Placement] = []
+        # Joins are announced once per tick, in one frame: a join storm of 300 players
+        # would otherwise send 45,000 frames (each joiner announced to everyone seated).
+        self._joined: dict[str, str] = {}
         self._frames = ArenaFrames(arena_id)
 
     # -- seats ----------------------------------------------------------------------------
@@ -82,11 +85,10 @@ class ArenaTable:
         players = self._seats.names()
         players[player_id] = link.name
         snapshot = self._frames.snapshot(self.state, players=players)
-        joined = None if again else self._frames.player_joined(player_id=player_id, name=link.name)
         self._seats.seat(link)
         link.reset_stream(snapshot)
-        if joined is not None:
-            self._seats.publish(joined)
+        if not again:
+            self._joined[player_id] = link.name  # announced at the end of the tick
             log.debug("player joined", extra={"arena_id": self.arena_id, "player_id": player_id})
         return ArenaJoined(arena_id=self.arena_id, rules=self.rules, tick=self.state.tick)
 
@@ -94,6 +96,8 @@ class ArenaTable:
         """Free ``player_id``'s seat, if they hold one, and tell the others."""
         if self._seats.unseat(player_id) is None:
             return
+        if self._joined.pop(player_id, None) is not None:
+            return  # joined and left within one tick: the others never heard of it
         self._seats.publish(self._frames.player_left(player_id=player_id, reason=reason))
         log.debug(
             "player left",
@@ -167,6 +171,9 @@ class ArenaTable:
         # Committed together: a crash after this line never resolves a placement twice.
         self.state, self._pending = state, []
         frames = self._frames
+        if self._joined:
+            self._seats.publish(frames.players_joined(list(self._joined.items())))
+            self._joined.clear()
         for result in outcome.results:
             placement = result.placement
             link = self._seats.link_of(placement.player_id)

@@ -185,15 +185,19 @@ class ArenaTick:
 
 @attrs.frozen(kw_only=True)
 class PlayerJoined:
-    """A player took a seat in the arena.
+    """Players took seats in the arena during the last tick (one frame for all of them).
+
+    Sent at the end of the tick, before its ``tick`` frame. A joiner's own ``snapshot``
+    already lists the players seated at that moment; this frame may name some of them
+    again (adding a known player changes nothing). A player who joined and left within
+    the same tick is not announced.
 
     Attributes:
         seq: this frame's number in the session's stream: one more than the previous
             frame's; ``ack`` it.
         sent_at: the server's clock when the frame was built, Unix seconds.
         arena_id: the arena.
-        player_id: who joined.
-        name: their display name.
+        players: ``[player_id, name]`` of each player who joined, in the order they did.
     """
 
     TYPE: ClassVar[str] = "player_joined"
@@ -201,8 +205,9 @@ class PlayerJoined:
     seq: int = attrs.field(validator=STREAM_SEQ)
     sent_at: float = attrs.field(validator=UNIX_TIME)
     arena_id: str = attrs.field(validator=ID)
-    player_id: str = attrs.field(validator=ID)
-    name: str = attrs.field(validator=NAME)
+    players: tuple[tuple[str, str], ...] = attrs.field(
+        validator=Items(item=Fixed(ID, NAME), min_items=1, max_items=MAX_PLAYERS)
+    )
 
 
 @attrs.frozen(kw_only=True)
