@@ -16,11 +16,29 @@ import trio.testing
 from trio_websocket import ConnectionClosed
 
 from tests.integration.harness import make_settings, running_server
-from tests.world.memory import memory_player
+from tests.world.memory import MemoryPlayer, memory_player
 from tests.world.play import describe, join, place, server_last_seq
+from tilemud.client import PlayerClient
 from tilemud.protocol import ArenaSnapshot, ErrorFrame, Place, PlaceResult, PlayerLeft
+from tilemud.supervisors.tree import TilemudServer
 
 DEADLINE = 1000.0  # seconds of Trio time, far beyond what any of these tests needs
+
+
+async def join_both_then_drop_ada(server: TilemudServer, bob: MemoryPlayer) -> PlayerClient:
+    """Ada and Bob join one arena; Ada reads her stream to its end, then her link drops.
+
+    Returns:
+        Ada's client as it was when the connection dropped (its view and stream check).
+    """
+    async with memory_player(server, "p_a") as ada:
+        await join(ada.client)
+        await join(bob.client)
+        await ada.client.receive_until(
+            lambda c: c.stream.last_seq == server_last_seq(server, "p_a")
+        )
+        await ada.drop()
+        return ada.client
 
 
 async def test_seat_is_kept_at_119_s_and_released_at_121_s(
@@ -60,15 +78,8 @@ async def test_resume_after_60_s_gets_every_missed_frame_once_in_order(
             running_server(make_settings(tmp_path)) as server,
             memory_player(server, "p_b") as bob,
         ):
-            async with memory_player(server, "p_a") as ada:
-                await join(ada.client)
-                await join(bob.client)
-                await ada.client.receive_until(
-                    lambda c: c.stream.last_seq == server_last_seq(server, "p_a")
-                )
-                before = ada.client
-                assert before.welcome is not None
-                await ada.drop()
+            before = await join_both_then_drop_ada(server, bob)
+            assert before.welcome is not None
 
             # Bob plays for 60 s while Ada is away: one tile every half second.
             missed_from = before.stream.last_seq + 1
@@ -104,14 +115,7 @@ async def test_resume_after_the_buffer_overflowed_gets_a_snapshot_of_the_live_bo
             running_server(make_settings(tmp_path, stream_buffer=8)) as server,
             memory_player(server, "p_b") as bob,
         ):
-            async with memory_player(server, "p_a") as ada:
-                await join(ada.client)
-                await join(bob.client)
-                await ada.client.receive_until(
-                    lambda c: c.stream.last_seq == server_last_seq(server, "p_a")
-                )
-                before = ada.client
-                await ada.drop()
+            before = await join_both_then_drop_ada(server, bob)
             for step in range(30):  # 30 tick frames: far more than the 8 kept
                 await place(bob.client, step, 5)
                 await trio.sleep(0.5)
