@@ -36,23 +36,22 @@ class Greeting:
 
     identity: SessionIdentity
     version: int
-    #: The session the client asked to resume (checked to be its own), if any.
-    resumed_session: str | None
     #: The last stream seq the client saw, for an exact resend after a resume.
     last_seq: int | None
 
 
-def _session_to_resume(tokens: TokenAuthority, resume_token: str, player_id: str) -> str | None:
-    """The session a resume token names; None when its grace is over (a fresh session).
+def _check_resume_token(tokens: TokenAuthority, resume_token: str, player_id: str) -> None:
+    """Refuse a forged resume token, or another player's; one past its lifetime is ignored.
 
-    A forged resume token, or another player's, refuses the handshake.
+    Which session a connection takes over is decided by the player (one session each),
+    not by the token: the token is only checked, so that a client holding a wrong one
+    learns it.
     """
     try:
-        return tokens.verify_resume(resume_token, player_id=player_id)
+        tokens.verify_resume(resume_token, player_id=player_id)
     except AuthError as exc:
-        if exc.code == ErrorCode.TOKEN_EXPIRED:
-            return None
-        raise
+        if exc.code != ErrorCode.TOKEN_EXPIRED:
+            raise
 
 
 def new_session_id() -> str:
@@ -88,9 +87,8 @@ def check_hello(frame: str | bytes, tokens: TokenAuthority) -> Greeting:
     try:
         hello = decode_hello(frame)
         claims = tokens.verify_access(hello.token)
-        resumed = None
         if hello.resume_token is not None:
-            resumed = _session_to_resume(tokens, hello.resume_token, claims.player_id)
+            _check_resume_token(tokens, hello.resume_token, claims.player_id)
     except TilemudError as exc:
         raise HandshakeRefused(exc, getattr(exc, "rid", None)) from exc
     identity = SessionIdentity(
@@ -99,6 +97,4 @@ def check_hello(frame: str | bytes, tokens: TokenAuthority) -> Greeting:
         session_id=new_session_id(),
         roles=claims.roles,
     )
-    return Greeting(
-        identity=identity, version=hello.v, resumed_session=resumed, last_seq=hello.last_seq
-    )
+    return Greeting(identity=identity, version=hello.v, last_seq=hello.last_seq)
