@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.game.strategies import small_rules
 from tilemud.game import (
     ARENA_RULES,
     BATTLE_RULES,
@@ -48,17 +49,7 @@ from tilemud.protocol import (
 )
 from tilemud.protocol._schema import describe_class
 
-RULES = RuleConfig(
-    mode="battle",
-    width=5,
-    height=4,
-    player_cap=8,
-    npc_cap=0,
-    battle_ticks=1000,
-    end_on_full_board=True,
-    require_adjacency=False,
-    cooldown_ticks=0,
-)
+RULES = small_rules(width=5, height=4)
 PLAYERS = ("ann", "bob", "cy")
 
 
