@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Final
@@ -135,8 +135,15 @@ def _clean_environment() -> dict[str, str]:
 
 
 @asynccontextmanager
-async def local_server(data_dir: Path) -> AsyncIterator[LocalServer]:
-    """Start ``tilemud serve`` on loopback with ports chosen by the kernel."""
+async def local_server(
+    data_dir: Path, *, env: Mapping[str, str] | None = None
+) -> AsyncIterator[LocalServer]:
+    """Start ``tilemud serve`` on loopback with ports chosen by the kernel.
+
+    Args:
+        data_dir: the server's data directory (its SQLite file by default).
+        env: ``TILEMUD_*`` settings for the server (the caller's own are not passed on).
+    """
     argv = [
         sys.executable,
         "-m",
@@ -156,7 +163,7 @@ async def local_server(data_dir: Path) -> AsyncIterator[LocalServer]:
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        env=_clean_environment(),
+        env={**_clean_environment(), **(env or {})},
     )
     server = LocalServer(process, argv)
     assert process.stderr is not None

@@ -8,7 +8,9 @@
 
 Writes ``benchmarks/results/<scenario>-<UTC date and time>.json`` and ``.png`` and prints
 the summary with the targets table. The server is this checkout's ``tilemud serve``, with
-a fresh data directory and default settings; it gets SIGTERM at the end.
+a fresh data directory and default settings; it gets SIGTERM at the end. ``--storage``
+picks where it keeps its state: the embedded SQLite file (default), a throwaway database
+on the local PostgreSQL, or nothing at all (the baseline for what storage costs).
 
 The machine is shared: before starting, the runner waits (up to ``--quiet-wait`` seconds)
 for its cores to be mostly idle, and the report says how busy they were during the run.
@@ -28,6 +30,7 @@ from typing import Any, Final
 import attrs
 import trio
 
+from benchmarks.databases import STORAGE_CHOICES, server_storage
 from benchmarks.local_server import local_server
 from benchmarks.scenarios import SCENARIOS, Scenario
 from tilemud.loadtest import draw_picture, render_summary, run_loadtest, write_report
@@ -56,12 +59,16 @@ async def run_scenario(
     overrides: dict[str, Any],
     quiet_wait: float,
     command: list[str],
+    storage: str = "sqlite",
 ) -> tuple[dict[str, Any], Path, Path]:
     """Start a server, run ``scenario`` against it, stop it; returns the report and paths."""
     busy_before = await wait_until_quiet(quiet_wait)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%MZ")
-    with tempfile.TemporaryDirectory(prefix="tilemud-bench-") as tmp:
-        async with local_server(Path(tmp) / "data") as server:
+    with (
+        tempfile.TemporaryDirectory(prefix="tilemud-bench-") as tmp,
+        server_storage(storage) as env,
+    ):
+        async with local_server(Path(tmp) / "data", env=env) as server:
             config = attrs.evolve(
                 scenario.config, http_url=server.http_url, ws_url=server.ws_url, **overrides
             )
@@ -71,12 +78,14 @@ async def run_scenario(
             "scenario": scenario.name,
             "summary": scenario.summary,
             "overrides": overrides,
+            "storage": storage,
             "server_command": [Path(server.argv[0]).name, *server.argv[1:]],
             "server_exit_status": server.process.returncode,
             "machine_busy_percent_before_start": round(busy_before, 1),
         }
-    json_path = out_dir / f"{scenario.name}-{stamp}.json"
-    png_path = out_dir / f"{scenario.name}-{stamp}.png"
+    name = scenario.name if storage == "sqlite" else f"{scenario.name}-{storage}"
+    json_path = out_dir / f"{name}-{stamp}.json"
+    png_path = out_dir / f"{name}-{stamp}.png"
     write_report(report, json_path)
     draw_picture(report, png_path)
     return report, json_path, png_path
@@ -92,6 +101,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--duration", type=float, help="override the scenario's duration")
     run.add_argument("--players", type=int, help="override the number of players")
     run.add_argument("--processes", type=int, help="override the client processes")
+    run.add_argument(
+        "--storage",
+        choices=STORAGE_CHOICES,
+        default="sqlite",
+        help="the server's database: embedded SQLite (default), a throwaway PostgreSQL"
+        " database, or none",
+    )
     run.add_argument(
         "--quiet-wait",
         type=float,
@@ -130,6 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             overrides=overrides,
             quiet_wait=args.quiet_wait,
             command=command,
+            storage=args.storage,
         )
     )
     print(render_summary(report))

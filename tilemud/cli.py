@@ -108,12 +108,17 @@ def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from tilemud.storage import StorageError
+
     # From here on every failure is reported through the log, so that a JSON log stays
     # one object a line (no bare traceback or text line in between).
     configure_logging(settings.log)
     try:
         settings = ensure_secret(settings)
         return _run_server(settings)
+    except StorageError as exc:
+        log.error("cannot start: %s", exc)
+        return EXIT_FAILURE
     except ConfigError as exc:
         # TokenAuthority rejects keys and algorithms that load_settings cannot judge.
         log.error("invalid settings: %s", exc)
@@ -166,9 +171,14 @@ async def serve_until_signalled(settings: Settings) -> None:
 
     A second signal during the graceful stop cancels whatever is left at once.
     """
+    from tilemud.storage import check_schema
     from tilemud.supervisors.tree import TilemudServer
 
     server = TilemudServer(settings)
+    if settings.database.durable:
+        # Before the tree starts, so that a database behind its schema is one clear line
+        # (with the command that fixes it), not a supervisor's restarts.
+        await trio.to_thread.run_sync(check_schema, settings)
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
             await nursery.start(server.run)

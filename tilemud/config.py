@@ -174,6 +174,14 @@ class DatabaseSettings:
     buffer_rows: int = attrs.field(default=100_000, validator=v.ge(1))
     #: Longest pause, in seconds, between retries of a write while the database is down.
     retry_max: float = attrs.field(default=5.0, validator=_positive)
+    #: False runs without a database: nothing is stored or recovered (benchmarks, tests).
+    durable: bool = True
+    #: Ticks between two board snapshots of an arena (recovery replays the log after one).
+    snapshot_ticks: int = attrs.field(default=600, validator=v.ge(1))
+    #: Seconds an ended arena's replay is kept before it is purged (default 7 days).
+    replay_retention: float = attrs.field(default=7 * 24 * 3600.0, validator=_positive)
+    #: Seconds between two runs of the replay purge.
+    purge_interval: float = attrs.field(default=3600.0, validator=_positive)
 
 
 @attrs.frozen(kw_only=True)

@@ -100,3 +100,6 @@ def configure_logging(settings: LogSettings, stream: IO[str] | None = None) -> N
     # trio-websocket and hypercorn are chatty at DEBUG about every frame.
     for noisy in ("trio-websocket", "hypercorn.access"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLevelName(settings.level)))
+    # Alembic narrates every migration step at INFO; the storage layer logs the outcome.
+    quiet = max(logging.WARNING, logging.getLevelName(settings.level))
+    logging.getLogger("alembic").setLevel(quiet)

@@ -22,20 +22,28 @@ import trio
 from trio_websocket import WebSocketConnection, wrap_client_stream
 
 from tilemud.client import PlayerClient
-from tilemud.config import AuthSettings, GatewaySettings, ServerSettings, Settings
+from tilemud.config import (
+    AuthSettings,
+    DatabaseSettings,
+    GatewaySettings,
+    ServerSettings,
+    Settings,
+)
 from tilemud.supervisors.tree import TilemudServer
 
 SECRET = "integration-test-secret-0123456789abcdef"
 
 
-def make_settings(data_dir: Path, **gateway: Any) -> Settings:
-    """Settings for a test server: loopback, port 0, short timeouts."""
+def make_settings(data_dir: Path, *, durable: bool = True, **gateway: Any) -> Settings:
+    """Settings for a test server: loopback, port 0, short timeouts, and (when
+    ``durable``) the embedded SQLite database in ``data_dir``."""
     defaults: dict[str, Any] = {"hello_timeout": 2.0, "close_timeout": 1.0}
     defaults.update(gateway)
     return Settings(
         server=ServerSettings(ws_port=0, http_port=0, data_dir=data_dir, shutdown_grace=5.0),
         auth=AuthSettings(secret=SECRET),
         gateway=GatewaySettings(**defaults),
+        database=DatabaseSettings(durable=durable),
     )
 
 

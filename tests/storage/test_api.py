@@ -21,6 +21,7 @@ PUBLIC = {
     # Records.
     "ArenaLifecycle",
     "ArenaRecord",
+    "ParticipantRecord",
     "PlacementRecord",
     "PlayerRecord",
     "Recovery",
@@ -35,6 +36,7 @@ PUBLIC = {
     "list_live_arenas",
     "load_arena",
     "load_latest_snapshot",
+    "load_participants",
     "load_placements",
     "load_player",
     "load_recovery",
@@ -42,6 +44,7 @@ PUBLIC = {
     "load_rule_config",
     "load_tick_checksums",
     "purge_replays",
+    "record_participants",
     "record_rule_config",
     "record_tick_checksums",
     "save_snapshot",
@@ -54,6 +57,7 @@ PUBLIC = {
     "resolve_url",
     # Public submodules.
     "actor",
+    "janitor",
     "migrate",
     "tables",
 }

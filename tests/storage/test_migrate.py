@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import socket
@@ -15,7 +16,19 @@ from alembic.runtime.migration import MigrationContext
 
 from tilemud.cli import EXIT_FAILURE, EXIT_USAGE, main
 from tilemud.config import DatabaseSettings, ServerSettings, Settings
-from tilemud.storage import SchemaOutOfDate, StorageUnavailable, check_schema, migrate
+from tilemud.game import BATTLE_RULES
+from tilemud.storage import (
+    ParticipantRecord,
+    SchemaOutOfDate,
+    StorageUnavailable,
+    check_schema,
+    create_arena,
+    load_arena,
+    load_participants,
+    migrate,
+    record_participants,
+    record_rule_config,
+)
 from tilemud.storage import tables as t
 from tilemud.storage.migrate import MIGRATIONS_DIR
 
@@ -77,12 +90,44 @@ def test_upgrade_from_empty_to_head_and_down_to_base(empty_url: str) -> None:
     assert migrate.is_up_to_date(empty_url)
 
 
+def test_0002_adds_arena_players_to_a_0001_database_and_takes_it_away(empty_url: str) -> None:
+    migrate.upgrade(empty_url, "0001")
+    assert "arena_players" not in table_names(empty_url)
+    at = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    engine = sa.create_engine(empty_url)
+    try:
+        with engine.begin() as conn:
+            version = record_rule_config(conn, BATTLE_RULES, at=at)
+            create_arena(
+                conn,
+                arena_id="a1",
+                mode="battle",
+                region="eu",
+                rules_version=version,
+                seed=1,
+                at=at,
+            )
+        migrate.upgrade(empty_url)
+        assert migrate.current(empty_url) == "0002"
+        with engine.begin() as conn:
+            assert load_arena(conn, "a1").seed == 1  # the rows of 0001 are kept
+            record_participants(conn, [ParticipantRecord(arena_id="a1", player_id="p1", joined=at)])
+            assert load_participants(conn, "a1") == ("p1",)
+        migrate.downgrade(empty_url, "0001")
+        assert migrate.current(empty_url) == "0001"
+        assert table_names(empty_url) == (TABLES - {"arena_players"}) | {"alembic_version"}
+        with engine.begin() as conn:
+            assert load_arena(conn, "a1").arena_id == "a1"
+    finally:
+        engine.dispose()
+
+
 def test_the_migration_scripts_are_in_the_package() -> None:
     # pyproject.toml ships them: versions/ is a package, script.py.mako package data.
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
     assert (MIGRATIONS_DIR / "versions" / "__init__.py").is_file()
-    assert migrate.head() == "0001"
+    assert migrate.head() == "0002"
 
 
 def settings_for(url: str | None, data_dir: Path) -> Settings:
@@ -148,9 +193,9 @@ def test_migrate_command_brings_a_database_to_head(
     empty_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["migrate", "--database-url", empty_url]) == 0
-    assert capsys.readouterr().out.strip().endswith("schema empty -> 0001")
+    assert capsys.readouterr().out.strip().endswith("schema empty -> 0002")
     assert main(["migrate", "--database-url", empty_url]) == 0
-    assert capsys.readouterr().out.strip().endswith("schema already at 0001")
+    assert capsys.readouterr().out.strip().endswith("schema already at 0002")
     assert migrate.is_up_to_date(empty_url)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import trio
 import trio.testing
@@ -9,10 +11,11 @@ import trio.testing
 from tilemud.actors import Reply
 from tilemud.storage import PlacementRecord, StorageUnavailable, TickChecksum
 from tilemud.storage._messages import Answer
-from tilemud.storage._write_behind import PendingRow, WriteBehind, split_rows
+from tilemud.storage._records import PlayerSeen
+from tilemud.storage._write_behind import RowsByKind, WriteBehind, split_rows
 
 
-def rows(count: int, *, tick: int = 1) -> list[PendingRow]:
+def rows(count: int, *, tick: int = 1) -> list[PlacementRecord]:
     return [
         PlacementRecord(arena_id="a", tick=tick, ordinal=i, player_id="p", x=i, y=0, kind="k")
         for i in range(count)
@@ -42,14 +45,15 @@ async def test_rows_leave_only_when_settled_oldest_first(
 ) -> None:
     buffer = WriteBehind(capacity=100)
     await trio.sleep(7)
-    buffer.offer(rows(3, tick=1))
+    first, second = rows(3, tick=1), rows(2, tick=2)
+    buffer.offer(first)
     assert buffer.oldest_at == 7
-    buffer.offer(rows(2, tick=2))
+    buffer.offer(second)
     batch = buffer.peek(4)
-    assert [r.tick for r in batch] == [1, 1, 1, 2]
+    assert batch == [*first, second[0]]
     assert buffer.backlog == 5  # peeking takes nothing
     buffer.settle(4, written=4)
-    assert [r.tick for r in buffer.peek(10)] == [2]
+    assert buffer.peek(10) == [second[1]]
     buffer.settle(1, written=0, rejected=1)
     stats = buffer.stats()
     assert (stats.rows_written, stats.rows_rejected, stats.batches) == (4, 1, 1)
@@ -91,7 +95,33 @@ async def test_flush_waiters_learn_of_an_outage(autojump_clock: trio.testing.Moc
 def test_split_rows_keeps_buffer_order() -> None:
     checksum = TickChecksum(arena_id="a", tick=1, checksum="c")
     placed = rows(2)
-    assert split_rows([placed[0], checksum, placed[1]]) == (placed, [checksum])
+    seen = PlayerSeen(player_id="p", name="P", seen_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    batch = split_rows([placed[0], seen, checksum, placed[1]])
+    assert batch == RowsByKind(placements=placed, checksums=[checksum], players=[seen])
+
+
+async def test_rows_offered_with_on_durable_ask_for_a_write_and_call_back_once_settled(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    buffer = WriteBehind(capacity=10)
+    calls: list[str] = []
+    first = buffer.offer(rows(2))
+    assert first == 2
+    second = buffer.offer(rows(3), on_durable=lambda: calls.append("second"))
+    assert second == 5
+    assert buffer.flush_wanted  # an answer waits on these: write now
+    assert buffer.room == 5
+    buffer.settle(2, written=2)
+    assert (buffer.settled, calls) == (2, [])
+    buffer.settle(3, written=3)
+    assert (buffer.settled, calls, buffer.flush_wanted) == (5, ["second"], False)
+    # An outage fails flush waiters, not the rows that answers wait on.
+    buffer.offer(rows(1), on_durable=lambda: calls.append("third"))
+    buffer.fail_waiters(StorageUnavailable("down"))
+    assert buffer.flush_wanted
+    assert buffer.offer(rows(10)) is None  # no room: refused whole
+    buffer.settle(1, written=1)
+    assert calls == ["second", "third"]
 
 
 def test_capacity_must_be_positive() -> None:

@@ -4,7 +4,9 @@ Everything from the WebSocket upgrade on runs the server's real code (gateway, h
 sessions, world, arenas); only TCP is replaced by ``trio.testing.memory_stream_pair``, so
 the reconnect grace and the arenas' tick clocks run under ``autojump_clock`` and a 120 s
 grace costs milliseconds. The HTTP side and the TCP listener run too, idle. Servers are
-started with ``tests.integration.harness.running_server``.
+started with ``tests.integration.harness.running_server``; autojump tests run them with
+``durable=False``: the storage actor works in threads, and the autojump clock races ahead
+while a thread runs (tests/world/test_recovery.py runs with storage on the real clock).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ async def test_a_battle_ends_by_time_and_tells_its_players_the_result(
     length = BATTLE_RULES.battle_ticks / BATTLE_RULES.tick_rate_hz
     with trio.fail_after(DEADLINE):
         async with (
-            running_server(make_settings(tmp_path)) as server,
+            running_server(make_settings(tmp_path, durable=False)) as server,
             memory_player(server, "p_a") as ada,
             memory_player(server, "p_b") as bob,
         ):
@@ -59,7 +59,7 @@ async def test_battles_are_instances_for_a_handful_and_never_overfilled(
 ) -> None:
     cap = BATTLE_RULES.player_cap
     with trio.fail_after(DEADLINE):
-        async with running_server(make_settings(tmp_path)) as server:
+        async with running_server(make_settings(tmp_path, durable=False)) as server:
             battles: list[str] = []
             async with trio.open_nursery() as nursery:
 

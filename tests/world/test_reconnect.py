@@ -46,7 +46,7 @@ async def test_seat_is_kept_at_119_s_and_released_at_121_s(
 ) -> None:
     with trio.fail_after(DEADLINE):
         async with (
-            running_server(make_settings(tmp_path)) as server,
+            running_server(make_settings(tmp_path, durable=False)) as server,
             memory_player(server, "p_a") as ada,
             memory_player(server, "p_b") as bob,
         ):
@@ -75,7 +75,7 @@ async def test_resume_after_60_s_gets_every_missed_frame_once_in_order(
 ) -> None:
     with trio.fail_after(DEADLINE):
         async with (
-            running_server(make_settings(tmp_path)) as server,
+            running_server(make_settings(tmp_path, durable=False)) as server,
             memory_player(server, "p_b") as bob,
         ):
             before = await join_both_then_drop_ada(server, bob)
@@ -112,7 +112,7 @@ async def test_resume_after_the_buffer_overflowed_gets_a_snapshot_of_the_live_bo
 ) -> None:
     with trio.fail_after(DEADLINE):
         async with (
-            running_server(make_settings(tmp_path, stream_buffer=8)) as server,
+            running_server(make_settings(tmp_path, durable=False, stream_buffer=8)) as server,
             memory_player(server, "p_b") as bob,
         ):
             before = await join_both_then_drop_ada(server, bob)
@@ -143,7 +143,7 @@ async def test_a_repeated_rid_after_resume_changes_nothing(
     tmp_path: Path, autojump_clock: trio.testing.MockClock
 ) -> None:
     with trio.fail_after(DEADLINE):
-        async with running_server(make_settings(tmp_path)) as server:
+        async with running_server(make_settings(tmp_path, durable=False)) as server:
             async with memory_player(server, "p_a") as ada:
                 await join(ada.client)
                 first = await place(ada.client, 10, 10, rid="once")
@@ -168,7 +168,7 @@ async def test_a_new_connection_of_the_same_player_replaces_the_old_one(
 ) -> None:
     with trio.fail_after(DEADLINE):
         async with (
-            running_server(make_settings(tmp_path)) as server,
+            running_server(make_settings(tmp_path, durable=False)) as server,
             memory_player(server, "p_a") as first,
         ):
             arena = (await join(first.client)).arena_id

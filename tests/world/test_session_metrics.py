@@ -38,7 +38,7 @@ async def test_players_sessions_and_the_reconnect_grace(
     tmp_path: Path, autojump_clock: trio.testing.MockClock
 ) -> None:
     with trio.fail_after(DEADLINE):
-        async with running_server(make_settings(tmp_path)) as server:
+        async with running_server(make_settings(tmp_path, durable=False)) as server:
             metrics = server.metrics
             assert value(metrics, "tilemud_players_connected") == 0
             async with memory_player(server, "p_a") as ada, memory_player(server, "p_b"):
@@ -64,7 +64,7 @@ async def test_players_sessions_and_the_reconnect_grace(
 async def test_actions_by_outcome(tmp_path: Path, autojump_clock: trio.testing.MockClock) -> None:
     with trio.fail_after(DEADLINE):
         async with (
-            running_server(make_settings(tmp_path)) as server,
+            running_server(make_settings(tmp_path, durable=False)) as server,
             memory_player(server, "p_a") as ada,
         ):
             client = ada.client
@@ -91,7 +91,7 @@ async def test_rate_limited_actions_are_counted_apart(
     tmp_path: Path, autojump_clock: trio.testing.MockClock
 ) -> None:
     settings = attrs.evolve(
-        make_settings(tmp_path), limits=LimitSettings(actions=2, actions_window=60.0)
+        make_settings(tmp_path, durable=False), limits=LimitSettings(actions=2, actions_window=60.0)
     )
     with trio.fail_after(DEADLINE):
         async with (

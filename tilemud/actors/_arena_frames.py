@@ -129,3 +129,14 @@ class ArenaFrames:
                 retry_after=RETRY_AFTER,
             )
         )
+
+    def not_stored(self, rid: str, retry_after: float) -> str:
+        """The ``error`` frame for a placement refused because it could not be stored."""
+        return encode_server(
+            ErrorFrame(
+                code=ErrorCode.UNAVAILABLE,
+                message="the database is unavailable and the arena cannot keep more placements",
+                rid=rid,
+                retry_after=round(retry_after, 3),
+            )
+        )

@@ -178,5 +178,16 @@ class DescribeArena:
     reply: Reply[ArenaView]
 
 
+@attrs.frozen(kw_only=True)
+class PlacementsStored:
+    """The storage actor committed rows this arena logged: release the answers held for them.
+
+    Sent by the storage actor's write-behind (``try_send``; when the mailbox is full the
+    arena finds out at its next tick end anyway).
+    """
+
+
 #: Everything the arena actor takes, closed.
-ArenaMessage: TypeAlias = JoinArena | LeaveArena | PlaceTile | Resync | DescribeArena
+ArenaMessage: TypeAlias = (
+    JoinArena | LeaveArena | PlaceTile | Resync | DescribeArena | PlacementsStored
+)

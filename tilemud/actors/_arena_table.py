@@ -13,6 +13,7 @@ import time
 
 from tilemud.actors._arena_clock import TickTimes
 from tilemud.actors._arena_frames import ArenaFrames
+from tilemud.actors._arena_journal import ArenaJournal, HeldAnswer
 from tilemud.actors._arena_messages import (
     ArenaJoined,
     ArenaView,
@@ -49,8 +50,11 @@ class ArenaTable:
         rules: RuleConfig,
         seed: int,
         meter: ArenaMeter,
+        journal: ArenaJournal | None = None,
     ) -> None:
         self.arena_id = arena_id
+        #: Where accepted placements are logged and their answers held (None: not stored).
+        self.journal = journal
         self.mode = mode
         self.region = region
         self.rules = rules
@@ -89,6 +93,8 @@ class ArenaTable:
         link.reset_stream(snapshot)
         if not again:
             self._joined[player_id] = link.name  # announced at the end of the tick
+            if self.journal is not None:
+                self.journal.record_participant(player_id)
             log.debug("player joined", extra={"arena_id": self.arena_id, "player_id": player_id})
         return ArenaJoined(arena_id=self.arena_id, rules=self.rules, tick=self.state.tick)
 
@@ -164,21 +170,38 @@ class ArenaTable:
             How the battle ended, once it has (and at every later tick); None meanwhile.
         """
         started = time.perf_counter()
+        journal = self.journal
+        if journal is not None and self._pending and not journal.can_take(len(self._pending)):
+            self._refuse_unstorable(journal.retry_after())
         before = self.state
         state, outcome = resolve_tick(
             before, self._pending, tick=tick, seed=self.seed, rules=self.rules
         )
         # Committed together: a crash after this line never resolves a placement twice.
         self.state, self._pending = state, []
+        position = None
+        if journal is not None and outcome.placed:
+            position = journal.record_tick(state, outcome.accepted, outcome.checksum)
         frames = self._frames
         if self._joined:
             self._seats.publish(frames.players_joined(list(self._joined.items())))
             self._joined.clear()
+        held: list[HeldAnswer] = []
         for result in outcome.results:
             placement = result.placement
             link = self._seats.link_of(placement.player_id)
-            if link is not None and placement.rid is not None:
-                link.reply(placement.rid, frames.place_result(result, rid=placement.rid, tick=tick))
+            if link is None or placement.rid is None:
+                continue
+            frame = frames.place_result(result, rid=placement.rid, tick=tick)
+            if position is not None and result.outcome == "accepted":
+                # An acknowledgement: sent once the placement is stored (see _arena_journal).
+                held.append(HeldAnswer(link=link, rid=placement.rid, frame=frame))
+            else:
+                link.reply(placement.rid, frame)
+        if journal is not None:
+            if position is not None:
+                journal.hold(position, held)
+            journal.release()  # also those whose wake-up found the mailbox full
         if outcome.placed:
             self._seats.publish(frames.tick(outcome, scores_before=before.scores))
         elapsed = time.perf_counter() - started
@@ -188,6 +211,24 @@ class ArenaTable:
         if outcome.results:
             meter.placements_resolved(outcome.results)
         return outcome.ended
+
+    def _refuse_unstorable(self, retry_after: float) -> None:
+        """Refuse the queued placements: the write-behind buffer could not log them."""
+        pending, self._pending = self._pending, []
+        log.warning(
+            "placements refused: they could not be stored",
+            extra={"arena_id": self.arena_id, "placements": len(pending)},
+        )
+        for placement in pending:
+            link = self._seats.link_of(placement.player_id)
+            if link is not None and placement.rid is not None:
+                link.reply(placement.rid, self._frames.not_stored(placement.rid, retry_after))
+
+    def restore(self, state: ArenaState) -> None:
+        """Run on from ``state`` (rebuilt from storage); queued placements stay queued."""
+        self.state = state
+        if self.journal is not None:
+            self.journal.restored(state)
 
     def announce_end(self, result: BattleResult) -> None:
         """Publish ``battle_ended`` to every seated player."""

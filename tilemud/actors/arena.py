@@ -13,20 +13,29 @@ Started by:
     the other, so a restarted incarnation keeps the ``Ref``, the last committed board,
     the seats and the placements queued in the tick that crashed (resolved in its first
     tick), and resets every player's stream with a snapshot: players get a resync, not a
-    disconnect. A crash while closing is finished by the next incarnation, which then
-    returns. TODO(storage): restore from the storage actor's snapshot and event-log tail,
-    so that a restart of the whole node loses nothing either.
+    disconnect. With storage, a restarted incarnation first rebuilds its board from the
+    storage actor (write-behind flushed, latest snapshot plus the log after it; see
+    :mod:`tilemud.actors._arena_journal`), and from memory only when the database cannot
+    answer. An arena brought back after a restart of the node starts from its
+    :class:`~tilemud.storage.Recovery`. A crash while closing is finished by the next
+    incarnation, which then returns.
 Takes (:data:`ArenaMessage`):
-    ``JoinArena`` (ask), ``LeaveArena``, ``PlaceTile``, ``Resync``, ``DescribeArena`` (ask).
+    ``JoinArena`` (ask), ``LeaveArena``, ``PlaceTile``, ``Resync``, ``DescribeArena`` (ask),
+    ``PlacementsStored`` (from the storage actor: release the answers held for it).
 Sends:
     to players, only through their links, never waiting on one of them:
     ``reset_stream(snapshot)`` to a joiner or a resyncing player; ``publish`` of
     ``player_joined``, ``player_left``, ``tick`` and ``battle_ended`` (each body encoded
     once, the same ``str`` for every player); ``reply(rid, frame)`` exactly once per
-    placement: its ``place_result`` at the end of its tick, or an ``error``
+    placement: its ``place_result`` at the end of its tick (an ``accepted`` one once the
+    placement is stored, when the arena has storage), or an ``error``
     (``not_in_arena`` for a player who left, ``arena_unavailable`` when the arena stops
-    first); ``arena_closed`` when the arena ends. To its owner: ``on_closed(arena_id)``,
-    once, when the arena ends for good.
+    first, ``unavailable`` when the database is down and the write-behind buffer full);
+    ``arena_closed`` when the arena ends. To its owner: ``on_closed(arena_id)``, once,
+    when the arena ends for good. To storage (write-behind, never waiting): accepted
+    placements, tick checksums, snapshots every ``snapshot_ticks`` ticks and on a graceful
+    stop, participants; and, when a battle ends, its end and result (awaited after the
+    close, retried while the database is down).
 Mailbox:
     ``mailbox_size`` messages (default 1024), :attr:`Overflow.BLOCK`: sessions relaying
     player input wait while the arena is saturated, which backpressures the players'
@@ -62,18 +71,22 @@ requests still in the mailbox are answered (placements ``rejected``/``battle_ove
 called and ``run`` returns. An arena (``battle_ticks`` unset, ``end_on_full_board`` off)
 never ends by itself. A graceful stop by the supervisor (``ctx.stopping``) finishes the
 current tick, then ends the same way without ``battle_ended`` (late placements get
-``arena_unavailable`` with a ``retry_after``).
+``arena_unavailable`` with a ``retry_after``); it stays live in storage, snapshotted, so
+the next start of the node brings it back.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Final, assert_never
 
+import attrs
 import trio
 
 from tilemud.actors._arena_clock import TickSchedule
+from tilemud.actors._arena_journal import ArenaJournal, recover_state
 from tilemud.actors._arena_messages import ArenaJoined as ArenaJoined
 from tilemud.actors._arena_messages import ArenaMessage as ArenaMessage
 from tilemud.actors._arena_messages import ArenaView as ArenaView
@@ -83,14 +96,17 @@ from tilemud.actors._arena_messages import JoinOutcome as JoinOutcome
 from tilemud.actors._arena_messages import JoinRefused as JoinRefused
 from tilemud.actors._arena_messages import LeaveArena as LeaveArena
 from tilemud.actors._arena_messages import LeaveReason as LeaveReason
+from tilemud.actors._arena_messages import PlacementsStored as PlacementsStored
 from tilemud.actors._arena_messages import PlaceTile as PlaceTile
 from tilemud.actors._arena_messages import RefusalCode as RefusalCode
 from tilemud.actors._arena_messages import Resync as Resync
 from tilemud.actors._arena_messages import TickStats as TickStats
 from tilemud.actors._arena_table import ArenaTable
 from tilemud.actors._mailbox import Mailbox, Overflow, Ref, open_mailbox
-from tilemud.game import BattleResult, Mode, RuleConfig
+from tilemud.errors import ActorGone
+from tilemud.game import BattleResult, Mode, RuleConfig, board_checksum
 from tilemud.metrics import ArenaMeter
+from tilemud.storage import Recovery, StorageClient, StorageError
 from tilemud.supervisors import ChildContext
 
 log = logging.getLogger("tilemud.arena")
@@ -100,6 +116,11 @@ MAX_BATCH = 256
 
 #: Least Trio time between two overrun warnings of one arena, in seconds.
 _OVERRUN_LOG_INTERVAL: Final = 10.0
+#: Longest a restarted arena waits for storage before it runs on from memory, seconds.
+_RECOVERY_TIMEOUT: Final = 5.0
+#: How long an ended battle keeps trying to store its end, seconds (a later start of the
+#: node ends it again if it never could).
+_END_RECORD_PATIENCE: Final = 60.0
 
 
 class Arena:
@@ -116,6 +137,9 @@ class Arena:
         mailbox_size: int = 1024,
         on_closed: Callable[[str], None] | None = None,
         meter: ArenaMeter | None = None,
+        storage: StorageClient | None = None,
+        snapshot_ticks: int = 600,
+        recovery: Recovery | None = None,
     ) -> None:
         """Describe an arena; nothing runs until :meth:`run`.
 
@@ -130,6 +154,11 @@ class Arena:
                 not block (the world actor's hook uses ``try_send``).
             meter: the server's metrics of arenas of this mode (running arenas, tick
                 durations, skipped ticks, placements); one of its own when None.
+            storage: where placements are logged and acknowledged once stored; None
+                keeps nothing (answers go out at once, nothing is recovered).
+            snapshot_ticks: ticks between two snapshots of the board in storage.
+            recovery: what storage kept of this arena, when it is brought back after a
+                restart of the node (the caller created the arena record already).
 
         Raises:
             ValueError: ``mode`` is not the rules' mode, or ``seed`` is out of range.
@@ -144,9 +173,24 @@ class Arena:
             f"arena {arena_id}", mailbox_size, Overflow.BLOCK
         )
         self._meter = ArenaMeter.standalone(mode) if meter is None else meter
+        journal = None
+        if storage is not None:
+            journal = ArenaJournal(
+                arena_id=arena_id,
+                storage=storage,
+                snapshot_ticks=snapshot_ticks,
+                wake=self._placements_stored,
+            )
         self._table = ArenaTable(
-            arena_id=arena_id, mode=mode, region=region, rules=rules, seed=seed, meter=self._meter
+            arena_id=arena_id,
+            mode=mode,
+            region=region,
+            rules=rules,
+            seed=seed,
+            meter=self._meter,
+            journal=journal,
         )
+        self._recovery = recovery
         self._incarnations = 0
         self._last_overrun_log = -_OVERRUN_LOG_INTERVAL
 
@@ -176,7 +220,11 @@ class Arena:
             ctx.started(self.ref)
             self._close()
             return
-        if self._incarnations > 1:
+        if self._recovery is not None:
+            table.restore(recover_state(self._recovery, seed=table.seed))
+            self._recovery = None
+        elif self._incarnations > 1:
+            await self._recover_after_crash()
             # The crashed incarnation may have sent part of a tick's frames: start over.
             table.resync()
         inbox = self._mailbox.inbox
@@ -197,9 +245,11 @@ class Arena:
             ended = table.end_tick(tick)
             if ended is not None:
                 self._end_battle(ended)
+                await self._store_end(ended, ctx.stopping)
                 return
             if ctx.stopping.is_set():
                 self._close()
+                await self._store_before_stop()
                 return
             now = trio.current_time()
             following = schedule.next_after(tick, now)
@@ -235,8 +285,89 @@ class Arena:
                 table.resync(player_id)
             case DescribeArena(reply=reply):
                 reply.send(table.view())
+            case PlacementsStored():
+                if table.journal is not None:
+                    table.journal.release()
             case _:
                 assert_never(message)
+
+    def _placements_stored(self) -> None:
+        """The storage actor's wake-up (its task, so only a ``try_send``)."""
+        # Closed: the arena ended, and released what it could then.
+        with contextlib.suppress(ActorGone):
+            self._mailbox.ref.try_send(PlacementsStored())
+
+    async def _recover_after_crash(self) -> None:
+        """Rebuild the board from storage, as it stood after the last logged tick."""
+        table = self._table
+        journal = table.journal
+        if journal is None:
+            return  # nothing stored: the last state in memory is all there is
+        try:
+            with trio.fail_after(_RECOVERY_TIMEOUT):
+                await journal.storage.flush()
+                recovery = await journal.storage.load_recovery(self.arena_id)
+        except (StorageError, ActorGone, trio.TooSlowError) as exc:
+            log.warning(
+                "arena restarted from memory: storage did not answer",
+                extra={"arena_id": self.arena_id, "error": str(exc)},
+            )
+            return
+        stored = recover_state(recovery, seed=table.seed)
+        if board_checksum(stored.board) != board_checksum(table.state.board):
+            # Cannot happen while every resolved tick is logged before anything else:
+            # if it does, storage is what players were acknowledged against.
+            log.error(
+                "arena restarted: the stored board differs from the one in memory",
+                extra={"arena_id": self.arena_id, "tick": table.state.tick},
+            )
+        # Ticks without placements leave no row: keep counting from where the arena was.
+        table.restore(attrs.evolve(stored, tick=max(stored.tick, table.state.tick)))
+        log.info(
+            "arena restored from storage",
+            extra={"arena_id": self.arena_id, "tick": table.state.tick},
+        )
+
+    async def _store_end(self, result: BattleResult, stopping: trio.Event) -> None:
+        """Store the battle's end and result; answer what waited on its last placements."""
+        journal = self._table.journal
+        if journal is None:
+            return
+        with trio.move_on_after(_END_RECORD_PATIENCE):
+            while True:
+                try:
+                    await journal.storage.end_arena(self.arena_id, result)
+                except StorageError as exc:
+                    retry_after = getattr(exc, "retry_after", 1.0)
+                    with trio.move_on_after(retry_after):
+                        await stopping.wait()
+                    if stopping.is_set():
+                        break
+                    continue
+                journal.release()
+                return
+        log.warning(
+            "battle end not stored; the next start of the node ends it again",
+            extra={"arena_id": self.arena_id},
+        )
+
+    async def _store_before_stop(self) -> None:
+        """On a graceful stop: snapshot the board, wait for the log, answer what waited."""
+        table = self._table
+        journal = table.journal
+        if journal is None:
+            return
+        journal.record_snapshot(table.state)
+        try:
+            # Within the supervisor's shutdown grace; storage stops after the world.
+            await journal.storage.flush()
+        except (StorageError, ActorGone) as exc:
+            log.warning(
+                "arena stopped before its log was stored",
+                extra={"arena_id": self.arena_id, "held": journal.held, "error": str(exc)},
+            )
+            return
+        journal.release()
 
     def _note_overrun(self, skipped: int, now: float) -> None:
         times = self._table.times
@@ -288,7 +419,7 @@ class Arena:
                 self._table.place_too_late(player_id=player_id, rid=rid, x=x, y=y, kind=kind)
             case DescribeArena(reply=reply):
                 reply.send(self._table.view())
-            case LeaveArena() | Resync():
+            case LeaveArena() | Resync() | PlacementsStored():
                 pass
             case _:
                 assert_never(message)

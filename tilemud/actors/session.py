@@ -68,6 +68,7 @@ from tilemud.protocol import (
     encode_server,
     stamp,
 )
+from tilemud.storage import StorageClient
 
 log = logging.getLogger("tilemud.session")
 
@@ -91,11 +92,13 @@ class SessionIdentity:
 
 @attrs.frozen(kw_only=True)
 class SessionServices:
-    """What every session talks to: the world, the rate limiter and the metrics it feeds."""
+    """What every session talks to: the world, the rate limiter, the metrics it feeds, and
+    storage (players are remembered when they connect; None keeps nothing)."""
 
     world: Ref[WorldMessage]
     actions: RateLimiter
     meter: SessionMeter
+    storage: StorageClient | None = None
 
 
 class Refused(TilemudError):
@@ -355,7 +358,9 @@ class Session:
                     )
                 )
                 if isinstance(found, NoArena):
-                    retry = RETRY_SOON if found.code == ErrorCode.ARENA_UNAVAILABLE else None
+                    retry = found.retry_after
+                    if retry is None and found.code == ErrorCode.ARENA_UNAVAILABLE:
+                        retry = RETRY_SOON
                     raise Refused(found.code, found.message, retry_after=retry)
                 ticket = found
                 outcome: JoinOutcome = await ticket.ref.ask(

@@ -62,6 +62,10 @@ class SessionTable:
             The session and whether it is an existing one taken over (``resumed``).
         """
         player_id = identity.player_id
+        storage = self._services.storage
+        if storage is not None:
+            # Write-behind: a full buffer (a long outage) loses a last-seen, not a login.
+            storage.record_player_seen(player_id, identity.name)
         session = self._sessions.get(player_id)
         if session is None:
             session = Session(identity, settings=self._settings, services=self._services)

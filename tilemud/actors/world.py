@@ -7,15 +7,21 @@ Owns:
 Started by:
     the world supervisor, as child ``directory`` (permanent). Arenas themselves run under
     the ``arenas`` dynamic supervisor (transient children: a battle that ends returns).
+    On start it keeps the arenas still running under that supervisor and brings back,
+    from storage, every arena stored as live that is not running (after a restart of the
+    node, or of the arenas' supervisor): same id, rules, seed and board, no seats yet.
 Takes:
     ``FindArena`` (ask): Mode -> Region -> Load: the least-loaded arena of that mode and
-    region with a free seat, or a new one; the seat is reserved before the answer.
+    region with a free seat, or a new one; the seat is reserved before the answer. A new
+    arena is stored (its record and rule config, committed) before it starts: with the
+    database down the answer is ``unavailable`` with a ``retry_after``.
     ``ReleaseSeat``: the player left, timed out, or never made it in (with no arena named:
     every seat reserved for the player).
     ``ArenaClosed``: a battle ended (sent by the arena's ``on_closed`` hook).
     ``ListArenas`` (ask): the directory, for discovery and tests.
 Sends:
-    nothing to players; it starts arenas through the dynamic supervisor.
+    nothing to players; it starts arenas through the dynamic supervisor, and asks the
+    storage actor (create an arena; list and load live arenas when it starts).
 Mailbox:
     ``world.arena_mailbox`` messages, ``BLOCK``: joins wait when matchmaking is busy.
 """
@@ -36,6 +42,7 @@ from tilemud.config import WorldSettings
 from tilemud.errors import ActorGone
 from tilemud.game import Mode, RuleConfig
 from tilemud.metrics import ArenaMeter
+from tilemud.storage import ArenaRecord, Recovery, StorageClient, StorageUnavailable
 from tilemud.supervisors import ChildContext, ChildSpec, DynamicSupervisor, Restart
 
 log = logging.getLogger("tilemud.world")
@@ -52,10 +59,11 @@ class ArenaTicket:
 
 @attrs.frozen(kw_only=True)
 class NoArena:
-    """Why no seat could be found."""
+    """Why no seat could be found (``retry_after`` when trying again later may help)."""
 
     code: str
     message: str
+    retry_after: float | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -135,8 +143,12 @@ class World:
         rules_for: Callable[[Mode], RuleConfig],
         *,
         meters: Mapping[Mode, ArenaMeter],
+        storage: StorageClient | None = None,
+        snapshot_ticks: int = 600,
     ) -> None:
         self._settings = settings
+        self._storage = storage
+        self._snapshot_ticks = snapshot_ticks
         # Each arena gets its mode's meter (``ServerMetrics.arenas``, labels resolved once).
         self._meters = meters
         self._arenas = arenas
@@ -154,9 +166,12 @@ class World:
 
     async def run(self, ctx: ChildContext) -> None:
         """Serve matchmaking until cancelled (the child's entry point)."""
-        # A restarted world has no memory of seats: arenas still running keep their
-        # players, but new joins go to new arenas. TODO(#5): rebuild from the arenas.
-        self._entries.clear()
+        # Arenas still running keep their entries (and the seats reserved in them); the
+        # others are gone, and come back from storage if they were not over.
+        running = set(self._arenas.child_ids())
+        for arena_id in [a for a in self._entries if a not in running]:
+            del self._entries[arena_id]
+        await self._bring_back_live_arenas()
         ctx.started(self.ref)
         async for message in self._mailbox.inbox:
             await self._handle(message)
@@ -192,7 +207,10 @@ class World:
         if entry is None:
             if len(self._entries) >= self._settings.max_arenas:
                 return NoArena(code="arena_unavailable", message="this node runs all it can")
-            entry = await self._open_arena(request.mode, request.region)
+            opened = await self._open_arena(request.mode, request.region)
+            if isinstance(opened, NoArena):
+                return opened
+            entry = opened
         entry.seats.add(request.player_id)
         return ArenaTicket(arena_id=entry.arena_id, ref=entry.ref, rules=entry.rules)
 
@@ -205,9 +223,77 @@ class World:
         # Least loaded first; among equals the oldest, so new arenas fill up predictably.
         return min(open_seats, key=lambda e: (len(e.seats), e.order), default=None)
 
-    async def _open_arena(self, mode: Mode, region: str) -> _Entry:
+    async def _bring_back_live_arenas(self) -> None:
+        """Start every arena storage holds as live that does not run here."""
+        if self._storage is None:
+            return
+        # Raises StorageUnavailable when the database is down: the supervisor retries,
+        # and the node does not serve half its world.
+        for record in await self._storage.list_live_arenas():
+            if record.arena_id in self._entries:
+                continue
+            await self._restore_arena(record)
+
+    async def _restore_arena(self, record: ArenaRecord) -> None:
+        assert self._storage is not None
+        recovery = await self._storage.load_recovery(record.arena_id)
+        mode: Mode = "battle" if record.mode == "battle" else "arena"
+        await self._start_arena(
+            arena_id=record.arena_id,
+            mode=mode,
+            region=record.region,
+            rules=recovery.rules,
+            seed=record.seed,
+            recovery=recovery,
+        )
+        log.info(
+            "arena brought back from storage",
+            extra={
+                "arena_id": record.arena_id,
+                "snapshot_tick": None if recovery.snapshot is None else recovery.snapshot.tick,
+                "logged_placements": len(recovery.placements),
+            },
+        )
+
+    async def _open_arena(self, mode: Mode, region: str) -> _Entry | NoArena:
         rules = self._rules_for(mode)
         arena_id = f"{'b' if mode == 'battle' else 'a'}_{secrets.token_urlsafe(9)}"
+        seed = secrets.randbits(63)
+        if self._storage is not None:
+            try:
+                await self._storage.create_arena(
+                    arena_id=arena_id, mode=mode, region=region, rules=rules, seed=seed
+                )
+            except StorageUnavailable as exc:
+                return NoArena(
+                    code="unavailable",
+                    message=f"no arena can be opened while the database is down: {exc}",
+                    retry_after=exc.retry_after,
+                )
+        entry = await self._start_arena(
+            arena_id=arena_id, mode=mode, region=region, rules=rules, seed=seed
+        )
+        log.info(
+            "arena opened",
+            extra={
+                "arena_id": arena_id,
+                "mode": mode,
+                "region": region,
+                "rules": rules.content_hash,
+            },
+        )
+        return entry
+
+    async def _start_arena(
+        self,
+        *,
+        arena_id: str,
+        mode: Mode,
+        region: str,
+        rules: RuleConfig,
+        seed: int,
+        recovery: Recovery | None = None,
+    ) -> _Entry:
         world = self.ref
 
         def closed(arena_id: str) -> None:
@@ -225,10 +311,13 @@ class World:
             mode=mode,
             region=region,
             rules=rules,
-            seed=secrets.randbits(63),
+            seed=seed,
             mailbox_size=self._settings.arena_mailbox,
             on_closed=closed,
             meter=self._meters[mode],
+            storage=self._storage,
+            snapshot_ticks=self._snapshot_ticks,
+            recovery=recovery,
         )
         await self._arenas.start_child(
             # A graceful stop lets the arena finish its tick and answer what it holds.
@@ -243,15 +332,6 @@ class World:
             order=next(self._order),
         )
         self._entries[arena_id] = entry
-        log.info(
-            "arena opened",
-            extra={
-                "arena_id": arena_id,
-                "mode": mode,
-                "region": region,
-                "rules": rules.content_hash,
-            },
-        )
         return entry
 
     @staticmethod

@@ -2,7 +2,8 @@
 
 Nothing here does I/O, reads a clock, or draws from a global random source: the same
 state, placements, tick, seed and rules always give the same result. ``docs/game.md``
-describes the rules; the arena actor drives :func:`resolve_tick` once per tick.
+describes the rules; the arena actor drives :func:`resolve_tick` once per tick, and
+:func:`check_replay` re-runs a replay's log to prove it reproduces every stored checksum.
 """
 
 from tilemud.game._board import Board as Board
@@ -20,6 +21,12 @@ from tilemud.game._placement import PlacementKey as PlacementKey
 from tilemud.game._placement import PlacementResult as PlacementResult
 from tilemud.game._placement import RejectReason as RejectReason
 from tilemud.game._placement import placement_order_key as placement_order_key
+from tilemud.game._replay import ReplayCheck as ReplayCheck
+from tilemud.game._replay import ReplayDivergence as ReplayDivergence
+from tilemud.game._replay import ReplayTick as ReplayTick
+from tilemud.game._replay import ResimulatedTick as ResimulatedTick
+from tilemud.game._replay import check_replay as check_replay
+from tilemud.game._replay import resimulate as resimulate
 from tilemud.game._resolve import TickOutcome as TickOutcome
 from tilemud.game._resolve import admission_rank as admission_rank
 from tilemud.game._resolve import conflict_rank as conflict_rank

@@ -165,6 +165,15 @@ def counter_delta(before: Scrape, after: Scrape, word: str = "") -> dict[str, fl
     return grew
 
 
+def gauges(after: Scrape, word: str) -> dict[str, float]:
+    """The value at the end of the run of each gauge whose name contains ``word``."""
+    return {
+        name: sum(s.value for s in family.samples)
+        for name, family in sorted(after.families.items())
+        if family.type == "gauge" and word in name.lower()
+    }
+
+
 def server_metrics(before: Scrape, after: Scrape) -> dict[str, Any]:
     """What the report shows of the server's own metrics."""
     if not after.available:
@@ -175,4 +184,5 @@ def server_metrics(before: Scrape, after: Scrape) -> dict[str, Any]:
         "tick_duration_ms": tick_duration(before, after),
         "dropped": counter_delta(before, after, "drop"),
         "counters": counter_delta(before, after),
+        "storage_gauges": gauges(after, "storage"),
     }

@@ -266,7 +266,12 @@ ERROR_CODES: Mapping[ErrorCode, ErrorCodeInfo] = MappingProxyType(
             handshake_close_code=CloseCode.TRY_AGAIN_LATER,
         ),
         ErrorCode.UNAVAILABLE: ErrorCodeInfo(
-            meaning="the thing the request was for has stopped (an arena, a channel ...)",
+            meaning=(
+                "something the request needs is down: the database (a `join` that would "
+                "open an arena, a `place` the arena can no longer keep) or the thing the "
+                "request was for; repeat it with the same `rid` after `retry_after`"
+            ),
+            retry_after=True,
             handshake_close_code=CloseCode.TRY_AGAIN_LATER,
         ),
         ErrorCode.INTERNAL: ErrorCodeInfo(

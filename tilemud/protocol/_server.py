@@ -137,7 +137,10 @@ class Left:
 class PlaceResult:
     """The answer to a ``place``: what became of it in the tick that resolved it.
 
-    An accepted tile also appears in that tick's ``tick`` frame, for every player.
+    An accepted tile also appears in that tick's ``tick`` frame, for every player. An
+    ``accepted`` answer is sent only once the placement is stored (it survives any crash
+    of the server), so it may arrive after that ``tick`` frame; while the database is
+    down it waits for the database to come back.
 
     Attributes:
         rid: the ``place``'s request id.

@@ -11,6 +11,8 @@
 docs/operations.md ("Storage") says how to run it on SQLite or PostgreSQL.
 """
 
+from tilemud.game import ReplayTick as ReplayTick
+from tilemud.storage import janitor as janitor
 from tilemud.storage import migrate as migrate
 from tilemud.storage._client import StorageClient as StorageClient
 from tilemud.storage._database import Database as Database
@@ -28,19 +30,21 @@ from tilemud.storage._messages import StorageMessage as StorageMessage
 from tilemud.storage._messages import Transact as Transact
 from tilemud.storage._records import ArenaLifecycle as ArenaLifecycle
 from tilemud.storage._records import ArenaRecord as ArenaRecord
+from tilemud.storage._records import ParticipantRecord as ParticipantRecord
 from tilemud.storage._records import PlacementRecord as PlacementRecord
 from tilemud.storage._records import PlayerRecord as PlayerRecord
 from tilemud.storage._records import Recovery as Recovery
 from tilemud.storage._records import Replay as Replay
-from tilemud.storage._records import ReplayTick as ReplayTick
 from tilemud.storage._records import Snapshot as Snapshot
 from tilemud.storage._records import TickChecksum as TickChecksum
 from tilemud.storage._repo_log import append_placements as append_placements
 from tilemud.storage._repo_log import load_latest_snapshot as load_latest_snapshot
+from tilemud.storage._repo_log import load_participants as load_participants
 from tilemud.storage._repo_log import load_placements as load_placements
 from tilemud.storage._repo_log import load_recovery as load_recovery
 from tilemud.storage._repo_log import load_replay as load_replay
 from tilemud.storage._repo_log import load_tick_checksums as load_tick_checksums
+from tilemud.storage._repo_log import record_participants as record_participants
 from tilemud.storage._repo_log import record_tick_checksums as record_tick_checksums
 from tilemud.storage._repo_log import save_snapshot as save_snapshot
 from tilemud.storage._repo_world import create_arena as create_arena

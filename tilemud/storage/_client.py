@@ -30,7 +30,9 @@ from tilemud.storage import _repo_world as world_repo
 from tilemud.storage._messages import Answer, FlushWriteBehind, StorageMessage, Transact
 from tilemud.storage._records import (
     ArenaRecord,
+    ParticipantRecord,
     PlacementRecord,
+    PlayerSeen,
     Recovery,
     Replay,
     Snapshot,
@@ -175,6 +177,14 @@ class StorageClient:
         """
         return await self.transact(lambda c: log_repo.load_replay(c, arena_id))
 
+    async def load_participants(self, arena_id: str) -> tuple[str, ...]:
+        """The ids of the players who took part in the arena, sorted.
+
+        Empty for an unknown arena and after its replay was purged. Only committed rows
+        are read: call :meth:`flush` first to include buffered ones.
+        """
+        return await self.transact(lambda c: log_repo.load_participants(c, arena_id))
+
     async def purge_replays(self, *, ended_before: dt.datetime, limit: int = 100) -> int:
         """Purge the replays of up to ``limit`` arenas ended before ``ended_before``.
 
@@ -202,8 +212,10 @@ class StorageClient:
         placements: Sequence[Placement],
         *,
         checksum: str | None = None,
-    ) -> bool:
-        """Buffer the placements accepted in ``tick``, in resolution order; never blocks.
+        snapshot: Snapshot | None = None,
+        on_durable: Callable[[], None] | None = None,
+    ) -> int | None:
+        """Buffer what ``tick`` of an arena produced, in resolution order; never blocks.
 
         Args:
             arena_id: whose placements.
@@ -211,10 +223,13 @@ class StorageClient:
             placements: the accepted placements, in the order they were resolved (their
                 ``ordinal`` in the log is their index here).
             checksum: the board checksum after the tick, stored with them.
+            snapshot: a snapshot of the board after the tick, stored after them.
+            on_durable: called in the storage actor's task, without blocking, once these
+                rows are committed; asks for a write at once.
 
         Returns:
-            True when buffered (they will be written); False when the buffer is full:
-            nothing was taken, the rows are counted in ``rows_refused``.
+            The rows' position (committed once :attr:`settled` reaches it); None when the
+            buffer is full: nothing was taken, the rows are counted in ``rows_refused``.
         """
         rows: list[PendingRow] = [
             PlacementRecord.of(arena_id, tick, ordinal, placement)
@@ -222,12 +237,44 @@ class StorageClient:
         ]
         if checksum is not None:
             rows.append(TickChecksum(arena_id=arena_id, tick=tick, checksum=checksum))
-        return self._buffer.offer(rows)
+        if snapshot is not None:
+            rows.append(snapshot)
+        return self._buffer.offer(rows, on_durable=on_durable)
 
-    def record_checksum(self, arena_id: str, tick: int, checksum: str) -> bool:
+    def record_checksum(self, arena_id: str, tick: int, checksum: str) -> int | None:
         """Buffer the board checksum after ``tick``; never blocks. See
         :meth:`record_placements` for the return value."""
         return self._buffer.offer([TickChecksum(arena_id=arena_id, tick=tick, checksum=checksum)])
+
+    def record_snapshot(self, snapshot: Snapshot) -> int | None:
+        """Buffer a snapshot; never blocks. See :meth:`record_placements`."""
+        return self._buffer.offer([snapshot])
+
+    def record_participant(self, arena_id: str, player_id: str) -> int | None:
+        """Buffer that ``player_id`` took a seat in ``arena_id`` (who may see its replay)."""
+        row = ParticipantRecord(arena_id=arena_id, player_id=player_id, joined=self._clock())
+        return self._buffer.offer([row])
+
+    def record_player_seen(self, player_id: str, name: str) -> int | None:
+        """Buffer that ``player_id`` (now called ``name``) was seen now; never blocks."""
+        return self._buffer.offer(
+            [PlayerSeen(player_id=player_id, name=name, seen_at=self._clock())]
+        )
+
+    @property
+    def room(self) -> int:
+        """Rows the write-behind buffer can still take."""
+        return self._buffer.room
+
+    @property
+    def settled(self) -> int:
+        """The position up to which buffered rows are committed (see ``record_*``)."""
+        return self._buffer.settled
+
+    def retry_after(self) -> float:
+        """Seconds after which a refused write is worth trying again."""
+        backoff = self._buffer.outage_backoff
+        return 1.0 if backoff is None else max(backoff, 0.1)
 
     def stats(self) -> StorageStats:
         """The storage actor's counters, now."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, Literal, TypeAlias
 
@@ -13,9 +13,12 @@ from tilemud.game import (
     ArenaState,
     Board,
     Placement,
+    ReplayCheck,
+    ReplayTick,
     RuleConfig,
     SnapshotError,
     board_checksum,
+    check_replay,
     decode_board,
     encode_board,
     score_board,
@@ -96,6 +99,18 @@ class PlacementRecord:
     def to_placement(self) -> Placement:
         """The game's placement (without a ``rid``)."""
         return Placement(player_id=self.player_id, x=self.x, y=self.y, kind=self.kind)
+
+
+@attrs.frozen(kw_only=True)
+class ParticipantRecord:
+    """A player who took part in an arena, and when they first joined it.
+
+    Participants may fetch the arena's replay. Joining again keeps the first ``joined``.
+    """
+
+    arena_id: str
+    player_id: str
+    joined: dt.datetime
 
 
 @attrs.frozen(kw_only=True)
@@ -192,20 +207,12 @@ class Recovery:
 
 
 @attrs.frozen(kw_only=True)
-class ReplayTick:
-    """One tick of a replay: its accepted placements in order, and its checksum if stored."""
-
-    tick: int
-    placements: tuple[Placement, ...]
-    checksum: str | None
-
-
-@attrs.frozen(kw_only=True)
 class Replay:
     """Everything needed to replay an arena from an empty board.
 
     Replaying applies each tick's placements, in order, from ``ArenaState.start(rules)``
-    with ``arena.seed``; after a tick with a ``checksum`` the board must have that checksum.
+    with ``arena.seed``; after a tick with a ``checksum`` the board must have that checksum
+    (:meth:`verify` does it). Its ticks are the game's :class:`~tilemud.game.ReplayTick`.
 
     Attributes:
         arena: the arena's record (seed, result).
@@ -216,3 +223,35 @@ class Replay:
     arena: ArenaRecord
     rules: RuleConfig
     ticks: tuple[ReplayTick, ...]
+
+    def verify(self) -> ReplayCheck:
+        """Re-simulate the replay with the game rules and compare it with what is stored.
+
+        Returns:
+            ``ok`` when every logged placement is accepted again and every stored checksum
+            reproduced; otherwise ``divergence`` names the first tick that is not.
+        """
+        return check_replay(self.ticks, rules=self.rules, seed=self.arena.seed)
+
+
+@attrs.frozen(kw_only=True)
+class PlayerSeen:
+    """A player seen at ``seen_at`` under ``name``: upserted into ``players``."""
+
+    player_id: str
+    name: str
+    seen_at: dt.datetime
+
+
+def logged_ticks(
+    placements: Iterable[PlacementRecord], checksums: Iterable[TickChecksum]
+) -> tuple[ReplayTick, ...]:
+    """The log's rows as ticks: each tick's placements in order, and its checksum if stored."""
+    by_tick: dict[int, list[Placement]] = {}
+    for record in placements:
+        by_tick.setdefault(record.tick, []).append(record.to_placement())
+    stored = {c.tick: c.checksum for c in checksums}
+    return tuple(
+        ReplayTick(tick=tick, placements=tuple(by_tick.get(tick, ())), checksum=stored.get(tick))
+        for tick in sorted(by_tick.keys() | stored.keys())
+    )

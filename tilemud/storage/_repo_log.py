@@ -1,4 +1,5 @@
-"""Repositories of an arena's history: the placement log, tick checksums, snapshots.
+"""Repositories of an arena's history: the placement log, tick checksums, snapshots, and
+who took part (its replay's audience).
 
 Sync functions taking a Connection, run inside the caller's transaction. Appends ignore
 rows already stored under the same key, so a batch written again after an unclear failure
@@ -16,12 +17,13 @@ from sqlalchemy.engine import Connection
 from tilemud.storage import tables as t
 from tilemud.storage._errors import RecordNotFound
 from tilemud.storage._records import (
+    ParticipantRecord,
     PlacementRecord,
     Recovery,
     Replay,
-    ReplayTick,
     Snapshot,
     TickChecksum,
+    logged_ticks,
 )
 from tilemud.storage._repo_world import load_arena, load_rule_config
 from tilemud.storage._sql import insert
@@ -71,6 +73,31 @@ def record_tick_checksums(conn: Connection, rows: Sequence[TickChecksum]) -> int
         stmt, [{"arena_id": r.arena_id, "tick": r.tick, "checksum": r.checksum} for r in rows]
     )
     return len(rows)
+
+
+def record_participants(conn: Connection, rows: Sequence[ParticipantRecord]) -> int:
+    """Remember who took part in arenas (a player already stored keeps its first ``joined``).
+
+    Returns:
+        How many rows were given.
+    """
+    if not rows:
+        return 0
+    stmt = insert(conn, t.arena_players).on_conflict_do_nothing(
+        index_elements=[t.arena_players.c.arena_id, t.arena_players.c.player_id]
+    )
+    conn.execute(
+        stmt,
+        [{"arena_id": r.arena_id, "player_id": r.player_id, "joined": r.joined} for r in rows],
+    )
+    return len(rows)
+
+
+def load_participants(conn: Connection, arena_id: str) -> tuple[str, ...]:
+    """The ids of the players who took part in the arena, sorted (none when purged)."""
+    p = t.arena_players
+    query = sa.select(p.c.player_id).where(p.c.arena_id == arena_id).order_by(p.c.player_id)
+    return tuple(conn.execute(query).scalars())
 
 
 def save_snapshot(conn: Connection, snapshot: Snapshot, *, at: dt.datetime) -> None:
@@ -171,16 +198,5 @@ def load_replay(conn: Connection, arena_id: str) -> Replay:
     if arena.purged is not None:
         raise RecordNotFound(f"the replay of arena {arena_id} was purged at {arena.purged}")
     rules = load_rule_config(conn, arena.rules_version)
-    by_tick: dict[int, list[PlacementRecord]] = {}
-    for record in load_placements(conn, arena_id):
-        by_tick.setdefault(record.tick, []).append(record)
-    checksums = {c.tick: c.checksum for c in load_tick_checksums(conn, arena_id)}
-    ticks = tuple(
-        ReplayTick(
-            tick=tick,
-            placements=tuple(r.to_placement() for r in by_tick.get(tick, ())),
-            checksum=checksums.get(tick),
-        )
-        for tick in sorted(by_tick.keys() | checksums.keys())
-    )
+    ticks = logged_ticks(load_placements(conn, arena_id), load_tick_checksums(conn, arena_id))
     return Replay(arena=arena, rules=rules, ticks=ticks)

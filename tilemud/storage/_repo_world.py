@@ -8,7 +8,7 @@ insert that ignores an identical row already there, an end that keeps the first 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from tilemud.game import RuleConfig, RuleConfigError
 from tilemud.storage import tables as t
 from tilemud.storage._errors import RecordNotFound, RecordRejected
-from tilemud.storage._records import ArenaRecord, PlayerRecord
+from tilemud.storage._records import ArenaRecord, PlayerRecord, PlayerSeen
 from tilemud.storage._sql import arena_from_row, insert, seed_to_db
 
 
@@ -154,7 +154,8 @@ def list_live_arenas(conn: Connection) -> list[ArenaRecord]:
 def purge_replays(
     conn: Connection, *, ended_before: dt.datetime, at: dt.datetime, limit: int = 100
 ) -> int:
-    """Delete the replays (placements, checksums, snapshots) of arenas ended before a cutoff.
+    """Delete the replays (placements, checksums, snapshots, participants) of arenas ended
+    before a cutoff.
 
     The arena rows stay, with their result, marked ``purged`` at ``at``. At most ``limit``
     arenas are purged per call, oldest first, so one transaction stays short: call again
@@ -179,7 +180,31 @@ def purge_replays(
     )
     if not ids:
         return 0
-    for table in (t.placements, t.tick_checksums, t.board_snapshots):
+    for table in (t.placements, t.tick_checksums, t.board_snapshots, t.arena_players):
         conn.execute(sa.delete(table).where(table.c.arena_id.in_(ids)))
     conn.execute(sa.update(t.arenas).where(t.arenas.c.id.in_(ids)).values(purged=at))
     return len(ids)
+
+
+def upsert_players(conn: Connection, rows: Sequence[PlayerSeen]) -> int:
+    """Remember every player of a write-behind batch (:func:`upsert_player` for many).
+
+    Returns:
+        How many rows were given.
+    """
+    if not rows:
+        return 0
+    # One statement may not touch a row twice (PostgreSQL refuses): the latest sighting wins.
+    latest = {row.player_id: row for row in rows}
+    stmt = insert(conn, t.players)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[t.players.c.id],
+            set_={"name": stmt.excluded.name, "last_seen": stmt.excluded.last_seen},
+        ),
+        [
+            {"id": r.player_id, "name": r.name, "created": r.seen_at, "last_seen": r.seen_at}
+            for r in latest.values()
+        ],
+    )
+    return len(rows)

@@ -8,6 +8,12 @@ only once their batch is committed (or refused by the database, counted and logg
 a database outage or a restart of the storage actor keeps them: the buffer belongs to the
 :class:`~tilemud.storage.StorageActor` object, like its mailbox, not to an incarnation.
 
+Rows that carry an acknowledgement (an arena's accepted placements, whose ``place_result``
+is held until they are stored) are offered with ``on_durable``: the writer then writes at
+once instead of waiting for ``flush_interval``, and the callback runs once they are
+settled. While a batch is being written, later rows gather, so the next transaction takes
+all of them (group commit): the latency is one commit, the throughput grows with the load.
+
 Everything here runs in the Trio thread, between checkpoints: no lock is needed.
 """
 
@@ -15,8 +21,8 @@ from __future__ import annotations
 
 import collections
 import itertools
-from collections.abc import Iterable, Sequence
-from typing import TypeAlias
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeAlias, assert_never
 
 import attrs
 import trio
@@ -25,10 +31,16 @@ from tilemud.actors import Reply
 from tilemud.actors._doorbell import Doorbell
 from tilemud.storage._errors import StorageUnavailable
 from tilemud.storage._messages import Answer
-from tilemud.storage._records import PlacementRecord, TickChecksum
+from tilemud.storage._records import (
+    ParticipantRecord,
+    PlacementRecord,
+    PlayerSeen,
+    Snapshot,
+    TickChecksum,
+)
 
 #: A row the write-behind path carries.
-PendingRow: TypeAlias = PlacementRecord | TickChecksum
+PendingRow: TypeAlias = PlacementRecord | TickChecksum | Snapshot | ParticipantRecord | PlayerSeen
 
 
 @attrs.frozen(kw_only=True)
@@ -74,12 +86,16 @@ class WriteBehind:
         self._offered = 0  # rows ever taken
         self._settled = 0  # rows ever committed or rejected
         self._waiters: list[tuple[int, Reply[Answer]]] = []
+        self._on_durable: list[tuple[int, Callable[[], None]]] = []
         self.rows_written = 0
         self.batches = 0
         self.largest_backlog = 0
         self.rows_refused = 0
         self.rows_rejected = 0
         self.failures = 0
+        #: While the database is down: the writer's current pause between retries, which
+        #: is also what callers are told to wait (``retry_after``); None while it is up.
+        self.outage_backoff: float | None = None
 
     @property
     def backlog(self) -> int:
@@ -87,29 +103,50 @@ class WriteBehind:
         return len(self._rows)
 
     @property
+    def room(self) -> int:
+        """Rows the buffer can still take."""
+        return self.capacity - len(self._rows)
+
+    @property
+    def settled(self) -> int:
+        """Rows ever committed (or refused by the database): every :meth:`offer` position
+        up to this one is settled."""
+        return self._settled
+
+    @property
     def flush_wanted(self) -> bool:
         """Someone waits for the rows buffered so far to be committed."""
-        return bool(self._waiters)
+        return bool(self._waiters or self._on_durable)
 
-    def offer(self, rows: Sequence[PendingRow]) -> bool:
+    def offer(
+        self, rows: Sequence[PendingRow], *, on_durable: Callable[[], None] | None = None
+    ) -> int | None:
         """Take ``rows`` if they all fit; never blocks.
 
+        Args:
+            rows: the rows, in the order they must be written.
+            on_durable: called (in the storage actor's task, so it must not block) once
+                these rows are settled; giving it asks for a write at once.
+
         Returns:
-            True when taken; False when the buffer has no room for all of them: none is
+            The position of the last row taken: once :attr:`settled` reaches it, the rows
+            are committed. None when the buffer has no room for all of them: none is
             taken, they are counted in ``rows_refused``, and the caller still holds them.
         """
         if not rows:
-            return True
+            return self._offered
         if len(self._rows) + len(rows) > self.capacity:
             self.rows_refused += len(rows)
-            return False
+            return None
         if not self._rows:
             self.oldest_at = trio.current_time()
         self._rows.extend(rows)
         self._offered += len(rows)
         self.largest_backlog = max(self.largest_backlog, len(self._rows))
+        if on_durable is not None:
+            self._on_durable.append((self._offered, on_durable))
         self.doorbell.ring()
-        return True
+        return self._offered
 
     def peek(self, limit: int) -> list[PendingRow]:
         """The oldest ``limit`` rows, left in the buffer until :meth:`settle`."""
@@ -134,6 +171,14 @@ class WriteBehind:
             else:
                 still_waiting.append((target, reply))
         self._waiters = still_waiting
+        # Offered in order, so the settled ones are a prefix.
+        done = 0
+        for target, callback in self._on_durable:
+            if target > self._settled:
+                break
+            callback()
+            done += 1
+        del self._on_durable[:done]
 
     def wait_for_flush(self, reply: Reply[Answer]) -> None:
         """Answer ``reply`` once every row buffered now is settled (at once if none waits)."""
@@ -144,7 +189,10 @@ class WriteBehind:
         self.doorbell.ring()
 
     def fail_waiters(self, error: StorageUnavailable) -> None:
-        """Answer every flush waiter with ``error`` (the database is down, or we stop)."""
+        """Answer every flush waiter with ``error`` (the database is down, or we stop).
+
+        ``on_durable`` callbacks keep waiting: their rows are retried until written.
+        """
         waiters, self._waiters = self._waiters, []
         for _, reply in waiters:
             reply.send(Answer(error=error))
@@ -162,13 +210,32 @@ class WriteBehind:
         )
 
 
-def split_rows(rows: Iterable[PendingRow]) -> tuple[list[PlacementRecord], list[TickChecksum]]:
-    """Placements and checksums apart, each in buffer order."""
-    placements: list[PlacementRecord] = []
-    checksums: list[TickChecksum] = []
+@attrs.define
+class RowsByKind:
+    """A batch of buffered rows sorted by table, each list in buffer order."""
+
+    placements: list[PlacementRecord] = attrs.field(factory=list)
+    checksums: list[TickChecksum] = attrs.field(factory=list)
+    snapshots: list[Snapshot] = attrs.field(factory=list)
+    participants: list[ParticipantRecord] = attrs.field(factory=list)
+    players: list[PlayerSeen] = attrs.field(factory=list)
+
+
+def split_rows(rows: Iterable[PendingRow]) -> RowsByKind:
+    """The rows of a batch by table, each in buffer order."""
+    by_kind = RowsByKind()
     for row in rows:
-        if isinstance(row, PlacementRecord):
-            placements.append(row)
-        else:
-            checksums.append(row)
-    return placements, checksums
+        match row:
+            case PlacementRecord():
+                by_kind.placements.append(row)
+            case TickChecksum():
+                by_kind.checksums.append(row)
+            case Snapshot():
+                by_kind.snapshots.append(row)
+            case ParticipantRecord():
+                by_kind.participants.append(row)
+            case PlayerSeen():
+                by_kind.players.append(row)
+            case _:
+                assert_never(row)
+    return by_kind

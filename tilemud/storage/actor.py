@@ -62,7 +62,14 @@ from tilemud.storage._client import StorageClient
 from tilemud.storage._database import Database, resolve_url
 from tilemud.storage._errors import RecordRejected, StorageUnavailable
 from tilemud.storage._messages import Answer, FlushWriteBehind, StorageMessage, Transact
-from tilemud.storage._repo_log import append_placements, record_tick_checksums
+from tilemud.storage._records import PlayerSeen
+from tilemud.storage._repo_log import (
+    append_placements,
+    record_participants,
+    record_tick_checksums,
+    save_snapshot,
+)
+from tilemud.storage._repo_world import upsert_players
 from tilemud.storage._write_behind import PendingRow, StorageStats, WriteBehind, split_rows
 from tilemud.supervisors import ChildContext
 
@@ -103,8 +110,7 @@ class StorageActor:
             "storage", settings.mailbox, Overflow.BLOCK
         )
         self._buffer = WriteBehind(settings.buffer_rows)
-        #: Seconds until a retry is worth it while the database is down; None when it is up.
-        self._outage_backoff: float | None = None
+        self._clock = clock
         self.client = StorageClient(self._mailbox.ref, self._buffer, clock)
 
     def stats(self) -> StorageStats:
@@ -149,8 +155,8 @@ class StorageActor:
             value = await trio.to_thread.run_sync(db.run, msg.operation, limiter=limiter)
         except StorageUnavailable as exc:
             self._buffer.failures += 1
-            if self._outage_backoff is not None:
-                exc.retry_after = max(exc.retry_after, self._outage_backoff)
+            if self._buffer.outage_backoff is not None:
+                exc.retry_after = max(exc.retry_after, self._buffer.outage_backoff)
             msg.reply.send(Answer(error=exc))
         except Exception as exc:
             # The operation's own error (or a refused row): the caller's to handle.
@@ -197,21 +203,21 @@ class StorageActor:
                         extra={"backlog": buffer.backlog},
                     )
                     return
-                if self._outage_backoff is None:
+                if self._buffer.outage_backoff is None:
                     log.warning(
                         "database unavailable; %d rows buffered, retrying: %s",
                         buffer.backlog,
                         exc,
                         extra={"backlog": buffer.backlog},
                     )
-                self._outage_backoff = backoff
+                self._buffer.outage_backoff = backoff
                 with trio.move_on_after(backoff):
                     await stopping.wait()
                 backoff = min(backoff * 2, self.settings.retry_max)
                 continue
-            if self._outage_backoff is not None:
+            if self._buffer.outage_backoff is not None:
                 log.info("database available again", extra={"backlog": buffer.backlog})
-            self._outage_backoff = None
+            self._buffer.outage_backoff = None
             backoff = FIRST_RETRY
 
     async def _write_batch(
@@ -223,7 +229,7 @@ class StorageActor:
             StorageUnavailable: the database is down; nothing was settled.
         """
         try:
-            write = functools.partial(_write_rows, batch)
+            write = functools.partial(_write_rows, batch, self._clock())
             await trio.to_thread.run_sync(db.run, write, limiter=limiter)
         except RecordRejected:
             pass
@@ -232,12 +238,13 @@ class StorageActor:
             return
         by_arena: dict[str, list[PendingRow]] = {}
         for row in batch:
-            by_arena.setdefault(row.arena_id, []).append(row)
+            # Player rows belong to no arena: they go in a group of their own.
+            by_arena.setdefault("" if isinstance(row, PlayerSeen) else row.arena_id, []).append(row)
         written = rejected = 0
         for arena_id, rows in by_arena.items():
             try:
                 await trio.to_thread.run_sync(
-                    db.run, functools.partial(_write_rows, rows), limiter=limiter
+                    db.run, functools.partial(_write_rows, rows, self._clock()), limiter=limiter
                 )
             except RecordRejected as exc:
                 rejected += len(rows)
@@ -253,6 +260,15 @@ class StorageActor:
         self._buffer.settle(len(batch), written=written, rejected=rejected)
 
 
-def _write_rows(rows: Sequence[PendingRow], conn: Connection) -> int:
-    placements, checksums = split_rows(rows)
-    return append_placements(conn, placements) + record_tick_checksums(conn, checksums)
+def _write_rows(rows: Sequence[PendingRow], at: dt.datetime, conn: Connection) -> int:
+    """Write one batch in one transaction; parents first (players, then the arena's log)."""
+    batch = split_rows(rows)
+    for snapshot in batch.snapshots:
+        save_snapshot(conn, snapshot, at=at)
+    return (
+        upsert_players(conn, batch.players)
+        + record_participants(conn, batch.participants)
+        + append_placements(conn, batch.placements)
+        + record_tick_checksums(conn, batch.checksums)
+        + len(batch.snapshots)
+    )

@@ -19,8 +19,11 @@ the zone back on reading). Ids are the game's own strings (at most 128 character
   each tick. Its primary key (arena_id, tick, ordinal) is also the index that reads "the
   placements of arena A after tick T" in order.
 - ``tick_checksums``: the board checksum after a tick, for replays to check themselves.
+- ``arena_players``: who took part in an arena, and when they first joined it: the players
+  allowed to fetch its replay (``GET /v1/replays/{arena_id}``). Purged with the replay.
 
-``player_id`` in placements is not a foreign key: NPCs place tiles too.
+``player_id`` in placements and arena_players is not a foreign key: NPCs place tiles too,
+and the player row is written on a different path (a join must not wait for it).
 """
 
 from __future__ import annotations
@@ -145,4 +148,12 @@ tick_checksums: Final = sa.Table(
     sa.Column("arena_id", sa.String(ID_LENGTH), sa.ForeignKey("arenas.id"), primary_key=True),
     sa.Column("tick", sa.BigInteger(), primary_key=True),
     sa.Column("checksum", sa.String(80), nullable=False),
+)
+
+arena_players: Final = sa.Table(
+    "arena_players",
+    metadata,
+    sa.Column("arena_id", sa.String(ID_LENGTH), sa.ForeignKey("arenas.id"), primary_key=True),
+    sa.Column("player_id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("joined", UTCDateTime(), nullable=False),
 )

@@ -3,19 +3,25 @@
 As built today (docs/architecture.md keeps the picture)::
 
     root (one_for_all)
+    ├── storage   the one owner of the database: requests, write-behind (durable only)
     ├── world (rest_for_one)
     │   ├── arenas      dynamic: one arena actor per battle or epic arena
-    │   └── directory   matchmaking Mode -> Region -> Load
+    │   ├── directory   matchmaking Mode -> Region -> Load; brings back live arenas
+    │   └── replays     the periodic purge of replays past their retention (durable only)
     ├── gateway   trio-websocket listener; sessions and their connections
-    └── http      Quart-Trio app on Hypercorn: auth, health, metrics, OpenAPI
+    └── http      Quart-Trio app on Hypercorn: auth, health, metrics, OpenAPI, replays
 
 One :class:`~tilemud.metrics.ServerMetrics` is created here and its slices passed down:
 arena meters to the world (and through it to each arena), the session meter in the
 sessions' services, the connection meter to the gateway, whose ``load`` is read at scrape
 time; the HTTP app serves it at ``GET /metrics``.
 
-Storage, the cluster link, the world (arenas, parties, chat, guilds) and elasticity join
-the tree with the issues that build them, in the order DESIGN.md gives.
+Storage comes first: it starts before anything that uses it (its start checks the
+schema, and migrates the embedded SQLite file) and stops last, after its final flush.
+With ``database.durable`` off there is no storage child and nothing is stored.
+
+The cluster link, the world's parties, chat and guilds, and elasticity join the tree with
+the issues that build them, in the order DESIGN.md gives.
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ from tilemud.game import default_rules
 from tilemud.metrics import ServerMetrics
 from tilemud.net.gateway import Gateway
 from tilemud.net.http import HealthReport, create_app, serve_http
+from tilemud.storage import StorageActor, check_schema
+from tilemud.storage.janitor import ReplayJanitor
 from tilemud.supervisors import (
     ChildContext,
     ChildSpec,
@@ -86,18 +94,36 @@ class TilemudServer:
         self.tokens = TokenAuthority(
             settings.auth, resume_lifetime=settings.gateway.reconnect_grace
         )
+        self.storage: StorageActor | None = None
+        if settings.database.durable:
+            self.storage = StorageActor(settings.database, data_dir=settings.server.data_dir)
+            self.metrics.watch_storage(self.storage.stats)
+        storage = None if self.storage is None else self.storage.client
         self._arenas = DynamicSupervisor(
             "arenas",
             intensity=Intensity(restarts=10, period=10.0),
             max_children=settings.world.max_arenas,
         )
-        self.world = World(settings.world, self._arenas, default_rules, meters=self.metrics.arenas)
+        self.world = World(
+            settings.world,
+            self._arenas,
+            default_rules,
+            meters=self.metrics.arenas,
+            storage=storage,
+            snapshot_ticks=settings.database.snapshot_ticks,
+        )
+        world_children = [
+            ChildSpec(id="arenas", run=self._arenas.run, shutdown=5.0),
+            ChildSpec(id="directory", run=self.world.run),
+        ]
+        if storage is not None:
+            janitor = ReplayJanitor(storage, settings.database)
+            self.metrics.watch_janitor(janitor.stats)
+            # Last, so that a bug in a purge restarts the purge alone, not the node.
+            world_children.append(ChildSpec(id="replays", run=janitor.run, shutdown=2.0))
         world = Supervisor(
             "world",
-            [
-                ChildSpec(id="arenas", run=self._arenas.run, shutdown=5.0),
-                ChildSpec(id="directory", run=self.world.run),
-            ],
+            world_children,
             # The directory only knows arenas its supervisor runs: if that supervisor
             # restarts, the directory must start over too.
             strategy=Strategy.REST_FOR_ONE,
@@ -108,26 +134,35 @@ class TilemudServer:
                 limit=settings.limits.actions, window=settings.limits.actions_window
             ),
             meter=self.metrics.session,
+            storage=storage,
         )
         self.gateway = Gateway(
             settings.server, settings.gateway, self.tokens, services, self.metrics.connection
         )
         self.metrics.watch_gateway(self.gateway.load)
         self._app = create_app(
-            settings=settings, tokens=self.tokens, health=self, metrics=self.metrics
+            settings=settings,
+            tokens=self.tokens,
+            health=self,
+            metrics=self.metrics,
+            storage=storage,
         )
         self._http_port: int | None = None
         self._started_at = time.time()
         #: Set once the tree has stopped after :meth:`stop` or a fatal error.
         self.stopped = trio.Event()
         grace = settings.gateway.close_timeout + 2.0
+        children = [
+            ChildSpec(id="world", run=world.run, shutdown=10.0),
+            ChildSpec(id="gateway", run=self.gateway.run, shutdown=grace),
+            ChildSpec(id="http", run=self._run_http, shutdown=grace),
+        ]
+        if self.storage is not None:
+            # The final flush may take a while on a slow database; the stop waits for it.
+            children.insert(0, ChildSpec(id="storage", run=self._run_storage, shutdown=30.0))
         self._root = Supervisor(
             "root",
-            [
-                ChildSpec(id="world", run=world.run, shutdown=10.0),
-                ChildSpec(id="gateway", run=self.gateway.run, shutdown=grace),
-                ChildSpec(id="http", run=self._run_http, shutdown=grace),
-            ],
+            children,
             strategy=Strategy.ONE_FOR_ALL,
             intensity=Intensity(restarts=3, period=30.0),
         )
@@ -171,6 +206,13 @@ class TilemudServer:
                 "connections": self.gateway.connections,
             },
         )
+
+    async def _run_storage(self, ctx: ChildContext) -> None:
+        assert self.storage is not None
+        # Blocking (Alembic): in a thread. SQLite is migrated to head; PostgreSQL behind
+        # its head is refused with the command that fixes it (SchemaOutOfDate).
+        await trio.to_thread.run_sync(check_schema, self.settings)
+        await self.storage.run(ctx)
 
     async def _run_http(self, ctx: ChildContext) -> None:
         def record_port(port: int) -> None:

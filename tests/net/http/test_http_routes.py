@@ -72,16 +72,22 @@ def assert_error(payload: Any, code: str) -> None:
 def test_public_surface() -> None:
     assert sorted(tilemud.net.http.__all__) == sorted(
         [
+            "ADMIN_ROLE",
             "ERROR_CODES",
             "GRACEFUL_TIMEOUT",
             "MAX_BODY_BYTES",
             "MAX_NAME_LENGTH",
+            "REPLAY_FORMAT",
             "HealthProbe",
             "HealthReport",
+            "ReplayDocument",
+            "ReplayFormatError",
             "ShieldedHTTPSends",
             "check_player_name",
             "create_app",
             "openapi_document",
+            "parse_replay_document",
+            "replay_document",
             "serve_http",
         ]
     )

@@ -1,8 +1,9 @@
 """The HTTP API: a Quart-Trio app on Hypercorn, run inside the root nursery.
 
 Routes: ``GET /healthz``, ``POST /v1/auth/guest``, ``GET /metrics`` (Prometheus),
-``GET /openapi.json`` (which describes them all). Build the app with ``create_app`` and
-run it with ``serve_http``.
+``GET /v1/replays/{arena_id}`` (a replay document: ``replay_document`` writes it,
+``parse_replay_document`` reads it back), ``GET /openapi.json`` (which describes them all).
+Build the app with ``create_app`` and run it with ``serve_http``.
 """
 
 from tilemud.net.http._app import MAX_BODY_BYTES as MAX_BODY_BYTES
@@ -13,20 +14,32 @@ from tilemud.net.http._names import MAX_NAME_LENGTH as MAX_NAME_LENGTH
 from tilemud.net.http._names import check_player_name as check_player_name
 from tilemud.net.http._openapi import ERROR_CODES as ERROR_CODES
 from tilemud.net.http._openapi import openapi_document as openapi_document
+from tilemud.net.http._replay_format import REPLAY_FORMAT as REPLAY_FORMAT
+from tilemud.net.http._replay_format import ReplayDocument as ReplayDocument
+from tilemud.net.http._replay_format import ReplayFormatError as ReplayFormatError
+from tilemud.net.http._replay_format import parse_replay_document as parse_replay_document
+from tilemud.net.http._replay_format import replay_document as replay_document
+from tilemud.net.http._replays import ADMIN_ROLE as ADMIN_ROLE
 from tilemud.net.http._serve import GRACEFUL_TIMEOUT as GRACEFUL_TIMEOUT
 from tilemud.net.http._serve import ShieldedHTTPSends as ShieldedHTTPSends
 from tilemud.net.http._serve import serve_http as serve_http
 
 __all__ = [
+    "ADMIN_ROLE",
     "ERROR_CODES",
     "GRACEFUL_TIMEOUT",
     "MAX_BODY_BYTES",
     "MAX_NAME_LENGTH",
+    "REPLAY_FORMAT",
     "HealthProbe",
     "HealthReport",
+    "ReplayDocument",
+    "ReplayFormatError",
     "ShieldedHTTPSends",
     "check_player_name",
     "create_app",
     "openapi_document",
+    "parse_replay_document",
+    "replay_document",
     "serve_http",
 ]

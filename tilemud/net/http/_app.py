@@ -1,8 +1,9 @@
 """The Quart-Trio application: routes, and JSON errors for everything that can go wrong.
 
-Every answer is JSON. Errors, including 404 for unknown paths, 405 for wrong methods, 413 for
-oversized bodies and 500 for bugs, have one shape: ``{"error": {"code": ..., "message": ...}}``
-(see ``_openapi.ERROR_CODES``). No HTML page and no traceback ever reaches a client; a bug is
+Every answer is JSON. Errors, including 401 for a missing or bad bearer token, 404 for unknown
+paths, 405 for wrong methods, 413 for oversized bodies and 500 for bugs, have one shape:
+``{"error": {"code": ..., "message": ...}}`` (see ``_openapi.ERROR_CODES``; a 503 adds
+``retry_after``). No HTML page and no traceback ever reaches a client; a bug is
 logged on the ``tilemud.http`` logger.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
 import orjson
 from quart import Response, request
@@ -22,12 +23,15 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 import tilemud
 from tilemud.auth import TokenAuthority, new_player_id
 from tilemud.config import Settings
-from tilemud.errors import ProtocolError
+from tilemud.errors import AuthError, ProtocolError
 from tilemud.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from tilemud.metrics import ServerMetrics
 from tilemud.net.http._health import HealthProbe
 from tilemud.net.http._names import check_player_name
 from tilemud.net.http._openapi import openapi_document
+from tilemud.net.http._replays import add_replay_route, unauthorized
+from tilemud.net.http._responses import error_response, json_response
+from tilemud.storage import StorageClient
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -50,41 +54,25 @@ _HTTP_ERROR_CODES: Final[Mapping[int, str]] = {
 }
 
 
-def json_response(
-    body: Mapping[str, Any], *, status: int = 200, headers: Mapping[str, str] | None = None
-) -> Response:
-    """A response whose body is ``body`` as JSON (encoded with orjson)."""
-    return TrioResponse(
-        orjson.dumps(body),
-        status=status,
-        headers=dict(headers or {}),
-        content_type="application/json",
-    )
-
-
-def error_response(
-    status: int, code: str, message: str, *, headers: Mapping[str, str] | None = None
-) -> Response:
-    """A response in the API's one error shape."""
-    body = {"error": {"code": code, "message": message}}
-    return json_response(body, status=status, headers=headers)
-
-
 def create_app(
     *,
     settings: Settings,
     tokens: TokenAuthority,
     health: HealthProbe,
     metrics: ServerMetrics | None = None,
+    storage: StorageClient | None = None,
 ) -> QuartTrio:
     """Build the HTTP API application.
 
     Args:
         settings: the whole settings tree (``auth.guest_login`` is read per request).
-        tokens: mints the guest login's access tokens.
+        tokens: mints the guest login's access tokens and verifies the bearer tokens of
+            authenticated routes.
         health: asked on every ``GET /healthz``.
         metrics: the server's metrics, rendered on every ``GET /metrics``; an app built
             without a server gets a fresh set of its own (only the process metrics move).
+        storage: where ``GET /v1/replays/{arena_id}`` reads replays; None when the server
+            runs without a database (that route then answers 404 ``replays_not_stored``).
 
     Returns:
         The app; serve it with ``serve_http``, which adds the Hypercorn #106 workaround.
@@ -138,8 +126,10 @@ def create_app(
     app.add_url_rule("/v1/auth/guest", "guest_login", guest_login, methods=["POST"])
     app.add_url_rule("/openapi.json", "openapi", get_openapi, methods=["GET"])
     app.add_url_rule("/metrics", "metrics", get_metrics, methods=["GET"])
+    add_replay_route(app, tokens=tokens, storage=storage)
 
     app.register_error_handler(ProtocolError, _bad_request)
+    app.register_error_handler(AuthError, unauthorized)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from tilemud.net.http._names import MAX_NAME_LENGTH, MIN_NAME_LENGTH
+from tilemud.net.http._replay_schema import REPLAY_DOCUMENT_SCHEMA
 
 #: Every ``error.code`` the HTTP API itself answers with.
 ERROR_CODES: Final = (
@@ -17,10 +18,16 @@ ERROR_CODES: Final = (
     "bad_request",
     "bad_name",
     "guest_login_disabled",
+    "missing_token",
+    "invalid_token",
+    "token_expired",
+    "forbidden",
     "not_found",
+    "replays_not_stored",
     "method_not_allowed",
     "payload_too_large",
     "unsupported_media_type",
+    "unavailable",
     "internal",
 )
 
@@ -63,6 +70,14 @@ _SCHEMAS: Final[dict[str, Any]] = {
                     "message": {
                         "type": "string",
                         "description": "Human-readable explanation; may change between versions.",
+                    },
+                    "retry_after": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "description": (
+                            "Only on 503 `unavailable`: whole seconds to wait before trying "
+                            "again; the `Retry-After` header says the same."
+                        ),
                     },
                 },
             }
@@ -108,6 +123,7 @@ _SCHEMAS: Final[dict[str, Any]] = {
         },
     },
     "OpenAPIDocument": {"type": "object", "description": "This document."},
+    "ReplayDocument": REPLAY_DOCUMENT_SCHEMA,
     "Metrics": {
         "type": "string",
         "description": (
@@ -176,6 +192,49 @@ _PATHS: Final[dict[str, Any]] = {
             },
         }
     },
+    "/v1/replays/{arena_id}": {
+        "get": {
+            "operationId": "getReplay",
+            "summary": "An arena's replay: rules, seed, accepted placements and checksums.",
+            "description": (
+                "For the players who took part in the arena and for tokens with the `admin` "
+                "role. Re-simulating the ticks with the rules from an empty board reproduces "
+                'every checksum (docs/protocol.md, "Replays"). A live arena\'s replay is '
+                "the part stored so far (`Cache-Control: no-store`); an ended arena's no "
+                "longer changes (`Cache-Control: private, max-age=3600, immutable`)."
+            ),
+            "tags": ["replays"],
+            "security": [{"playerToken": []}],
+            "parameters": [
+                {
+                    "name": "arena_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "minLength": 1},
+                    "description": "The arena's id, as `joined.arena_id` gave it.",
+                }
+            ],
+            "responses": {
+                "200": _json_response("The replay document.", "ReplayDocument"),
+                "401": _error_response(
+                    "`missing_token`, `invalid_token` or `token_expired` (with a "
+                    "`WWW-Authenticate: Bearer` challenge)."
+                ),
+                "403": _error_response(
+                    "`forbidden`: the caller did not play in this arena and is no admin."
+                ),
+                "404": _error_response(
+                    "`not_found`: no such arena, or its replay was purged; "
+                    "`replays_not_stored`: this server runs without a database."
+                ),
+                "503": _error_response(
+                    "`unavailable`: the database is down or slow; retry after "
+                    "`error.retry_after` seconds (also the `Retry-After` header)."
+                ),
+                "default": _error_response("Unexpected error."),
+            },
+        }
+    },
     "/openapi.json": {
         "get": {
             "operationId": "getOpenAPI",
@@ -205,9 +264,10 @@ def openapi_document(*, version: str) -> dict[str, Any]:
             "title": "tilemud HTTP API",
             "version": version,
             "description": (
-                "Authentication, discovery and health of a tilemud node. Players talk to the "
-                "game itself over the WebSocket gateway, using the token minted here. Any "
-                "unknown path answers 404 and any wrong method 405, both with the `Error` shape."
+                "Authentication, discovery, replays and health of a tilemud node. Players "
+                "talk to the game itself over the WebSocket gateway, using the token minted "
+                "here. Any unknown path answers 404 and any wrong method 405, both with the "
+                "`Error` shape."
             ),
         },
         "paths": _copy(_PATHS),

@@ -1,0 +1,58 @@
+"""Where a benchmarked server keeps its state: ``sqlite`` (the default), ``postgres`` (a
+database of its own on the local PostgreSQL, created, migrated and dropped around the run)
+or ``none`` (``database.durable`` off: nothing stored, the baseline)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Final
+
+import psycopg
+import sqlalchemy as sa
+from psycopg import sql
+
+from tilemud.storage import migrate
+
+STORAGE_CHOICES: Final = ("sqlite", "postgres", "none")
+
+#: The maintenance database the throwaway benchmark database is created from.
+ADMIN_URL: Final = os.environ.get(
+    "TILEMUD_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@contextmanager
+def server_storage(choice: str) -> Iterator[dict[str, str]]:
+    """The ``TILEMUD_*`` settings for ``choice``, with its database ready for the run."""
+    if choice == "sqlite":
+        yield {}
+    elif choice == "none":
+        yield {"TILEMUD_DATABASE_DURABLE": "false"}
+    elif choice == "postgres":
+        with _throwaway_database() as url:
+            yield {"TILEMUD_DATABASE_URL": url}
+    else:
+        raise ValueError(f"storage must be one of {STORAGE_CHOICES}, not {choice!r}")
+
+
+@contextmanager
+def _throwaway_database() -> Iterator[str]:
+    name = f"tilemud_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = (
+        sa.make_url(ADMIN_URL)
+        .set(drivername="postgresql+psycopg", database=name)
+        .render_as_string(hide_password=False)
+    )
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
