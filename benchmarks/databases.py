@@ -32,19 +32,24 @@ def server_storage(choice: str) -> Iterator[dict[str, str]]:
     elif choice == "none":
         yield {"TILEMUD_DATABASE_DURABLE": "false"}
     elif choice == "postgres":
-        with _throwaway_database() as url:
+        with throwaway_database(ADMIN_URL, prefix="tilemud_bench") as url:
             yield {"TILEMUD_DATABASE_URL": url}
     else:
         raise ValueError(f"storage must be one of {STORAGE_CHOICES}, not {choice!r}")
 
 
 @contextmanager
-def _throwaway_database() -> Iterator[str]:
-    name = f"tilemud_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+def throwaway_database(admin_url: str, *, prefix: str) -> Iterator[str]:
+    """A new database on the server of ``admin_url``, migrated to head; dropped after.
+
+    Yields:
+        Its SQLAlchemy URL (psycopg 3).
+    """
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = (
-        sa.make_url(ADMIN_URL)
+        sa.make_url(admin_url)
         .set(drivername="postgresql+psycopg", database=name)
         .render_as_string(hide_password=False)
     )
@@ -52,7 +57,7 @@ def _throwaway_database() -> Iterator[str]:
         migrate.upgrade(url)
         yield url
     finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
             admin.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )

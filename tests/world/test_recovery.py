@@ -10,7 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
+import sqlalchemy as sa
 import trio
+from sqlalchemy.engine import Connection
 
 from tests.integration.harness import make_settings, running_server
 from tests.storage.actor_support import read
@@ -20,7 +23,7 @@ from tilemud.actors.world import ArenaListing, ListArenas
 from tilemud.game import board_checksum
 from tilemud.net.http import parse_replay_document
 from tilemud.protocol import PlaceResult
-from tilemud.storage import load_arena, load_replay
+from tilemud.storage import load_arena, load_replay, tables
 from tilemud.supervisors.tree import TilemudServer
 
 
@@ -130,3 +133,29 @@ async def test_a_participant_gets_the_replay_over_http_and_it_re_simulates(
     assert check.final is not None
     # Every acknowledged placement is in it: the re-simulated board is the live one.
     assert board_checksum(check.final.board) == board_checksum(board)
+
+
+async def test_an_arena_whose_log_does_not_rebuild_its_board_is_not_brought_back(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(tmp_path)
+    with trio.fail_after(60):
+        async with running_server(settings) as server, memory_player(server, "p_a") as ada:
+            arena_id = (await join(ada.client)).arena_id
+            assert isinstance(await place(ada.client, 7, 7), PlaceResult)
+        url = f"sqlite:///{tmp_path / 'tilemud.sqlite3'}"
+        await read(url, _forge_checksums)
+        async with running_server(settings) as again:
+            assert await listing(again) == {}
+    assert any(
+        r.levelname == "ERROR"
+        and "not brought back" in r.getMessage()
+        and arena_id in str(r.__dict__)
+        for r in caplog.records
+    )
+
+
+def _forge_checksums(conn: Connection) -> None:
+    """Alter every stored checksum, and drop the snapshots that would hide it."""
+    conn.execute(sa.update(tables.tick_checksums).values(checksum="sha256:forged"))
+    conn.execute(sa.delete(tables.board_snapshots))

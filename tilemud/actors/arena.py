@@ -16,8 +16,8 @@ Started by:
     disconnect. With storage, a restarted incarnation first rebuilds its board from the
     storage actor (write-behind flushed, latest snapshot plus the log after it; see
     :mod:`tilemud.actors._arena_journal`), and from memory only when the database cannot
-    answer. An arena brought back after a restart of the node starts from its
-    :class:`~tilemud.storage.Recovery`. A crash while closing is finished by the next
+    answer. An arena brought back after a restart of the node starts from the state the
+    world rebuilt from storage. A crash while closing is finished by the next
     incarnation, which then returns.
 Takes (:data:`ArenaMessage`):
     ``JoinArena`` (ask), ``LeaveArena``, ``PlaceTile``, ``Resync``, ``DescribeArena`` (ask),
@@ -104,9 +104,9 @@ from tilemud.actors._arena_messages import TickStats as TickStats
 from tilemud.actors._arena_table import ArenaTable
 from tilemud.actors._mailbox import Mailbox, Overflow, Ref, open_mailbox
 from tilemud.errors import ActorGone
-from tilemud.game import BattleResult, Mode, RuleConfig, board_checksum
+from tilemud.game import ArenaState, BattleResult, Mode, RuleConfig, board_checksum
 from tilemud.metrics import ArenaMeter
-from tilemud.storage import Recovery, StorageClient, StorageError
+from tilemud.storage import StorageClient, StorageError
 from tilemud.supervisors import ChildContext
 
 log = logging.getLogger("tilemud.arena")
@@ -139,7 +139,7 @@ class Arena:
         meter: ArenaMeter | None = None,
         storage: StorageClient | None = None,
         snapshot_ticks: int = 600,
-        recovery: Recovery | None = None,
+        restored: ArenaState | None = None,
     ) -> None:
         """Describe an arena; nothing runs until :meth:`run`.
 
@@ -157,8 +157,9 @@ class Arena:
             storage: where placements are logged and acknowledged once stored; None
                 keeps nothing (answers go out at once, nothing is recovered).
             snapshot_ticks: ticks between two snapshots of the board in storage.
-            recovery: what storage kept of this arena, when it is brought back after a
-                restart of the node (the caller created the arena record already).
+            restored: the state to start from when the arena is brought back after a
+                restart of the node (rebuilt from storage with ``recover_state``; the
+                arena's record is stored already).
 
         Raises:
             ValueError: ``mode`` is not the rules' mode, or ``seed`` is out of range.
@@ -190,7 +191,7 @@ class Arena:
             meter=self._meter,
             journal=journal,
         )
-        self._recovery = recovery
+        self._restored = restored
         self._incarnations = 0
         self._last_overrun_log = -_OVERRUN_LOG_INTERVAL
 
@@ -220,9 +221,9 @@ class Arena:
             ctx.started(self.ref)
             self._close()
             return
-        if self._recovery is not None:
-            table.restore(recover_state(self._recovery, seed=table.seed))
-            self._recovery = None
+        if self._restored is not None:
+            table.restore(self._restored)
+            self._restored = None
         elif self._incarnations > 1:
             await self._recover_after_crash()
             # The crashed incarnation may have sent part of a tick's frames: start over.

@@ -36,13 +36,14 @@ from typing import TypeAlias, assert_never
 
 import attrs
 
+from tilemud.actors._arena_journal import RecoveryMismatch, recover_state
 from tilemud.actors._mailbox import Mailbox, Overflow, Ref, Reply, open_mailbox
 from tilemud.actors.arena import Arena, ArenaMessage
 from tilemud.config import WorldSettings
 from tilemud.errors import ActorGone
-from tilemud.game import Mode, RuleConfig
+from tilemud.game import ArenaState, Mode, RuleConfig, SnapshotError
 from tilemud.metrics import ArenaMeter
-from tilemud.storage import ArenaRecord, Recovery, StorageClient, StorageUnavailable
+from tilemud.storage import ArenaRecord, StorageClient, StorageUnavailable
 from tilemud.supervisors import ChildContext, ChildSpec, DynamicSupervisor, Restart
 
 log = logging.getLogger("tilemud.world")
@@ -237,6 +238,17 @@ class World:
     async def _restore_arena(self, record: ArenaRecord) -> None:
         assert self._storage is not None
         recovery = await self._storage.load_recovery(record.arena_id)
+        try:
+            state = recover_state(recovery, seed=record.seed)
+        except (RecoveryMismatch, SnapshotError) as exc:
+            # Its log does not rebuild its board: bringing it back would put players on a
+            # board nobody played. It stays live in storage, for an operator to look at.
+            log.error(
+                "arena not brought back: %s",
+                exc,
+                extra={"arena_id": record.arena_id},
+            )
+            return
         mode: Mode = "battle" if record.mode == "battle" else "arena"
         await self._start_arena(
             arena_id=record.arena_id,
@@ -244,7 +256,7 @@ class World:
             region=record.region,
             rules=recovery.rules,
             seed=record.seed,
-            recovery=recovery,
+            restored=state,
         )
         log.info(
             "arena brought back from storage",
@@ -292,7 +304,7 @@ class World:
         region: str,
         rules: RuleConfig,
         seed: int,
-        recovery: Recovery | None = None,
+        restored: ArenaState | None = None,
     ) -> _Entry:
         world = self.ref
 
@@ -317,7 +329,7 @@ class World:
             meter=self._meters[mode],
             storage=self._storage,
             snapshot_ticks=self._snapshot_ticks,
-            recovery=recovery,
+            restored=restored,
         )
         await self._arenas.start_child(
             # A graceful stop lets the arena finish its tick and answer what it holds.

@@ -26,31 +26,14 @@ from tilemud.game import (
     RuleConfigError,
     check_replay,
 )
+from tilemud.net.http._replay_schema import REPLAY_KEYS
 from tilemud.storage import Replay
 
 #: The layout version of replay documents (their ``format``).
 REPLAY_FORMAT: Final = 1
 
 _SEED_LIMIT: Final = 1 << 64
-_KEYS: Final = frozenset(
-    {
-        "format",
-        "arena_id",
-        "mode",
-        "region",
-        "state",
-        "created",
-        "ended",
-        "result",
-        "rules_version",
-        "rules",
-        "seed",
-        "participants",
-        "players",
-        "kinds",
-        "ticks",
-    }
-)
+_KEYS: Final = frozenset(REPLAY_KEYS)
 
 
 class ReplayFormatError(TilemudError):

@@ -8,6 +8,25 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+#: Every key of a replay document, in the order the docs list them.
+REPLAY_KEYS: Final = (
+    "format",
+    "arena_id",
+    "mode",
+    "region",
+    "state",
+    "created",
+    "ended",
+    "result",
+    "rules_version",
+    "rules",
+    "seed",
+    "participants",
+    "players",
+    "kinds",
+    "ticks",
+)
+
 _INDEX: Final = {"type": "integer", "minimum": 0}
 _TIMESTAMP: Final = {
     "type": "string",
@@ -26,23 +45,7 @@ REPLAY_DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
         'checksum the board has that checksum. docs/protocol.md ("Replays") has the '
         "details and an example."
     ),
-    "required": [
-        "format",
-        "arena_id",
-        "mode",
-        "region",
-        "state",
-        "created",
-        "ended",
-        "result",
-        "rules_version",
-        "rules",
-        "seed",
-        "participants",
-        "players",
-        "kinds",
-        "ticks",
-    ],
+    "required": list(REPLAY_KEYS),
     "additionalProperties": False,
     "properties": {
         "format": {"type": "integer", "const": 1, "description": "Layout version."},
