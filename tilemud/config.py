@@ -140,6 +140,10 @@ class LimitSettings:
     actions: int = attrs.field(default=60, validator=v.ge(1))
     #: The actions window, in seconds (sliding).
     actions_window: float = attrs.field(default=10.0, validator=_positive)
+    #: Chat messages (channel messages and direct messages) per window.
+    chat: int = attrs.field(default=20, validator=v.ge(1))
+    #: The chat window, in seconds (sliding).
+    chat_window: float = attrs.field(default=10.0, validator=_positive)
 
 
 @attrs.frozen(kw_only=True)
@@ -185,6 +189,29 @@ class DatabaseSettings:
 
 
 @attrs.frozen(kw_only=True)
+class SocialSettings:
+    """Guilds, parties and chat (docs/social.md)."""
+
+    #: Most members a guild may have (leader included).
+    guild_member_cap: int = attrs.field(default=50, validator=v.ge(2))
+    #: Most members a party may have (leader included).
+    party_cap: int = attrs.field(default=8, validator=v.and_(v.ge(2), v.le(64)))
+    #: Longest chat or direct message, in characters (after trimming).
+    message_max_chars: int = attrs.field(default=500, validator=v.and_(v.ge(1), v.le(4000)))
+    #: Messages a player gets as history when joining a channel (or asking for it).
+    history_messages: int = attrs.field(default=50, validator=v.and_(v.ge(0), v.le(500)))
+    #: Seconds messages of each channel type are kept.
+    retention_global: float = attrs.field(default=24 * 3600.0, validator=_positive)
+    retention_region: float = attrs.field(default=24 * 3600.0, validator=_positive)
+    retention_arena: float = attrs.field(default=24 * 3600.0, validator=_positive)
+    retention_party: float = attrs.field(default=24 * 3600.0, validator=_positive)
+    retention_guild: float = attrs.field(default=30 * 24 * 3600.0, validator=_positive)
+    retention_direct: float = attrs.field(default=30 * 24 * 3600.0, validator=_positive)
+    #: Seconds between two runs of the chat purge.
+    purge_interval: float = attrs.field(default=3600.0, validator=_positive)
+
+
+@attrs.frozen(kw_only=True)
 class Settings:
     """The whole settings tree."""
 
@@ -195,6 +222,7 @@ class Settings:
     limits: LimitSettings = LimitSettings()
     log: LogSettings = LogSettings()
     database: DatabaseSettings = DatabaseSettings()
+    social: SocialSettings = SocialSettings()
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -205,6 +233,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "limits": LimitSettings,
     "log": LogSettings,
     "database": DatabaseSettings,
+    "social": SocialSettings,
 }
 
 _T = TypeVar("_T")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import assert_never
 
 import attrs
@@ -50,7 +51,7 @@ from tilemud.actors.world import ArenaTicket, FindArena, NoArena, ReleaseSeat, W
 from tilemud.cluster.ratelimit import RateLimiter
 from tilemud.config import GatewaySettings
 from tilemud.errors import ActorGone, MailboxFull, TilemudError
-from tilemud.metrics import Action, SessionMeter
+from tilemud.metrics import Action, ActionOutcome, SessionMeter
 from tilemud.protocol import (
     Ack,
     ClientMessage,
@@ -99,6 +100,9 @@ class SessionServices:
     actions: RateLimiter
     meter: SessionMeter
     storage: StorageClient | None = None
+    # social: guilds
+    # social: parties
+    # social: chat, direct messages and blocks
 
 
 class Refused(TilemudError):
@@ -263,6 +267,9 @@ class Session:
                 return None
             case Join() | Leave() | Place():
                 return await self._critical(message)
+            # -- social: guilds (tilemud/actors/guild_requests.py) --
+            # -- social: parties (tilemud/actors/party_requests.py) --
+            # -- social: chat, direct messages and blocks (tilemud/actors/chat_requests.py) --
             case Hello():
                 return encode_server(
                     ErrorFrame(
@@ -274,32 +281,62 @@ class Session:
                 assert_never(message)
 
     async def _critical(self, message: Join | Leave | Place) -> str | None:
-        rid = message.rid
         action = _action_of(message)
-        meter = self._services.meter
+        return await self.run_critical(
+            message.rid,
+            lambda: self._apply(message),
+            limiter=self._services.actions,
+            count=lambda outcome: self._services.meter.action(action, outcome),
+        )
+
+    async def run_critical(
+        self,
+        rid: str,
+        apply: Callable[[], Awaitable[str | None]],
+        *,
+        limiter: RateLimiter,
+        count: Callable[[ActionOutcome], None] | None = None,
+        limited: str = "too many actions; wait before the next one",
+    ) -> str | None:
+        """Apply a critical request at most once per ``rid``, under ``limiter``.
+
+        A repeat of a ``rid`` gets the first answer (or nothing while the first is in
+        flight); a request over the limit is refused with ``rate_limited``. ``apply``
+        returns the answer frame (None when the answer comes later, through
+        :meth:`reply`) or raises :class:`Refused`; a refusal with ``retry_after`` is not
+        remembered, so the same ``rid`` may succeed later.
+
+        Args:
+            rid: the request id.
+            apply: does the request once; its answer is remembered for repeats.
+            limiter: the rate limit it counts against (game actions, or chat).
+            count: told what became of the request, for the metrics.
+            limited: the message of a ``rate_limited`` refusal.
+        """
+
+        def counted(outcome: ActionOutcome) -> None:
+            if count is not None:
+                count(outcome)
+
         try:
             seen = self.requests.begin(rid)
         except TooManyPending as exc:
-            meter.action(action, "overloaded")
+            counted("overloaded")
             return encode_server(
                 ErrorFrame(code=exc.code, message=exc.message, rid=rid, retry_after=RETRY_SOON)
             )
         if isinstance(seen, Answered | Pending):
-            meter.action(action, "repeated")
+            counted("repeated")
             return seen.frame if isinstance(seen, Answered) else None
         assert isinstance(seen, Fresh)
-        retry_after = await self._services.actions.acquire(self.player_id)
+        retry_after = await limiter.acquire(self.player_id)
         try:
             if retry_after is not None:
-                raise Refused(
-                    ErrorCode.RATE_LIMITED,
-                    "too many actions; wait before the next one",
-                    retry_after=round(retry_after, 3),
-                )
-            answer = await self._apply(message)
+                raise Refused(ErrorCode.RATE_LIMITED, limited, retry_after=round(retry_after, 3))
+            answer = await apply()
         except Refused as refused:
-            limited = refused.code == ErrorCode.RATE_LIMITED
-            meter.action(action, "rate_limited" if limited else "refused")
+            is_limit = refused.code == ErrorCode.RATE_LIMITED
+            counted("rate_limited" if is_limit else "refused")
             frame = encode_server(
                 ErrorFrame(
                     code=refused.code,
@@ -315,7 +352,7 @@ class Session:
             return frame
         # A placement is accepted into its arena's tick here; the tick's outcome is
         # counted by the arena (``tilemud_placements_total``).
-        meter.action(action, "accepted")
+        counted("accepted")
         if answer is not None:
             self.requests.finish(rid, answer)
         return answer

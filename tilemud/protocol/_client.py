@@ -149,7 +149,12 @@ class Ack:
 
 
 #: Every message a client may send, closed: the decoder knows exactly these.
-ClientMessage: TypeAlias = Hello | Ping | Join | Leave | Place | Ack
+ClientMessage: TypeAlias = (
+    Hello | Ping | Join | Leave | Place | Ack
+    # social: guilds (tilemud/protocol/_guilds.py)
+    # social: parties (tilemud/protocol/_parties.py)
+    # social: chat, direct messages and blocks (tilemud/protocol/_chat.py)
+)
 
 #: ``type`` tag -> class, for every member of :data:`ClientMessage`.
 CLIENT_MESSAGES: Mapping[str, type[ClientMessage]] = tag_registry(ClientMessage)

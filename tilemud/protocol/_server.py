@@ -190,7 +190,18 @@ class PlaceResult:
 
 
 #: Every message a server may send, closed: the replies, then the stream frames.
-ServerMessage: TypeAlias = Welcome | Pong | ErrorFrame | Joined | Left | PlaceResult | StreamMessage
+ServerMessage: TypeAlias = (
+    Welcome
+    | Pong
+    | ErrorFrame
+    | Joined
+    | Left
+    | PlaceResult
+    # social: guilds (tilemud/protocol/_guilds.py)
+    # social: parties (tilemud/protocol/_parties.py)
+    # social: chat, direct messages and blocks (tilemud/protocol/_chat.py)
+    | StreamMessage
+)
 
 #: ``type`` tag -> class, for every member of :data:`ServerMessage`.
 SERVER_MESSAGES: Mapping[str, type[ServerMessage]] = tag_registry(ServerMessage)

@@ -274,7 +274,12 @@ class BattleEnded:
 
 
 #: Every stream frame (the high-volume tier), closed.
-StreamMessage: TypeAlias = ArenaSnapshot | ArenaTick | PlayerJoined | PlayerLeft | BattleEnded
+StreamMessage: TypeAlias = (
+    ArenaSnapshot | ArenaTick | PlayerJoined | PlayerLeft | BattleEnded
+    # social: guilds (tilemud/protocol/_guilds.py)
+    # social: parties (tilemud/protocol/_parties.py)
+    # social: chat, direct messages and blocks (tilemud/protocol/_chat.py)
+)
 
 #: ``type`` tag -> class, for every member of :data:`StreamMessage`.
 STREAM_MESSAGES: Mapping[str, type[StreamMessage]] = tag_registry(StreamMessage)

@@ -116,6 +116,9 @@ class TilemudServer:
             ChildSpec(id="arenas", run=self._arenas.run, shutdown=5.0),
             ChildSpec(id="directory", run=self.world.run),
         ]
+        # social: guilds (its child of the world supervisor)
+        # social: parties (its children of the world supervisor)
+        # social: chat, direct messages and blocks (their children of the world supervisor)
         if storage is not None:
             janitor = ReplayJanitor(storage, settings.database)
             self.metrics.watch_janitor(janitor.stats)
