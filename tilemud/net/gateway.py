@@ -87,6 +87,18 @@ class Gateway:
             raise RuntimeError("the gateway is not running")
         return self._table
 
+    def is_online(self, player_id: str) -> bool:
+        """Whether ``player_id`` has a session here (:class:`~tilemud.actors.presence.Presence`)."""
+        return self._table is not None and self._table.session_of(player_id) is not None
+
+    def publish_to(self, player_id: str, body: str) -> bool:
+        """Append a stream frame to the player's session, if they have one here."""
+        session = None if self._table is None else self._table.session_of(player_id)
+        if session is None:
+            return False
+        session.publish(body)
+        return True
+
     @property
     def connections(self) -> int:
         """Open WebSocket connections, including those still in their handshake."""
