@@ -23,7 +23,7 @@ from tilemud.actors.world import ArenaListing, ListArenas
 from tilemud.game import board_checksum
 from tilemud.net.http import parse_replay_document
 from tilemud.protocol import PlaceResult
-from tilemud.storage import load_arena, load_replay, tables
+from tilemud.storage import load_arena, load_player, load_replay, tables
 from tilemud.supervisors.tree import TilemudServer
 
 
@@ -58,6 +58,9 @@ async def test_a_restarted_node_brings_its_arenas_back_with_the_same_board(
                         accepted.append((x, y))
             before = await describe(server, "p_a")
         assert len(accepted) >= 2
+        url = f"sqlite:///{tmp_path / 'tilemud.sqlite3'}"
+        players = await read(url, lambda c: [load_player(c, "p_a"), load_player(c, "p_b")])
+        assert [p.name if p else None for p in players] == ["p_a", "p_b"]
 
         async with running_server(settings) as again:
             arenas = await listing(again)
