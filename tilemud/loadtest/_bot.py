@@ -246,6 +246,7 @@ class Bot:
         now = trio.current_time()
         for rid, pending in list(self.game.pending.items()):
             pending.sent = now
+            self.game.repeated.add(rid)
             self.state.tally.events["places_repeated"] += 1
             await client.send(pending.repeat(rid))
         if self.game.join_rid is not None:

@@ -73,6 +73,9 @@ class PlayerGame:
         self.seated = False
         #: Placements sent and not answered, by rid.
         self.pending: dict[str, Pending] = {}
+        #: Placements repeated after a resume: the first answer may cross the repeat, and
+        #: then the server answers the repeat too (the same frame, as docs/protocol.md says).
+        self.repeated: set[str] = set()
         #: The bot's accepted tiles, oldest first.
         self.own: list[Cell] = []
         #: A join sent from the play loop (after a battle ended), not answered yet.
@@ -142,7 +145,11 @@ class PlayerGame:
             case PlaceResult(rid=rid):
                 pending = self.pending.pop(rid, None)
                 if pending is None:
-                    tally.events["answers_unexpected"] += 1
+                    if rid in self.repeated:
+                        self.repeated.discard(rid)
+                        tally.events["answers_to_repeats"] += 1
+                    else:
+                        tally.events["answers_unexpected"] += 1
                     return
                 self.state.record(ACTION, trio.current_time() - pending.sent)
                 key = frame.outcome if frame.reason is None else f"rejected:{frame.reason}"
