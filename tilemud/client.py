@@ -18,6 +18,7 @@ from trio_websocket import WebSocketConnection
 
 from tilemud.game import Board
 from tilemud.protocol import (
+    STREAM_MESSAGES,
     Ack,
     ArenaSnapshot,
     ArenaTick,
@@ -85,7 +86,9 @@ class ArenaView:
     ended: BattleEnded | None = None
 
     def apply(self, frame: StreamMessage) -> None:
-        """Update the view with one stream frame."""
+        """Update the view with one stream frame (frames of other kinds are not its)."""
+        if not isinstance(frame, ARENA_FRAMES):
+            return
         if isinstance(frame, ArenaSnapshot):
             board = frame.board.to_board()
             self.arena_id, self.tick = frame.arena_id, frame.tick
@@ -94,8 +97,8 @@ class ArenaView:
             self.scores = dict(frame.scores)
             self.players = dict(frame.players)
             self.ended = None
-        elif frame.arena_id != self.arena_id:
-            return  # a frame of an arena this view does not follow
+        elif not isinstance(frame, _ARENA_FRAMES) or frame.arena_id != self.arena_id:
+            return  # not an arena frame, or one of an arena this view does not follow
         elif isinstance(frame, ArenaTick):
             self.tick = frame.tick
             for x, y, owner, kind in frame.placed:
@@ -113,7 +116,11 @@ class ArenaView:
         return self.tiles == {(t.x, t.y): (t.tile.owner, t.tile.kind) for t in board.tiles()}
 
 
-STREAM_TYPES = (ArenaSnapshot, ArenaTick, PlayerJoined, PlayerLeft, BattleEnded)
+#: The stream frames an arena sends (what :class:`ArenaView` follows).
+ARENA_FRAMES = (ArenaSnapshot, ArenaTick, PlayerJoined, PlayerLeft, BattleEnded)
+#: Every stream frame: numbered, acknowledged, checked for gaps and duplicates.
+STREAM_TYPES = tuple(STREAM_MESSAGES.values())
+_ARENA_FRAMES = (ArenaTick, PlayerJoined, PlayerLeft, BattleEnded)
 
 
 class PlayerClient:

@@ -67,7 +67,7 @@ class BoardView(ArenaView):
             self.arena_id, self.tick = frame.arena_id, frame.tick
             self.width, self.height = frame.board.width, frame.board.height
             self.boards.take(frame)
-        elif frame.arena_id == self.arena_id and isinstance(frame, ArenaTick):
+        elif isinstance(frame, ArenaTick) and frame.arena_id == self.arena_id:
             self.tick = frame.tick
             self.boards.take(frame)
 
