@@ -29,6 +29,7 @@ from tilemud.protocol import (
     PlayerJoined,
     PlayerLeft,
     ServerMessage,
+    StreamGap,
     StreamMessage,
     Welcome,
     decode_server,
@@ -197,7 +198,7 @@ class PlayerClient:
         """Receive one frame, record it, and acknowledge stream frames when asked to."""
         frame = await self._receive_one()
         if isinstance(frame, STREAM_TYPES):
-            self.stream.see(frame.seq, snapshot=isinstance(frame, ArenaSnapshot))
+            self.stream.see(frame.seq, snapshot=isinstance(frame, ArenaSnapshot | StreamGap))
             self.view.apply(frame)
             if self.auto_ack and self.stream.last_seq - self.acked >= self.ack_every:
                 await self.ack()

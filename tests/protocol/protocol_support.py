@@ -13,6 +13,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from tests.protocol.chat_examples import CHAT_CLIENT_EXAMPLES, CHAT_SERVER_EXAMPLES
+from tests.protocol.guild_examples import GUILD_CLIENT_EXAMPLES, GUILD_SERVER_EXAMPLES
+from tests.protocol.party_examples import PARTY_CLIENT_EXAMPLES, PARTY_SERVER_EXAMPLES
 from tilemud.game import BATTLE_RULES
 from tilemud.protocol import (
     CLIENT_MESSAGES,
@@ -37,6 +40,7 @@ from tilemud.protocol import (
     Pong,
     RulesSummary,
     ServerMessage,
+    StreamGap,
     Welcome,
 )
 
@@ -49,6 +53,9 @@ CLIENT_EXAMPLES: dict[str, ClientMessage] = {
     "leave": Leave(rid="r-3"),
     "place": Place(rid="r-4", x=3, y=4, kind="stone"),
     "ack": Ack(seq=42),
+    **GUILD_CLIENT_EXAMPLES,
+    **PARTY_CLIENT_EXAMPLES,
+    **CHAT_CLIENT_EXAMPLES,
 }
 
 #: A 3x2 board: row 0 ``p-1/stone, p-1/stone, empty``, row 1 ``empty, p-2/wood, empty``.
@@ -123,6 +130,10 @@ SERVER_EXAMPLES: dict[str, ServerMessage] = {
         scores=(("p-1", 3), ("p-2", 3)),
         winners=("p-1", "p-2"),
     ),
+    "stream_gap": StreamGap(seq=12, sent_at=1767225600.7),
+    **GUILD_SERVER_EXAMPLES,
+    **PARTY_SERVER_EXAMPLES,
+    **CHAT_SERVER_EXAMPLES,
 }
 
 assert set(CLIENT_EXAMPLES) == set(CLIENT_MESSAGES), "add an example for each new message"

@@ -33,7 +33,9 @@ from tilemud.protocol import (
 )
 
 SCHEMAS = generate_schemas()
-STREAM_CLASSES = (ArenaSnapshot, ArenaTick, PlayerJoined, PlayerLeft, BattleEnded)
+ARENA_CLASSES = (ArenaSnapshot, ArenaTick, PlayerJoined, PlayerLeft, BattleEnded)
+#: The arena's frames first, then the social ones (guilds, parties, chat: docs/social.md).
+STREAM_CLASSES = tuple(STREAM_MESSAGES.values())
 STREAM_EXAMPLES: dict[str, StreamMessage] = {
     tag: message for tag, message in SERVER_EXAMPLES.items() if isinstance(message, STREAM_CLASSES)
 }
@@ -46,13 +48,15 @@ def _unstamped(message: StreamMessage) -> StreamMessage:
 
 
 def test_stream_messages_are_the_stream_union_and_server_messages() -> None:
-    assert tuple(STREAM_MESSAGES.values()) == get_args(StreamMessage) == STREAM_CLASSES
-    assert set(STREAM_MESSAGES) == {
+    assert get_args(StreamMessage) == STREAM_CLASSES
+    assert STREAM_CLASSES[: len(ARENA_CLASSES)] == ARENA_CLASSES
+    assert set(STREAM_MESSAGES) >= {
         "snapshot",
         "tick",
         "player_joined",
         "player_left",
         "battle_ended",
+        "party_event",
     }
     for tag, cls in STREAM_MESSAGES.items():
         assert SERVER_MESSAGES[tag] is cls
@@ -63,7 +67,9 @@ def test_stream_messages_are_the_stream_union_and_server_messages() -> None:
 def test_every_stream_frame_starts_with_seq_sent_at_arena_id(cls: type[Any]) -> None:
     names = [field.name for field in attrs.fields(cls)]
     # seq first: that makes the stamped body byte-identical to `encode_server`'s frame.
-    assert names[:3] == ["seq", "sent_at", "arena_id"]
+    assert names[:2] == ["seq", "sent_at"]
+    if cls in ARENA_CLASSES:  # social frames name their party, guild or channel instead
+        assert names[2] == "arena_id"
     schema = SCHEMAS[f"server/{cls.TYPE}.json"]
     assert schema["properties"]["seq"]["minimum"] == 1
     assert "seq" in schema["required"]

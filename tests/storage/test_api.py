@@ -5,6 +5,11 @@ from __future__ import annotations
 import tilemud.storage
 
 PUBLIC = {
+    # social: chat, direct messages and blocks
+    "ChatMessageRecord",
+    "ChatPurge",
+    "DirectMessageRecord",
+    "is_blocked",
     # The actor and what its callers hold, send and catch.
     "StorageActor",
     "StorageClient",
@@ -60,6 +65,18 @@ PUBLIC = {
     "janitor",
     "migrate",
     "tables",
+    # social: guilds
+    "GuildInviteRecord",
+    "GuildMemberRecord",
+    "GuildRecord",
+    "create_guild",
+    "disband_guild",
+    "drop_guild_invite",
+    "invite_to_guild",
+    "join_guild",
+    "load_guilds",
+    "remove_guild_member",
+    "set_guild_roles",
 }
 
 

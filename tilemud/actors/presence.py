@@ -10,6 +10,7 @@ message, is stored and delivered when they next connect).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -26,3 +27,27 @@ class Presence(Protocol):
         Never blocks. Returns False when the player has no session here (nothing sent).
         """
         ...
+
+
+class LatePresence:
+    """A :class:`Presence` looked up at each call.
+
+    The gateway, which knows the sessions, is built after the actors that reach players
+    (they are part of the services its sessions use); until it exists nobody is reached.
+
+    Args:
+        find: returns the presence, or None while there is none.
+    """
+
+    def __init__(self, find: Callable[[], Presence | None]) -> None:
+        self._find = find
+
+    def is_online(self, player_id: str) -> bool:
+        """Whether the player has a session on this node."""
+        presence = self._find()
+        return presence is not None and presence.is_online(player_id)
+
+    def publish_to(self, player_id: str, body: str) -> bool:
+        """Append a stream frame body to the player's stream, if they are here."""
+        presence = self._find()
+        return presence is not None and presence.publish_to(player_id, body)

@@ -26,7 +26,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
 import attrs
 import orjson
@@ -46,27 +46,61 @@ from tilemud.actors.arena import (
     PlaceTile,
     Resync,
 )
+from tilemud.actors.guilds import GuildsClient
+from tilemud.actors.parties import Parties
 from tilemud.actors.seat import Seat, SeatLink
+
+if TYPE_CHECKING:  # chat_requests raises this module's Refused
+    from tilemud.actors.chat_requests import ChatRequests
 from tilemud.actors.world import ArenaTicket, FindArena, NoArena, ReleaseSeat, WorldMessage
 from tilemud.cluster.ratelimit import RateLimiter
 from tilemud.config import GatewaySettings
 from tilemud.errors import ActorGone, MailboxFull, TilemudError
 from tilemud.metrics import Action, ActionOutcome, SessionMeter
 from tilemud.protocol import (
+    UNSTAMPED,
     Ack,
+    Block,
+    ChatHistory,
+    ChatJoin,
+    ChatLeave,
+    ChatRequest,
+    ChatSend,
     ClientMessage,
+    DmSend,
     ErrorCode,
     ErrorFrame,
+    GuildAccept,
+    GuildCreate,
+    GuildDecline,
+    GuildDemote,
+    GuildDisband,
+    GuildInfo,
+    GuildInvite,
+    GuildKick,
+    GuildLeave,
+    GuildPromote,
+    GuildTransfer,
     Hello,
     Join,
     Joined,
     Leave,
     Left,
+    PartyAccept,
+    PartyCreate,
+    PartyDecline,
+    PartyInvite,
+    PartyKick,
+    PartyLeave,
+    PartyPromote,
     Ping,
     Place,
     Pong,
     RulesSummary,
+    StreamGap,
+    Unblock,
     encode_server,
+    encode_stream_body,
     stamp,
 )
 from tilemud.storage import StorageClient
@@ -101,8 +135,11 @@ class SessionServices:
     meter: SessionMeter
     storage: StorageClient | None = None
     # social: guilds
+    guilds: GuildsClient | None = None
     # social: parties
+    parties: Parties | None = None
     # social: chat, direct messages and blocks
+    chat: ChatRequests | None = None
 
 
 class Refused(TilemudError):
@@ -207,6 +244,11 @@ class Session:
         if self.seat is not None and self.seat.ticket.arena_id == arena_id:
             self.seat.link.active = False
             self.seat = None
+            self._left_arena(arena_id)
+
+    def _left_arena(self, arena_id: str) -> None:
+        if self._services.chat is not None:  # social: the arena's channel is no longer theirs
+            self._services.chat.left_arena(self.player_id, arena_id)
 
     # -- connections ----------------------------------------------------------------------
 
@@ -219,12 +261,15 @@ class Session:
         self._outbox = outbox
         self._bell = bell
         resume_after = self.stream.acked if last_seq is None else last_seq
-        if not self.stream.attach(resume_after) and self.seat is not None:
-            self._resync_asked = True
-            try:
-                await self.seat.ticket.ref.send(Resync(player_id=self.player_id))
-            except ActorGone:
-                self.seat = None
+        if not self.stream.attach(resume_after):
+            if self.seat is not None:
+                self._resync_asked = True
+                try:
+                    await self.seat.ticket.ref.send(Resync(player_id=self.player_id))
+                except ActorGone:
+                    self.seat = None
+            if self.seat is None:
+                self._mark_gap()
         bell.ring()
 
     def detach(self) -> None:
@@ -239,6 +284,7 @@ class Session:
         if seat is None:
             return
         seat.link.active = False
+        self._left_arena(seat.ticket.arena_id)
         with contextlib.suppress(ActorGone):  # the arena already ended
             await seat.ticket.ref.send(LeaveArena(player_id=self.player_id, reason=reason))
         await self._services.world.send(
@@ -264,12 +310,54 @@ class Session:
                     self.stream.ack(seq)
                 except InvalidAck as exc:
                     return encode_server(ErrorFrame(code=exc.code, message=exc.message))
+                if self._services.chat is not None:  # social: direct messages are delivered
+                    self._services.chat.stream_acked(self, seq)
                 return None
             case Join() | Leave() | Place():
                 return await self._critical(message)
             # -- social: guilds (tilemud/actors/guild_requests.py) --
+            case (
+                GuildCreate()
+                | GuildInvite()
+                | GuildAccept()
+                | GuildDecline()
+                | GuildLeave()
+                | GuildKick()
+                | GuildPromote()
+                | GuildDemote()
+                | GuildTransfer()
+                | GuildDisband()
+                | GuildInfo()
+            ):
+                # Imported here: guild_requests raises this module's Refused.
+                from tilemud.actors.guild_requests import handle_guild_request
+
+                return await handle_guild_request(self, self._services, message)
             # -- social: parties (tilemud/actors/party_requests.py) --
+            case (
+                PartyCreate()
+                | PartyInvite()
+                | PartyAccept()
+                | PartyDecline()
+                | PartyLeave()
+                | PartyKick()
+                | PartyPromote()
+            ):
+                # Imported here: party_requests raises this module's Refused.
+                from tilemud.actors.party_requests import handle_party_request
+
+                return await handle_party_request(self, self._services, message)
             # -- social: chat, direct messages and blocks (tilemud/actors/chat_requests.py) --
+            case (
+                ChatJoin()
+                | ChatLeave()
+                | ChatHistory()
+                | ChatSend()
+                | DmSend()
+                | Block()
+                | Unblock()
+            ):
+                return await self._chat_request(message)
             case Hello():
                 return encode_server(
                     ErrorFrame(
@@ -279,6 +367,19 @@ class Session:
                 )
             case _:
                 assert_never(message)
+
+    async def _chat_request(self, message: ChatRequest) -> str | None:
+        chat = self._services.chat
+        if chat is None:
+            return encode_server(
+                ErrorFrame(
+                    code=ErrorCode.UNAVAILABLE,
+                    message="chat is not served here",
+                    rid=message.rid,
+                    retry_after=60.0,
+                )
+            )
+        return await chat.handle(self, message)
 
     async def _critical(self, message: Join | Leave | Place) -> str | None:
         action = _action_of(message)
@@ -387,11 +488,20 @@ class Session:
             )
         ticket: ArenaTicket | None = None
         link = SeatLink(self)
+        # A party leader entering a battle keeps a seat in it for every member.
+        parties = self._services.parties
+        mates = (
+            () if parties is None or join.mode != "battle" else parties.battle_mates(self.player_id)
+        )
         try:
             with trio.fail_after(ASK_TIMEOUT):
                 found: ArenaTicket | NoArena = await self._services.world.ask(
                     lambda reply: FindArena(
-                        mode=join.mode, region=join.region, player_id=self.player_id, reply=reply
+                        mode=join.mode,
+                        region=join.region,
+                        player_id=self.player_id,
+                        reply=reply,
+                        party=mates,
                     )
                 )
                 if isinstance(found, NoArena):
@@ -419,6 +529,8 @@ class Session:
                 retry_after=RETRY_SOON,
             )
         self.seat = Seat(ticket=ticket, link=link, mode=join.mode, region=join.region)
+        if mates and parties is not None:
+            parties.battle_entered(self.player_id, ticket.arena_id, join.region)
         return encode_server(
             Joined(
                 rid=join.rid,
@@ -455,14 +567,21 @@ class Session:
         return self.seat
 
     def _ask_resync(self) -> None:
-        # Called from an arena's task: never wait. If the arena's mailbox is full the
+        # Called from another actor's task: never wait. If the arena's mailbox is full the
         # request is tried again with the next published frame.
-        if self._resync_asked or self.seat is None:
+        if self.seat is None:
+            self._mark_gap()
+            return
+        if self._resync_asked:
             return
         try:
             self._resync_asked = self.seat.ticket.ref.try_send(Resync(player_id=self.player_id))
         except ActorGone:
             self.seat = None
+
+    def _mark_gap(self) -> None:
+        """No arena can resync this stream: go on from a ``stream_gap`` frame instead."""
+        self.reset_stream(encode_stream_body(StreamGap(seq=UNSTAMPED, sent_at=time.time())))
 
     def _ring(self) -> None:
         if self._bell is not None:

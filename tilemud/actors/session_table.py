@@ -70,6 +70,8 @@ class SessionTable:
         if session is None:
             session = Session(identity, settings=self._settings, services=self._services)
             self._sessions[player_id] = session
+            if self._services.chat is not None:  # social: stored direct messages come
+                self._services.chat.session_started(session)
             return session, False
         grace = self._graces.pop(player_id, None)
         if grace is not None:
@@ -107,3 +109,6 @@ class SessionTable:
             del self._sessions[player_id]
             log.info("session expired", extra={"player_id": player_id})
             await session.leave_world("timeout")
+            # social: parties (a member gone for good leaves; a leader's lead passes on)
+            if self._services.parties is not None:
+                await self._services.parties.member_gone(player_id)

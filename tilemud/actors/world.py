@@ -12,7 +12,9 @@ Started by:
     node, or of the arenas' supervisor): same id, rules, seed and board, no seats yet.
 Takes:
     ``FindArena`` (ask): Mode -> Region -> Load: the least-loaded arena of that mode and
-    region with a free seat, or a new one; the seat is reserved before the answer. A new
+    region with a free seat, or a new one; the seat is reserved before the answer. A
+    party leader's ask reserves seats for the party in one arena with room for all; a
+    member whose seat is kept that way gets it. A new
     arena is stored (its record and rule config, committed) before it starts: with the
     database down the answer is ``unavailable`` with a ``retry_after``.
     ``ReleaseSeat``: the player left, timed out, or never made it in (with no arena named:
@@ -80,12 +82,19 @@ class ArenaListing:
 
 @attrs.frozen(kw_only=True)
 class FindArena:
-    """Reserve a seat for ``player_id`` in an arena of ``mode`` in ``region``."""
+    """Reserve a seat for ``player_id`` in an arena of ``mode`` in ``region``.
+
+    ``party``: the other members of the player's party (a leader entering a battle); a
+    seat is reserved for each of them in the same arena, one with room for all, so that
+    their own ``FindArena`` later gets it. A player who has a seat reserved in an arena
+    of that mode and region gets that seat.
+    """
 
     mode: Mode
     region: str
     player_id: str
     reply: Reply[ArenaTicket | NoArena]
+    party: tuple[str, ...] = ()
 
 
 @attrs.frozen(kw_only=True)
@@ -204,22 +213,45 @@ class World:
                 code="unknown_region",
                 message=f"no region {request.region!r}; this server has {regions}",
             )
-        entry = self._least_loaded(request.mode, request.region)
+        entry = self._reserved_for(request)
+        if entry is not None:
+            return ArenaTicket(arena_id=entry.arena_id, ref=entry.ref, rules=entry.rules)
+        # Party members already holding a seat somewhere keep it and are not moved.
+        mates = [m for m in request.party if not any(m in e.seats for e in self._entries.values())]
+        entry = self._least_loaded(request.mode, request.region, need=1 + len(mates))
         if entry is None:
             if len(self._entries) >= self._settings.max_arenas:
-                return NoArena(code="arena_unavailable", message="this node runs all it can")
-            opened = await self._open_arena(request.mode, request.region)
-            if isinstance(opened, NoArena):
-                return opened
-            entry = opened
+                # No room for the whole party and no new arena: the leader alone, if possible.
+                entry = self._least_loaded(request.mode, request.region) if mates else None
+                if entry is None:
+                    return NoArena(code="arena_unavailable", message="this node runs all it can")
+            else:
+                opened = await self._open_arena(request.mode, request.region)
+                if isinstance(opened, NoArena):
+                    return opened
+                entry = opened
         entry.seats.add(request.player_id)
+        entry.seats.update(mates[: max(0, entry.capacity - len(entry.seats))])
         return ArenaTicket(arena_id=entry.arena_id, ref=entry.ref, rules=entry.rules)
 
-    def _least_loaded(self, mode: Mode, region: str) -> _Entry | None:
+    def _reserved_for(self, request: FindArena) -> _Entry | None:
+        """The arena of that mode and region where a seat is kept for the player (a party's)."""
+        for entry in self._entries.values():
+            if (
+                request.player_id in entry.seats
+                and entry.mode == request.mode
+                and entry.region == request.region
+            ):
+                return entry
+        return None
+
+    def _least_loaded(self, mode: Mode, region: str, need: int = 1) -> _Entry | None:
         open_seats = [
             entry
             for entry in self._entries.values()
-            if entry.mode == mode and entry.region == region and len(entry.seats) < entry.capacity
+            if entry.mode == mode
+            and entry.region == region
+            and len(entry.seats) + need <= entry.capacity
         ]
         # Least loaded first; among equals the oldest, so new arenas fill up predictably.
         return min(open_seats, key=lambda e: (len(e.seats), e.order), default=None)

@@ -19,7 +19,10 @@ from typing import ClassVar, TypeAlias
 import attrs
 
 from tilemud.game import Mode
+from tilemud.protocol._chat import ChatRequest
 from tilemud.protocol._fields import COORD, KIND, REGION, RID, Number, Text
+from tilemud.protocol._guilds import GuildRequest
+from tilemud.protocol._parties import PartyRequest
 from tilemud.protocol._registry import tag_registry
 
 #: Longest token (JWT) or resume token accepted in a ``hello``, in characters.
@@ -150,10 +153,18 @@ class Ack:
 
 #: Every message a client may send, closed: the decoder knows exactly these.
 ClientMessage: TypeAlias = (
-    Hello | Ping | Join | Leave | Place | Ack
+    Hello
+    | Ping
+    | Join
+    | Leave
+    | Place
+    | Ack
     # social: guilds (tilemud/protocol/_guilds.py)
+    | GuildRequest
     # social: parties (tilemud/protocol/_parties.py)
+    | PartyRequest
     # social: chat, direct messages and blocks (tilemud/protocol/_chat.py)
+    | ChatRequest
 )
 
 #: ``type`` tag -> class, for every member of :data:`ClientMessage`.

@@ -71,6 +71,31 @@ class ErrorCode(enum.StrEnum):
     INVALID_ACK = "invalid_ack"
     ARENA_UNAVAILABLE = "arena_unavailable"
     REPLACED = "replaced"
+    # social: guilds
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    BLOCKED = "blocked"
+    INVALID_NAME = "invalid_name"
+    NAME_TAKEN = "name_taken"
+    GUILD_FULL = "guild_full"
+    ALREADY_IN_GUILD = "already_in_guild"
+    NOT_IN_GUILD = "not_in_guild"
+    NOT_A_MEMBER = "not_a_member"
+    INVALID_TARGET = "invalid_target"
+    NO_INVITE = "no_invite"
+    # social: parties
+    ALREADY_IN_PARTY = "already_in_party"
+    NOT_IN_PARTY = "not_in_party"
+    PARTY_FULL = "party_full"
+    ALREADY_INVITED = "already_invited"
+    PLAYER_OFFLINE = "player_offline"
+    # social: chat, direct messages and blocks
+    EMPTY_MESSAGE = "empty_message"
+    MESSAGE_TOO_LONG = "message_too_long"
+    INVALID_TEXT = "invalid_text"
+    UNKNOWN_CHANNEL = "unknown_channel"
+    NOT_SUBSCRIBED = "not_subscribed"
+    UNKNOWN_PLAYER = "unknown_player"
 
 
 @attrs.frozen(kw_only=True)
@@ -310,6 +335,77 @@ ERROR_CODES: Mapping[ErrorCode, ErrorCodeInfo] = MappingProxyType(
                 "another connection of the same player took over this session (close reason only)"
             ),
             close_code=CloseCode.REPLACED,
+        ),
+        # social: guilds
+        ErrorCode.FORBIDDEN: ErrorCodeInfo(
+            meaning="the player's role does not allow this request (docs/social.md)"
+        ),
+        ErrorCode.NOT_FOUND: ErrorCodeInfo(
+            meaning="the guild (or other thing) asked for is not there"
+        ),
+        ErrorCode.BLOCKED: ErrorCodeInfo(
+            meaning="the other player blocks the requester: no invite, no direct message"
+        ),
+        ErrorCode.INVALID_NAME: ErrorCodeInfo(
+            meaning="the guild name breaks the name rules (docs/social.md)"
+        ),
+        ErrorCode.NAME_TAKEN: ErrorCodeInfo(
+            meaning="another guild has this name (names are unique, ignoring case)"
+        ),
+        ErrorCode.GUILD_FULL: ErrorCodeInfo(meaning="the guild has as many members as it may"),
+        ErrorCode.ALREADY_IN_GUILD: ErrorCodeInfo(
+            meaning="the player (the requester, or the one invited) is in a guild already"
+        ),
+        ErrorCode.NOT_IN_GUILD: ErrorCodeInfo(meaning="the requester is in no guild"),
+        ErrorCode.NOT_A_MEMBER: ErrorCodeInfo(
+            meaning="the player named is not a member of the requester's guild or party"
+        ),
+        ErrorCode.INVALID_TARGET: ErrorCodeInfo(
+            meaning="the player named cannot be the target: the requester, or already in that role"
+        ),
+        ErrorCode.NO_INVITE: ErrorCodeInfo(
+            meaning="the player has no pending invite from that guild or party"
+        ),
+        # social: parties
+        ErrorCode.ALREADY_IN_PARTY: ErrorCodeInfo(
+            meaning="the player (the requester, or the one invited) is in a party already"
+        ),
+        ErrorCode.NOT_IN_PARTY: ErrorCodeInfo(
+            meaning="the requester is in no party (or not in the one the request is for)"
+        ),
+        ErrorCode.PARTY_FULL: ErrorCodeInfo(
+            meaning="the party has as many members as it may, pending invites counted"
+        ),
+        ErrorCode.ALREADY_INVITED: ErrorCodeInfo(
+            meaning="the player has a pending invite from this party already"
+        ),
+        ErrorCode.PLAYER_OFFLINE: ErrorCodeInfo(
+            meaning="the player named has no session on this server"
+        ),
+        # social: chat, direct messages and blocks
+        ErrorCode.EMPTY_MESSAGE: ErrorCodeInfo(
+            meaning="a chat or direct message has no text once trimmed; it was not sent"
+        ),
+        ErrorCode.MESSAGE_TOO_LONG: ErrorCodeInfo(
+            meaning=(
+                "a chat or direct message is longer than `social.message_max_chars` "
+                "(500 by default); it was not sent"
+            )
+        ),
+        ErrorCode.INVALID_TEXT: ErrorCodeInfo(
+            meaning=(
+                "a chat or direct message holds a control character (other than line breaks "
+                "and tabs, which become spaces) or a bidirectional override; it was not sent"
+            )
+        ),
+        ErrorCode.UNKNOWN_CHANNEL: ErrorCodeInfo(
+            meaning="the channel id names no channel (or a region this server does not serve)"
+        ),
+        ErrorCode.NOT_SUBSCRIBED: ErrorCodeInfo(
+            meaning="`chat_send` to a channel the session has not joined (`chat_join` first)"
+        ),
+        ErrorCode.UNKNOWN_PLAYER: ErrorCodeInfo(
+            meaning="the player named has never played on this server"
         ),
     }
 )

@@ -16,8 +16,11 @@ import attrs
 
 from tilemud.errors import TilemudError
 from tilemud.game import Mode, Outcome, PlacementResult
+from tilemud.protocol._chat import ChatReply
 from tilemud.protocol._fields import COORD, ID, KIND, REGION, RID, TICK, Number, Text
 from tilemud.protocol._game_data import RulesSummary
+from tilemud.protocol._guilds import GuildResult
+from tilemud.protocol._parties import PartyDeclined, PartyInfo, PartyLeft
 from tilemud.protocol._registry import tag_registry
 from tilemud.protocol._stream import StreamMessage
 
@@ -198,8 +201,13 @@ ServerMessage: TypeAlias = (
     | Left
     | PlaceResult
     # social: guilds (tilemud/protocol/_guilds.py)
+    | GuildResult
     # social: parties (tilemud/protocol/_parties.py)
+    | PartyInfo
+    | PartyLeft
+    | PartyDeclined
     # social: chat, direct messages and blocks (tilemud/protocol/_chat.py)
+    | ChatReply
     | StreamMessage
 )
 

@@ -22,6 +22,7 @@ from typing import ClassVar, Literal, TypeAlias
 import attrs
 
 from tilemud.game import ArenaState, BattleResult, EndReason, TickOutcome
+from tilemud.protocol._chat import ChatStreamMessage
 from tilemud.protocol._fields import (
     COORD,
     ID,
@@ -37,6 +38,8 @@ from tilemud.protocol._fields import (
     Items,
 )
 from tilemud.protocol._game_data import BoardSnapshot
+from tilemud.protocol._guilds import GuildEvent
+from tilemud.protocol._parties import PartyEvent
 from tilemud.protocol._registry import tag_registry
 
 #: Most tiles one ``tick`` frame lists.
@@ -273,12 +276,41 @@ class BattleEnded:
         )
 
 
+@attrs.frozen(kw_only=True)
+class StreamGap:
+    """Frames before this one were lost for good; the stream goes on from here.
+
+    Sent instead of a ``snapshot`` when the session is in no arena and its stream
+    overflowed (a flood of chat while the client was away, or a resume from a position
+    the server no longer holds). What the lost frames said is not repeated: ask
+    ``chat_history`` again for the channels that matter. Direct messages are not lost
+    this way: one not acknowledged comes again on the next session.
+
+    Attributes:
+        seq: this frame's number in the session's stream; ``ack`` it.
+        sent_at: the server's clock when the frame was built, Unix seconds.
+    """
+
+    TYPE: ClassVar[str] = "stream_gap"
+
+    seq: int = attrs.field(validator=STREAM_SEQ)
+    sent_at: float = attrs.field(validator=UNIX_TIME)
+
+
 #: Every stream frame (the high-volume tier), closed.
 StreamMessage: TypeAlias = (
-    ArenaSnapshot | ArenaTick | PlayerJoined | PlayerLeft | BattleEnded
+    ArenaSnapshot
+    | ArenaTick
+    | PlayerJoined
+    | PlayerLeft
+    | BattleEnded
+    | StreamGap
     # social: guilds (tilemud/protocol/_guilds.py)
+    | GuildEvent
     # social: parties (tilemud/protocol/_parties.py)
+    | PartyEvent
     # social: chat, direct messages and blocks (tilemud/protocol/_chat.py)
+    | ChatStreamMessage
 )
 
 #: ``type`` tag -> class, for every member of :data:`StreamMessage`.

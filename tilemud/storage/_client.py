@@ -25,6 +25,8 @@ from sqlalchemy.engine import Connection
 
 from tilemud.actors import Ref
 from tilemud.game import BattleResult, Placement, RuleConfig
+from tilemud.storage import _repo_chat as chat_repo
+from tilemud.storage import _repo_guilds as guild_repo
 from tilemud.storage import _repo_log as log_repo
 from tilemud.storage import _repo_world as world_repo
 from tilemud.storage._messages import Answer, FlushWriteBehind, StorageMessage, Transact
@@ -38,6 +40,8 @@ from tilemud.storage._records import (
     Snapshot,
     TickChecksum,
 )
+from tilemud.storage._records_chat import ChatMessageRecord, ChatPurge, DirectMessageRecord
+from tilemud.storage._records_guilds import GuildRecord, StoredRole
 from tilemud.storage._write_behind import PendingRow, StorageStats, WriteBehind
 
 T = TypeVar("T")
@@ -279,3 +283,143 @@ class StorageClient:
     def stats(self) -> StorageStats:
         """The storage actor's counters, now."""
         return self._buffer.stats()
+
+    # -- social: chat, direct messages and blocks (tilemud/storage/_repo_chat.py) --
+
+    async def is_blocked(self, *, blocker_id: str, blocked_id: str) -> bool:
+        """Whether ``blocker_id`` blocks ``blocked_id`` (committed blocks only)."""
+        return await self.transact(
+            lambda c: chat_repo.is_blocked(c, blocker_id=blocker_id, blocked_id=blocked_id)
+        )
+
+    async def block(self, *, blocker_id: str, blocked_id: str) -> bool:
+        """Store that ``blocker_id`` blocks ``blocked_id``; True if it is new."""
+        at = self._clock()
+        return await self.transact(
+            lambda c: chat_repo.block(c, blocker_id=blocker_id, blocked_id=blocked_id, at=at)
+        )
+
+    async def unblock(self, *, blocker_id: str, blocked_id: str) -> bool:
+        """Lift a block; True if there was one."""
+        return await self.transact(
+            lambda c: chat_repo.unblock(c, blocker_id=blocker_id, blocked_id=blocked_id)
+        )
+
+    async def load_blocked(self, blocker_id: str) -> tuple[str, ...]:
+        """Whom ``blocker_id`` blocks, sorted."""
+        return await self.transact(lambda c: chat_repo.load_blocked(c, blocker_id))
+
+    async def record_chat_messages(self, messages: Sequence[ChatMessageRecord]) -> int:
+        """Store channel messages (ids already stored are skipped); how many were new."""
+        rows = tuple(messages)
+        return await self.transact(lambda c: chat_repo.record_chat_messages(c, rows))
+
+    async def load_chat_history(
+        self, channel: str, *, since: dt.datetime, limit: int
+    ) -> list[ChatMessageRecord]:
+        """The last ``limit`` messages of ``channel`` sent at or after ``since``, oldest first."""
+        return await self.transact(
+            lambda c: chat_repo.load_chat_history(c, channel, since=since, limit=limit)
+        )
+
+    async def record_direct_message(self, message: DirectMessageRecord) -> DirectMessageRecord:
+        """Store a direct message (after the commit); a repeated id returns the first row."""
+        return await self.transact(lambda c: chat_repo.record_direct_message(c, message))
+
+    async def load_undelivered(
+        self, recipient_id: str, *, limit: int = 500
+    ) -> list[DirectMessageRecord]:
+        """Direct messages to ``recipient_id`` not yet delivered, oldest first."""
+        return await self.transact(
+            lambda c: chat_repo.load_undelivered(c, recipient_id, limit=limit)
+        )
+
+    async def mark_delivered(self, message_ids: Sequence[str]) -> int:
+        """Mark direct messages delivered now; how many were newly marked."""
+        at = self._clock()
+        ids = tuple(message_ids)
+        return await self.transact(lambda c: chat_repo.mark_delivered(c, ids, at=at))
+
+    async def purge_chat(
+        self, *, before: Mapping[str, dt.datetime], direct_before: dt.datetime | None
+    ) -> ChatPurge:
+        """Delete channel messages older than their type's cut-off and direct messages
+        older than ``direct_before``; a message sent exactly at a cut-off is kept."""
+        cuts = dict(before)
+        chat, direct = await self.transact(
+            lambda c: chat_repo.purge_chat(c, before=cuts, direct_before=direct_before)
+        )
+        return ChatPurge(chat_messages=chat, direct_messages=direct)
+
+    async def player_exists(self, player_id: str) -> bool:
+        """Whether ``player_id`` was ever seen here (committed ``players`` rows only)."""
+        found = await self.transact(lambda c: world_repo.load_player(c, player_id))
+        return found is not None
+
+    def now(self) -> dt.datetime:
+        """The wall clock the storage timestamps come from (timezone-aware UTC)."""
+        return self._clock()
+
+    # -- social: guilds (tilemud/storage/_repo_guilds.py) --
+
+    async def load_guilds(self) -> list[GuildRecord]:
+        """Every guild with its members and pending invites."""
+        return await self.transact(guild_repo.load_guilds)
+
+    async def create_guild(
+        self, *, guild_id: str, name: str, name_key: str, leader_id: str
+    ) -> None:
+        """Found a guild led by ``leader_id`` (whose pending invites are dropped).
+
+        Raises:
+            RecordRejected: the name (``name_key``) is taken or the leader is in a guild.
+        """
+        at = self._clock()
+        await self.transact(
+            lambda c: guild_repo.create_guild(
+                c, guild_id=guild_id, name=name, name_key=name_key, leader_id=leader_id, at=at
+            )
+        )
+
+    async def invite_to_guild(self, *, guild_id: str, player_id: str, invited_by: str) -> None:
+        """Record (or renew) an invite of ``player_id`` into the guild."""
+        at = self._clock()
+        await self.transact(
+            lambda c: guild_repo.invite_to_guild(
+                c, guild_id=guild_id, player_id=player_id, invited_by=invited_by, at=at
+            )
+        )
+
+    async def drop_guild_invite(self, *, guild_id: str, player_id: str) -> None:
+        """Forget a pending invite (declined)."""
+        await self.transact(
+            lambda c: guild_repo.drop_guild_invite(c, guild_id=guild_id, player_id=player_id)
+        )
+
+    async def join_guild(self, *, guild_id: str, player_id: str) -> None:
+        """Make ``player_id`` a member; their pending invites are dropped.
+
+        Raises:
+            RecordRejected: the player is in a guild already.
+        """
+        at = self._clock()
+        await self.transact(
+            lambda c: guild_repo.join_guild(c, guild_id=guild_id, player_id=player_id, at=at)
+        )
+
+    async def remove_guild_member(self, *, guild_id: str, player_id: str) -> None:
+        """Take a member out of the guild (left or kicked)."""
+        await self.transact(
+            lambda c: guild_repo.remove_guild_member(c, guild_id=guild_id, player_id=player_id)
+        )
+
+    async def set_guild_roles(self, *, guild_id: str, roles: Mapping[str, StoredRole]) -> None:
+        """Give members new roles, in one transaction (a promotion, or a hand-over)."""
+        wanted = dict(roles)
+        await self.transact(
+            lambda c: guild_repo.set_guild_roles(c, guild_id=guild_id, roles=wanted)
+        )
+
+    async def disband_guild(self, *, guild_id: str) -> None:
+        """Delete the guild, its members and its invites."""
+        await self.transact(lambda c: guild_repo.disband_guild(c, guild_id=guild_id))

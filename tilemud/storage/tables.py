@@ -157,3 +157,92 @@ arena_players: Final = sa.Table(
     sa.Column("player_id", sa.String(ID_LENGTH), primary_key=True),
     sa.Column("joined", UTCDateTime(), nullable=False),
 )
+
+# -- social: chat, direct messages and blocks (migration 0003) --
+#
+# - ``blocks``: who blocks whom. A blocked player cannot send the blocker direct messages
+#   or invite them to a party or guild, and the blocker does not see their channel chat.
+# - ``chat_messages``: channel chat (``global``, ``region:R``, ``arena:A``, ``guild:G``,
+#   ``party:P``) for the history a joining player gets; purged per ``channel_type`` by age.
+# - ``direct_messages``: one row per direct message; ``delivered_at`` is set when the
+#   recipient acknowledged the stream frame that carried it. Purged by age.
+
+#: Longest channel id stored (``guild:`` + an id).
+CHANNEL_LENGTH: Final = 160
+
+blocks: Final = sa.Table(
+    "blocks",
+    metadata,
+    sa.Column("blocker_id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("blocked_id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("created", UTCDateTime(), nullable=False),
+)
+
+chat_messages: Final = sa.Table(
+    "chat_messages",
+    metadata,
+    sa.Column("id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("channel", sa.String(CHANNEL_LENGTH), nullable=False),
+    sa.Column("channel_type", sa.String(16), nullable=False),
+    sa.Column("sender_id", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("sender_name", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Column("sent_at", UTCDateTime(), nullable=False),
+    sa.Index(None, "channel", "sent_at"),
+    sa.Index(None, "channel_type", "sent_at"),
+)
+
+direct_messages: Final = sa.Table(
+    "direct_messages",
+    metadata,
+    sa.Column("id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("sender_id", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("sender_name", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("recipient_id", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Column("sent_at", UTCDateTime(), nullable=False),
+    sa.Column("delivered_at", UTCDateTime(), nullable=True),
+    sa.Index(None, "recipient_id", "delivered_at"),
+    sa.Index(None, "sent_at"),
+)
+
+# -- social: guilds (migration 0004) --
+#
+# - ``guilds``: one row per guild; ``name_key`` (the name NFKC-normalised and case-folded)
+#   is unique, so two guilds cannot share a name in any case.
+# - ``guild_members``: one row per member; ``player_id`` is the primary key, so a player is
+#   in one guild at most. ``role`` is ``leader``, ``officer`` or ``member``.
+# - ``guild_invites``: pending invites, until accepted, declined or the guild disbands.
+
+#: Longest guild name stored.
+GUILD_NAME_LENGTH: Final = 64
+
+guilds: Final = sa.Table(
+    "guilds",
+    metadata,
+    sa.Column("id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("name", sa.String(GUILD_NAME_LENGTH), nullable=False),
+    sa.Column("name_key", sa.String(GUILD_NAME_LENGTH * 4), nullable=False, unique=True),
+    sa.Column("created", UTCDateTime(), nullable=False),
+)
+
+guild_members: Final = sa.Table(
+    "guild_members",
+    metadata,
+    sa.Column("player_id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("guild_id", sa.String(ID_LENGTH), sa.ForeignKey("guilds.id"), nullable=False),
+    sa.Column("role", sa.String(8), nullable=False),
+    sa.Column("joined", UTCDateTime(), nullable=False),
+    sa.CheckConstraint("role IN ('leader', 'officer', 'member')", name="role"),
+    sa.Index(None, "guild_id"),
+)
+
+guild_invites: Final = sa.Table(
+    "guild_invites",
+    metadata,
+    sa.Column("guild_id", sa.String(ID_LENGTH), sa.ForeignKey("guilds.id"), primary_key=True),
+    sa.Column("player_id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("invited_by", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("created", UTCDateTime(), nullable=False),
+    sa.Index(None, "player_id"),
+)

@@ -4,10 +4,19 @@ As built today (docs/architecture.md keeps the picture)::
 
     root (one_for_all)
     ├── storage   the one owner of the database: requests, write-behind (durable only)
-    ├── world (rest_for_one)
-    │   ├── arenas      dynamic: one arena actor per battle or epic arena
-    │   ├── directory   matchmaking Mode -> Region -> Load; brings back live arenas
-    │   └── replays     the periodic purge of replays past their retention (durable only)
+    ├── world (one_for_one)
+    │   ├── play (rest_for_one)
+    │   │   ├── arenas     dynamic: one arena actor per battle or epic arena
+    │   │   └── directory  matchmaking Mode -> Region -> Load; brings back live arenas
+    │   ├── guilds    one actor: every guild, its members, roles and invites
+    │   ├── parties   dynamic: one party actor per party; each ends itself when empty
+    │   ├── chat (rest_for_one)
+    │   │   ├── log        channel messages to storage, behind the conversation
+    │   │   ├── channels   dynamic: one actor per channel (global, region, arena, guild, party)
+    │   │   ├── directory  who reads which channel; channels started on demand
+    │   │   ├── dm         the direct message courier (stored, delivered once per session)
+    │   │   └── purge      deletes messages past their channel type's retention
+    │   └── replays   the periodic purge of replays past their retention (durable only)
     ├── gateway   trio-websocket listener; sessions and their connections
     └── http      Quart-Trio app on Hypercorn: auth, health, metrics, OpenAPI, replays
 
@@ -20,20 +29,25 @@ Storage comes first: it starts before anything that uses it (its start checks th
 schema, and migrates the embedded SQLite file) and stops last, after its final flush.
 With ``database.durable`` off there is no storage child and nothing is stored.
 
-The cluster link, the world's parties, chat and guilds, and elasticity join the tree with
-the issues that build them, in the order DESIGN.md gives.
+Guilds, parties and chat reach players through the gateway (:class:`LatePresence`: it is
+built after them, as their services are part of what its sessions use). The cluster link,
+NPCs and elasticity join the tree with the issues that build them.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import attrs
 import trio
 
 from tilemud import __version__
+from tilemud.actors.chat_service import ChatClient, ChatService, GatewayPresence
+from tilemud.actors.guilds import Guilds
+from tilemud.actors.parties import Parties
+from tilemud.actors.presence import LatePresence
 from tilemud.actors.session import SessionServices
 from tilemud.actors.world import World
 from tilemud.auth import TokenAuthority
@@ -112,25 +126,56 @@ class TilemudServer:
             storage=storage,
             snapshot_ticks=settings.database.snapshot_ticks,
         )
+        # Arenas and matchmaking restart together: the directory only knows arenas its
+        # supervisor runs.
+        play = Supervisor(
+            "play",
+            [
+                ChildSpec(id="arenas", run=self._arenas.run, shutdown=5.0),
+                ChildSpec(id="directory", run=self.world.run),
+            ],
+            strategy=Strategy.REST_FOR_ONE,
+        )
+        # The gateway, which knows the sessions, is built below; social actors reach
+        # players through it at run time (LatePresence). Guilds and parties tell chat when
+        # someone may no longer read their channel; chat asks them who is in which.
+        self.chat = ChatService(
+            settings.social,
+            settings.limits,
+            regions=settings.world.regions,
+            store=storage,
+            presence=GatewayPresence(lambda: self.gateway),
+            memberships=_Memberships(self),
+        )
+        chat = self.chat.client
+        self.guilds = Guilds(
+            settings.social,
+            storage=storage,
+            presence=LatePresence(lambda: self.gateway),
+            is_blocked=_blocks(chat),
+            on_member_removed=chat.member_removed,
+            on_channel_closed=chat.channel_closed,
+        )
+        self.parties = Parties(
+            settings.social,
+            presence=LatePresence(lambda: self.gateway),
+            is_blocked=_blocks(chat),
+            on_member_removed=chat.member_removed,
+            on_channel_closed=chat.channel_closed,
+        )
         world_children = [
-            ChildSpec(id="arenas", run=self._arenas.run, shutdown=5.0),
-            ChildSpec(id="directory", run=self.world.run),
+            ChildSpec(id="play", run=play.run, shutdown=10.0),
+            ChildSpec(id="guilds", run=self.guilds.run),
+            self.parties.child_spec(),
+            self.chat.child_spec(),
         ]
-        # social: guilds (its child of the world supervisor)
-        # social: parties (its children of the world supervisor)
-        # social: chat, direct messages and blocks (their children of the world supervisor)
         if storage is not None:
             janitor = ReplayJanitor(storage, settings.database)
             self.metrics.watch_janitor(janitor.stats)
-            # Last, so that a bug in a purge restarts the purge alone, not the node.
             world_children.append(ChildSpec(id="replays", run=janitor.run, shutdown=2.0))
-        world = Supervisor(
-            "world",
-            world_children,
-            # The directory only knows arenas its supervisor runs: if that supervisor
-            # restarts, the directory must start over too.
-            strategy=Strategy.REST_FOR_ONE,
-        )
+        # Each part restarts alone: a guild bug does not end the parties, the chats or the
+        # arenas (DESIGN.md: the world is one_for_one).
+        world = Supervisor("world", world_children, strategy=Strategy.ONE_FOR_ONE)
         services = SessionServices(
             world=self.world.ref,
             actions=InProcessRateLimiter(
@@ -138,6 +183,9 @@ class TilemudServer:
             ),
             meter=self.metrics.session,
             storage=storage,
+            chat=self.chat.requests,
+            guilds=self.guilds.client,
+            parties=self.parties,
         )
         self.gateway = Gateway(
             settings.server, settings.gateway, self.tokens, services, self.metrics.connection
@@ -243,3 +291,25 @@ class _OnStarted:
     def started(self, value: int | None = None) -> None:
         assert value is not None
         self._callback(value)
+
+
+class _Memberships:
+    """Chat's view of who is in which guild and party (``ChatMemberships``)."""
+
+    def __init__(self, server: TilemudServer) -> None:
+        self._server = server
+
+    async def guild_of(self, player_id: str) -> str | None:
+        return await self._server.guilds.client.guild_of(player_id)
+
+    async def party_of(self, player_id: str) -> str | None:
+        return self._server.parties.party_of(player_id)
+
+
+def _blocks(chat: ChatClient) -> Callable[[str, str], Awaitable[bool]]:
+    """The invite check of guilds and parties: does the invitee block the inviter?"""
+
+    async def is_blocked(blocker_id: str, blocked_id: str) -> bool:
+        return await chat.is_blocked(blocker_id=blocker_id, blocked_id=blocked_id)
+
+    return is_blocked
