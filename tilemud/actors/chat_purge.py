@@ -31,6 +31,7 @@ from typing import Protocol
 import attrs
 import trio
 
+from tilemud.clock import utc_now
 from tilemud.social.chat_retention import RetentionPolicy
 from tilemud.storage import ChatPurge, StorageUnavailable
 from tilemud.storage.janitor import next_slot
@@ -68,10 +69,6 @@ class ChatPurgeStats:
     last_success: dt.datetime | None = None
 
 
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class ChatJanitor:
     """The periodic chat purge; see the module docstring.
 
@@ -88,7 +85,7 @@ class ChatJanitor:
         retention: RetentionPolicy,
         *,
         interval: float,
-        clock: Callable[[], dt.datetime] = _utc_now,
+        clock: Callable[[], dt.datetime] = utc_now,
     ) -> None:
         if interval <= 0:
             raise ValueError("the purge interval must be positive")

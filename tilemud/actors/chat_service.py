@@ -28,6 +28,7 @@ from tilemud.actors.chat_purge import ChatJanitor
 from tilemud.actors.chat_requests import ChatMemberships, ChatRequests
 from tilemud.actors.chat_store import ChatStore, MemoryChatStore
 from tilemud.actors.presence import LatePresence, Presence
+from tilemud.clock import utc_now
 from tilemud.cluster.ratelimit import InProcessRateLimiter, RateLimiter
 from tilemud.config import LimitSettings, SocialSettings
 from tilemud.errors import ActorGone
@@ -39,10 +40,6 @@ log = logging.getLogger("tilemud.chat")
 
 #: Capacity of the directory's, each channel's and the courier's mailbox.
 CHAT_MAILBOX = 1024
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class ChatPresence(Presence, Protocol):
@@ -122,7 +119,7 @@ class ChatService:
         store: ChatStore | None,
         presence: ChatPresence,
         memberships: ChatMemberships | None = None,
-        clock: Callable[[], dt.datetime] = _utc_now,
+        clock: Callable[[], dt.datetime] = utc_now,
         chat_limiter: RateLimiter | None = None,
     ) -> None:
         self.store: ChatStore = MemoryChatStore(clock=clock) if store is None else store

@@ -15,6 +15,7 @@ from typing import Protocol
 
 import attrs
 
+from tilemud.clock import utc_now
 from tilemud.storage import ChatMessageRecord, ChatPurge, DirectMessageRecord
 
 
@@ -72,10 +73,6 @@ class ChatStore(Protocol):
         ...
 
 
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class MemoryChatStore:
     """A :class:`ChatStore` in memory; see the module docstring.
 
@@ -85,7 +82,7 @@ class MemoryChatStore:
     """
 
     def __init__(
-        self, *, clock: Callable[[], dt.datetime] = _utc_now, max_messages: int = 500
+        self, *, clock: Callable[[], dt.datetime] = utc_now, max_messages: int = 500
     ) -> None:
         self._clock = clock
         self._max_messages = max_messages

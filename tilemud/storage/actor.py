@@ -57,6 +57,7 @@ import trio
 from sqlalchemy.engine import Connection
 
 from tilemud.actors import Mailbox, Overflow, open_mailbox
+from tilemud.clock import utc_now
 from tilemud.config import DatabaseSettings
 from tilemud.storage._client import StorageClient
 from tilemud.storage._database import Database, resolve_url
@@ -81,10 +82,6 @@ FIRST_RETRY: Final = 0.1
 _DISPOSE_GRACE: Final = 5.0
 
 
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class StorageActor:
     """The storage actor; see the module docstring.
 
@@ -102,7 +99,7 @@ class StorageActor:
         settings: DatabaseSettings,
         *,
         data_dir: Path,
-        clock: Callable[[], dt.datetime] = _utc_now,
+        clock: Callable[[], dt.datetime] = utc_now,
     ) -> None:
         self.settings = settings
         self._url = resolve_url(settings.url, data_dir)

@@ -42,6 +42,7 @@ from typing import Final, Protocol
 import attrs
 import trio
 
+from tilemud.clock import utc_now
 from tilemud.config import DatabaseSettings
 from tilemud.storage._errors import StorageUnavailable
 from tilemud.supervisors import ChildContext
@@ -81,10 +82,6 @@ class PurgeStats:
     last_success: dt.datetime | None = None
 
 
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def next_slot(anchor: float, interval: float, after: float) -> float:
     """The first time ``anchor + k * interval`` (``k >= 1``) later than ``after``.
 
@@ -114,7 +111,7 @@ class ReplayJanitor:
         store: ReplayStore,
         settings: DatabaseSettings,
         *,
-        clock: Callable[[], dt.datetime] = _utc_now,
+        clock: Callable[[], dt.datetime] = utc_now,
         batch: int = PURGE_BATCH,
     ) -> None:
         if batch < 1:
