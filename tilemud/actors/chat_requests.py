@@ -38,10 +38,10 @@ from tilemud.actors.chat_channel import NotSubscribed, Posted
 from tilemud.actors.chat_dm import DirectCourier, DmSink
 from tilemud.actors.chat_store import ChatStore, MemoryChatStore
 from tilemud.actors.presence import Presence
-from tilemud.actors.session import Refused
+from tilemud.actors.session import Refused, answer_within
 from tilemud.cluster.ratelimit import RateLimiter
 from tilemud.config import SocialSettings
-from tilemud.errors import ActorGone, MailboxFull
+from tilemud.errors import ActorGone
 from tilemud.protocol import (
     Block,
     BlockList,
@@ -70,15 +70,13 @@ from tilemud.social.chat_channels import (
 )
 from tilemud.social.chat_retention import direct_message_id
 from tilemud.social.chat_text import MessageRefused, clean_message
-from tilemud.storage import ChatMessageRecord, DirectMessageRecord, StorageUnavailable
+from tilemud.storage import ChatMessageRecord, DirectMessageRecord
 
 if TYPE_CHECKING:
     from tilemud.actors.session import Session
 
 #: Seconds the chat actors and storage get to answer a request.
 ASK_TIMEOUT = 5.0
-#: ``retry_after`` of an ``unavailable`` refusal.
-RETRY_SOON = 1.0
 
 T = TypeVar("T")
 
@@ -340,29 +338,11 @@ class ChatRequests:
 
     async def _call(self, pending: Awaitable[T]) -> T:
         """Await a storage (or membership) call, within the timeout."""
-        try:
-            with trio.fail_after(ASK_TIMEOUT):
-                return await pending
-        except (StorageUnavailable, trio.TooSlowError) as exc:
-            raise Refused(
-                ErrorCode.UNAVAILABLE, f"storage did not answer: {exc}", retry_after=RETRY_SOON
-            ) from exc
+        return await answer_within(pending, seconds=ASK_TIMEOUT, what="storage")
 
     async def _ask(self, make: Callable[[Reply[T]], DirectoryMessage]) -> T:
         """Ask the directory (answered by it or by a channel), within the timeout."""
-        try:
-            with trio.fail_after(ASK_TIMEOUT):
-                return await self._directory.ask(make)
-        except (trio.TooSlowError, ActorGone, MailboxFull) as exc:
-            raise Refused(
-                ErrorCode.UNAVAILABLE, "chat did not answer in time", retry_after=RETRY_SOON
-            ) from exc
+        return await answer_within(self._directory.ask(make), seconds=ASK_TIMEOUT, what="chat")
 
     async def _tell(self, message: DirectoryMessage) -> None:
-        try:
-            with trio.fail_after(ASK_TIMEOUT):
-                await self._directory.send(message)
-        except (trio.TooSlowError, ActorGone, MailboxFull) as exc:
-            raise Refused(
-                ErrorCode.UNAVAILABLE, "chat did not answer in time", retry_after=RETRY_SOON
-            ) from exc
+        await answer_within(self._directory.send(message), seconds=ASK_TIMEOUT, what="chat")

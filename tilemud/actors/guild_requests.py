@@ -13,11 +13,8 @@ from __future__ import annotations
 
 from typing import assert_never
 
-import trio
-
 from tilemud.actors.guilds import GuildRefused, GuildsClient
-from tilemud.actors.session import Refused, Session, SessionServices
-from tilemud.errors import ActorGone, MailboxFull
+from tilemud.actors.session import Refused, Session, SessionServices, answer_within
 from tilemud.protocol import (
     ErrorCode,
     GuildAccept,
@@ -39,8 +36,6 @@ from tilemud.protocol import (
 
 #: Seconds a session waits for the guilds actor (which waits for the database).
 GUILD_ASK_TIMEOUT = 10.0
-#: Seconds a client waits before repeating a request the guilds actor did not answer.
-RETRY_SOON = 1.0
 
 
 def guild_op(message: GuildRequest) -> tuple[GuildOp, str | None]:
@@ -88,13 +83,11 @@ async def _apply(session: Session, guilds: GuildsClient | None, message: GuildRe
     if guilds is None:
         raise Refused(ErrorCode.UNAVAILABLE, "guilds are not served here", retry_after=30.0)
     op, target = guild_op(message)
-    try:
-        with trio.fail_after(GUILD_ASK_TIMEOUT):
-            answer = await guilds.apply(session.player_id, op, target, rid=message.rid)
-    except (trio.TooSlowError, ActorGone, MailboxFull) as exc:
-        raise Refused(
-            ErrorCode.UNAVAILABLE, f"guilds did not answer: {exc}", retry_after=RETRY_SOON
-        ) from exc
+    answer = await answer_within(
+        guilds.apply(session.player_id, op, target, rid=message.rid),
+        seconds=GUILD_ASK_TIMEOUT,
+        what="guilds",
+    )
     if isinstance(answer, GuildRefused):
         raise Refused(answer.code, answer.message, retry_after=answer.retry_after)
     view = answer.guild

@@ -26,7 +26,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, assert_never
+from typing import TYPE_CHECKING, TypeVar, assert_never
 
 import attrs
 import orjson
@@ -103,9 +103,11 @@ from tilemud.protocol import (
     encode_stream_body,
     stamp,
 )
-from tilemud.storage import StorageClient
+from tilemud.storage import StorageClient, StorageUnavailable
 
 log = logging.getLogger("tilemud.session")
+
+T = TypeVar("T")
 
 #: Seconds a session waits for the world or an arena to answer a join before giving up.
 ASK_TIMEOUT = 5.0
@@ -148,6 +150,26 @@ class Refused(TilemudError):
     def __init__(self, code: str, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after
+
+
+async def answer_within(pending: Awaitable[T], *, seconds: float, what: str) -> T:
+    """Await what a request needs from another actor (or from storage), within ``seconds``.
+
+    A timeout, an actor gone or saturated, or the database down become a passing refusal:
+    ``unavailable`` with ``retry_after``, nothing applied, so the same rid may be repeated.
+
+    Args:
+        pending: the ask (or storage call) not awaited yet.
+        seconds: how long to wait for it.
+        what: who is asked, for the refusal's message ("chat", "guilds", "storage").
+    """
+    try:
+        with trio.fail_after(seconds):
+            return await pending
+    except (trio.TooSlowError, ActorGone, MailboxFull, StorageUnavailable) as exc:
+        raise Refused(
+            ErrorCode.UNAVAILABLE, f"{what} did not answer in time: {exc}", retry_after=RETRY_SOON
+        ) from exc
 
 
 def _action_of(message: Join | Leave | Place) -> Action:
