@@ -34,7 +34,7 @@ import trio
 from tilemud.clock import utc_now
 from tilemud.social.chat_retention import RetentionPolicy
 from tilemud.storage import ChatPurge, StorageUnavailable
-from tilemud.storage.janitor import next_slot
+from tilemud.storage.janitor import run_on_schedule
 from tilemud.supervisors import ChildContext
 
 log = logging.getLogger("tilemud.chat")
@@ -108,16 +108,7 @@ class ChatJanitor:
 
     async def run(self, ctx: ChildContext) -> None:
         """Purge on schedule until cancelled or stopped."""
-        anchor = trio.current_time()
-        due = anchor + self._interval
-        ctx.started()
-        while True:
-            with trio.move_on_at(due):
-                await ctx.stopping.wait()
-            if ctx.stopping.is_set():
-                return
-            await self.purge_once()
-            due = next_slot(anchor, self._interval, trio.current_time())
+        await run_on_schedule(ctx, self._interval, self.purge_once)
 
     async def purge_once(self) -> ChatPurge | None:
         """One run now; None when the database was unavailable."""

@@ -36,7 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Final, Protocol
 
 import attrs
@@ -93,6 +93,28 @@ def next_slot(anchor: float, interval: float, after: float) -> float:
     while anchor + slots * interval <= after:
         slots += 1
     return anchor + slots * interval
+
+
+async def run_on_schedule(
+    ctx: ChildContext, interval: float, run_once: Callable[[], Awaitable[object]]
+) -> None:
+    """A supervised periodic task: ``run_once()`` at ``start + k * interval`` (``k >= 1``)
+    of Trio time, until a graceful stop (``ctx.stopping``) or cancellation.
+
+    ``ctx.started()`` is called at once. The first run is one interval after the start, so
+    a bug crashes the task at most once per interval, not in a restart loop; a run that
+    overruns skips the slots it missed (:func:`next_slot`).
+    """
+    anchor = trio.current_time()
+    due = anchor + interval
+    ctx.started()
+    while True:
+        with trio.move_on_at(due):
+            await ctx.stopping.wait()
+        if ctx.stopping.is_set():
+            return
+        await run_once()
+        due = next_slot(anchor, interval, trio.current_time())
 
 
 class ReplayJanitor:
@@ -155,16 +177,7 @@ class ReplayJanitor:
         Raises:
             Exception: a bug (anything but :class:`StorageUnavailable`), for the supervisor.
         """
-        anchor = trio.current_time()
-        due = anchor + self._interval
-        ctx.started()
-        while True:
-            with trio.move_on_at(due):
-                await ctx.stopping.wait()
-            if ctx.stopping.is_set():
-                return
-            await self._purge_expired(ctx.stopping)
-            due = next_slot(anchor, self._interval, trio.current_time())
+        await run_on_schedule(ctx, self._interval, lambda: self._purge_expired(ctx.stopping))
 
     async def _purge_expired(self, stopping: trio.Event) -> None:
         """One run: purge batch after batch until none is left, the database fails, or a
