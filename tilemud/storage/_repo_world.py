@@ -23,15 +23,7 @@ from tilemud.storage._sql import arena_from_row, insert, seed_to_db
 
 def upsert_player(conn: Connection, *, player_id: str, name: str, seen_at: dt.datetime) -> None:
     """Remember a player: created on first sight, then its name and ``last_seen`` updated."""
-    stmt = insert(conn, t.players).values(
-        id=player_id, name=name, created=seen_at, last_seen=seen_at
-    )
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[t.players.c.id],
-            set_={"name": stmt.excluded.name, "last_seen": stmt.excluded.last_seen},
-        )
-    )
+    upsert_players(conn, [PlayerSeen(player_id=player_id, name=name, seen_at=seen_at)])
 
 
 def load_player(conn: Connection, player_id: str) -> PlayerRecord | None:
@@ -187,7 +179,8 @@ def purge_replays(
 
 
 def upsert_players(conn: Connection, rows: Sequence[PlayerSeen]) -> int:
-    """Remember every player of a write-behind batch (:func:`upsert_player` for many).
+    """Remember players seen (a write-behind batch): created on first sight, then their
+    name and ``last_seen`` updated.
 
     Returns:
         How many rows were given.
