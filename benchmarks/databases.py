@@ -39,8 +39,9 @@ def server_storage(choice: str) -> Iterator[dict[str, str]]:
 
 
 @contextmanager
-def throwaway_database(admin_url: str, *, prefix: str) -> Iterator[str]:
-    """A new database on the server of ``admin_url``, migrated to head; dropped after.
+def throwaway_database(admin_url: str, *, prefix: str, migrated: bool = True) -> Iterator[str]:
+    """A new database on the server of ``admin_url``, migrated to head (or left empty);
+    dropped after.
 
     Yields:
         Its SQLAlchemy URL (psycopg 3).
@@ -54,7 +55,8 @@ def throwaway_database(admin_url: str, *, prefix: str) -> Iterator[str]:
         .render_as_string(hide_password=False)
     )
     try:
-        migrate.upgrade(url)
+        if migrated:
+            migrate.upgrade(url)
         yield url
     finally:
         with psycopg.connect(admin_url, autocommit=True) as admin:

@@ -8,17 +8,14 @@ players (50) and time (a few seconds of play, one absolute deadline).
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 from pathlib import Path
 
-import psycopg
 import pytest
-import sqlalchemy as sa
 import trio
-from psycopg import sql
 from trio_websocket import ConnectionClosed
 
+from benchmarks.databases import throwaway_database
 from tests.integration.processes import (
     ServerProcess,
     guest_login,
@@ -110,26 +107,19 @@ async def test_kill_9_loses_no_acknowledged_placement(tmp_path: Path) -> None:
     assert missing == {}
 
 
-async def test_serve_refuses_an_empty_postgres_database_and_names_the_fix(
-    tmp_path: Path, postgres_url: str
-) -> None:
+# postgres_url: for its check (skip, or under CI fail, when PostgreSQL is not there).
+@pytest.mark.usefixtures("postgres_url")
+async def test_serve_refuses_an_empty_postgres_database_and_names_the_fix(tmp_path: Path) -> None:
     """``tilemud serve`` on a PostgreSQL database behind its schema exits 1 with one log
     line that names `tilemud migrate`; it never migrates a shared database itself."""
-    empty = f"tilemud_test_empty_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(empty)))
-    url = sa.make_url(postgres_url).set(database=empty).render_as_string(hide_password=False)
-    try:
-        with trio.fail_after(60):
-            async with tilemud_process(
-                tmp_path, serve_argv(tmp_path), env={"TILEMUD_DATABASE_URL": url}
-            ) as server:
-                status = await server.exit_status()
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(empty))
-            )
+    with (
+        throwaway_database(ADMIN_URL, prefix="tilemud_test_empty", migrated=False) as url,
+        trio.fail_after(60),
+    ):
+        async with tilemud_process(
+            tmp_path, serve_argv(tmp_path), env={"TILEMUD_DATABASE_URL": url}
+        ) as server:
+            status = await server.exit_status()
     assert status == 1
     errors = [r for r in server.log.records if r.get("level") == "error"]
     assert len(errors) == 1, server.log.text()
