@@ -5,9 +5,9 @@ Two paths:
 - **Critical** (``await``): each method sends one ``Transact`` ask and returns after the
   transaction committed (or raises). The caller sets the timeout (``trio.fail_after``);
   a caller that gives up does not stop a transaction already running in its thread.
-- **Write-behind** (no ``await``): :meth:`StorageClient.record_placements` and
-  :meth:`StorageClient.record_checksum` put rows into the bounded buffer and return at
-  once; False means the buffer was full and the rows were not taken (counted in
+- **Write-behind** (no ``await``): the ``record_*`` methods put rows into the bounded
+  buffer and return at once: the rows' position (committed once :attr:`~StorageClient.settled`
+  reaches it), or None when the buffer was full and the rows were not taken (counted in
   ``rows_refused``). :meth:`StorageClient.flush` waits until what was buffered is committed.
 
 Errors: :class:`StorageUnavailable` (``code`` ``unavailable``, with ``retry_after``; also
