@@ -1,6 +1,6 @@
 """Tick processing time of one epic arena with 300 players placing at the rate limit.
 
-One :class:`~tilemud.actors.arena.Arena` on the default epic rules (256x256, 10 Hz,
+One :class:`~tilemud.actors.arena._actor.Arena` on the default epic rules (256x256, 10 Hz,
 cooldown 3 ticks) seats ``--players`` recording links; each places ``--rate`` times per
 second (the action rate limit: 60 per 10 s), spread evenly over the ticks, so a tick
 resolves about ``players * rate / 10`` placements (~180). Each player grows a block of the

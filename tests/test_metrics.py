@@ -6,8 +6,8 @@ import prometheus_client
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tilemud.actors._outbox import Outbox
-from tilemud.actors._stream import SessionStream
+from tilemud.actors.session._outbox import Outbox
+from tilemud.actors.session._stream import SessionStream
 from tilemud.game import Placement, PlacementResult
 from tilemud.metrics import (
     ACTION_OUTCOMES,

@@ -171,8 +171,8 @@ async def serve_until_signalled(settings: Settings) -> None:
 
     A second signal during the graceful stop cancels whatever is left at once.
     """
+    from tilemud.server import TilemudServer
     from tilemud.storage import check_schema
-    from tilemud.supervisors.tree import TilemudServer
 
     server = TilemudServer(settings)
     if settings.database.durable:

@@ -1,6 +1,6 @@
 """The server's Prometheus metrics: one :class:`ServerMetrics` per server, passed down.
 
-There is no global registry: :class:`~tilemud.supervisors.tree.TilemudServer` creates one
+There is no global registry: :class:`~tilemud.server.TilemudServer` creates one
 :class:`ServerMetrics` (its own ``CollectorRegistry``) and hands each part the slice it
 feeds, with every labelled child resolved once, up front, so that no hot path looks a label
 up:

@@ -23,8 +23,7 @@ from tests.actors.test_arena_fakes import (
     start_arena,
     stream_frame,
 )
-from tilemud.actors import Overflow
-from tilemud.actors.arena import (
+from tilemud.actors.arena._actor import (
     ArenaJoined,
     JoinRefused,
     LeaveArena,
@@ -32,6 +31,7 @@ from tilemud.actors.arena import (
     Resync,
 )
 from tilemud.game import Board, conflict_rank
+from tilemud.mailbox import Overflow
 from tilemud.protocol import (
     ArenaTick,
     ErrorFrame,

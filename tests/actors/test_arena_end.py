@@ -17,8 +17,7 @@ from tests.actors.test_arena_fakes import (
     start_arena,
     stream_frame,
 )
-from tilemud.actors import Reply
-from tilemud.actors.arena import (
+from tilemud.actors.arena._actor import (
     ArenaJoined,
     ArenaView,
     DescribeArena,
@@ -31,6 +30,7 @@ from tilemud.actors.arena import (
 )
 from tilemud.errors import ActorGone
 from tilemud.game import BATTLE_RULES
+from tilemud.mailbox import Reply
 from tilemud.protocol import BattleEnded, ErrorFrame
 from tilemud.supervisors import ChildSpec, DynamicSupervisor, Restart, run_root
 

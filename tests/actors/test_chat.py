@@ -16,8 +16,8 @@ from typing import Any
 import trio
 import trio.testing
 
-from tilemud.actors.chat_service import ChatService
-from tilemud.actors.session import Session, SessionIdentity, SessionServices
+from tilemud.actors.chat import ChatService
+from tilemud.actors.session import PresenceRegistry, Session, SessionIdentity, SessionServices
 from tilemud.cluster import InProcessRateLimiter
 from tilemud.config import GatewaySettings, LimitSettings, SocialSettings
 from tilemud.metrics import ServerMetrics
@@ -43,24 +43,12 @@ def wall() -> dt.datetime:
     return EPOCH + dt.timedelta(seconds=trio.current_time())
 
 
-class Players:
-    """Presence over a dict of real sessions."""
+class Players(PresenceRegistry):
+    """The node's presence, and the real sessions behind it."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.sessions: dict[str, Session] = {}
-
-    def is_online(self, player_id: str) -> bool:
-        return player_id in self.sessions
-
-    def publish_to(self, player_id: str, body: str) -> bool:
-        session = self.sessions.get(player_id)
-        if session is None:
-            return False
-        session.publish(body)
-        return True
-
-    def session_of(self, player_id: str) -> Session | None:
-        return self.sessions.get(player_id)
 
 
 class Memberships:
@@ -95,9 +83,10 @@ class World:
             services=self.services,
         )
         self.players.sessions[player_id] = session
+        self.players.arrived(session.ref)
         session.stream.attach(0)
-        assert self.services.chat is not None
-        self.services.chat.session_started(session)
+        for listener in self.services.listeners:
+            listener.session_started(session.ref)
         return session
 
 
@@ -120,7 +109,8 @@ async def chat_world(
         world=None,  # type: ignore[arg-type]  # chat never asks the world
         actions=InProcessRateLimiter(limit=60, window=10.0),
         meter=ServerMetrics(process=False).session,
-        chat=chat.requests,
+        routes=(chat.requests,),
+        listeners=(chat.requests,),
     )
     world = World(chat, players, services, memberships)
     async with trio.open_nursery() as nursery:

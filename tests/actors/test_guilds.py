@@ -13,10 +13,31 @@ import attrs
 import pytest
 import trio
 
-from tilemud.actors.guilds import GuildDone, GuildRefused, Guilds, GuildsClient
+from tilemud.actors.guilds._actor import GuildDone, GuildRefused, Guilds, GuildsClient
 from tilemud.config import SocialSettings
 from tilemud.protocol import GuildEvent, GuildOp, decode_server, stamp
 from tilemud.supervisors import ChildContext
+
+
+@attrs.frozen
+class OnlinePlayer:
+    """A player found by :class:`FakePresence` (the ``PlayerDoor`` a session gives)."""
+
+    player_id: str
+    presence: FakePresence
+
+    @property
+    def stream(self) -> StreamPosition:
+        return StreamPosition()
+
+    def publish(self, body: str) -> bool:
+        return self.presence.publish_to(self.player_id, body)
+
+
+@attrs.frozen
+class StreamPosition:
+    last_seq: int = 0
+    dropped: int = 0
 
 
 @attrs.define
@@ -26,8 +47,8 @@ class FakePresence:
     online: set[str] = attrs.field(factory=set)
     frames: dict[str, list[GuildEvent]] = attrs.field(factory=dict)
 
-    def is_online(self, player_id: str) -> bool:
-        return player_id in self.online
+    def find(self, player_id: str) -> OnlinePlayer | None:
+        return OnlinePlayer(player_id, self) if player_id in self.online else None
 
     def publish_to(self, player_id: str, body: str) -> bool:
         if player_id not in self.online:

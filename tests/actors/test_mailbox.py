@@ -6,8 +6,8 @@ import attrs
 import pytest
 import trio
 
-from tilemud.actors import Mailbox, Overflow, Reply, open_mailbox
 from tilemud.errors import ActorGone, MailboxFull
+from tilemud.mailbox import Mailbox, Overflow, Reply, open_mailbox
 
 
 @attrs.frozen

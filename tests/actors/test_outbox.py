@@ -5,7 +5,7 @@ from __future__ import annotations
 import trio
 import trio.testing
 
-from tilemud.actors._outbox import Outbox
+from tilemud.actors.session._outbox import Outbox
 
 
 async def test_offer_drops_and_counts_when_full() -> None:

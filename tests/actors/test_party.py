@@ -1,8 +1,8 @@
 """Party actors under their dynamic supervisor, with a fake presence, under autojump.
 
-Each test runs a real :class:`~tilemud.actors.parties.Parties` (its supervisor, its
+Each test runs a real :class:`~tilemud.actors.parties._parties.Parties` (its supervisor, its
 directory, one actor per party) and talks to it as the sessions' party requests do; the
-players' streams are a fake :class:`~tilemud.actors.presence.Presence` that decodes every
+players' streams are a fake :class:`~tilemud.actors.session._presence.Presence` that decodes every
 frame it is given.
 """
 
@@ -15,14 +15,35 @@ import attrs
 import trio
 import trio.testing
 
-from tilemud.actors.parties import Parties, PartyGone
-from tilemud.actors.party import Accept, Decline, Invite, Kick, LeaveParty, Promote
+from tilemud.actors.parties._parties import Parties, PartyGone
+from tilemud.actors.parties._party import Accept, Decline, Invite, Kick, LeaveParty, Promote
 from tilemud.config import SocialSettings
 from tilemud.protocol import PartyEvent, decode_server, stamp
 from tilemud.social.party_rules import PartyState, Refusal
 from tilemud.supervisors import run_root
 
 DEADLINE = 60.0
+
+
+@attrs.frozen
+class OnlinePlayer:
+    """A player found by :class:`FakePresence` (the ``PlayerDoor`` a session gives)."""
+
+    player_id: str
+    presence: FakePresence
+
+    @property
+    def stream(self) -> StreamPosition:
+        return StreamPosition()
+
+    def publish(self, body: str) -> bool:
+        return self.presence.publish_to(self.player_id, body)
+
+
+@attrs.frozen
+class StreamPosition:
+    last_seq: int = 0
+    dropped: int = 0
 
 
 @attrs.define
@@ -32,8 +53,8 @@ class FakePresence:
     online: set[str] = attrs.field(factory=set)
     frames: dict[str, list[PartyEvent]] = attrs.field(factory=dict)
 
-    def is_online(self, player_id: str) -> bool:
-        return player_id in self.online
+    def find(self, player_id: str) -> OnlinePlayer | None:
+        return OnlinePlayer(player_id, self) if player_id in self.online else None
 
     def publish_to(self, player_id: str, body: str) -> bool:
         if player_id not in self.online:

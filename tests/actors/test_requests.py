@@ -6,7 +6,7 @@ import pytest
 import trio
 import trio.testing
 
-from tilemud.actors._requests import Answered, Fresh, Pending, RequestLog, TooManyPending
+from tilemud.actors.session._critical import Answered, Fresh, Pending, RequestLog, TooManyPending
 from tilemud.errors import TilemudError
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import trio
 import trio.testing
 
-from tilemud.actors import Mailbox, Overflow, open_mailbox
-from tilemud.actors.arena import ArenaMessage, JoinArena, LeaveArena
-from tilemud.actors.session import ASK_TIMEOUT, Session, SessionIdentity, SessionServices
-from tilemud.actors.world import ArenaTicket, FindArena, ReleaseSeat, WorldMessage
+from tilemud.actors.arena import ArenaTicket, FindArena, ReleaseSeat, WorldMessage
+from tilemud.actors.arena._actor import ArenaMessage, JoinArena, LeaveArena
+from tilemud.actors.session import Session, SessionIdentity, SessionServices
+from tilemud.actors.session._session import ASK_TIMEOUT
 from tilemud.cluster import InProcessRateLimiter
 from tilemud.config import GatewaySettings
 from tilemud.game import ARENA_RULES
+from tilemud.mailbox import Mailbox, Overflow, open_mailbox
 from tilemud.metrics import ServerMetrics
 from tilemud.protocol import Join, decode_server
 

@@ -6,7 +6,7 @@ import pytest
 import trio
 import trio.testing
 
-from tilemud.actors._stall import StallWatch
+from tilemud.actors.session._stall import StallWatch
 
 
 async def test_hysteresis_between_the_marks(autojump_clock: trio.testing.MockClock) -> None:

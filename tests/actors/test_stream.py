@@ -8,7 +8,7 @@ import pytest
 import trio
 import trio.testing
 
-from tilemud.actors._stream import InvalidAck, SessionStream
+from tilemud.actors.session._stream import InvalidAck, SessionStream
 from tilemud.errors import TilemudError
 
 

@@ -15,7 +15,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tilemud.actors._stream import SessionStream
+from tilemud.actors.session._stream import SessionStream
 
 
 def stamp(body: str, seq: int) -> str:

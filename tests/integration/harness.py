@@ -29,7 +29,7 @@ from tilemud.config import (
     ServerSettings,
     Settings,
 )
-from tilemud.supervisors.tree import TilemudServer
+from tilemud.server import TilemudServer
 
 SECRET = "integration-test-secret-0123456789abcdef"
 

@@ -17,11 +17,11 @@ import trio
 
 from tests.integration.harness import make_settings, open_client, running_server
 from tests.world.play import describe, join
-from tilemud.actors._arena_table import ArenaTable
+from tilemud.actors.arena._table import ArenaTable
 from tilemud.client import PlayerClient
 from tilemud.game import BattleResult
 from tilemud.protocol import ArenaSnapshot, Place, PlaceResult, ServerMessage
-from tilemud.supervisors.tree import TilemudServer
+from tilemud.server import TilemudServer
 
 pytestmark = pytest.mark.integration
 

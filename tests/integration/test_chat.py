@@ -18,7 +18,7 @@ from typing import Any
 import trio
 
 from tests.integration.harness import make_settings, open_client, receive, running_server, send
-from tilemud.supervisors.tree import TilemudServer
+from tilemud.server import TilemudServer
 
 
 class ChatPlayer:

@@ -28,8 +28,8 @@ from tests.storage.proxy import TcpProxy
 from tilemud.client import PlayerClient
 from tilemud.game import Mode
 from tilemud.protocol import ErrorFrame, Join, Joined, Place, PlaceResult
+from tilemud.server import TilemudServer
 from tilemud.storage import load_placements
-from tilemud.supervisors.tree import TilemudServer
 
 pytestmark = pytest.mark.integration
 

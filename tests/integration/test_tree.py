@@ -19,7 +19,7 @@ from tests.integration.harness import (
     running_server,
     send,
 )
-from tilemud.supervisors.tree import TilemudServer
+from tilemud.server import TilemudServer
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ import attrs
 import trio
 import trio.testing
 
-from tilemud.actors.chat_purge import ChatJanitor
+from tilemud.actors.chat._purge import ChatJanitor
 from tilemud.config import SocialSettings
 from tilemud.social.chat_retention import RetentionPolicy
 from tilemud.storage import (

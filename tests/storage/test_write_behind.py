@@ -8,7 +8,7 @@ import pytest
 import trio
 import trio.testing
 
-from tilemud.actors import Reply
+from tilemud.mailbox import Reply
 from tilemud.storage import PlacementRecord, StorageUnavailable, TickChecksum
 from tilemud.storage._messages import Answer
 from tilemud.storage._records import PlayerSeen

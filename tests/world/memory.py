@@ -21,7 +21,7 @@ from trio_websocket import wrap_client_stream
 
 from tilemud.client import PlayerClient
 from tilemud.protocol import ServerMessage
-from tilemud.supervisors.tree import TilemudServer
+from tilemud.server import TilemudServer
 
 
 @attrs.define

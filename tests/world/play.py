@@ -8,7 +8,7 @@ from tilemud.actors.arena import ArenaView, DescribeArena
 from tilemud.client import PlayerClient
 from tilemud.game import Mode
 from tilemud.protocol import ErrorFrame, Join, Joined, Place, ServerMessage
-from tilemud.supervisors.tree import TilemudServer
+from tilemud.server import TilemudServer
 
 
 async def join(client: PlayerClient, mode: Mode = "arena", region: str = "eu") -> Joined:

@@ -20,7 +20,7 @@ from tests.world.memory import MemoryPlayer, memory_player
 from tests.world.play import describe, join, place, server_last_seq
 from tilemud.client import PlayerClient
 from tilemud.protocol import ArenaSnapshot, ErrorFrame, Place, PlaceResult, PlayerLeft
-from tilemud.supervisors.tree import TilemudServer
+from tilemud.server import TilemudServer
 
 DEADLINE = 1000.0  # seconds of Trio time, far beyond what any of these tests needs
 

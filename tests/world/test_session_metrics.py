@@ -19,7 +19,7 @@ from tests.world.play import join, place
 from tilemud.config import LimitSettings
 from tilemud.metrics import ServerMetrics
 from tilemud.protocol import ErrorCode, ErrorFrame, PlaceResult
-from tilemud.supervisors.tree import TilemudServer
+from tilemud.server import TilemudServer
 
 DEADLINE = 1000.0  # seconds of Trio time
 

@@ -1,7 +1,6 @@
-"""Actors: one module per actor kind, each owning its state and reading a bounded mailbox."""
+"""Actors: one subpackage per actor kind, each owning its state and reading a bounded mailbox.
 
-from tilemud.actors._mailbox import Mailbox as Mailbox
-from tilemud.actors._mailbox import Overflow as Overflow
-from tilemud.actors._mailbox import Ref as Ref
-from tilemud.actors._mailbox import Reply as Reply
-from tilemud.actors._mailbox import open_mailbox as open_mailbox
+``arena/``, ``session/``, ``chat/``, ``guilds/`` and ``parties/``; each subpackage's
+``__init__`` is its public face. Kinds talk through ``Ref``\\ s (:mod:`tilemud.mailbox`) and
+the handles the composition root (:mod:`tilemud.server`) hands them at construction.
+"""

@@ -27,9 +27,14 @@ from trio_websocket import (
     wrap_server_stream,
 )
 
-from tilemud.actors.connection import CloseRequest, Connection, close_connection
-from tilemud.actors.session import SessionServices
-from tilemud.actors.session_table import SessionTable
+from tilemud.actors.session import (
+    CloseRequest,
+    Connection,
+    PresenceRegistry,
+    SessionKeeper,
+    SessionServices,
+    close_connection,
+)
 from tilemud.auth import TokenAuthority
 from tilemud.config import GatewaySettings, ServerSettings
 from tilemud.metrics import ConnectionMeter, GatewayLoad
@@ -47,7 +52,8 @@ class Gateway:
     """The WebSocket front door for players.
 
     Its connections feed ``meter``; :meth:`load` is what the metrics read of it at scrape
-    time.
+    time. Its session keeper keeps ``presence`` (the node's one, shared with every room
+    that reaches players).
     """
 
     def __init__(
@@ -57,15 +63,18 @@ class Gateway:
         tokens: TokenAuthority,
         services: SessionServices,
         meter: ConnectionMeter,
+        *,
+        presence: PresenceRegistry,
     ) -> None:
         self._server = server
         self._settings = settings
         self._tokens = tokens
         self._services = services
         self._meter = meter
+        self._presence = presence
         # Frames written by connections that have ended (live ones keep their own count).
         self._frames_sent_before = 0
-        self._table: SessionTable | None = None
+        self._table: SessionKeeper | None = None
         self._live: set[Connection] = set()
         # Accepted connections that have not become sessions yet (in their handshake).
         self._greeting: set[WebSocketConnection] = set()
@@ -81,23 +90,11 @@ class Gateway:
         return list(self._live)
 
     @property
-    def sessions(self) -> SessionTable:
+    def sessions(self) -> SessionKeeper:
         """Every session of this node, connected or waiting out its reconnect grace."""
         if self._table is None:
             raise RuntimeError("the gateway is not running")
         return self._table
-
-    def is_online(self, player_id: str) -> bool:
-        """Whether ``player_id`` has a session here (:class:`~tilemud.actors.presence.Presence`)."""
-        return self._table is not None and self._table.session_of(player_id) is not None
-
-    def publish_to(self, player_id: str, body: str) -> bool:
-        """Append a stream frame to the player's session, if they have one here."""
-        session = None if self._table is None else self._table.session_of(player_id)
-        if session is None:
-            return False
-        session.publish(body)
-        return True
 
     @property
     def connections(self) -> int:
@@ -135,7 +132,9 @@ class Gateway:
         """Serve players until cancelled or gracefully stopped (the child's entry point)."""
         async with trio.open_nursery() as handlers:
             self._handlers = handlers
-            self._table = SessionTable(self._settings, self._services, timers=handlers)
+            self._table = SessionKeeper(
+                self._settings, self._services, self._presence, timers=handlers
+            )
             async with trio.open_nursery() as listening:
                 server = await listening.start(self._listen, handlers)
                 self.port = server.port

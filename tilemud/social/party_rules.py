@@ -4,7 +4,7 @@ A party is a leader and members in the order they joined (the leader is one of t
 the players invited and not answered yet. Every operation has one check here, which says
 why a player may not do it (a :class:`Refusal` with the error code of the wire) or None
 when they may, and one transition, which gives the party after it. The party actor
-(:mod:`tilemud.actors.party`) runs them; docs/social.md has the table they implement.
+(:mod:`tilemud.actors.parties._party`) runs them; docs/social.md has the table they implement.
 
 Roles, seen from one party: ``leader``; ``member`` (any other member); ``invitee`` (invited
 and not answered yet); ``outsider`` (anyone else).

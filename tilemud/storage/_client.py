@@ -23,8 +23,8 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy.engine import Connection
 
-from tilemud.actors import Ref
 from tilemud.game import BattleResult, Placement, RuleConfig
+from tilemud.mailbox import Ref
 from tilemud.storage import _repo_chat as chat_repo
 from tilemud.storage import _repo_guilds as guild_repo
 from tilemud.storage import _repo_log as log_repo

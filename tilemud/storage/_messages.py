@@ -8,7 +8,7 @@ from typing import TypeAlias
 import attrs
 from sqlalchemy.engine import Connection
 
-from tilemud.actors import Reply
+from tilemud.mailbox import Reply
 
 
 @attrs.frozen(kw_only=True)

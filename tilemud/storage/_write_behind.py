@@ -27,8 +27,7 @@ from typing import TypeAlias, assert_never
 import attrs
 import trio
 
-from tilemud.actors import Reply
-from tilemud.actors._doorbell import Doorbell
+from tilemud.mailbox import Doorbell, Reply
 from tilemud.storage._errors import StorageUnavailable
 from tilemud.storage._messages import Answer
 from tilemud.storage._records import (

@@ -56,9 +56,9 @@ from typing import Final, assert_never
 import trio
 from sqlalchemy.engine import Connection
 
-from tilemud.actors import Mailbox, Overflow, open_mailbox
 from tilemud.clock import utc_now
 from tilemud.config import DatabaseSettings
+from tilemud.mailbox import Mailbox, Overflow, open_mailbox
 from tilemud.storage._client import StorageClient
 from tilemud.storage._database import Database, resolve_url
 from tilemud.storage._errors import RecordRejected, StorageUnavailable

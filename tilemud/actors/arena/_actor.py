@@ -1,0 +1,426 @@
+"""Arena actor: one battle instance or epic arena, ticking at its rules' rate.
+
+Owns:
+    the arena's rules state (:class:`~tilemud.game.ArenaState`: board, cooldowns, scores),
+    its seats (player id -> :class:`~tilemud.actors.arena._links.PlayerLink`, in join order), the
+    placements queued for the current tick, and its tick processing statistics, all kept
+    in its :class:`~tilemud.actors.arena._table.ArenaTable` (the synchronous steps; this
+    module is the actor around it: mailbox, time, start and end).
+Started by:
+    the world actor, through the ``arenas`` dynamic supervisor. Restart type:
+    ``transient``: a battle that ends returns normally and is gone; a crash restarts it.
+    Mailbox and state live on the :class:`Arena` object and incarnations run one after
+    the other, so a restarted incarnation keeps the ``Ref``, the last committed board,
+    the seats and the placements queued in the tick that crashed (resolved in its first
+    tick), and resets every player's stream with a snapshot: players get a resync, not a
+    disconnect. With storage, a restarted incarnation first rebuilds its board from the
+    storage actor (write-behind flushed, latest snapshot plus the log after it; see
+    :mod:`tilemud.actors.arena._journal`), and from memory only when the database cannot
+    answer. An arena brought back after a restart of the node starts from the state the
+    world rebuilt from storage. A crash while closing is finished by the next
+    incarnation, which then returns.
+Takes (:data:`ArenaMessage`):
+    ``JoinArena`` (ask), ``LeaveArena``, ``PlaceTile``, ``Resync``, ``DescribeArena`` (ask),
+    ``PlacementsStored`` (from the storage actor: release the answers held for it).
+Sends:
+    to players, only through their links, never waiting on one of them:
+    ``reset_stream(snapshot)`` to a joiner or a resyncing player; ``publish`` of
+    ``player_joined``, ``player_left``, ``tick`` and ``battle_ended`` (each body encoded
+    once, the same ``str`` for every player); ``reply(rid, frame)`` exactly once per
+    placement: its ``place_result`` at the end of its tick (an ``accepted`` one once the
+    placement is stored, when the arena has storage), or an ``error``
+    (``not_in_arena`` for a player who left, ``arena_unavailable`` when the arena stops
+    first, ``unavailable`` when the database is down and the write-behind buffer full);
+    ``arena_closed`` when the arena ends. To its owner: ``on_closed(arena_id)``, once,
+    when the arena ends for good. To storage (write-behind, never waiting): accepted
+    placements, tick checksums, snapshots every ``snapshot_ticks`` ticks and on a graceful
+    stop, participants; and, when a battle ends, its end and result (awaited after the
+    close, retried while the database is down).
+Mailbox:
+    ``mailbox_size`` messages (default 1024), :attr:`Overflow.BLOCK`: sessions relaying
+    player input wait while the arena is saturated, which backpressures the players'
+    sockets. Links may ``try_send`` to it from inside the arena's own calls.
+
+Time. Tick ``k`` ends at ``t0 + k / tick_rate_hz`` in Trio time (see
+:class:`~tilemud.actors.arena._clock.TickSchedule`), computed, never accumulated. Between
+tick ends the arena takes messages as they come; at a tick end it resolves every queued
+placement together (:func:`tilemud.game.resolve_tick`), answers each, and publishes one
+``tick`` frame when something was placed (none for an empty tick). Processing time
+(resolve, encode, fan-out) is measured with ``time.perf_counter`` into an HdrHistogram,
+exposed by ``DescribeArena``, and into the server's ``tilemud_tick_duration_seconds``
+(its :class:`~tilemud.metrics.ArenaMeter`); ``sent_at`` in stream frames is the wall clock.
+
+Overrun. When a tick's processing ends after the next tick boundary, the arena does not run
+ticks back to back to catch up: it skips to the first boundary still ahead, and the ticks in
+between are never resolved (their numbers are skipped; :class:`TickStats` counts them, and
+a warning is logged at most every 10 s). Tick numbers stay tied to time, so cooldowns and a
+battle's length keep their duration, and messages are taken between every two ticks.
+
+Seats. A join is refused with ``arena_full`` at ``rules.player_cap`` (never over-filled)
+and ``arena_closed`` once the arena is ending. A seated player who joins again (their
+session was replaced) keeps the seat and gets the new link and a snapshot; nobody else is
+told. A player who leaves loses the seat; their tiles stay on the board and keep counting
+in the scores; placements they queued before leaving are still resolved and answered
+(through the link they had), later ones get ``not_in_arena``. A placement from a player
+never seated here cannot be answered (there is no link): it is logged and dropped.
+
+Ending. When a battle ends (by time or a full board), every player gets ``battle_ended``;
+requests still in the mailbox are answered (placements ``rejected``/``battle_over``, joins
+``arena_closed``), the mailbox is closed (later sends raise
+:class:`~tilemud.errors.ActorGone`), every player gets ``arena_closed``, ``on_closed`` is
+called and ``run`` returns. An arena (``battle_ticks`` unset, ``end_on_full_board`` off)
+never ends by itself. A graceful stop by the supervisor (``ctx.stopping``) finishes the
+current tick, then ends the same way without ``battle_ended`` (late placements get
+``arena_unavailable`` with a ``retry_after``); it stays live in storage, snapshotted, so
+the next start of the node brings it back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Final, assert_never
+
+import attrs
+import trio
+
+from tilemud.actors.arena._clock import TickSchedule
+from tilemud.actors.arena._journal import ArenaJournal, recover_state
+from tilemud.actors.arena._messages import ArenaJoined as ArenaJoined
+from tilemud.actors.arena._messages import ArenaMessage as ArenaMessage
+from tilemud.actors.arena._messages import ArenaView as ArenaView
+from tilemud.actors.arena._messages import DescribeArena as DescribeArena
+from tilemud.actors.arena._messages import JoinArena as JoinArena
+from tilemud.actors.arena._messages import JoinOutcome as JoinOutcome
+from tilemud.actors.arena._messages import JoinRefused as JoinRefused
+from tilemud.actors.arena._messages import LeaveArena as LeaveArena
+from tilemud.actors.arena._messages import LeaveReason as LeaveReason
+from tilemud.actors.arena._messages import PlacementsStored as PlacementsStored
+from tilemud.actors.arena._messages import PlaceTile as PlaceTile
+from tilemud.actors.arena._messages import RefusalCode as RefusalCode
+from tilemud.actors.arena._messages import Resync as Resync
+from tilemud.actors.arena._messages import TickStats as TickStats
+from tilemud.actors.arena._table import ArenaTable
+from tilemud.errors import ActorGone
+from tilemud.game import ArenaState, BattleResult, Mode, RuleConfig, board_checksum
+from tilemud.mailbox import Mailbox, Overflow, Ref, open_mailbox
+from tilemud.metrics import ArenaMeter
+from tilemud.storage import StorageClient, StorageError
+from tilemud.supervisors import ChildContext
+
+log = logging.getLogger("tilemud.arena")
+
+#: Messages taken in one go once the arena wakes up (about 10 µs each).
+MAX_BATCH = 256
+
+#: Least Trio time between two overrun warnings of one arena, in seconds.
+_OVERRUN_LOG_INTERVAL: Final = 10.0
+#: Longest a restarted arena waits for storage before it runs on from memory, seconds.
+_RECOVERY_TIMEOUT: Final = 5.0
+#: How long an ended battle keeps trying to store its end, seconds (a later start of the
+#: node ends it again if it never could).
+_END_RECORD_PATIENCE: Final = 60.0
+
+
+class Arena:
+    """One arena or battle instance: its mailbox, its table and its tick loop."""
+
+    def __init__(
+        self,
+        *,
+        arena_id: str,
+        mode: Mode,
+        region: str,
+        rules: RuleConfig,
+        seed: int,
+        mailbox_size: int = 1024,
+        on_closed: Callable[[str], None] | None = None,
+        meter: ArenaMeter | None = None,
+        storage: StorageClient | None = None,
+        snapshot_ticks: int = 600,
+        restored: ArenaState | None = None,
+    ) -> None:
+        """Describe an arena; nothing runs until :meth:`run`.
+
+        Args:
+            arena_id: unique on the node; names the arena in frames and logs.
+            mode: ``battle`` or ``arena``; must be ``rules.mode``.
+            region: the region the arena serves (directory and views only).
+            rules: the rules it runs under.
+            seed: decides conflicts and admissions, ``0 <= seed < 2**64``.
+            mailbox_size: how many messages may wait.
+            on_closed: called once with ``arena_id`` when the arena ends for good; it must
+                not block (the world actor's hook uses ``try_send``).
+            meter: the server's metrics of arenas of this mode (running arenas, tick
+                durations, skipped ticks, placements); one of its own when None.
+            storage: where placements are logged and acknowledged once stored; None
+                keeps nothing (answers go out at once, nothing is recovered).
+            snapshot_ticks: ticks between two snapshots of the board in storage.
+            restored: the state to start from when the arena is brought back after a
+                restart of the node (rebuilt from storage with ``recover_state``; the
+                arena's record is stored already).
+
+        Raises:
+            ValueError: ``mode`` is not the rules' mode, or ``seed`` is out of range.
+        """
+        if mode != rules.mode:
+            raise ValueError(f"arena {arena_id!r}: mode {mode!r} but rules for {rules.mode!r}")
+        if type(seed) is not int or not 0 <= seed < 1 << 64:
+            raise ValueError(f"arena {arena_id!r}: the seed must be in [0, 2**64), not {seed!r}")
+        self.arena_id = arena_id
+        self._on_closed = on_closed
+        self._mailbox: Mailbox[ArenaMessage] = open_mailbox(
+            f"arena {arena_id}", mailbox_size, Overflow.BLOCK
+        )
+        self._meter = ArenaMeter.standalone(mode) if meter is None else meter
+        journal = None
+        if storage is not None:
+            journal = ArenaJournal(
+                arena_id=arena_id,
+                storage=storage,
+                snapshot_ticks=snapshot_ticks,
+                wake=self._placements_stored,
+            )
+        self._table = ArenaTable(
+            arena_id=arena_id,
+            mode=mode,
+            region=region,
+            rules=rules,
+            seed=seed,
+            meter=self._meter,
+            journal=journal,
+        )
+        self._restored = restored
+        self._incarnations = 0
+        self._last_overrun_log = -_OVERRUN_LOG_INTERVAL
+
+    @property
+    def ref(self) -> Ref[ArenaMessage]:
+        """The arena's mailbox; valid across restarts, dead once the arena has ended."""
+        return self._mailbox.ref
+
+    async def run(self, ctx: ChildContext) -> None:
+        """Run one incarnation: take messages and end a tick every ``1 / tick_rate_hz`` s.
+
+        Calls ``ctx.started(self.ref)`` once ready. Returns when the battle ends or after a
+        graceful stop (``ctx.stopping``), having closed the mailbox. The arena counts in
+        ``tilemud_arenas`` while an incarnation runs, however it ends.
+        """
+        self._meter.running.inc()
+        try:
+            await self._run_incarnation(ctx)
+        finally:
+            self._meter.running.dec()
+
+    async def _run_incarnation(self, ctx: ChildContext) -> None:
+        table = self._table
+        self._incarnations += 1
+        if table.closing:
+            # A crash interrupted the closing: finish it, and end normally.
+            ctx.started(self.ref)
+            self._close()
+            return
+        if self._restored is not None:
+            table.restore(self._restored)
+            self._restored = None
+        elif self._incarnations > 1:
+            await self._recover_after_crash()
+            # The crashed incarnation may have sent part of a tick's frames: start over.
+            table.resync()
+        inbox = self._mailbox.inbox
+        tick = table.state.tick + 1
+        schedule = TickSchedule(
+            start=trio.current_time(), rate_hz=table.rules.tick_rate_hz, base=tick - 1
+        )
+        ctx.started(self.ref)
+        log.info(
+            "arena running",
+            extra={"arena_id": self.arena_id, "tick": tick - 1, "incarnation": self._incarnations},
+        )
+        while True:
+            with trio.move_on_at(schedule.end_of(tick)):
+                while True:
+                    self._take(await inbox.receive())
+                    self._take_waiting(inbox)
+            ended = table.end_tick(tick)
+            if ended is not None:
+                self._end_battle(ended)
+                await self._store_end(ended, ctx.stopping)
+                return
+            if ctx.stopping.is_set():
+                self._close()
+                await self._store_before_stop()
+                return
+            now = trio.current_time()
+            following = schedule.next_after(tick, now)
+            if following > tick + 1:
+                self._note_overrun(following - tick - 1, now)
+            tick = following
+
+    def _take_waiting(self, inbox: trio.MemoryReceiveChannel[ArenaMessage]) -> None:
+        """Take the messages already waiting, without yielding between them.
+
+        Awaiting each message separately costs a pass of the scheduler per message: with
+        hundreds of connections sharing the CPU, the mailbox then drains slower than players
+        fill it (measured: joins timing out, placements answered after 40 s). A batch is
+        bounded, so a tick end is passed by at most one batch.
+        """
+        for _ in range(MAX_BATCH):
+            try:
+                message = inbox.receive_nowait()
+            except trio.WouldBlock:
+                return
+            self._take(message)
+
+    def _take(self, message: ArenaMessage) -> None:
+        table = self._table
+        match message:
+            case JoinArena(link=link, reply=reply):
+                reply.send(table.join(link))
+            case LeaveArena(player_id=player_id, reason=reason):
+                table.leave(player_id, reason)
+            case PlaceTile(player_id=player_id, rid=rid, x=x, y=y, kind=kind):
+                table.place(player_id=player_id, rid=rid, x=x, y=y, kind=kind)
+            case Resync(player_id=player_id):
+                table.resync(player_id)
+            case DescribeArena(reply=reply):
+                reply.send(table.view())
+            case PlacementsStored():
+                if table.journal is not None:
+                    table.journal.release()
+            case _:
+                assert_never(message)
+
+    def _placements_stored(self) -> None:
+        """The storage actor's wake-up (its task, so only a ``try_send``)."""
+        # Closed: the arena ended, and released what it could then.
+        with contextlib.suppress(ActorGone):
+            self._mailbox.ref.try_send(PlacementsStored())
+
+    async def _recover_after_crash(self) -> None:
+        """Rebuild the board from storage, as it stood after the last logged tick."""
+        table = self._table
+        journal = table.journal
+        if journal is None:
+            return  # nothing stored: the last state in memory is all there is
+        try:
+            with trio.fail_after(_RECOVERY_TIMEOUT):
+                await journal.storage.flush()
+                recovery = await journal.storage.load_recovery(self.arena_id)
+        except (StorageError, ActorGone, trio.TooSlowError) as exc:
+            log.warning(
+                "arena restarted from memory: storage did not answer",
+                extra={"arena_id": self.arena_id, "error": str(exc)},
+            )
+            return
+        stored = recover_state(recovery, seed=table.seed)
+        if board_checksum(stored.board) != board_checksum(table.state.board):
+            # Cannot happen while every resolved tick is logged before anything else:
+            # if it does, storage is what players were acknowledged against.
+            log.error(
+                "arena restarted: the stored board differs from the one in memory",
+                extra={"arena_id": self.arena_id, "tick": table.state.tick},
+            )
+        # Ticks without placements leave no row: keep counting from where the arena was.
+        table.restore(attrs.evolve(stored, tick=max(stored.tick, table.state.tick)))
+        log.info(
+            "arena restored from storage",
+            extra={"arena_id": self.arena_id, "tick": table.state.tick},
+        )
+
+    async def _store_end(self, result: BattleResult, stopping: trio.Event) -> None:
+        """Store the battle's end and result; answer what waited on its last placements."""
+        journal = self._table.journal
+        if journal is None:
+            return
+        with trio.move_on_after(_END_RECORD_PATIENCE):
+            while True:
+                try:
+                    await journal.storage.end_arena(self.arena_id, result)
+                except StorageError as exc:
+                    retry_after = getattr(exc, "retry_after", 1.0)
+                    with trio.move_on_after(retry_after):
+                        await stopping.wait()
+                    if stopping.is_set():
+                        break
+                    continue
+                journal.release()
+                return
+        log.warning(
+            "battle end not stored; the next start of the node ends it again",
+            extra={"arena_id": self.arena_id},
+        )
+
+    async def _store_before_stop(self) -> None:
+        """On a graceful stop: snapshot the board, wait for the log, answer what waited."""
+        table = self._table
+        journal = table.journal
+        if journal is None:
+            return
+        journal.record_snapshot(table.state)
+        try:
+            # Within the supervisor's shutdown grace; storage stops after the world.
+            await journal.storage.flush()
+        except (StorageError, ActorGone) as exc:
+            log.warning(
+                "arena stopped before its log was stored",
+                extra={"arena_id": self.arena_id, "held": journal.held, "error": str(exc)},
+            )
+            return
+        journal.release()
+
+    def _note_overrun(self, skipped: int, now: float) -> None:
+        times = self._table.times
+        times.skipped += skipped
+        self._meter.ticks_skipped.inc(skipped)
+        if now - self._last_overrun_log >= _OVERRUN_LOG_INTERVAL:
+            self._last_overrun_log = now
+            log.warning(
+                "arena tick overran; ticks skipped",
+                extra={"arena_id": self.arena_id, "skipped": skipped, "total": times.skipped},
+            )
+
+    def _end_battle(self, result: BattleResult) -> None:
+        self._table.announce_end(result)
+        log.info(
+            "battle ended",
+            extra={
+                "arena_id": self.arena_id,
+                "tick": result.tick,
+                "reason": result.reason,
+                "winners": list(result.winners),
+            },
+        )
+        self._close()
+
+    def _close(self) -> None:
+        """Answer what is still queued, close the mailbox, tell every player, report."""
+        table = self._table
+        table.closing = True
+        inbox = self._mailbox.inbox
+        while True:
+            try:
+                message = inbox.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                break
+            self._take_after_close(message)
+        # Synchronous from the drain on: nothing can slip in before the close.
+        self._mailbox.close()
+        table.tell_closed()
+        if self._on_closed is not None:
+            self._on_closed(self.arena_id)
+        log.info("arena closed", extra={"arena_id": self.arena_id, "tick": table.state.tick})
+
+    def _take_after_close(self, message: ArenaMessage) -> None:
+        match message:
+            case JoinArena(reply=reply):
+                reply.send(JoinRefused(code="arena_closed"))
+            case PlaceTile(player_id=player_id, rid=rid, x=x, y=y, kind=kind):
+                self._table.place_too_late(player_id=player_id, rid=rid, x=x, y=y, kind=kind)
+            case DescribeArena(reply=reply):
+                reply.send(self._table.view())
+            case LeaveArena() | Resync() | PlacementsStored():
+                pass
+            case _:
+                assert_never(message)

@@ -1,0 +1,389 @@
+"""World actor: matchmaking and the directory of arenas on this node.
+
+Owns:
+    which arenas and battles run here, by mode and region, and who holds or has reserved a
+    seat in each. It is the one place that decides where a player goes, so concurrent joins
+    can never over-fill an arena.
+Started by:
+    the world supervisor, as child ``directory`` (permanent). Arenas themselves run under
+    the ``arenas`` dynamic supervisor (transient children: a battle that ends returns).
+    On start it keeps the arenas still running under that supervisor and brings back,
+    from storage, every arena stored as live that is not running (after a restart of the
+    node, or of the arenas' supervisor): same id, rules, seed and board, no seats yet.
+Takes:
+    ``FindArena`` (ask): Mode -> Region -> Load: the least-loaded arena of that mode and
+    region with a free seat, or a new one; the seat is reserved before the answer. A
+    party leader's ask reserves seats for the party in one arena with room for all; a
+    member whose seat is kept that way gets it. A new
+    arena is stored (its record and rule config, committed) before it starts: with the
+    database down the answer is ``unavailable`` with a ``retry_after``.
+    ``ReleaseSeat``: the player left, timed out, or never made it in (with no arena named:
+    every seat reserved for the player).
+    ``ArenaClosed``: a battle ended (sent by the arena's ``on_closed`` hook).
+    ``ListArenas`` (ask): the directory, for discovery and tests.
+Sends:
+    nothing to players; it starts arenas through the dynamic supervisor, and asks the
+    storage actor (create an arena; list and load live arenas when it starts).
+Mailbox:
+    ``world.arena_mailbox`` messages, ``BLOCK``: joins wait when matchmaking is busy.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from typing import TypeAlias, assert_never
+
+import attrs
+
+from tilemud.actors.arena._actor import Arena, ArenaMessage
+from tilemud.actors.arena._journal import RecoveryMismatch, recover_state
+from tilemud.config import WorldSettings
+from tilemud.errors import ActorGone
+from tilemud.game import ArenaState, Mode, RuleConfig, SnapshotError
+from tilemud.mailbox import Mailbox, Overflow, Ref, Reply, open_mailbox
+from tilemud.metrics import ArenaMeter
+from tilemud.storage import ArenaRecord, StorageClient, StorageUnavailable
+from tilemud.supervisors import ChildContext, ChildSpec, DynamicSupervisor, Restart
+
+log = logging.getLogger("tilemud.world")
+
+
+@attrs.frozen(kw_only=True)
+class ArenaTicket:
+    """A reserved seat: where the player should now send its ``JoinArena``."""
+
+    arena_id: str
+    ref: Ref[ArenaMessage]
+    rules: RuleConfig
+
+
+@attrs.frozen(kw_only=True)
+class NoArena:
+    """Why no seat could be found (``retry_after`` when trying again later may help)."""
+
+    code: str
+    message: str
+    retry_after: float | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ArenaListing:
+    """One line of the directory."""
+
+    arena_id: str
+    mode: Mode
+    region: str
+    players: int
+    capacity: int
+
+
+@attrs.frozen(kw_only=True)
+class FindArena:
+    """Reserve a seat for ``player_id`` in an arena of ``mode`` in ``region``.
+
+    ``party``: the other members of the player's party (a leader entering a battle); a
+    seat is reserved for each of them in the same arena, one with room for all, so that
+    their own ``FindArena`` later gets it. A player who has a seat reserved in an arena
+    of that mode and region gets that seat.
+    """
+
+    mode: Mode
+    region: str
+    player_id: str
+    reply: Reply[ArenaTicket | NoArena]
+    party: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class ReleaseSeat:
+    """``player_id`` no longer holds (or will not take) its seat in ``arena_id``.
+
+    ``arena_id`` None releases every seat reserved for the player: a join whose
+    ``FindArena`` timed out does not know which seat the world may have reserved for it.
+    """
+
+    arena_id: str | None
+    player_id: str
+
+
+@attrs.frozen(kw_only=True)
+class ArenaClosed:
+    """``arena_id`` ended; its seats are gone."""
+
+    arena_id: str
+
+
+@attrs.frozen(kw_only=True)
+class ListArenas:
+    """Ask for the directory."""
+
+    reply: Reply[tuple[ArenaListing, ...]]
+
+
+WorldMessage: TypeAlias = FindArena | ReleaseSeat | ArenaClosed | ListArenas
+
+
+@attrs.define
+class _Entry:
+    """The directory's record of one arena (state of the world actor only)."""
+
+    arena_id: str
+    mode: Mode
+    region: str
+    rules: RuleConfig
+    ref: Ref[ArenaMessage]
+    order: int
+    seats: set[str] = attrs.field(factory=set)
+
+    @property
+    def capacity(self) -> int:
+        return self.rules.player_cap
+
+
+class World:
+    """Matchmaking Mode -> Region -> Load over the arenas of this node."""
+
+    def __init__(
+        self,
+        settings: WorldSettings,
+        arenas: DynamicSupervisor,
+        rules_for: Callable[[Mode], RuleConfig],
+        *,
+        meters: Mapping[Mode, ArenaMeter],
+        storage: StorageClient | None = None,
+        snapshot_ticks: int = 600,
+    ) -> None:
+        self._settings = settings
+        self._storage = storage
+        self._snapshot_ticks = snapshot_ticks
+        # Each arena gets its mode's meter (``ServerMetrics.arenas``, labels resolved once).
+        self._meters = meters
+        self._arenas = arenas
+        self._rules_for = rules_for
+        self._mailbox: Mailbox[WorldMessage] = open_mailbox(
+            "world", settings.arena_mailbox, Overflow.BLOCK
+        )
+        self._entries: dict[str, _Entry] = {}
+        self._order = itertools.count()
+
+    @property
+    def ref(self) -> Ref[WorldMessage]:
+        """The world's mailbox (valid across restarts)."""
+        return self._mailbox.ref
+
+    async def run(self, ctx: ChildContext) -> None:
+        """Serve matchmaking until cancelled (the child's entry point)."""
+        # Arenas still running keep their entries (and the seats reserved in them); the
+        # others are gone, and come back from storage if they were not over.
+        running = set(self._arenas.child_ids())
+        for arena_id in [a for a in self._entries if a not in running]:
+            del self._entries[arena_id]
+        await self._bring_back_live_arenas()
+        ctx.started(self.ref)
+        async for message in self._mailbox.inbox:
+            await self._handle(message)
+
+    async def _handle(self, message: WorldMessage) -> None:
+        match message:
+            case FindArena():
+                message.reply.send(await self._find(message))
+            case ReleaseSeat(arena_id=arena_id, player_id=player_id):
+                entries = (
+                    list(self._entries.values())
+                    if arena_id is None
+                    else [e for e in (self._entries.get(arena_id),) if e is not None]
+                )
+                for entry in entries:
+                    entry.seats.discard(player_id)
+            case ArenaClosed(arena_id=arena_id):
+                if self._entries.pop(arena_id, None) is not None:
+                    log.info("arena closed", extra={"arena_id": arena_id})
+            case ListArenas(reply=reply):
+                reply.send(tuple(self._listing(entry) for entry in self._entries.values()))
+            case _:
+                assert_never(message)
+
+    async def _find(self, request: FindArena) -> ArenaTicket | NoArena:
+        if request.region not in self._settings.regions:
+            regions = ", ".join(self._settings.regions)
+            return NoArena(
+                code="unknown_region",
+                message=f"no region {request.region!r}; this server has {regions}",
+            )
+        entry = self._reserved_for(request)
+        if entry is not None:
+            return ArenaTicket(arena_id=entry.arena_id, ref=entry.ref, rules=entry.rules)
+        # Party members already holding a seat somewhere keep it and are not moved.
+        mates = [m for m in request.party if not any(m in e.seats for e in self._entries.values())]
+        entry = self._least_loaded(request.mode, request.region, need=1 + len(mates))
+        if entry is None:
+            if len(self._entries) >= self._settings.max_arenas:
+                # No room for the whole party and no new arena: the leader alone, if possible.
+                entry = self._least_loaded(request.mode, request.region) if mates else None
+                if entry is None:
+                    return NoArena(code="arena_unavailable", message="this node runs all it can")
+            else:
+                opened = await self._open_arena(request.mode, request.region)
+                if isinstance(opened, NoArena):
+                    return opened
+                entry = opened
+        entry.seats.add(request.player_id)
+        entry.seats.update(mates[: max(0, entry.capacity - len(entry.seats))])
+        return ArenaTicket(arena_id=entry.arena_id, ref=entry.ref, rules=entry.rules)
+
+    def _reserved_for(self, request: FindArena) -> _Entry | None:
+        """The arena of that mode and region where a seat is kept for the player (a party's)."""
+        for entry in self._entries.values():
+            if (
+                request.player_id in entry.seats
+                and entry.mode == request.mode
+                and entry.region == request.region
+            ):
+                return entry
+        return None
+
+    def _least_loaded(self, mode: Mode, region: str, need: int = 1) -> _Entry | None:
+        open_seats = [
+            entry
+            for entry in self._entries.values()
+            if entry.mode == mode
+            and entry.region == region
+            and len(entry.seats) + need <= entry.capacity
+        ]
+        # Least loaded first; among equals the oldest, so new arenas fill up predictably.
+        return min(open_seats, key=lambda e: (len(e.seats), e.order), default=None)
+
+    async def _bring_back_live_arenas(self) -> None:
+        """Start every arena storage holds as live that does not run here."""
+        if self._storage is None:
+            return
+        # Raises StorageUnavailable when the database is down: the supervisor retries,
+        # and the node does not serve half its world.
+        for record in await self._storage.list_live_arenas():
+            if record.arena_id in self._entries:
+                continue
+            await self._restore_arena(record)
+
+    async def _restore_arena(self, record: ArenaRecord) -> None:
+        assert self._storage is not None
+        recovery = await self._storage.load_recovery(record.arena_id)
+        try:
+            state = recover_state(recovery, seed=record.seed)
+        except (RecoveryMismatch, SnapshotError) as exc:
+            # Its log does not rebuild its board: bringing it back would put players on a
+            # board nobody played. It stays live in storage, for an operator to look at.
+            log.error(
+                "arena not brought back: %s",
+                exc,
+                extra={"arena_id": record.arena_id},
+            )
+            return
+        mode: Mode = "battle" if record.mode == "battle" else "arena"
+        await self._start_arena(
+            arena_id=record.arena_id,
+            mode=mode,
+            region=record.region,
+            rules=recovery.rules,
+            seed=record.seed,
+            restored=state,
+        )
+        log.info(
+            "arena brought back from storage",
+            extra={
+                "arena_id": record.arena_id,
+                "snapshot_tick": None if recovery.snapshot is None else recovery.snapshot.tick,
+                "logged_placements": len(recovery.placements),
+            },
+        )
+
+    async def _open_arena(self, mode: Mode, region: str) -> _Entry | NoArena:
+        rules = self._rules_for(mode)
+        arena_id = f"{'b' if mode == 'battle' else 'a'}_{secrets.token_urlsafe(9)}"
+        seed = secrets.randbits(63)
+        if self._storage is not None:
+            try:
+                await self._storage.create_arena(
+                    arena_id=arena_id, mode=mode, region=region, rules=rules, seed=seed
+                )
+            except StorageUnavailable as exc:
+                return NoArena(
+                    code="unavailable",
+                    message=f"no arena can be opened while the database is down: {exc}",
+                    retry_after=exc.retry_after,
+                )
+        entry = await self._start_arena(
+            arena_id=arena_id, mode=mode, region=region, rules=rules, seed=seed
+        )
+        log.info(
+            "arena opened",
+            extra={
+                "arena_id": arena_id,
+                "mode": mode,
+                "region": region,
+                "rules": rules.content_hash,
+            },
+        )
+        return entry
+
+    async def _start_arena(
+        self,
+        *,
+        arena_id: str,
+        mode: Mode,
+        region: str,
+        rules: RuleConfig,
+        seed: int,
+        restored: ArenaState | None = None,
+    ) -> _Entry:
+        world = self.ref
+
+        def closed(arena_id: str) -> None:
+            try:
+                recorded = world.try_send(ArenaClosed(arena_id=arena_id))
+            except ActorGone:
+                return  # the world itself stopped: nothing left to tell
+            if not recorded:
+                log.warning(
+                    "world mailbox full: arena close not recorded", extra={"arena_id": arena_id}
+                )
+
+        arena = Arena(
+            arena_id=arena_id,
+            mode=mode,
+            region=region,
+            rules=rules,
+            seed=seed,
+            mailbox_size=self._settings.arena_mailbox,
+            on_closed=closed,
+            meter=self._meters[mode],
+            storage=self._storage,
+            snapshot_ticks=self._snapshot_ticks,
+            restored=restored,
+        )
+        await self._arenas.start_child(
+            # A graceful stop lets the arena finish its tick and answer what it holds.
+            ChildSpec(id=arena_id, run=arena.run, restart=Restart.TRANSIENT, shutdown=2.0)
+        )
+        entry = _Entry(
+            arena_id=arena_id,
+            mode=mode,
+            region=region,
+            rules=rules,
+            ref=arena.ref,
+            order=next(self._order),
+        )
+        self._entries[arena_id] = entry
+        return entry
+
+    @staticmethod
+    def _listing(entry: _Entry) -> ArenaListing:
+        return ArenaListing(
+            arena_id=entry.arena_id,
+            mode=entry.mode,
+            region=entry.region,
+            players=len(entry.seats),
+            capacity=entry.capacity,
+        )

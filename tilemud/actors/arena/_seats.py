@@ -1,0 +1,76 @@
+"""The seats of one arena: who is in it, in join order, and how to reach them.
+
+Part of the arena actor's state (touched only by its task). Players who left are kept, a
+bounded number of them, so that a placement of theirs that was already on its way can
+still be answered (``not_in_arena``) instead of vanishing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Final
+
+from tilemud.actors.arena._links import PlayerLink
+
+#: How many players who left are remembered, oldest forgotten first.
+FORMER_PLAYERS: Final = 1024
+
+
+class Seats:
+    """Seated players' links by player id, in join order, and recent leavers' links."""
+
+    __slots__ = ("_former", "_former_limit", "_seated", "frames_dropped")
+
+    def __init__(self, *, former_limit: int = FORMER_PLAYERS) -> None:
+        self._seated: dict[str, PlayerLink] = {}
+        self._former: dict[str, PlayerLink] = {}
+        self._former_limit = former_limit
+        #: Stream frames this arena's players lost for good (evicted before they had them).
+        self.frames_dropped = 0
+
+    def __len__(self) -> int:
+        return len(self._seated)
+
+    def __contains__(self, player_id: object) -> bool:
+        return player_id in self._seated
+
+    def __iter__(self) -> Iterator[PlayerLink]:
+        return iter(self._seated.values())
+
+    def get(self, player_id: str) -> PlayerLink | None:
+        """The seated player's link, or None."""
+        return self._seated.get(player_id)
+
+    def link_of(self, player_id: str) -> PlayerLink | None:
+        """The link of a seated player, else of a player who recently left, else None."""
+        link = self._seated.get(player_id)
+        return self._former.get(player_id) if link is None else link
+
+    def ids(self) -> tuple[str, ...]:
+        """Seated player ids, in join order."""
+        return tuple(self._seated)
+
+    def names(self) -> dict[str, str]:
+        """Seated player id -> display name."""
+        return {player_id: link.name for player_id, link in self._seated.items()}
+
+    def seat(self, link: PlayerLink) -> None:
+        """Seat ``link``'s player, or give a seated player this new link (keeps the order)."""
+        self._seated[link.player_id] = link
+        self._former.pop(link.player_id, None)
+
+    def unseat(self, player_id: str) -> PlayerLink | None:
+        """Free a seat; returns the link it held, or None when the player held none."""
+        link = self._seated.pop(player_id, None)
+        if link is not None:
+            self._former[player_id] = link
+            if len(self._former) > self._former_limit:
+                del self._former[next(iter(self._former))]
+        return link
+
+    def publish(self, body: str) -> None:
+        """Append ``body`` to every seated player's stream: the same ``str`` for all."""
+        dropped = 0
+        for link in self._seated.values():
+            dropped += link.publish(body)
+        self.frames_dropped += dropped

@@ -1,0 +1,257 @@
+"""The arena's table: its game state, seats and queued placements, without Trio.
+
+:class:`ArenaTable` is the state the arena actor owns and the synchronous steps it takes
+on it: seat and unseat players, queue placements, resolve a tick and fan its frames out.
+It knows nothing of time or mailboxes (the actor in :mod:`tilemud.actors.arena._actor` decides
+when a tick ends); every method runs to completion in the actor's task and never waits.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from tilemud.actors.arena._clock import TickTimes
+from tilemud.actors.arena._frames import ArenaFrames
+from tilemud.actors.arena._journal import ArenaJournal, HeldAnswer
+from tilemud.actors.arena._links import PlayerLink
+from tilemud.actors.arena._messages import (
+    ArenaJoined,
+    ArenaView,
+    JoinOutcome,
+    JoinRefused,
+    LeaveReason,
+)
+from tilemud.actors.arena._seats import Seats
+from tilemud.game import (
+    ArenaState,
+    BattleResult,
+    Mode,
+    Placement,
+    PlacementResult,
+    RuleConfig,
+    resolve_tick,
+)
+from tilemud.metrics import ArenaMeter
+from tilemud.protocol import MAX_COORD
+
+log = logging.getLogger("tilemud.arena")
+
+
+class ArenaTable:
+    """One arena's board, seats and current tick's placements."""
+
+    def __init__(
+        self,
+        *,
+        arena_id: str,
+        mode: Mode,
+        region: str,
+        rules: RuleConfig,
+        seed: int,
+        meter: ArenaMeter,
+        journal: ArenaJournal | None = None,
+    ) -> None:
+        self.arena_id = arena_id
+        #: Where accepted placements are logged and their answers held (None: not stored).
+        self.journal = journal
+        self.mode = mode
+        self.region = region
+        self.rules = rules
+        self.seed = seed
+        #: The state after the last resolved tick (replaced, never changed in place).
+        self.state = ArenaState.start(rules)
+        #: Set once the arena is ending: joins are refused from then on.
+        self.closing = False
+        self.times = TickTimes()
+        self._meter = meter
+        self._seats = Seats()
+        self._pending: list[Placement] = []
+        # Joins are announced once per tick, in one frame: a join storm of 300 players
+        # would otherwise send 45,000 frames (each joiner announced to everyone seated).
+        self._joined: dict[str, str] = {}
+        self._frames = ArenaFrames(arena_id)
+
+    # -- seats ----------------------------------------------------------------------------
+
+    def join(self, link: PlayerLink) -> JoinOutcome:
+        """Seat ``link``'s player (or give a seated one this new link) and snapshot them."""
+        player_id = link.player_id
+        if self.closing:
+            return JoinRefused(code="arena_closed")
+        # A seated player joining again had their session replaced: same seat, new link,
+        # a fresh snapshot, and nobody else is told.
+        again = player_id in self._seats
+        if not again and len(self._seats) >= self.rules.player_cap:
+            return JoinRefused(code="arena_full")
+        # Encode first, seat after: a frame that cannot be built leaves the seats as they
+        # were, so a restarted arena does not trip over the same joiner again.
+        players = self._seats.names()
+        players[player_id] = link.name
+        snapshot = self._frames.snapshot(self.state, players=players)
+        self._seats.seat(link)
+        link.reset_stream(snapshot)
+        if not again:
+            self._joined[player_id] = link.name  # announced at the end of the tick
+            if self.journal is not None:
+                self.journal.record_participant(player_id)
+            log.debug("player joined", extra={"arena_id": self.arena_id, "player_id": player_id})
+        return ArenaJoined(arena_id=self.arena_id, rules=self.rules, tick=self.state.tick)
+
+    def leave(self, player_id: str, reason: LeaveReason) -> None:
+        """Free ``player_id``'s seat, if they hold one, and tell the others."""
+        if self._seats.unseat(player_id) is None:
+            return
+        if self._joined.pop(player_id, None) is not None:
+            return  # joined and left within one tick: the others never heard of it
+        self._seats.publish(self._frames.player_left(player_id=player_id, reason=reason))
+        log.debug(
+            "player left",
+            extra={"arena_id": self.arena_id, "player_id": player_id, "reason": reason},
+        )
+
+    def resync(self, player_id: str | None = None) -> None:
+        """Reset one seated player's stream (or everybody's) with a fresh snapshot."""
+        if player_id is not None and player_id not in self._seats:
+            return
+        snapshot = self._frames.snapshot(self.state, players=self._seats.names())
+        if player_id is None:
+            for link in self._seats:
+                link.reset_stream(snapshot)
+        elif (seated := self._seats.get(player_id)) is not None:
+            seated.reset_stream(snapshot)
+
+    def tell_closed(self) -> None:
+        """Tell every seated player the arena is gone."""
+        for link in self._seats:
+            link.arena_closed(self.arena_id)
+
+    # -- placements and ticks -------------------------------------------------------------
+
+    def place(self, *, player_id: str, rid: str, x: int, y: int, kind: str) -> None:
+        """Queue a placement for the current tick, or answer at once why it cannot be."""
+        link = self._seats.get(player_id)
+        if link is None:
+            self._refuse(player_id, rid)
+        elif not (0 <= x <= MAX_COORD and 0 <= y <= MAX_COORD):
+            # No ``place`` frame names such a cell, and no result frame could.
+            link.reply(rid, self._frames.bad_cell(rid))
+        else:
+            self._pending.append(Placement(player_id=player_id, x=x, y=y, kind=kind, rid=rid))
+
+    def place_too_late(self, *, player_id: str, rid: str, x: int, y: int, kind: str) -> None:
+        """Answer a placement that arrived after the last tick."""
+        link = self._seats.link_of(player_id)
+        if link is None:
+            return
+        if self.state.ended is None:
+            link.reply(rid, self._frames.arena_gone(rid))
+            return
+        placement = Placement(player_id=player_id, x=x, y=y, kind=kind, rid=rid)
+        late = PlacementResult(placement=placement, outcome="rejected", reason="battle_over")
+        link.reply(rid, self._frames.place_result(late, rid=rid, tick=self.state.tick))
+
+    def _refuse(self, player_id: str, rid: str) -> None:
+        link = self._seats.link_of(player_id)
+        if link is None:
+            # Never seated here: there is no way to reach them. Sessions check their seat
+            # before sending, so this is a bug elsewhere, not player input.
+            log.warning(
+                "placement from a player never seated here dropped",
+                extra={"arena_id": self.arena_id, "player_id": player_id, "rid": rid},
+            )
+            return
+        link.reply(rid, self._frames.not_in_arena(rid))
+
+    def end_tick(self, tick: int) -> BattleResult | None:
+        """Resolve ``tick``, answer its placements, publish its changes; time all of it.
+
+        Returns:
+            How the battle ended, once it has (and at every later tick); None meanwhile.
+        """
+        started = time.perf_counter()
+        journal = self.journal
+        if journal is not None and self._pending and not journal.can_take(len(self._pending)):
+            self._refuse_unstorable(journal.retry_after())
+        before = self.state
+        state, outcome = resolve_tick(
+            before, self._pending, tick=tick, seed=self.seed, rules=self.rules
+        )
+        # Committed together: a crash after this line never resolves a placement twice.
+        self.state, self._pending = state, []
+        position = None
+        if journal is not None and outcome.placed:
+            position = journal.record_tick(state, outcome.accepted, outcome.checksum)
+        frames = self._frames
+        if self._joined:
+            self._seats.publish(frames.players_joined(list(self._joined.items())))
+            self._joined.clear()
+        held: list[HeldAnswer] = []
+        for result in outcome.results:
+            placement = result.placement
+            link = self._seats.link_of(placement.player_id)
+            if link is None or placement.rid is None:
+                continue
+            frame = frames.place_result(result, rid=placement.rid, tick=tick)
+            if position is not None and result.outcome == "accepted":
+                # An acknowledgement: sent once the placement is stored (see _arena_journal).
+                held.append(HeldAnswer(link=link, rid=placement.rid, frame=frame))
+            else:
+                link.reply(placement.rid, frame)
+        if journal is not None:
+            if position is not None:
+                journal.hold(position, held)
+            journal.release()  # also those whose wake-up found the mailbox full
+        if outcome.placed:
+            self._seats.publish(frames.tick(outcome, scores_before=before.scores))
+        elapsed = time.perf_counter() - started
+        self.times.record(elapsed)
+        meter = self._meter
+        meter.tick_seconds.observe(elapsed)
+        if outcome.results:
+            meter.placements_resolved(outcome.results)
+        return outcome.ended
+
+    def _refuse_unstorable(self, retry_after: float) -> None:
+        """Refuse the queued placements: the write-behind buffer could not log them."""
+        pending, self._pending = self._pending, []
+        log.warning(
+            "placements refused: they could not be stored",
+            extra={"arena_id": self.arena_id, "placements": len(pending)},
+        )
+        for placement in pending:
+            link = self._seats.link_of(placement.player_id)
+            if link is not None and placement.rid is not None:
+                link.reply(placement.rid, self._frames.not_stored(placement.rid, retry_after))
+
+    def restore(self, state: ArenaState) -> None:
+        """Run on from ``state`` (rebuilt from storage); queued placements stay queued."""
+        self.state = state
+        if self.journal is not None:
+            self.journal.restored(state)
+
+    def announce_end(self, result: BattleResult) -> None:
+        """Publish ``battle_ended`` to every seated player."""
+        self._seats.publish(self._frames.battle_ended(result))
+
+    # -- views ----------------------------------------------------------------------------
+
+    def view(self) -> ArenaView:
+        """A read-only picture of the arena now."""
+        state = self.state
+        scores = dict(state.scores)
+        for player_id in self._seats.ids():
+            scores.setdefault(player_id, 0)
+        return ArenaView(
+            arena_id=self.arena_id,
+            mode=self.mode,
+            region=self.region,
+            tick=state.tick,
+            rules=self.rules,
+            seed=self.seed,
+            board=state.board,
+            scores=scores,
+            players=self._seats.ids(),
+            tick_stats=self.times.stats(),
+            frames_dropped=self._seats.frames_dropped,
+        )

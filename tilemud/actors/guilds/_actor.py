@@ -1,0 +1,351 @@
+"""Guilds actor: every guild of the server, its members, their roles and pending invites.
+
+Owns:
+    a :class:`~tilemud.social.guild_rules.GuildBook` loaded from storage when it starts,
+    which only ever holds what is committed; and a bounded memory of the answers it gave,
+    by player and ``rid``, so that a request repeated after its answer was lost (the
+    session gave up waiting) gets that answer instead of a second application.
+Started by:
+    the world supervisor, as child ``guilds`` (permanent). A restart loads the guilds
+    again from storage; without storage (``database.durable`` off) guilds live in memory
+    and end with the process.
+Takes:
+    ``ApplyGuildOp`` (ask): one guild operation of a player, decided by the rules, stored
+    as one transaction, then applied to the book, answered (``GuildDone`` or
+    ``GuildRefused``) and told (see Sends). With the database down the answer is
+    ``unavailable`` with ``retry_after``, and nothing changed; after any storage failure
+    the book is reloaded before the next operation, so it never drifts from the database.
+    ``GuildOf`` and ``GuildMembers`` (ask): reads, for the chat's guild channels.
+Sends:
+    ``guild_event`` stream frames, through :class:`~tilemud.actors.session._presence.Presence`, to
+    the online members of a guild whose membership changed (and to a kicked or leaving
+    member, and to an invited player); calls ``on_member_removed(channel, player_id)``
+    when a member leaves or is kicked and ``on_channel_closed(channel)`` when a guild
+    disbands (channel ``guild:<guild_id>``); both must not block. Asks storage.
+Mailbox:
+    ``mailbox_size`` messages, ``BLOCK``: guild requests wait when the actor is busy (each
+    operation is one database round trip).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import TypeAlias, assert_never
+
+import attrs
+
+from tilemud.actors.guilds._news import GuildView as GuildView
+from tilemud.actors.guilds._news import channel_of, guild_view, news_of, tell
+from tilemud.actors.guilds._store import load_book, store_change
+from tilemud.actors.session import Presence
+from tilemud.config import SocialSettings
+from tilemud.mailbox import Mailbox, Overflow, Ref, Reply, open_mailbox
+from tilemud.protocol import ErrorCode, GuildOp
+from tilemud.social.guild_rules import (
+    Denied,
+    Disbanded,
+    Guild,
+    GuildBook,
+    GuildChange,
+    Invited,
+    Removed,
+)
+from tilemud.storage import RecordRejected, StorageClient, StorageUnavailable
+from tilemud.supervisors import ChildContext
+
+log = logging.getLogger("tilemud.guilds")
+
+#: Seconds a client should wait before repeating a request refused for a passing reason.
+RETRY_SOON = 1.0
+#: Answers remembered for repeated rids (all players together).
+MAX_REMEMBERED = 4096
+
+#: Whether ``blocker_id`` blocks ``blocked_id``: ``(blocker_id, blocked_id) -> bool``.
+IsBlocked: TypeAlias = Callable[[str, str], Awaitable[bool]]
+
+
+@attrs.frozen(kw_only=True)
+class GuildDone:
+    """An operation applied (or a read): the guild it was about, as the player now sees
+    it (no members listed once they are out of it)."""
+
+    op: GuildOp
+    guild: GuildView
+
+
+@attrs.frozen(kw_only=True)
+class GuildRefused:
+    """An operation refused; ``retry_after`` marks a passing reason (nothing changed)."""
+
+    code: str
+    message: str
+    retry_after: float | None = None
+
+
+GuildAnswer: TypeAlias = GuildDone | GuildRefused
+
+
+@attrs.frozen(kw_only=True)
+class ApplyGuildOp:
+    """Apply ``op`` for ``player_id``.
+
+    Attributes:
+        player_id: who asks.
+        op: the operation.
+        target: what it is about: the name (``create``), a player (``invite``, ``kick``,
+            ``promote``, ``demote``, ``transfer``), a guild (``accept``, ``decline``,
+            ``info``: None for one's own), None otherwise.
+        rid: the request id; a repeat of an answered one gets the same answer.
+        reply: the answer's slot.
+    """
+
+    player_id: str
+    op: GuildOp
+    target: str | None
+    rid: str
+    reply: Reply[GuildAnswer]
+
+
+@attrs.frozen(kw_only=True)
+class GuildOf:
+    """Ask for the id of the player's guild (None for none)."""
+
+    player_id: str
+    reply: Reply[str | None]
+
+
+@attrs.frozen(kw_only=True)
+class GuildMembers:
+    """Ask for the members of a guild (empty when there is no such guild)."""
+
+    guild_id: str
+    reply: Reply[tuple[str, ...]]
+
+
+GuildsMessage: TypeAlias = ApplyGuildOp | GuildOf | GuildMembers
+
+
+class GuildsClient:
+    """What sessions and the chat hold to reach the guilds actor; the caller sets timeouts."""
+
+    def __init__(self, ref: Ref[GuildsMessage]) -> None:
+        self.ref = ref
+
+    async def apply(
+        self, player_id: str, op: GuildOp, target: str | None = None, *, rid: str
+    ) -> GuildAnswer:
+        """Apply one operation (see :class:`ApplyGuildOp`)."""
+        return await self.ref.ask(
+            lambda reply: ApplyGuildOp(
+                player_id=player_id, op=op, target=target, rid=rid, reply=reply
+            )
+        )
+
+    async def guild_of(self, player_id: str) -> str | None:
+        """The id of the player's guild (its channel is ``guild:<id>``), or None."""
+        return await self.ref.ask(lambda reply: GuildOf(player_id=player_id, reply=reply))
+
+    async def members_of(self, guild_id: str) -> tuple[str, ...]:
+        """The guild's members, sorted; empty for no such guild."""
+        return await self.ref.ask(lambda reply: GuildMembers(guild_id=guild_id, reply=reply))
+
+
+class Guilds:
+    """The guilds actor (see the module docstring).
+
+    Args:
+        settings: the ``[social]`` settings (``guild_member_cap``).
+        storage: where guilds are kept; None keeps them in memory only.
+        presence: how online players are reached (the gateway).
+        is_blocked: the block check for invites; defaults to storage's.
+        on_member_removed: told ``(channel, player_id)`` when a member leaves or is kicked.
+        on_channel_closed: told ``channel`` when a guild disbands.
+        mailbox_size: the mailbox's capacity.
+        new_guild_id: makes guild ids (tests pin them).
+        clock: the Unix time of events.
+    """
+
+    def __init__(
+        self,
+        settings: SocialSettings,
+        *,
+        storage: StorageClient | None = None,
+        presence: Presence | None = None,
+        is_blocked: IsBlocked | None = None,
+        on_member_removed: Callable[[str, str], object] | None = None,
+        on_channel_closed: Callable[[str], object] | None = None,
+        mailbox_size: int = 256,
+        new_guild_id: Callable[[], str] = lambda: f"g_{secrets.token_urlsafe(9)}",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = settings
+        self._storage = storage
+        self._presence = presence
+        if is_blocked is None and storage is not None:
+
+            async def stored_block(blocker_id: str, blocked_id: str) -> bool:
+                return await storage.is_blocked(blocker_id=blocker_id, blocked_id=blocked_id)
+
+            is_blocked = stored_block
+        self._is_blocked = is_blocked
+        self._on_member_removed = on_member_removed
+        self._on_channel_closed = on_channel_closed
+        self._new_guild_id = new_guild_id
+        self._clock = clock
+        self._mailbox: Mailbox[GuildsMessage] = open_mailbox("guilds", mailbox_size, Overflow.BLOCK)
+        self._book = GuildBook(member_cap=settings.guild_member_cap)
+        self._stale = False
+        self._answers: OrderedDict[tuple[str, str], GuildAnswer] = OrderedDict()
+
+    @property
+    def ref(self) -> Ref[GuildsMessage]:
+        """The actor's mailbox (valid across restarts)."""
+        return self._mailbox.ref
+
+    @property
+    def client(self) -> GuildsClient:
+        """A client of this actor."""
+        return GuildsClient(self.ref)
+
+    async def run(self, ctx: ChildContext) -> None:
+        """Load the guilds, then serve until cancelled (the child's entry point).
+
+        Raises:
+            StorageUnavailable: the guilds could not be loaded (the supervisor retries).
+        """
+        self._book = await load_book(self._storage, member_cap=self._settings.guild_member_cap)
+        self._stale = False
+        log.info("guilds loaded", extra={"guilds": len(self._book)})
+        ctx.started(self.client)
+        async for message in self._mailbox.inbox:
+            match message:
+                case ApplyGuildOp():
+                    message.reply.send(await self._answer(message))
+                case GuildOf(player_id=player_id, reply=reply):
+                    reply.send(self._book.guild_of(player_id))
+                case GuildMembers(guild_id=guild_id, reply=reply):
+                    guild = self._book.guild(guild_id)
+                    reply.send(() if guild is None else tuple(sorted(guild.members)))
+                case _:
+                    assert_never(message)
+
+    async def _answer(self, request: ApplyGuildOp) -> GuildAnswer:
+        key = (request.player_id, request.rid)
+        remembered = self._answers.get(key)
+        if remembered is not None:
+            return remembered
+        answer = await self._apply(request)
+        if not (isinstance(answer, GuildRefused) and answer.retry_after is not None):
+            self._answers[key] = answer
+            while len(self._answers) > MAX_REMEMBERED:
+                self._answers.popitem(last=False)
+        return answer
+
+    async def _apply(self, request: ApplyGuildOp) -> GuildAnswer:
+        player_id, op = request.player_id, request.op
+        try:
+            if self._stale:
+                self._book = await load_book(
+                    self._storage, member_cap=self._settings.guild_member_cap
+                )
+                self._stale = False
+            planned = self._plan(player_id, op, request.target)
+            if isinstance(planned, Denied):
+                return GuildRefused(code=planned.code, message=planned.message)
+            if isinstance(planned, Guild):
+                return GuildDone(op=op, guild=guild_view(planned, viewer=player_id))
+            if isinstance(planned, Invited) and await self._blocks(planned):
+                return GuildRefused(
+                    code=ErrorCode.BLOCKED, message=f"{planned.player_id} blocks you"
+                )
+            before = self._book.guild(planned.guild_id)
+            await store_change(self._storage, planned)
+        except StorageUnavailable as exc:
+            self._stale = True
+            return GuildRefused(
+                code=ErrorCode.UNAVAILABLE,
+                message=f"guilds cannot change while the database is down: {exc}",
+                retry_after=exc.retry_after,
+            )
+        except RecordRejected as exc:
+            # The database disagrees with the book (another node changed it?): reload.
+            self._stale = True
+            log.warning("guild change rejected: %s", exc, extra={"op": op})
+            return GuildRefused(
+                code=ErrorCode.UNAVAILABLE,
+                message="guilds changed meanwhile",
+                retry_after=RETRY_SOON,
+            )
+        # A disband's audience is the guild as it was; everyone else's, as it is now.
+        if before is not None:
+            before = attrs.evolve(before, members=dict(before.members))
+        self._book.apply(planned)
+        self._announce(planned, before)
+        guild = self._book.guild(planned.guild_id)
+        if guild is not None and player_id in guild.members:
+            return GuildDone(op=op, guild=guild_view(guild, viewer=player_id))
+        known = guild or before
+        name = "" if known is None else known.name
+        return GuildDone(op=op, guild=GuildView(guild_id=planned.guild_id, name=name))
+
+    def _plan(
+        self, player_id: str, op: GuildOp, target: str | None
+    ) -> GuildChange | Guild | Denied:
+        book = self._book
+        match op:
+            case "create":
+                return book.plan_create(player_id, target or "", guild_id=self._new_guild_id())
+            case "invite":
+                return book.plan_invite(player_id, _required(target))
+            case "accept":
+                return book.plan_accept(player_id, _required(target))
+            case "decline":
+                return book.plan_decline(player_id, _required(target))
+            case "leave":
+                return book.plan_leave(player_id)
+            case "kick":
+                return book.plan_kick(player_id, _required(target))
+            case "promote":
+                return book.plan_promote(player_id, _required(target))
+            case "demote":
+                return book.plan_demote(player_id, _required(target))
+            case "transfer":
+                return book.plan_transfer(player_id, _required(target))
+            case "disband":
+                return book.plan_disband(player_id)
+            case "info":
+                return book.check_read(player_id, target)
+            case _:
+                assert_never(op)
+
+    async def _blocks(self, invite: Invited) -> bool:
+        if self._is_blocked is None:
+            return False
+        return await self._is_blocked(invite.player_id, invite.by)
+
+    def _announce(self, change: GuildChange, before: Guild | None) -> None:
+        guild = before if isinstance(change, Disbanded) else self._book.guild(change.guild_id)
+        if guild is None:
+            return
+        news = news_of(change, guild, sent_at=self._clock())
+        if news is not None:
+            tell(self._presence, news)
+        channel = channel_of(change.guild_id)
+        try:
+            if isinstance(change, Removed) and self._on_member_removed is not None:
+                self._on_member_removed(channel, change.player_id)
+            if isinstance(change, Disbanded) and self._on_channel_closed is not None:
+                self._on_channel_closed(channel)
+        except Exception:
+            # The change is committed and answered either way; a hook's bug is the chat's.
+            log.exception("guild hook failed", extra={"channel": channel})
+
+
+def _required(target: str | None) -> str:
+    # The session always passes a target for the operations that need one.
+    assert target is not None
+    return target

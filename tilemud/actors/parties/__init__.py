@@ -1,0 +1,4 @@
+"""parties."""
+
+from tilemud.actors.parties._parties import Parties as Parties
+from tilemud.actors.parties._requests import PartyRequests as PartyRequests

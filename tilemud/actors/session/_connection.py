@@ -1,0 +1,246 @@
+"""Connection actor: one per player WebSocket, attached to the player's session.
+
+Owns:
+    the WebSocket and its outbox of replies.
+Started by:
+    the gateway, in its handler nursery, once the handshake succeeded. Restart type:
+    temporary: when the connection ends the session waits for the player to come back.
+Takes:
+    the player's frames, read by its own reader task, decoded, and handed to the session one
+    at a time. The reader waits while the outbox is full, so a player who floods is
+    backpressured at the socket. ``request_close`` (from the gateway or the session table).
+Sends:
+    one writer task writes every frame to the socket: replies first (the outbox), then the
+    session's stream frames, each stamped with its seq.
+Mailbox:
+    the outbox, ``gateway.outbound_queue`` replies. An outbox or a stream whose backlog
+    stays full for ``gateway.slow_client_timeout`` seconds closes the connection with 4008
+    (slow client); the session keeps its frames for a resume.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import attrs
+import trio
+from trio_websocket import ConnectionClosed, WebSocketConnection
+
+from tilemud.actors.session._outbox import Outbox
+from tilemud.actors.session._session import Session
+from tilemud.config import GatewaySettings
+from tilemud.errors import ProtocolError
+from tilemud.mailbox import Doorbell
+from tilemud.metrics import ConnectionMeter
+from tilemud.protocol import (
+    CloseCode,
+    Hello,
+    binary_frame_error,
+    decode_client,
+    encode_server,
+    error_reply,
+)
+
+log = logging.getLogger("tilemud.connection")
+
+#: Not a close code on the wire: marks a connection whose client closed or vanished first.
+CLIENT_LEFT = -1
+
+
+@attrs.frozen
+class CloseRequest:
+    """Why a connection is being closed: the WebSocket close code and reason."""
+
+    code: int
+    reason: str
+
+
+class Connection:
+    """The connection actor's state and tasks. Only its own tasks touch it.
+
+    Args:
+        websocket: the accepted WebSocket, its handshake done.
+        session: the session it serves.
+        settings: the gateway's settings.
+        meter: the metrics it feeds (handshake duration, replies dropped).
+        opened_at: the Trio time of the WebSocket upgrade; the handshake lasts until the
+            welcome is written.
+    """
+
+    def __init__(
+        self,
+        websocket: WebSocketConnection,
+        session: Session,
+        settings: GatewaySettings,
+        *,
+        meter: ConnectionMeter,
+        opened_at: float,
+    ) -> None:
+        self._websocket = websocket
+        self.session = session
+        self._settings = settings
+        self._meter = meter
+        self._opened_at = opened_at
+        self._outbox = Outbox(
+            settings.outbound_queue,
+            settings.slow_client_timeout,
+            on_dropped=meter.reply_dropped.inc,
+        )
+        #: Frames written to the socket. A plain int on the hot path: the gateway sums
+        #: them when the metrics are scraped.
+        self.frames_sent = 0
+        self._bell = Doorbell()
+        self._close_requested = trio.Event()
+        self._close: CloseRequest | None = None
+        self._log_extra = {
+            "player_id": session.identity.player_id,
+            "session_id": session.identity.session_id,
+        }
+
+    @property
+    def closing(self) -> CloseRequest | None:
+        """The close under way, if any (the first one requested)."""
+        return self._close
+
+    @property
+    def dropped(self) -> int:
+        """Replies dropped because the outbox was full."""
+        return self._outbox.dropped
+
+    @property
+    def outbox_depth(self) -> int:
+        """Replies waiting in the outbox."""
+        return self._outbox.depth
+
+    def request_close(self, code: int, reason: str) -> None:
+        """Ask the connection to close with ``code``; the first request wins."""
+        if self._close is None:
+            self._close = CloseRequest(code, reason)
+            self._close_requested.set()
+
+    async def run(self, welcome: str, last_seq: int | None) -> CloseRequest | None:
+        """Serve the player until the connection ends or a close is requested.
+
+        Args:
+            welcome: the encoded ``welcome``; always the first frame written.
+            last_seq: the last stream seq the client saw (from its ``hello``), if any.
+
+        Returns:
+            The close that ended the connection, or None when the client went away first.
+        """
+        self._outbox.offer(welcome)
+        await self.session.attach(self._outbox, self._bell, last_seq)
+        try:
+            return await self._serve()
+        finally:
+            self.session.detach()
+
+    async def _serve(self) -> CloseRequest | None:
+        writer_done = trio.Event()
+
+        async def write() -> None:
+            try:
+                await self._write_frames()
+            finally:
+                writer_done.set()
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(write)
+            async with trio.open_nursery() as inbound:
+                inbound.start_soon(self._close_when_stalled, self._outbox.wait_stalled)
+                inbound.start_soon(self._close_when_stalled, self.session.stream.wait_stalled)
+                inbound.start_soon(self._read_until_client_leaves)
+                await self._close_requested.wait()
+                inbound.cancel_scope.cancel()
+            # The writer may be in the middle of a frame: cancelling it there would leave
+            # half a frame on the wire before the close frame. Closing the outbox lets it
+            # finish that frame and stop; only a writer stuck past the timeout is cancelled.
+            self._outbox.close()
+            self._bell.ring()
+            close = self._close
+            if close is None or close.code == CLIENT_LEFT:
+                nursery.cancel_scope.cancel()
+                return None
+            with trio.move_on_after(self._settings.close_timeout):
+                await writer_done.wait()
+            if not writer_done.is_set():
+                nursery.cancel_scope.cancel()
+                await abort_connection(self._websocket)
+                return close
+        await close_connection(self._websocket, close, self._settings.close_timeout)
+        return close
+
+    async def _close_when_stalled(self, wait_stalled: Callable[[], Awaitable[None]]) -> None:
+        await wait_stalled()
+        log.warning("slow client: backlog full too long", extra=self._log_extra)
+        self.request_close(CloseCode.SLOW_CLIENT, "slow client")
+
+    async def _read_until_client_leaves(self) -> None:
+        await self._read_player_frames()
+        self.request_close(CLIENT_LEFT, "client left")
+
+    async def _read_player_frames(self) -> None:
+        while True:
+            try:
+                frame = await self._websocket.get_message()
+            except ConnectionClosed:
+                return
+            try:
+                if isinstance(frame, bytes):
+                    raise binary_frame_error()
+                message = decode_client(frame)
+            except ProtocolError as exc:
+                await self._send_reply(encode_server(error_reply(exc, rid=exc.rid)))
+                continue
+            reply = await self.session.handle(message)
+            if reply is not None:
+                await self._send_reply(reply)
+            if isinstance(message, Hello):
+                # A second hello: the client's idea of the connection is wrong.
+                self.request_close(CloseCode.BAD_HELLO, "duplicate_hello")
+                return
+
+    async def _send_reply(self, frame: str) -> None:
+        await self._outbox.put(frame)
+        self._bell.ring()
+
+    async def _write_frames(self) -> None:
+        stream = self.session.stream
+        while not self._outbox.closed:
+            frame = self._outbox.take_nowait() or stream.next_ready()
+            if frame is None:
+                await self._bell.wait()
+                continue
+            try:
+                await self._websocket.send_message(frame)
+            except ConnectionClosed:
+                self.request_close(CLIENT_LEFT, "client left")
+                return
+            self.frames_sent += 1
+            if self.frames_sent == 1:  # the welcome, always the first frame: run() queued it
+                self._meter.handshake_seconds.observe(trio.current_time() - self._opened_at)
+
+
+async def close_connection(
+    websocket: WebSocketConnection, close: CloseRequest, grace: float
+) -> None:
+    """Close with ``close.code``, waiting at most ``grace`` seconds for the client's handshake.
+
+    A client that stopped reading cannot take the close frame; after ``grace`` the TCP
+    connection is dropped instead (the client then sees 1006). Not shielded: a hard stop
+    (a second signal) may cut the wait short.
+    """
+    with trio.move_on_after(grace):
+        await websocket.aclose(close.code, close.reason)
+
+
+async def abort_connection(websocket: WebSocketConnection) -> None:
+    """Drop the TCP connection without a close frame (the stream may hold half a frame).
+
+    trio-websocket has no public abort; an ``aclose`` cancelled before it can send anything
+    still closes the underlying stream in its ``finally``.
+    """
+    with trio.CancelScope(shield=True) as scope:
+        scope.cancel()
+        await websocket.aclose()

@@ -1,0 +1,218 @@
+"""The critical tier's memory of request ids: at most once per rid, the same answer to repeats.
+
+One :class:`RequestLog` belongs to each player's session state, which outlives connections,
+so a client that resends a request after a reconnect gets the first answer instead of a
+second application. The session calls :meth:`RequestLog.begin` before applying a request
+and then exactly one of :meth:`~RequestLog.finish` (the request was applied; cache the
+answer) or :meth:`~RequestLog.abandon` (it was refused before being applied, e.g. rate
+limited; a retry may succeed), typically from a ``try``/``finally``.
+
+Answers are kept ``window`` seconds of Trio time after ``finish`` (at least the reconnect
+grace) and pruned lazily from the oldest, which costs amortised O(1) per call and needs no
+background task. Pending entries never expire by time: the request is still being applied
+(the storage actor may be committing it), and forgetting it would let a repeat apply it a
+second time. Their lifetime is bounded by the operation itself, which must end in
+``finish`` or ``abandon`` (when the applying task is cancelled, abandon only if the request
+certainly was not applied; otherwise leave it pending until its answer arrives). A leaked
+pending entry is not silent: it keeps the rid answering ``Pending`` and holds a slot.
+
+The log is bounded by ``max_entries`` (pending and answered together); when it is full, the
+oldest answers are evicted first (counted in ``evicted``), and a log full of pending
+requests refuses new ones with :class:`TooManyPending`.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Awaitable
+from typing import TypeAlias, TypeVar
+
+import attrs
+import trio
+
+from tilemud.errors import ActorGone, MailboxFull, TilemudError
+from tilemud.protocol import ErrorCode
+from tilemud.storage import StorageUnavailable
+
+T = TypeVar("T")
+
+#: Seconds a client should wait before retrying a request refused for a passing reason.
+RETRY_SOON = 1.0
+
+
+class Refused(TilemudError):
+    """A request refused with an error frame; ``retry_after`` marks a passing reason."""
+
+    def __init__(self, code: str, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
+async def answer_within(pending: Awaitable[T], *, seconds: float, what: str) -> T:
+    """Await what a request needs from another actor (or from storage), within ``seconds``.
+
+    A timeout, an actor gone or saturated, or the database down become a passing refusal:
+    ``unavailable`` with ``retry_after``, nothing applied, so the same rid may be repeated.
+
+    Args:
+        pending: the ask (or storage call) not awaited yet.
+        seconds: how long to wait for it.
+        what: who is asked, for the refusal's message ("chat", "guilds", "storage").
+    """
+    try:
+        with trio.fail_after(seconds):
+            return await pending
+    except (trio.TooSlowError, ActorGone, MailboxFull, StorageUnavailable) as exc:
+        raise Refused(
+            ErrorCode.UNAVAILABLE, f"{what} did not answer in time: {exc}", retry_after=RETRY_SOON
+        ) from exc
+
+
+class TooManyPending(TilemudError):
+    """Every slot of a player's request log holds a request still being applied."""
+
+    code = "overloaded"
+
+
+@attrs.frozen(kw_only=True)
+class Fresh:
+    """The rid was never seen (or was forgotten): it is now pending; apply the request."""
+
+
+@attrs.frozen(kw_only=True)
+class Pending:
+    """The rid is being applied right now: do not apply it again; its answer will follow."""
+
+
+@attrs.frozen(kw_only=True)
+class Answered:
+    """The rid was applied already: send ``frame`` again, do not apply it again."""
+
+    frame: str
+
+
+Seen: TypeAlias = Fresh | Pending | Answered
+
+
+@attrs.frozen
+class _Answer:
+    expires_at: float
+    frame: str
+
+
+class RequestLog:
+    """Remembers a player's critical request ids and their answers.
+
+    Args:
+        window: seconds of Trio time an answer is kept after :meth:`finish` (positive).
+        max_entries: how many rids are remembered at most, pending ones included (at
+            least 1).
+
+    Raises:
+        ValueError: an argument is out of range.
+    """
+
+    def __init__(self, *, window: float, max_entries: int) -> None:
+        if window <= 0:
+            raise ValueError("window must be positive")
+        if max_entries < 1:
+            raise ValueError("max_entries must be at least 1")
+        self._window = window
+        self._max_entries = max_entries
+        self._pending: set[str] = set()
+        # In finish order, which is also expiry order since every answer lives `window`.
+        self._answered: OrderedDict[str, _Answer] = OrderedDict()
+        self._evicted = 0
+
+    @property
+    def pending(self) -> int:
+        """Requests begun and neither finished nor abandoned."""
+        return len(self._pending)
+
+    @property
+    def answered(self) -> int:
+        """Answers currently remembered (expired ones may linger until the next call)."""
+        return len(self._answered)
+
+    @property
+    def evicted(self) -> int:
+        """Answers forgotten before their window ran out because the log was full."""
+        return self._evicted
+
+    def begin(self, rid: str) -> Seen:
+        """Look ``rid`` up and, when it is new, mark it pending.
+
+        Args:
+            rid: the client's request id.
+
+        Returns:
+            ``Fresh()`` when the request must be applied (it is pending from now on),
+            ``Pending()`` while a first copy is being applied, ``Answered(frame=...)`` when
+            it was applied already.
+
+        Raises:
+            TooManyPending: the rid is new and the log is full of pending requests.
+        """
+        self._prune(trio.current_time())
+        if rid in self._pending:
+            return Pending()
+        answer = self._answered.get(rid)
+        if answer is not None:
+            return Answered(frame=answer.frame)
+        if not self._make_room():
+            raise TooManyPending(
+                f"{len(self._pending)} requests are still being applied; retry later"
+            )
+        self._pending.add(rid)
+        return Fresh()
+
+    def finish(self, rid: str, frame: str) -> None:
+        """Cache the answer of a request for ``window`` seconds.
+
+        Normally ``rid`` is pending (:meth:`begin` said ``Fresh``). The answer may come from
+        another actor (an arena's reply), so this never raises: a rid already answered
+        keeps its first answer, and an unknown rid (applied without :meth:`begin`, or
+        after :meth:`abandon`) is recorded like any other answer, unless the log is full
+        of pending requests.
+
+        Args:
+            rid: the request id.
+            frame: the encoded answer, sent again to every repeat of ``rid``.
+        """
+        now = trio.current_time()
+        self._prune(now)
+        if rid in self._answered:
+            return
+        if rid in self._pending:
+            self._pending.remove(rid)
+        elif not self._make_room():
+            return
+        self._answered[rid] = _Answer(expires_at=now + self._window, frame=frame)
+
+    def abandon(self, rid: str) -> None:
+        """Forget a pending request that was refused before it was applied.
+
+        A rid that is not pending (already finished or abandoned) is left alone, so this is
+        safe in a ``finally`` clause.
+
+        Args:
+            rid: the request id.
+        """
+        self._pending.discard(rid)
+
+    def _make_room(self) -> bool:
+        """Evict the oldest answers until one more entry fits; False if none can go."""
+        while len(self._pending) + len(self._answered) >= self._max_entries:
+            if not self._answered:
+                return False
+            self._answered.popitem(last=False)
+            self._evicted += 1
+        return True
+
+    def _prune(self, now: float) -> None:
+        answered = self._answered
+        while answered:
+            oldest = next(iter(answered.values()))
+            if oldest.expires_at > now:
+                return
+            answered.popitem(last=False)

@@ -1,0 +1,553 @@
+"""The session: a player's presence on this server, which outlives its connections.
+
+Owns:
+    who the player is (:class:`SessionIdentity`), the player's numbered stream of
+    high-volume frames (:class:`SessionStream`), the log of critical requests
+    (:class:`RequestLog`: at most once per ``rid``) and the player's seat in an arena.
+Owned by:
+    the session keeper (:class:`~tilemud.actors.session.SessionKeeper`), which creates it on
+    a player's first ``hello``, hands it to each connection of the player in turn and ends
+    it ``gateway.reconnect_grace`` seconds after its last connection dropped (it then
+    leaves its arena, ``timeout``). A new connection of the same player takes it over.
+A passive object, not an actor (docs/architecture.md, "Sessions"):
+    it has no task or mailbox of its own. Its requests run in the attached connection's
+    reader task (:meth:`Session.handle`, one at a time), so a player's input is
+    backpressured at their socket. Every other actor reaches it through exactly one door,
+    its :class:`SessionRef` (``session.ref``): synchronous methods that never block, whose
+    queues are the session's mailboxes (the stream: ``gateway.stream_buffer`` frames, the
+    oldest evicted first, a gap then answered with a snapshot; and the connection's outbox).
+Sends:
+    ``FindArena``/``ReleaseSeat`` to the arena directory; ``JoinArena``/``LeaveArena``/
+    ``PlaceTile``/``Resync`` to its arena (``send`` waits when the arena is saturated: the
+    player's input is backpressured). Other rooms' requests go to the routes the
+    composition root handed in (:class:`~tilemud.actors.session.RequestRoute`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import assert_never
+
+import attrs
+import orjson
+import trio
+
+from tilemud.actors.arena import (
+    ArenaTicket,
+    FindArena,
+    JoinArena,
+    JoinOutcome,
+    JoinRefused,
+    LeaveArena,
+    LeaveReason,
+    NoArena,
+    PlaceTile,
+    ReleaseSeat,
+    Resync,
+)
+from tilemud.actors.session._critical import (
+    RETRY_SOON,
+    Answered,
+    Fresh,
+    Pending,
+    Refused,
+    RequestLog,
+    TooManyPending,
+)
+from tilemud.actors.session._outbox import Outbox
+from tilemud.actors.session._seat import Seat, SeatLink
+from tilemud.actors.session._services import SessionServices
+from tilemud.actors.session._stream import InvalidAck, SessionStream
+from tilemud.cluster.ratelimit import RateLimiter
+from tilemud.config import GatewaySettings
+from tilemud.errors import ActorGone, MailboxFull
+from tilemud.mailbox import Doorbell
+from tilemud.metrics import Action, ActionOutcome
+from tilemud.protocol import (
+    UNSTAMPED,
+    Ack,
+    ClientMessage,
+    ErrorCode,
+    ErrorFrame,
+    Hello,
+    Join,
+    Joined,
+    Leave,
+    Left,
+    Ping,
+    Place,
+    Pong,
+    RulesSummary,
+    StreamGap,
+    encode_server,
+    encode_stream_body,
+    stamp,
+)
+
+log = logging.getLogger("tilemud.session")
+
+
+#: Seconds a session waits for the world or an arena to answer a join before giving up.
+ASK_TIMEOUT = 5.0
+#: Critical answers kept per player for repeats of their rid.
+MAX_REMEMBERED_REQUESTS = 4096
+
+
+@attrs.frozen(kw_only=True)
+class SessionIdentity:
+    """Who is on the other end of a session, as proven by the handshake."""
+
+    player_id: str
+    name: str
+    session_id: str
+    roles: tuple[str, ...] = ()
+
+
+def _action_of(message: Join | Leave | Place) -> Action:
+    match message:
+        case Join():
+            return "join"
+        case Leave():
+            return "leave"
+        case Place():
+            return "place"
+        case _:
+            assert_never(message)
+
+
+def _is_passing_refusal(frame: str) -> bool:
+    # Only error frames are parsed; a placement result is answered without a second look.
+    if not frame.startswith('{"type":"error"'):
+        return False
+    return "retry_after" in orjson.loads(frame)
+
+
+class SessionRef:
+    """The one way other actors reach a session: synchronous, never blocking.
+
+    Arenas (through their seat's link), the chat, guilds, parties and the direct message
+    courier (through :class:`~tilemud.actors.session.Presence`) hold this, never the
+    :class:`Session`. Each call appends to the session's stream or outbox and rings its
+    connection's writer; a full stream evicts its oldest frame (the player then gets a
+    snapshot or a ``stream_gap``), a full outbox drops an answer that the player gets again
+    by repeating its ``rid``. Nothing here waits for the player.
+    """
+
+    __slots__ = ("__weakref__", "_session")
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    @property
+    def player_id(self) -> str:
+        """The player's id."""
+        return self._session.identity.player_id
+
+    @property
+    def name(self) -> str:
+        """The player's display name."""
+        return self._session.identity.name
+
+    @property
+    def stream(self) -> SessionStream:
+        """The player's stream, to read its position (``last_seq``, ``dropped``)."""
+        return self._session.stream
+
+    def publish(self, body: str) -> bool:
+        """Append a high-volume frame body to the stream; True if that lost a frame."""
+        return self._session.publish(body)
+
+    def reset_stream(self, snapshot_body: str) -> None:
+        """Replace what is unsent in the stream with a snapshot."""
+        self._session.reset_stream(snapshot_body)
+
+    def reply(self, rid: str, frame: str) -> None:
+        """Answer a critical request; kept for repeats of ``rid`` even if undelivered."""
+        self._session.reply(rid, frame)
+
+    def arena_closed(self, arena_id: str) -> None:
+        """The arena ended (a battle is over): the player is no longer in it."""
+        self._session.arena_closed(arena_id)
+
+
+class Session:
+    """A player's session: the stream, the request log and the seat."""
+
+    def __init__(
+        self,
+        identity: SessionIdentity,
+        *,
+        settings: GatewaySettings,
+        services: SessionServices,
+    ) -> None:
+        self.identity = identity
+        self._services = services
+        self.stream = SessionStream(
+            capacity=settings.stream_buffer,
+            stamp=stamp,
+            slow_after=settings.slow_client_timeout,
+            on_dropped=services.meter.stream_dropped.inc,
+        )
+        # Answers are kept past the grace so that a repeat after a late resume still
+        # finds them.
+        self.requests = RequestLog(
+            window=settings.reconnect_grace * 2, max_entries=MAX_REMEMBERED_REQUESTS
+        )
+        self.seat: Seat | None = None
+        #: The one way in for other actors.
+        self.ref = SessionRef(self)
+        self._outbox: Outbox | None = None
+        self._bell: Doorbell | None = None
+        self._resync_asked = False
+
+    # -- what SessionRef forwards: synchronous, never blocking ---------------------------
+
+    @property
+    def player_id(self) -> str:
+        """The player's id."""
+        return self.identity.player_id
+
+    @property
+    def name(self) -> str:
+        """The player's display name."""
+        return self.identity.name
+
+    def publish(self, body: str) -> bool:
+        """Append a high-volume frame body to the stream; True if that lost a frame."""
+        dropped_before = self.stream.dropped
+        self.stream.publish(body)
+        if self.stream.needs_snapshot and self._bell is not None:
+            self._ask_resync()
+        self._ring()
+        return self.stream.dropped > dropped_before
+
+    def reset_stream(self, snapshot_body: str) -> None:
+        """Replace what is unsent in the stream with a snapshot."""
+        self.stream.reset(snapshot_body)
+        self._resync_asked = False
+        self._ring()
+
+    def reply(self, rid: str, frame: str) -> None:
+        """Answer a critical request; kept for repeats of ``rid`` even if undelivered.
+
+        An error with ``retry_after`` is a passing refusal: it is not kept, so repeating
+        the rid later tries again.
+        """
+        if _is_passing_refusal(frame):
+            self.requests.abandon(rid)
+        else:
+            self.requests.finish(rid, frame)
+        if self._outbox is not None:
+            # Never blocks: a full outbox drops it, and the player gets it by repeating rid.
+            self._outbox.offer(frame)
+            self._ring()
+
+    def arena_closed(self, arena_id: str) -> None:
+        """The battle ended; the world already forgot the arena."""
+        if self.seat is not None and self.seat.ticket.arena_id == arena_id:
+            self.seat.link.active = False
+            self.seat = None
+            self._left_arena(arena_id)
+
+    def _left_arena(self, arena_id: str) -> None:
+        for listener in self._services.listeners:  # e.g. the arena's channel is not theirs
+            listener.left_arena(self.player_id, arena_id)
+
+    # -- connections ----------------------------------------------------------------------
+
+    async def attach(self, outbox: Outbox, bell: Doorbell, last_seq: int | None) -> None:
+        """A connection takes over: resend after ``last_seq``, or a snapshot when too old.
+
+        Without ``last_seq`` the stream resumes after the last ``ack`` (frames received but
+        not acknowledged come again: the client drops them by their seq).
+        """
+        self._outbox = outbox
+        self._bell = bell
+        resume_after = self.stream.acked if last_seq is None else last_seq
+        if not self.stream.attach(resume_after):
+            if self.seat is not None:
+                self._resync_asked = True
+                try:
+                    await self.seat.ticket.ref.send(Resync(player_id=self.player_id))
+                except ActorGone:
+                    self.seat = None
+            if self.seat is None:
+                self._mark_gap()
+        bell.ring()
+
+    def detach(self) -> None:
+        """The connection is gone; frames keep arriving in the stream for a resume."""
+        self._outbox = None
+        self._bell = None
+        self.stream.detach()
+
+    async def leave_world(self, reason: LeaveReason) -> None:
+        """Give up the seat, if any (explicit leave, or the grace ran out)."""
+        seat, self.seat = self.seat, None
+        if seat is None:
+            return
+        seat.link.active = False
+        self._left_arena(seat.ticket.arena_id)
+        with contextlib.suppress(ActorGone):  # the arena already ended
+            await seat.ticket.ref.send(LeaveArena(player_id=self.player_id, reason=reason))
+        await self._services.world.send(
+            ReleaseSeat(arena_id=seat.ticket.arena_id, player_id=self.player_id)
+        )
+
+    # -- the player's requests ------------------------------------------------------------
+
+    async def handle(self, message: ClientMessage) -> str | None:
+        """Answer one request of the player; None when there is nothing to send now.
+
+        Critical requests (``join``, ``leave``, ``place``) are applied at most once per
+        ``rid``: a repeat gets the first answer, or nothing while the first is in flight
+        (its answer comes once). They count against the actions rate limit; a refused one
+        is not remembered, so it may be repeated after ``retry_after``. Each is counted in
+        ``tilemud_actions_total`` by what became of it.
+        """
+        match message:
+            case Ping(rid=rid):
+                return encode_server(Pong(rid=rid, server_time=time.time()))
+            case Ack(seq=seq):
+                try:
+                    self.stream.ack(seq)
+                except InvalidAck as exc:
+                    return encode_server(ErrorFrame(code=exc.code, message=exc.message))
+                for listener in self._services.listeners:  # e.g. direct messages delivered
+                    listener.stream_acked(self.ref, seq)
+                return None
+            case Join() | Leave() | Place():
+                return await self._critical(message)
+            case Hello():
+                return encode_server(
+                    ErrorFrame(
+                        code=ErrorCode.DUPLICATE_HELLO,
+                        message="hello is only valid as the first frame of a connection",
+                    )
+                )
+            case _:
+                # Another room's request (chat, guilds, parties): its route answers it.
+                return await self._routed(message)
+
+    async def _routed(self, message: ClientMessage) -> str | None:
+        route = self._services.route_for(message)
+        if route is None:
+            return encode_server(
+                ErrorFrame(
+                    code=ErrorCode.UNAVAILABLE,
+                    message=f"{message.TYPE} is not served here",
+                    rid=getattr(message, "rid", None),
+                    retry_after=60.0,
+                )
+            )
+        return await route.handle(self, message)
+
+    async def _critical(self, message: Join | Leave | Place) -> str | None:
+        action = _action_of(message)
+        return await self.run_critical(
+            message.rid,
+            lambda: self._apply(message),
+            limiter=self._services.actions,
+            count=lambda outcome: self._services.meter.action(action, outcome),
+        )
+
+    async def run_critical(
+        self,
+        rid: str,
+        apply: Callable[[], Awaitable[str | None]],
+        *,
+        limiter: RateLimiter | None = None,
+        count: Callable[[ActionOutcome], None] | None = None,
+        limited: str = "too many actions; wait before the next one",
+    ) -> str | None:
+        """Apply a critical request at most once per ``rid``, under ``limiter``.
+
+        A repeat of a ``rid`` gets the first answer (or nothing while the first is in
+        flight); a request over the limit is refused with ``rate_limited``. ``apply``
+        returns the answer frame (None when the answer comes later, through
+        :meth:`reply`) or raises :class:`Refused`; a refusal with ``retry_after`` is not
+        remembered, so the same ``rid`` may succeed later.
+
+        Args:
+            rid: the request id.
+            apply: does the request once; its answer is remembered for repeats.
+            limiter: the rate limit it counts against; the game actions' when None.
+            count: told what became of the request, for the metrics.
+            limited: the message of a ``rate_limited`` refusal.
+        """
+
+        def counted(outcome: ActionOutcome) -> None:
+            if count is not None:
+                count(outcome)
+
+        try:
+            seen = self.requests.begin(rid)
+        except TooManyPending as exc:
+            counted("overloaded")
+            return encode_server(
+                ErrorFrame(code=exc.code, message=exc.message, rid=rid, retry_after=RETRY_SOON)
+            )
+        if isinstance(seen, Answered | Pending):
+            counted("repeated")
+            return seen.frame if isinstance(seen, Answered) else None
+        assert isinstance(seen, Fresh)
+        limiter = self._services.actions if limiter is None else limiter
+        retry_after = await limiter.acquire(self.player_id)
+        try:
+            if retry_after is not None:
+                raise Refused(ErrorCode.RATE_LIMITED, limited, retry_after=round(retry_after, 3))
+            answer = await apply()
+        except Refused as refused:
+            is_limit = refused.code == ErrorCode.RATE_LIMITED
+            counted("rate_limited" if is_limit else "refused")
+            frame = encode_server(
+                ErrorFrame(
+                    code=refused.code,
+                    message=refused.message,
+                    rid=rid,
+                    retry_after=refused.retry_after,
+                )
+            )
+            if refused.retry_after is not None:
+                self.requests.abandon(rid)  # a passing refusal: the same rid may succeed later
+            else:
+                self.requests.finish(rid, frame)
+            return frame
+        # A placement is accepted into its arena's tick here; the tick's outcome is
+        # counted by the arena (``tilemud_placements_total``).
+        counted("accepted")
+        if answer is not None:
+            self.requests.finish(rid, answer)
+        return answer
+
+    async def _apply(self, message: Join | Leave | Place) -> str | None:
+        match message:
+            case Join():
+                return await self._join(message)
+            case Leave(rid=rid):
+                seat = self._require_seat()
+                await self.leave_world("left")
+                return encode_server(Left(rid=rid, arena_id=seat.ticket.arena_id))
+            case Place(rid=rid, x=x, y=y, kind=kind):
+                seat = self._require_seat()
+                try:
+                    await seat.ticket.ref.send(
+                        PlaceTile(player_id=self.player_id, rid=rid, x=x, y=y, kind=kind)
+                    )
+                except (ActorGone, MailboxFull) as exc:
+                    raise Refused(
+                        ErrorCode.ARENA_UNAVAILABLE, str(exc), retry_after=RETRY_SOON
+                    ) from exc
+                return None  # the arena answers at the end of its tick, through reply()
+            case _:
+                assert_never(message)
+
+    async def _join(self, join: Join) -> str:
+        if self.seat is not None:
+            raise Refused(
+                ErrorCode.ALREADY_IN_ARENA,
+                f"already in arena {self.seat.ticket.arena_id}; leave it first",
+            )
+        ticket: ArenaTicket | None = None
+        link = SeatLink(self.ref)
+        # A party leader entering a battle keeps a seat in it for every member.
+        parties = self._services.parties
+        mates = (
+            () if parties is None or join.mode != "battle" else parties.battle_mates(self.player_id)
+        )
+        try:
+            with trio.fail_after(ASK_TIMEOUT):
+                found: ArenaTicket | NoArena = await self._services.world.ask(
+                    lambda reply: FindArena(
+                        mode=join.mode,
+                        region=join.region,
+                        player_id=self.player_id,
+                        reply=reply,
+                        party=mates,
+                    )
+                )
+                if isinstance(found, NoArena):
+                    retry = found.retry_after
+                    if retry is None and found.code == ErrorCode.ARENA_UNAVAILABLE:
+                        retry = RETRY_SOON
+                    raise Refused(found.code, found.message, retry_after=retry)
+                ticket = found
+                outcome: JoinOutcome = await ticket.ref.ask(
+                    lambda reply: JoinArena(link=link, reply=reply)
+                )
+        except (trio.TooSlowError, ActorGone) as exc:
+            await self._undo_join(ticket, link)
+            reason = (
+                f"matchmaking did not answer within {ASK_TIMEOUT:g} s"
+                if isinstance(exc, trio.TooSlowError)
+                else f"the arena went away: {exc}"
+            )
+            raise Refused(ErrorCode.ARENA_UNAVAILABLE, reason, retry_after=RETRY_SOON) from exc
+        if isinstance(outcome, JoinRefused):
+            await self._undo_join(ticket, link)
+            raise Refused(
+                ErrorCode.ARENA_UNAVAILABLE,
+                f"arena refused the seat ({outcome.code})",
+                retry_after=RETRY_SOON,
+            )
+        self.seat = Seat(ticket=ticket, link=link, mode=join.mode, region=join.region)
+        if mates and parties is not None:
+            parties.battle_entered(self.player_id, ticket.arena_id, join.region)
+        return encode_server(
+            Joined(
+                rid=join.rid,
+                arena_id=ticket.arena_id,
+                mode=join.mode,
+                region=join.region,
+                tick=outcome.tick,
+                rules=RulesSummary.from_rules(ticket.rules),
+            )
+        )
+
+    async def _undo_join(self, ticket: ArenaTicket | None, link: SeatLink) -> None:
+        """Give back a seat that a failed join reserved, and may still take.
+
+        The arena may yet handle a ``JoinArena`` that timed out here: its link is silenced
+        first, and the ``LeaveArena`` queued behind the join takes the seat back, so no
+        ghost player keeps counting against the arena's cap. Without a ticket the world
+        may still have reserved a seat it could not tell us about: every reservation of
+        this player is released (a player who is joining holds no other seat).
+        """
+        link.active = False
+        if ticket is not None:
+            with contextlib.suppress(ActorGone):
+                await ticket.ref.send(LeaveArena(player_id=self.player_id, reason="left"))
+        await self._services.world.send(
+            ReleaseSeat(
+                arena_id=None if ticket is None else ticket.arena_id, player_id=self.player_id
+            )
+        )
+
+    def _require_seat(self) -> Seat:
+        if self.seat is None:
+            raise Refused(ErrorCode.NOT_IN_ARENA, "not in an arena; join one first")
+        return self.seat
+
+    def _ask_resync(self) -> None:
+        # Called from another actor's task: never wait. If the arena's mailbox is full the
+        # request is tried again with the next published frame.
+        if self.seat is None:
+            self._mark_gap()
+            return
+        if self._resync_asked:
+            return
+        try:
+            self._resync_asked = self.seat.ticket.ref.try_send(Resync(player_id=self.player_id))
+        except ActorGone:
+            self.seat = None
+
+    def _mark_gap(self) -> None:
+        """No arena can resync this stream: go on from a ``stream_gap`` frame instead."""
+        self.reset_stream(encode_stream_body(StreamGap(seq=UNSTAMPED, sent_at=time.time())))
+
+    def _ring(self) -> None:
+        if self._bell is not None:
+            self._bell.ring()

@@ -1,0 +1,169 @@
+"""The floor every actor stands on: bounded mailboxes, the ``Ref`` that others hold, the
+one-shot ``Reply``, overflow policies and the :class:`Doorbell`.
+
+An actor owns its state alone; everyone else talks to it through a ``Ref``. The mailbox is
+created once, outside the actor's task, so a ``Ref`` stays valid across restarts: messages
+queued while the supervisor restarts the actor wait for the new incarnation.
+
+Every mailbox names its overflow policy (``Overflow``):
+
+- ``BLOCK``: ``send`` waits for room. Used where the sender should feel backpressure, for
+  example a player's input, which then stops being read from the socket.
+- ``REJECT``: ``send`` raises :class:`MailboxFull` at once. Used where a sender must never
+  stall behind a busy actor.
+
+``try_send`` never waits, whatever the policy, and says whether the message went in.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+import attrs
+import trio
+
+from tilemud.errors import ActorGone, MailboxFull
+
+M = TypeVar("M")
+R = TypeVar("R")
+
+
+class Overflow(enum.Enum):
+    """What happens when a message is sent to a full mailbox."""
+
+    BLOCK = "block"
+    REJECT = "reject"
+
+
+@attrs.frozen
+class Reply(Generic[R]):
+    """The one-shot reply slot carried inside an ``ask`` message.
+
+    The actor answers with :meth:`send`, which never blocks: the slot has room for exactly
+    one answer, and an answer to a caller that already gave up is dropped silently.
+    """
+
+    _channel: trio.MemorySendChannel[R]
+
+    def send(self, value: R) -> None:
+        """Deliver the answer; never blocks, never fails."""
+        try:
+            self._channel.send_nowait(value)
+        except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
+            # The caller timed out and closed its end, or an answer was already given.
+            pass
+        finally:
+            self._channel.close()
+
+
+@attrs.frozen
+class Ref(Generic[M]):
+    """A handle on an actor's mailbox: the only way other tasks reach an actor."""
+
+    name: str
+    overflow: Overflow
+    _send_channel: trio.MemorySendChannel[M]
+
+    async def send(self, message: M) -> None:
+        """Send a message, honouring the mailbox's overflow policy.
+
+        Raises:
+            MailboxFull: the mailbox is full and its policy is ``REJECT``.
+            ActorGone: the actor stopped for good.
+        """
+        if self.overflow is Overflow.REJECT:
+            if not self.try_send(message):
+                raise MailboxFull(f"mailbox of {self.name} is full")
+            return
+        try:
+            await self._send_channel.send(message)
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            raise ActorGone(f"{self.name} has stopped") from exc
+
+    def try_send(self, message: M) -> bool:
+        """Send without waiting. Returns False when the mailbox is full.
+
+        Raises:
+            ActorGone: the actor stopped for good.
+        """
+        try:
+            self._send_channel.send_nowait(message)
+        except trio.WouldBlock:
+            return False
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            raise ActorGone(f"{self.name} has stopped") from exc
+        return True
+
+    async def ask(self, make_message: Callable[[Reply[R]], M]) -> R:
+        """Send a request and wait for its answer.
+
+        The caller sets the timeout (``with trio.fail_after(...)``); the actor never blocks on
+        a slow caller because the reply slot holds exactly one answer.
+
+        Args:
+            make_message: builds the request around the reply slot it is given.
+
+        Raises:
+            MailboxFull: the mailbox is full and its policy is ``REJECT``.
+            ActorGone: the actor stopped, or dropped the request without answering.
+        """
+        reply_send, reply_receive = trio.open_memory_channel[R](1)
+        with reply_receive:
+            await self.send(make_message(Reply(reply_send)))
+            try:
+                return await reply_receive.receive()
+            except trio.EndOfChannel as exc:
+                raise ActorGone(f"{self.name} dropped the request unanswered") from exc
+
+
+@attrs.frozen
+class Mailbox(Generic[M]):
+    """Both ends of an actor's bounded mailbox.
+
+    The supervisor tree creates it; the actor's task reads ``inbox`` and hands out ``ref``.
+    """
+
+    ref: Ref[M]
+    inbox: trio.MemoryReceiveChannel[M]
+    capacity: int
+
+    def close(self) -> None:
+        """Close the mailbox for good: later sends raise :class:`ActorGone`."""
+        self.ref._send_channel.close()
+        self.inbox.close()
+
+
+def open_mailbox(name: str, capacity: int, overflow: Overflow) -> Mailbox[M]:
+    """Create a bounded mailbox for the actor called ``name``.
+
+    Args:
+        name: the actor's name, used in errors and logs.
+        capacity: how many messages may wait; must be at least 1 (never unbounded).
+        overflow: what a sender meets when the mailbox is full.
+    """
+    if capacity < 1:
+        raise ValueError("a mailbox must hold at least one message")
+    send_channel, receive_channel = trio.open_memory_channel[M](capacity)
+    return Mailbox(ref=Ref(name, overflow, send_channel), inbox=receive_channel, capacity=capacity)
+
+
+class Doorbell:
+    """Wakes one waiting task; rings while nobody waits are kept until the next wait.
+
+    A spurious wake-up is possible (a ring for something already taken): the waiter must
+    look for work again after every wait, never assume it found some.
+    """
+
+    def __init__(self) -> None:
+        self._event = trio.Event()
+
+    def ring(self) -> None:
+        """Something arrived; never blocks."""
+        self._event.set()
+
+    async def wait(self) -> None:
+        """Wait for the next ring (or return at once if one came since the last wait)."""
+        await self._event.wait()
+        self._event = trio.Event()

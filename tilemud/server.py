@@ -1,0 +1,328 @@
+"""The composition root: builds the supervision tree and wires the rooms together.
+
+The only module that knows every room; everything else is handed what it needs here.
+
+As built today (docs/architecture.md keeps the picture)::
+
+    root (one_for_all)
+    ├── storage   the one owner of the database: requests, write-behind (durable only)
+    ├── world (one_for_one)
+    │   ├── play (rest_for_one)
+    │   │   ├── arenas     dynamic: one arena actor per battle or epic arena
+    │   │   └── directory  matchmaking Mode -> Region -> Load; brings back live arenas
+    │   ├── guilds    one actor: every guild, its members, roles and invites
+    │   ├── parties   dynamic: one party actor per party; each ends itself when empty
+    │   ├── chat (rest_for_one)
+    │   │   ├── log        channel messages to storage, behind the conversation
+    │   │   ├── channels   dynamic: one actor per channel (global, region, arena, guild, party)
+    │   │   ├── directory  who reads which channel; channels started on demand
+    │   │   ├── dm         the direct message courier (stored, delivered once per session)
+    │   │   └── purge      deletes messages past their channel type's retention
+    │   └── replays   the periodic purge of replays past their retention (durable only)
+    ├── gateway   trio-websocket listener; sessions and their connections
+    └── http      Quart-Trio app on Hypercorn: auth, health, metrics, OpenAPI, replays
+
+One :class:`~tilemud.metrics.ServerMetrics` is created here and its slices passed down:
+arena meters to the world (and through it to each arena), the session meter in the
+sessions' services, the connection meter to the gateway, whose ``load`` is read at scrape
+time; the HTTP app serves it at ``GET /metrics``.
+
+Storage comes first: it starts before anything that uses it (its start checks the
+schema, and migrates the embedded SQLite file) and stops last, after its final flush.
+With ``database.durable`` off there is no storage child and nothing is stored.
+
+One :class:`~tilemud.actors.session.PresenceRegistry` is built here and handed to the gateway
+(whose session keeper keeps it) and to guilds, parties and chat (which reach players
+through it). Sessions get the chat, guild and party request routes and listeners here, so
+the session room imports none of them. The cluster link, NPCs and elasticity join the tree
+with the issues that build them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+import attrs
+import trio
+
+from tilemud import __version__
+from tilemud.actors.arena import World
+from tilemud.actors.chat import ChatClient, ChatService
+from tilemud.actors.guilds import GuildRequests, Guilds
+from tilemud.actors.parties import Parties, PartyRequests
+from tilemud.actors.session import PresenceRegistry, SessionServices
+from tilemud.auth import TokenAuthority
+from tilemud.cluster.ratelimit import InProcessRateLimiter
+from tilemud.config import Settings
+from tilemud.game import default_rules
+from tilemud.metrics import ServerMetrics
+from tilemud.net.gateway import Gateway
+from tilemud.net.http import HealthReport, create_app, serve_http
+from tilemud.storage import StorageActor, check_schema
+from tilemud.storage.janitor import ReplayJanitor
+from tilemud.supervisors import (
+    ChildContext,
+    ChildSpec,
+    DynamicSupervisor,
+    Intensity,
+    Strategy,
+    Supervisor,
+    run_root,
+)
+
+log = logging.getLogger("tilemud.server")
+
+
+@attrs.frozen(kw_only=True)
+class ServerAddresses:
+    """Where a running server can be reached (the real ports, also when 0 was asked for)."""
+
+    host: str
+    ws_port: int
+    http_port: int
+    ws_path: str
+
+    @property
+    def ws_url(self) -> str:
+        """The players' WebSocket URL."""
+        return f"ws://{self.host}:{self.ws_port}{self.ws_path}"
+
+    @property
+    def http_url(self) -> str:
+        """The base URL of the HTTP API."""
+        return f"http://{self.host}:{self.http_port}"
+
+
+class TilemudServer:
+    """Builds the tree from settings and runs it; also answers the health probe.
+
+    Args:
+        settings: the whole settings tree.
+        metrics: the metrics every part feeds and ``GET /metrics`` serves; a fresh
+            :class:`~tilemud.metrics.ServerMetrics` when None (one per server, never
+            shared through a global registry).
+    """
+
+    def __init__(self, settings: Settings, *, metrics: ServerMetrics | None = None) -> None:
+        self.settings = settings
+        self.metrics = ServerMetrics() if metrics is None else metrics
+        self.tokens = TokenAuthority(
+            settings.auth, resume_lifetime=settings.gateway.reconnect_grace
+        )
+        self.storage: StorageActor | None = None
+        if settings.database.durable:
+            self.storage = StorageActor(settings.database, data_dir=settings.server.data_dir)
+            self.metrics.watch_storage(self.storage.stats)
+        storage = None if self.storage is None else self.storage.client
+        self._arenas = DynamicSupervisor(
+            "arenas",
+            intensity=Intensity(restarts=10, period=10.0),
+            max_children=settings.world.max_arenas,
+        )
+        self.world = World(
+            settings.world,
+            self._arenas,
+            default_rules,
+            meters=self.metrics.arenas,
+            storage=storage,
+            snapshot_ticks=settings.database.snapshot_ticks,
+        )
+        # Arenas and matchmaking restart together: the directory only knows arenas its
+        # supervisor runs.
+        play = Supervisor(
+            "play",
+            [
+                ChildSpec(id="arenas", run=self._arenas.run, shutdown=5.0),
+                ChildSpec(id="directory", run=self.world.run),
+            ],
+            strategy=Strategy.REST_FOR_ONE,
+        )
+        # Who is on this node: kept by the gateway's session keeper, read by every room
+        # that reaches players. Guilds and parties tell chat when someone may no longer
+        # read their channel; chat asks them who is in which.
+        self.presence = PresenceRegistry()
+        self.chat = ChatService(
+            settings.social,
+            settings.limits,
+            regions=settings.world.regions,
+            store=storage,
+            presence=self.presence,
+            memberships=_Memberships(self),
+        )
+        chat = self.chat.client
+        self.guilds = Guilds(
+            settings.social,
+            storage=storage,
+            presence=self.presence,
+            is_blocked=_blocks(chat),
+            on_member_removed=chat.member_removed,
+            on_channel_closed=chat.channel_closed,
+        )
+        self.parties = Parties(
+            settings.social,
+            presence=self.presence,
+            is_blocked=_blocks(chat),
+            on_member_removed=chat.member_removed,
+            on_channel_closed=chat.channel_closed,
+        )
+        world_children = [
+            ChildSpec(id="play", run=play.run, shutdown=10.0),
+            ChildSpec(id="guilds", run=self.guilds.run),
+            self.parties.child_spec(),
+            self.chat.child_spec(),
+        ]
+        if storage is not None:
+            janitor = ReplayJanitor(storage, settings.database)
+            self.metrics.watch_janitor(janitor.stats)
+            world_children.append(ChildSpec(id="replays", run=janitor.run, shutdown=2.0))
+        # Each part restarts alone: a guild bug does not end the parties, the chats or the
+        # arenas (DESIGN.md: the world is one_for_one).
+        world = Supervisor("world", world_children, strategy=Strategy.ONE_FOR_ONE)
+        services = SessionServices(
+            world=self.world.ref,
+            actions=InProcessRateLimiter(
+                limit=settings.limits.actions, window=settings.limits.actions_window
+            ),
+            meter=self.metrics.session,
+            storage=storage,
+            routes=(
+                self.chat.requests,
+                GuildRequests(self.guilds.client),
+                PartyRequests(self.parties),
+            ),
+            listeners=(self.chat.requests, self.parties),
+            parties=self.parties,
+        )
+        self.gateway = Gateway(
+            settings.server,
+            settings.gateway,
+            self.tokens,
+            services,
+            self.metrics.connection,
+            presence=self.presence,
+        )
+        self.metrics.watch_gateway(self.gateway.load)
+        self._app = create_app(
+            settings=settings,
+            tokens=self.tokens,
+            health=self,
+            metrics=self.metrics,
+            storage=storage,
+        )
+        self._http_port: int | None = None
+        self._started_at = time.time()
+        #: Set once the tree has stopped after :meth:`stop` or a fatal error.
+        self.stopped = trio.Event()
+        grace = settings.gateway.close_timeout + 2.0
+        children = [
+            ChildSpec(id="world", run=world.run, shutdown=10.0),
+            ChildSpec(id="gateway", run=self.gateway.run, shutdown=grace),
+            ChildSpec(id="http", run=self._run_http, shutdown=grace),
+        ]
+        if self.storage is not None:
+            # The final flush may take a while on a slow database; the stop waits for it.
+            children.insert(0, ChildSpec(id="storage", run=self._run_storage, shutdown=30.0))
+        self._root = Supervisor(
+            "root",
+            children,
+            strategy=Strategy.ONE_FOR_ALL,
+            intensity=Intensity(restarts=3, period=30.0),
+        )
+
+    @property
+    def addresses(self) -> ServerAddresses:
+        """The bound addresses; valid once :meth:`run` reported started."""
+        return ServerAddresses(
+            host=self.settings.server.host,
+            ws_port=self.gateway.port or 0,
+            http_port=self._http_port or 0,
+            ws_path=self.settings.gateway.path,
+        )
+
+    async def run(
+        self, *, task_status: trio.TaskStatus[ServerAddresses] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Run the tree until it is stopped; ``started`` reports the bound addresses."""
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(run_root, self._root)
+                task_status.started(self.addresses)
+        finally:
+            self.stopped.set()
+
+    def stop(self) -> None:
+        """Begin a graceful stop: children stop in reverse order, each within its grace."""
+        self._root.stop()
+
+    def health(self) -> HealthReport:
+        """Up when every child of the root is running (the HTTP ``/healthz`` answer)."""
+        up = {"gateway": self.gateway.port is not None, "http": self._http_port is not None}
+        ok = all(up.values()) and not self.stopped.is_set()
+        return HealthReport(
+            ok=ok,
+            details={
+                "version": __version__,
+                "uptime_s": round(time.time() - self._started_at, 3),
+                "children": {child: "up" if is_up else "down" for child, is_up in up.items()},
+                "sessions": len(self.gateway.sessions) if self.gateway.port else 0,
+                "connections": self.gateway.connections,
+            },
+        )
+
+    async def _run_storage(self, ctx: ChildContext) -> None:
+        assert self.storage is not None
+        # Blocking (Alembic): in a thread. SQLite is migrated to head; PostgreSQL behind
+        # its head is refused with the command that fixes it (SchemaOutOfDate).
+        await trio.to_thread.run_sync(check_schema, self.settings)
+        await self.storage.run(ctx)
+
+    async def _run_http(self, ctx: ChildContext) -> None:
+        def record_port(port: int) -> None:
+            self._http_port = port
+            log.info("http listening", extra={"url": f"http://{self.settings.server.host}:{port}"})
+            ctx.started(port)
+
+        try:
+            await serve_http(
+                self._app,
+                self.settings.server,
+                shutdown_trigger=ctx.stopping.wait,
+                task_status=_OnStarted(record_port),
+            )
+        finally:
+            self._http_port = None
+
+
+class _OnStarted:
+    """A task status that hands the started value to a callback (the start protocol)."""
+
+    def __init__(self, callback: Callable[[int], None]) -> None:
+        self._callback = callback
+
+    def started(self, value: int | None = None) -> None:
+        assert value is not None
+        self._callback(value)
+
+
+class _Memberships:
+    """Chat's view of who is in which guild and party (``ChatMemberships``)."""
+
+    def __init__(self, server: TilemudServer) -> None:
+        self._server = server
+
+    async def guild_of(self, player_id: str) -> str | None:
+        return await self._server.guilds.client.guild_of(player_id)
+
+    async def party_of(self, player_id: str) -> str | None:
+        return self._server.parties.party_of(player_id)
+
+
+def _blocks(chat: ChatClient) -> Callable[[str, str], Awaitable[bool]]:
+    """The invite check of guilds and parties: does the invitee block the inviter?"""
+
+    async def is_blocked(blocker_id: str, blocked_id: str) -> bool:
+        return await chat.is_blocked(blocker_id=blocker_id, blocked_id=blocked_id)
+
+    return is_blocked
