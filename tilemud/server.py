@@ -126,7 +126,7 @@ class TilemudServer:
             self._arenas,
             default_rules,
             meters=self.metrics.arenas,
-            storage=storage,
+            storage=None if storage is None else storage.arenas,
             snapshot_ticks=settings.database.snapshot_ticks,
         )
         # Arenas and matchmaking restart together: the directory only knows arenas its
@@ -147,14 +147,14 @@ class TilemudServer:
             settings.social,
             settings.limits,
             regions=settings.world.regions,
-            store=storage,
+            store=None if storage is None else storage.chat,
             presence=self.presence,
             memberships=_Memberships(self),
         )
         chat = self.chat.client
         self.guilds = Guilds(
             settings.social,
-            storage=storage,
+            storage=None if storage is None else storage.guilds,
             presence=self.presence,
             is_blocked=_blocks(chat),
             on_member_removed=chat.member_removed,
@@ -174,7 +174,7 @@ class TilemudServer:
             self.chat.child_spec(),
         ]
         if storage is not None:
-            janitor = ReplayJanitor(storage, settings.database)
+            janitor = ReplayJanitor(storage.arenas, settings.database)
             self.metrics.watch_janitor(janitor.stats)
             world_children.append(ChildSpec(id="replays", run=janitor.run, shutdown=2.0))
         # Each part restarts alone: a guild bug does not end the parties, the chats or the
@@ -186,7 +186,7 @@ class TilemudServer:
                 limit=settings.limits.actions, window=settings.limits.actions_window
             ),
             meter=self.metrics.session,
-            storage=storage,
+            storage=None if storage is None else storage.players,
             routes=(
                 self.chat.requests,
                 GuildRequests(self.guilds.client),
@@ -209,7 +209,7 @@ class TilemudServer:
             tokens=self.tokens,
             health=self,
             metrics=self.metrics,
-            storage=storage,
+            storage=None if storage is None else storage.arenas,
         )
         self._http_port: int | None = None
         self._started_at = time.time()

@@ -61,7 +61,7 @@ def stored_arena(storage: StorageClient, **overrides: object) -> Arena:
         "region": "eu",
         "rules": SMALL_RULES,
         "seed": 7,
-        "storage": storage,
+        "storage": storage.arenas,
     }
     options.update(overrides)
     return Arena(**options)  # type: ignore[arg-type]
@@ -99,7 +99,7 @@ async def test_an_accepted_placement_is_answered_after_its_commit(tmp_path: Path
     url = sqlite_url(tmp_path)
     with trio.fail_after(20):
         async with running(actor_for(url, flush_interval=5.0)) as storage:
-            await storage.create_arena(
+            await storage.arenas.create_arena(
                 arena_id=ARENA_ID, mode="arena", region="eu", rules=SMALL_RULES, seed=7
             )
             arena = stored_arena(storage)
@@ -125,7 +125,7 @@ async def test_snapshots_are_taken_every_snapshot_ticks(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path)
     with trio.fail_after(20):
         async with running(actor_for(url)) as storage:
-            await storage.create_arena(
+            await storage.arenas.create_arena(
                 arena_id=ARENA_ID, mode="arena", region="eu", rules=SMALL_RULES, seed=7
             )
             arena = stored_arena(storage, snapshot_ticks=2)
@@ -174,7 +174,7 @@ async def test_a_crashed_arena_restarts_from_storage(
 
     with trio.fail_after(20):
         async with running(actor_for(url)) as storage:
-            await storage.create_arena(
+            await storage.arenas.create_arena(
                 arena_id=ARENA_ID, mode="arena", region="eu", rules=SMALL_RULES, seed=7
             )
             arena = stored_arena(storage)
@@ -266,7 +266,7 @@ async def test_a_graceful_stop_snapshots_the_board_and_leaves_the_arena_live(
     url = sqlite_url(tmp_path)
     with trio.fail_after(20):
         async with running(actor_for(url)) as storage:
-            await storage.create_arena(
+            await storage.arenas.create_arena(
                 arena_id=ARENA_ID, mode="arena", region="eu", rules=SMALL_RULES, seed=7
             )
             arena = stored_arena(storage)
@@ -293,7 +293,7 @@ async def test_a_battle_that_ends_stores_its_end_and_a_complete_replay(tmp_path:
     rules = attrs.evolve(BATTLE_RULES, battle_ticks=8, require_adjacency=False)
     with trio.fail_after(20):
         async with running(actor_for(url, flush_interval=5.0)) as storage:
-            await storage.create_arena(
+            await storage.arenas.create_arena(
                 arena_id="b_short", mode="battle", region="eu", rules=rules, seed=11
             )
             arena = stored_arena(storage, arena_id="b_short", mode="battle", rules=rules, seed=11)

@@ -49,19 +49,19 @@ async def test_an_outage_fails_requests_fast_and_buffered_rows_land_after_it(pg_
             port = await nursery.start(proxy.run)
             proxied = target.set(port=port).render_as_string(hide_password=False)
             async with running(actor_for(proxied)) as storage:
-                await storage.create_arena(
+                await storage.arenas.create_arena(
                     arena_id="a1", mode="battle", region="eu", rules=BATTLE_RULES, seed=7
                 )
-                assert storage.record_placements("a1", 1, placements(2), checksum="c1")
+                assert storage.arenas.record_placements("a1", 1, placements(2), checksum="c1")
                 await storage.flush()
 
                 proxy.cut()
                 with trio.fail_after(5):
                     with pytest.raises(StorageUnavailable) as caught:
-                        await storage.list_live_arenas()
+                        await storage.arenas.list_live_arenas()
                 assert caught.value.retry_after > 0
                 for tick in range(2, 12):
-                    assert storage.record_placements("a1", tick, placements(3))
+                    assert storage.arenas.record_placements("a1", tick, placements(3))
                 await wait_until(lambda: storage.stats().failures >= 3)
                 with pytest.raises(StorageUnavailable):
                     await storage.flush()
@@ -73,7 +73,7 @@ async def test_an_outage_fails_requests_fast_and_buffered_rows_land_after_it(pg_
                 stats = storage.stats()
                 assert (stats.rows_written, stats.rows_rejected) == (33, 0)
                 assert stats.largest_backlog >= 30
-                assert [a.arena_id for a in await storage.list_live_arenas()] == ["a1"]
+                assert [a.arena_id for a in await storage.arenas.list_live_arenas()] == ["a1"]
             nursery.cancel_scope.cancel()
     logged = await read(pg_url, lambda c: load_placements(c, "a1"))
     assert len(logged) == 32

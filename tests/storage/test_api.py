@@ -13,6 +13,11 @@ PUBLIC = {
     # The actor and what its callers hold, send and catch.
     "StorageActor",
     "StorageClient",
+    # ... and its faces, one per domain.
+    "ArenaStorage",
+    "ChatStorage",
+    "GuildStorage",
+    "PlayerStorage",
     "StorageMessage",
     "Transact",
     "FlushWriteBehind",

@@ -128,7 +128,7 @@ async def test_the_purge_deletes_each_type_past_its_retention_boundary_kept(
         # Runs fall at t0 + 1 h, + 2 h ...: at the first, the global cut-off is t0 + 1 h - 1 day.
         first_run = t0 + HOUR
         global_cut = at(first_run - DAY)
-        await storage.record_chat_messages(
+        await storage.chat.record_chat_messages(
             [
                 chat("g-old", "global", global_cut - dt.timedelta(microseconds=1)),
                 chat("g-exact", "global", global_cut),
@@ -137,10 +137,12 @@ async def test_the_purge_deletes_each_type_past_its_retention_boundary_kept(
             ]
         )
         direct_cut = at(first_run - 2 * DAY)
-        await storage.record_direct_message(direct("d-old", direct_cut - dt.timedelta(seconds=1)))
-        await storage.record_direct_message(direct("d-exact", direct_cut))
+        await storage.chat.record_direct_message(
+            direct("d-old", direct_cut - dt.timedelta(seconds=1))
+        )
+        await storage.chat.record_direct_message(direct("d-exact", direct_cut))
 
-        janitor = ChatJanitor(storage, retention, interval=social.purge_interval, clock=wall)
+        janitor = ChatJanitor(storage.chat, retention, interval=social.purge_interval, clock=wall)
         async with trio.open_nursery() as nursery:
             stopping = trio.Event()
             await nursery.start(_run, janitor, stopping)

@@ -147,7 +147,14 @@ def test_0004_adds_the_guild_tables_and_takes_them_away(tmp_path: object) -> Non
 @asynccontextmanager
 async def guilds_on(storage: StorageClient) -> AsyncIterator[GuildsClient]:
     ids = iter(f"g{n}" for n in range(1, 100))
-    guilds = Guilds(SocialSettings(), storage=storage, new_guild_id=lambda: next(ids))
+    guilds = Guilds(
+        SocialSettings(),
+        storage=storage.guilds,
+        is_blocked=lambda blocker, blocked: storage.chat.is_blocked(
+            blocker_id=blocker, blocked_id=blocked
+        ),
+        new_guild_id=lambda: next(ids),
+    )
     async with trio.open_nursery() as nursery:
 
         async def run(task_status: trio.TaskStatus[GuildsClient]) -> None:
@@ -183,7 +190,7 @@ async def test_a_change_the_database_refuses_reloads_the_book(database_url: str)
     with trio.fail_after(30):
         async with running(actor_for(database_url)) as storage, guilds_on(storage) as guilds:
             # Behind the actor's back (another node, say): a guild takes the name.
-            await storage.create_guild(
+            await storage.guilds.create_guild(
                 guild_id="elsewhere", name="Tile Lords", name_key="tile lords", leader_id="x"
             )
             clash = await guilds.apply("ann", "create", "Tile Lords", rid="1")

@@ -140,20 +140,23 @@ async def test_a_replay_is_kept_for_the_retention_then_purged_at_the_next_run(
     settings = attrs.evolve(FAST, url=database_url, replay_retention=WEEK, purge_interval=HOUR)
     async with running(StorageActor(settings, data_dir=Path("unused"), clock=wall)) as storage:
         for arena_id in ("old", "exact", "young", "live"):
-            await storage.create_arena(
+            await storage.arenas.create_arena(
                 arena_id=arena_id, mode="battle", region="eu", rules=BATTLE_RULES, seed=7
             )
-            assert storage.record_placements(arena_id, 1, placements(2), checksum="c1") is not None
+            assert (
+                storage.arenas.record_placements(arena_id, 1, placements(2), checksum="c1")
+                is not None
+            )
         # Nothing else waits on a deadline yet: each arena ends exactly when asked.
         for arena_id, offset in (("old", HOUR - 1), ("exact", HOUR), ("young", HOUR + 1)):
             await trio.sleep_until(t0 + offset)
-            ended = await storage.end_arena(arena_id, RESULT)
+            ended = await storage.arenas.end_arena(arena_id, RESULT)
             assert ended.ended == at(t0 + offset)
 
         # Runs fall at t0 + WEEK (cutoff t0), t0 + WEEK + 1 h (cutoff t0 + 1 h: "old" ended
         # a week and 1 s before it, "young" a week less 1 s), t0 + WEEK + 2 h (cutoff t0 + 2 h).
         await trio.sleep_until(t0 + WEEK - HOUR)
-        janitor = ReplayJanitor(storage, settings, clock=wall)
+        janitor = ReplayJanitor(storage.arenas, settings, clock=wall)
         async with trio.open_nursery() as nursery:
             stopping = await start(nursery, janitor)
 

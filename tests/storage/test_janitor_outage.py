@@ -53,12 +53,12 @@ async def test_an_outage_does_not_end_the_janitor_and_the_next_run_purges(
             # Any ended arena is past a 1 ms retention by the time a run comes.
             settings = attrs.evolve(FAST, url=proxied, replay_retention=0.001, purge_interval=0.1)
             async with running(StorageActor(settings, data_dir=Path("unused"))) as storage:
-                await storage.create_arena(
+                await storage.arenas.create_arena(
                     arena_id="a1", mode="battle", region="eu", rules=BATTLE_RULES, seed=1
                 )
-                await storage.end_arena("a1", result)
+                await storage.arenas.end_arena("a1", result)
                 proxy.cut()
-                janitor = ReplayJanitor(storage, settings)
+                janitor = ReplayJanitor(storage.arenas, settings)
                 stopping = trio.Event()
                 async with trio.open_nursery() as janitors:
                     await janitors.start(_run, janitor, stopping)

@@ -4,9 +4,10 @@
   migrations and :func:`check_schema`, the start-up policy.
 - Repositories: synchronous functions taking a SQLAlchemy ``Connection`` (plain and
   testable), run by the storage actor in worker threads, one transaction per request.
-- :class:`StorageActor`: the one owner of the database; others use its
-  :class:`StorageClient` (critical writes acknowledged after commit, reads, and the
-  never-blocking write-behind path for placements and tick checksums).
+- :class:`StorageActor`: the one owner of the database; others use one face of its
+  :class:`StorageClient` per domain (:class:`ArenaStorage`, :class:`ChatStorage`,
+  :class:`GuildStorage`, :class:`PlayerStorage`): critical writes acknowledged after
+  commit, reads, and the never-blocking write-behind path for placements and checksums.
 
 docs/operations.md ("Storage") says how to run it on SQLite or PostgreSQL.
 """
@@ -14,6 +15,8 @@ docs/operations.md ("Storage") says how to run it on SQLite or PostgreSQL.
 from tilemud.game import ReplayTick as ReplayTick
 from tilemud.storage import janitor as janitor
 from tilemud.storage import migrate as migrate
+from tilemud.storage._arena_storage import ArenaStorage as ArenaStorage
+from tilemud.storage._chat_storage import ChatStorage as ChatStorage
 from tilemud.storage._client import StorageClient as StorageClient
 from tilemud.storage._database import Database as Database
 from tilemud.storage._database import database_url as database_url
@@ -25,9 +28,11 @@ from tilemud.storage._errors import SchemaOutOfDate as SchemaOutOfDate
 from tilemud.storage._errors import StatementTimeout as StatementTimeout
 from tilemud.storage._errors import StorageError as StorageError
 from tilemud.storage._errors import StorageUnavailable as StorageUnavailable
+from tilemud.storage._guild_storage import GuildStorage as GuildStorage
 from tilemud.storage._messages import FlushWriteBehind as FlushWriteBehind
 from tilemud.storage._messages import StorageMessage as StorageMessage
 from tilemud.storage._messages import Transact as Transact
+from tilemud.storage._player_storage import PlayerStorage as PlayerStorage
 from tilemud.storage._records import ArenaLifecycle as ArenaLifecycle
 from tilemud.storage._records import ArenaRecord as ArenaRecord
 from tilemud.storage._records import ParticipantRecord as ParticipantRecord

@@ -62,7 +62,10 @@ def authority() -> TokenAuthority:
 def make_app(storage: StorageClient | None) -> QuartTrio:
     auth = AuthSettings(secret=SECRET)
     return create_app(
-        settings=Settings(auth=auth), tokens=authority(), health=UpProbe(), storage=storage
+        settings=Settings(auth=auth),
+        tokens=authority(),
+        health=UpProbe(),
+        storage=None if storage is None else storage.arenas,
     )
 
 
@@ -105,7 +108,7 @@ def play(ticks: int) -> list[TickOutcome]:
 
 async def store_game(storage: StorageClient, arena_id: str, *, end: bool = True) -> int:
     """Store a game as the arena does; return how many checksums were stored."""
-    await storage.create_arena(
+    await storage.arenas.create_arena(
         arena_id=arena_id, mode="battle", region="eu", rules=RULES, seed=SEED
     )
     outcomes = [o for o in play(12) if o.accepted]
@@ -129,7 +132,7 @@ async def store_game(storage: StorageClient, arena_id: str, *, end: bool = True)
 
     await storage.transact(write)
     if end:
-        await storage.end_arena(
+        await storage.arenas.end_arena(
             arena_id, {"tick": 12, "reason": "time", "scores": {}, "winners": []}
         )
     return len(checksums)
@@ -164,7 +167,7 @@ async def test_a_participant_gets_a_replay_that_re_simulates(tmp_path: Path) -> 
             assert check.ok, check.divergence
             assert check.checksums == stored >= 5
             assert "npc_1" in body["players"]  # NPC placements are in the log too
-            replay = await storage.load_replay("a1")
+            replay = await storage.arenas.load_replay("a1")
             assert document.ticks == replay.ticks
 
 
@@ -247,7 +250,7 @@ async def test_a_purged_replay_is_404(tmp_path: Path) -> None:
     with trio.fail_after(DEADLINE):
         async with sqlite_storage(tmp_path) as storage:
             await store_game(storage, "a1")
-            purged = await storage.purge_replays(
+            purged = await storage.arenas.purge_replays(
                 ended_before=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=60)
             )
             assert purged == 1

@@ -106,7 +106,7 @@ from tilemud.errors import ActorGone
 from tilemud.game import ArenaState, BattleResult, Mode, RuleConfig, board_checksum
 from tilemud.mailbox import Mailbox, Overflow, Ref, open_mailbox
 from tilemud.metrics import ArenaMeter
-from tilemud.storage import StorageClient, StorageError
+from tilemud.storage import ArenaStorage, StorageError
 from tilemud.supervisors import ChildContext
 
 log = logging.getLogger("tilemud.arena")
@@ -137,7 +137,7 @@ class Arena:
         mailbox_size: int = 1024,
         on_closed: Callable[[str], None] | None = None,
         meter: ArenaMeter | None = None,
-        storage: StorageClient | None = None,
+        storage: ArenaStorage | None = None,
         snapshot_ticks: int = 600,
         restored: ArenaState | None = None,
     ) -> None:

@@ -45,7 +45,7 @@ from tilemud.errors import ActorGone
 from tilemud.game import ArenaState, Mode, RuleConfig, SnapshotError
 from tilemud.mailbox import Mailbox, Overflow, Ref, Reply, open_mailbox
 from tilemud.metrics import ArenaMeter
-from tilemud.storage import ArenaRecord, StorageClient, StorageUnavailable
+from tilemud.storage import ArenaRecord, ArenaStorage, StorageUnavailable
 from tilemud.supervisors import ChildContext, ChildSpec, DynamicSupervisor, Restart
 
 log = logging.getLogger("tilemud.world")
@@ -153,7 +153,7 @@ class World:
         rules_for: Callable[[Mode], RuleConfig],
         *,
         meters: Mapping[Mode, ArenaMeter],
-        storage: StorageClient | None = None,
+        storage: ArenaStorage | None = None,
         snapshot_ticks: int = 600,
     ) -> None:
         self._settings = settings

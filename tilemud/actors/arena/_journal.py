@@ -30,7 +30,7 @@ import attrs
 from tilemud.actors.arena._links import PlayerLink
 from tilemud.errors import TilemudError
 from tilemud.game import ArenaState, Placement, check_replay
-from tilemud.storage import Recovery, Snapshot, StorageClient
+from tilemud.storage import ArenaStorage, Recovery, Snapshot
 from tilemud.storage._records import logged_ticks
 
 log = logging.getLogger("tilemud.arena")
@@ -70,7 +70,7 @@ class ArenaJournal:
         self,
         *,
         arena_id: str,
-        storage: StorageClient,
+        storage: ArenaStorage,
         snapshot_ticks: int,
         wake: Callable[[], None],
     ) -> None:

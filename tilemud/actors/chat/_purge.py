@@ -41,7 +41,7 @@ log = logging.getLogger("tilemud.chat")
 
 
 class ChatPurgeStore(Protocol):
-    """What the purge needs of storage (:class:`~tilemud.storage.StorageClient` is one)."""
+    """What the purge needs of storage (:class:`~tilemud.storage.ChatStorage` is one)."""
 
     async def purge_chat(
         self, *, before: Mapping[str, dt.datetime], direct_before: dt.datetime | None

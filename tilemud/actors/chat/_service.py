@@ -99,7 +99,7 @@ class ChatService:
         limits: the ``[limits]`` settings (``chat``, ``chat_window``, ``actions``,
             ``actions_window``).
         regions: the regions the server serves.
-        store: the durable store (a ``StorageClient``), or None to keep chat in memory.
+        store: the durable store (``StorageClient.chat``), or None to keep chat in memory.
         presence: who is on this node, and their sessions.
         memberships: guilds and parties, or None (no guild or party channel readable).
         clock: the wall clock (timezone-aware UTC).

@@ -1,7 +1,7 @@
 """What chat needs of storage (:class:`ChatStore`), and an in-memory one for a node that
 keeps nothing (``database.durable`` off) and for tests.
 
-:class:`~tilemud.storage.StorageClient` is the durable :class:`ChatStore`: every call is
+:class:`~tilemud.storage.ChatStorage` is the durable :class:`ChatStore`: every call is
 one transaction, answered after its commit. :class:`MemoryChatStore` keeps the same
 records in dictionaries of its own; they are gone when the process ends. It is touched
 only from Trio tasks, between checkpoints, so it needs no lock.

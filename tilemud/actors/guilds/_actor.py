@@ -54,7 +54,7 @@ from tilemud.social.guild_rules import (
     Invited,
     Removed,
 )
-from tilemud.storage import RecordRejected, StorageClient, StorageUnavailable
+from tilemud.storage import GuildStorage, RecordRejected, StorageUnavailable
 from tilemud.supervisors import ChildContext
 
 log = logging.getLogger("tilemud.guilds")
@@ -161,7 +161,7 @@ class Guilds:
         settings: the ``[social]`` settings (``guild_member_cap``).
         storage: where guilds are kept; None keeps them in memory only.
         presence: how online players are reached (the gateway).
-        is_blocked: the block check for invites; defaults to storage's.
+        is_blocked: the block check for invites (the chat's); None: nobody blocks anybody.
         on_member_removed: told ``(channel, player_id)`` when a member leaves or is kicked.
         on_channel_closed: told ``channel`` when a guild disbands.
         mailbox_size: the mailbox's capacity.
@@ -173,7 +173,7 @@ class Guilds:
         self,
         settings: SocialSettings,
         *,
-        storage: StorageClient | None = None,
+        storage: GuildStorage | None = None,
         presence: Presence | None = None,
         is_blocked: IsBlocked | None = None,
         on_member_removed: Callable[[str, str], object] | None = None,
@@ -185,12 +185,6 @@ class Guilds:
         self._settings = settings
         self._storage = storage
         self._presence = presence
-        if is_blocked is None and storage is not None:
-
-            async def stored_block(blocker_id: str, blocked_id: str) -> bool:
-                return await storage.is_blocked(blocker_id=blocker_id, blocked_id=blocked_id)
-
-            is_blocked = stored_block
         self._is_blocked = is_blocked
         self._on_member_removed = on_member_removed
         self._on_channel_closed = on_channel_closed

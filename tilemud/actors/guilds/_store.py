@@ -25,10 +25,10 @@ from tilemud.social.guild_rules import (
     Transferred,
     name_key,
 )
-from tilemud.storage import StorageClient
+from tilemud.storage import GuildStorage
 
 
-async def load_book(storage: StorageClient | None, *, member_cap: int) -> GuildBook:
+async def load_book(storage: GuildStorage | None, *, member_cap: int) -> GuildBook:
     """Every stored guild in a fresh book (an empty one without storage)."""
     book = GuildBook(member_cap=member_cap)
     if storage is None:
@@ -45,7 +45,7 @@ async def load_book(storage: StorageClient | None, *, member_cap: int) -> GuildB
     return book
 
 
-async def store_change(storage: StorageClient | None, change: GuildChange) -> None:
+async def store_change(storage: GuildStorage | None, change: GuildChange) -> None:
     """Commit one planned change."""
     if storage is None:
         return

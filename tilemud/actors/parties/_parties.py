@@ -45,7 +45,7 @@ log = logging.getLogger("tilemud.parties")
 #: Seconds a session waits for a party to answer before giving up.
 PARTY_ASK_TIMEOUT = 5.0
 
-#: Whether ``blocker_id`` blocks ``blocked_id`` (``StorageClient.is_blocked``, wired by the
+#: Whether ``blocker_id`` blocks ``blocked_id`` (``ChatStorage.is_blocked``, wired by the
 #: tree): ``(blocker_id, blocked_id) -> bool``.
 IsBlocked = Callable[[str, str], Awaitable[bool]]
 

@@ -19,7 +19,7 @@ from tilemud.cluster.ratelimit import RateLimiter
 from tilemud.mailbox import Ref
 from tilemud.metrics import SessionMeter
 from tilemud.protocol import ClientMessage
-from tilemud.storage import StorageClient
+from tilemud.storage import PlayerStorage
 
 if TYPE_CHECKING:  # annotations only: _session imports this module
     from tilemud.actors.session._session import Session, SessionRef
@@ -92,7 +92,7 @@ class SessionServices:
     world: Ref[WorldMessage]
     actions: RateLimiter
     meter: SessionMeter
-    storage: StorageClient | None = None
+    storage: PlayerStorage | None = None
     routes: tuple[RequestRoute, ...] = ()
     listeners: tuple[SessionListener, ...] = ()
     parties: BattleParties | None = None

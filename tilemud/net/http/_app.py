@@ -31,7 +31,7 @@ from tilemud.net.http._names import check_player_name
 from tilemud.net.http._openapi import openapi_document
 from tilemud.net.http._replays import add_replay_route, unauthorized
 from tilemud.net.http._responses import error_response, json_response
-from tilemud.storage import StorageClient
+from tilemud.storage import ArenaStorage
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -60,7 +60,7 @@ def create_app(
     tokens: TokenAuthority,
     health: HealthProbe,
     metrics: ServerMetrics | None = None,
-    storage: StorageClient | None = None,
+    storage: ArenaStorage | None = None,
 ) -> QuartTrio:
     """Build the HTTP API application.
 

@@ -39,7 +39,7 @@ from tilemud.net.http._responses import error_response, retry_later_response
 from tilemud.storage import (
     RecordNotFound,
     Replay,
-    StorageClient,
+    ArenaStorage,
     StorageUnavailable,
     load_arena,
     load_participants,
@@ -65,7 +65,7 @@ def add_replay_route(
     app: QuartTrio,
     *,
     tokens: TokenAuthority,
-    storage: StorageClient | None,
+    storage: ArenaStorage | None,
     timeout: float = REPLAY_TIMEOUT,
 ) -> None:
     """Serve ``GET /v1/replays/<arena_id>`` on ``app``.
