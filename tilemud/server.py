@@ -48,7 +48,7 @@ import attrs
 import trio
 
 from tilemud import __version__
-from tilemud.actors.arena import World
+from tilemud.actors.arena import ArenaDirectory
 from tilemud.actors.chat import ChatClient, ChatService
 from tilemud.actors.guilds import GuildRequests, Guilds
 from tilemud.actors.parties import Parties, PartyRequests
@@ -121,7 +121,7 @@ class TilemudServer:
             intensity=Intensity(restarts=10, period=10.0),
             max_children=settings.world.max_arenas,
         )
-        self.world = World(
+        self.directory = ArenaDirectory(
             settings.world,
             self._arenas,
             default_rules,
@@ -135,7 +135,7 @@ class TilemudServer:
             "play",
             [
                 ChildSpec(id="arenas", run=self._arenas.run, shutdown=5.0),
-                ChildSpec(id="directory", run=self.world.run),
+                ChildSpec(id="directory", run=self.directory.run),
             ],
             strategy=Strategy.REST_FOR_ONE,
         )
@@ -181,7 +181,7 @@ class TilemudServer:
         # arenas (DESIGN.md: the world is one_for_one).
         world = Supervisor("world", world_children, strategy=Strategy.ONE_FOR_ONE)
         services = SessionServices(
-            world=self.world.ref,
+            directory=self.directory.ref,
             actions=InProcessRateLimiter(
                 limit=settings.limits.actions, window=settings.limits.actions_window
             ),

@@ -106,7 +106,7 @@ async def chat_world(
         clock=wall,
     )
     services = SessionServices(
-        world=None,  # type: ignore[arg-type]  # chat never asks the world
+        directory=None,  # type: ignore[arg-type]  # chat never asks for an arena
         actions=InProcessRateLimiter(limit=60, window=10.0),
         meter=ServerMetrics(process=False).session,
         routes=(chat.requests,),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import trio
 import trio.testing
 
-from tilemud.actors.arena import ArenaTicket, FindArena, ReleaseSeat, WorldMessage
+from tilemud.actors.arena import ArenaTicket, FindArena, ReleaseSeat, DirectoryMessage
 from tilemud.actors.arena._actor import ArenaMessage, JoinArena, LeaveArena
 from tilemud.actors.session import Session, SessionIdentity, SessionServices
 from tilemud.actors.session._session import ASK_TIMEOUT
@@ -23,12 +23,12 @@ from tilemud.protocol import Join, decode_server
 DEADLINE = 600.0
 
 
-def make_session(world: Mailbox[WorldMessage]) -> Session:
+def make_session(world: Mailbox[DirectoryMessage]) -> Session:
     return Session(
         SessionIdentity(player_id="p_a", name="ada", session_id="s_1"),
         settings=GatewaySettings(),
         services=SessionServices(
-            world=world.ref,
+            directory=world.ref,
             actions=InProcessRateLimiter(limit=60, window=10.0),
             meter=ServerMetrics(process=False).session,
         ),
@@ -38,7 +38,7 @@ def make_session(world: Mailbox[WorldMessage]) -> Session:
 async def test_a_join_whose_matchmaking_timed_out_releases_any_reserved_seat(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    world: Mailbox[WorldMessage] = open_mailbox("world", 8, Overflow.BLOCK)
+    world: Mailbox[DirectoryMessage] = open_mailbox("world", 8, Overflow.BLOCK)
     session = make_session(world)
     with trio.fail_after(DEADLINE):
         answer = await session.handle(Join(rid="j1", mode="arena", region="eu"))
@@ -56,7 +56,7 @@ async def test_a_join_whose_matchmaking_timed_out_releases_any_reserved_seat(
 async def test_a_join_the_arena_answered_too_late_leaves_and_silences_its_link(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    world: Mailbox[WorldMessage] = open_mailbox("world", 8, Overflow.BLOCK)
+    world: Mailbox[DirectoryMessage] = open_mailbox("world", 8, Overflow.BLOCK)
     arena: Mailbox[ArenaMessage] = open_mailbox("arena", 8, Overflow.BLOCK)
     session = make_session(world)
     ticket = ArenaTicket(arena_id="a_1", ref=arena.ref, rules=ARENA_RULES)

@@ -47,7 +47,7 @@ async def test_a_battle_ends_by_time_and_tells_its_players_the_result(
             assert attrs.evolve(bob.client.view.ended, seq=ended[0].seq) == ended[0]
 
             # The battle is over and gone: a new join starts a new battle.
-            listing: tuple[ArenaListing, ...] = await server.world.ref.ask(
+            listing: tuple[ArenaListing, ...] = await server.directory.ref.ask(
                 lambda reply: ListArenas(reply=reply)
             )
             assert battle not in {entry.arena_id for entry in listing}

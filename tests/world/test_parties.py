@@ -180,7 +180,7 @@ async def test_a_party_enters_one_battle_together(
                 assert (told.arena_id, told.region) == (battle, "eu")
                 assert (await join(member.client, mode="battle")).arena_id == battle
 
-            listing: tuple[ArenaListing, ...] = await server.world.ref.ask(
+            listing: tuple[ArenaListing, ...] = await server.directory.ref.ask(
                 lambda reply: ListArenas(reply=reply)
             )
             seated = {entry.arena_id: entry.players for entry in listing}

@@ -28,7 +28,7 @@ from tilemud.storage import load_arena, load_player, load_replay, tables
 
 
 async def listing(server: TilemudServer) -> dict[str, ArenaListing]:
-    found: tuple[ArenaListing, ...] = await server.world.ref.ask(
+    found: tuple[ArenaListing, ...] = await server.directory.ref.ask(
         lambda reply: ListArenas(reply=reply)
     )
     return {entry.arena_id: entry for entry in found}

@@ -14,6 +14,6 @@ from tilemud.actors.arena._directory import ArenaTicket as ArenaTicket
 from tilemud.actors.arena._directory import FindArena as FindArena
 from tilemud.actors.arena._directory import NoArena as NoArena
 from tilemud.actors.arena._directory import ReleaseSeat as ReleaseSeat
-from tilemud.actors.arena._directory import World as World
-from tilemud.actors.arena._directory import WorldMessage as WorldMessage
+from tilemud.actors.arena._directory import ArenaDirectory as ArenaDirectory
+from tilemud.actors.arena._directory import DirectoryMessage as DirectoryMessage
 from tilemud.actors.arena._links import PlayerLink as PlayerLink

@@ -7,7 +7,7 @@ Owns:
     in its :class:`~tilemud.actors.arena._table.ArenaTable` (the synchronous steps; this
     module is the actor around it: mailbox, time, start and end).
 Started by:
-    the world actor, through the ``arenas`` dynamic supervisor. Restart type:
+    the arena directory, through the ``arenas`` dynamic supervisor. Restart type:
     ``transient``: a battle that ends returns normally and is gone; a crash restarts it.
     Mailbox and state live on the :class:`Arena` object and incarnations run one after
     the other, so a restarted incarnation keeps the ``Ref``, the last committed board,
@@ -151,7 +151,7 @@ class Arena:
             seed: decides conflicts and admissions, ``0 <= seed < 2**64``.
             mailbox_size: how many messages may wait.
             on_closed: called once with ``arena_id`` when the arena ends for good; it must
-                not block (the world actor's hook uses ``try_send``).
+                not block (the directory's hook uses ``try_send``).
             meter: the server's metrics of arenas of this mode (running arenas, tick
                 durations, skipped ticks, placements); one of its own when None.
             storage: where placements are logged and acknowledged once stored; None
@@ -360,7 +360,7 @@ class Arena:
             return
         journal.record_snapshot(table.state)
         try:
-            # Within the supervisor's shutdown grace; storage stops after the world.
+            # Within the supervisor's shutdown grace; storage stops after the world supervisor.
             await journal.storage.flush()
         except (StorageError, ActorGone) as exc:
             log.warning(

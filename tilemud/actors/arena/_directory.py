@@ -1,4 +1,4 @@
-"""World actor: matchmaking and the directory of arenas on this node.
+"""The arena directory: matchmaking and the directory of arenas on this node.
 
 Owns:
     which arenas and battles run here, by mode and region, and who holds or has reserved a
@@ -48,7 +48,7 @@ from tilemud.metrics import ArenaMeter
 from tilemud.storage import ArenaRecord, ArenaStorage, StorageUnavailable
 from tilemud.supervisors import ChildContext, ChildSpec, DynamicSupervisor, Restart
 
-log = logging.getLogger("tilemud.world")
+log = logging.getLogger("tilemud.directory")
 
 
 @attrs.frozen(kw_only=True)
@@ -102,7 +102,7 @@ class ReleaseSeat:
     """``player_id`` no longer holds (or will not take) its seat in ``arena_id``.
 
     ``arena_id`` None releases every seat reserved for the player: a join whose
-    ``FindArena`` timed out does not know which seat the world may have reserved for it.
+    ``FindArena`` timed out does not know which seat the directory may have reserved for it.
     """
 
     arena_id: str | None
@@ -123,12 +123,12 @@ class ListArenas:
     reply: Reply[tuple[ArenaListing, ...]]
 
 
-WorldMessage: TypeAlias = FindArena | ReleaseSeat | ArenaClosed | ListArenas
+DirectoryMessage: TypeAlias = FindArena | ReleaseSeat | ArenaClosed | ListArenas
 
 
 @attrs.define
 class _Entry:
-    """The directory's record of one arena (state of the world actor only)."""
+    """The directory's record of one arena (the directory's own state)."""
 
     arena_id: str
     mode: Mode
@@ -143,7 +143,7 @@ class _Entry:
         return self.rules.player_cap
 
 
-class World:
+class ArenaDirectory:
     """Matchmaking Mode -> Region -> Load over the arenas of this node."""
 
     def __init__(
@@ -163,15 +163,15 @@ class World:
         self._meters = meters
         self._arenas = arenas
         self._rules_for = rules_for
-        self._mailbox: Mailbox[WorldMessage] = open_mailbox(
-            "world", settings.arena_mailbox, Overflow.BLOCK
+        self._mailbox: Mailbox[DirectoryMessage] = open_mailbox(
+            "directory", settings.arena_mailbox, Overflow.BLOCK
         )
         self._entries: dict[str, _Entry] = {}
         self._order = itertools.count()
 
     @property
-    def ref(self) -> Ref[WorldMessage]:
-        """The world's mailbox (valid across restarts)."""
+    def ref(self) -> Ref[DirectoryMessage]:
+        """The directory's mailbox (valid across restarts)."""
         return self._mailbox.ref
 
     async def run(self, ctx: ChildContext) -> None:
@@ -186,7 +186,7 @@ class World:
         async for message in self._mailbox.inbox:
             await self._handle(message)
 
-    async def _handle(self, message: WorldMessage) -> None:
+    async def _handle(self, message: DirectoryMessage) -> None:
         match message:
             case FindArena():
                 message.reply.send(await self._find(message))
@@ -338,16 +338,16 @@ class World:
         seed: int,
         restored: ArenaState | None = None,
     ) -> _Entry:
-        world = self.ref
+        directory = self.ref
 
         def closed(arena_id: str) -> None:
             try:
-                recorded = world.try_send(ArenaClosed(arena_id=arena_id))
+                recorded = directory.try_send(ArenaClosed(arena_id=arena_id))
             except ActorGone:
-                return  # the world itself stopped: nothing left to tell
+                return  # the directory itself stopped: nothing left to tell
             if not recorded:
                 log.warning(
-                    "world mailbox full: arena close not recorded", extra={"arena_id": arena_id}
+                    "directory mailbox full: arena close not recorded", extra={"arena_id": arena_id}
                 )
 
         arena = Arena(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
-from tilemud.actors.arena import WorldMessage
+from tilemud.actors.arena import DirectoryMessage
 from tilemud.cluster.ratelimit import RateLimiter
 from tilemud.mailbox import Ref
 from tilemud.metrics import SessionMeter
@@ -85,11 +85,11 @@ def _index_routes(routes: Iterable[RequestRoute]) -> Mapping[type[ClientMessage]
 
 @attrs.frozen(kw_only=True)
 class SessionServices:
-    """What every session talks to: the world, the actions rate limit, the metrics it
+    """What every session talks to: the arena directory, the actions rate limit, the metrics it
     feeds, storage (players are remembered when they connect; None keeps nothing), the
     routes of other rooms' requests, and who listens to sessions' lives."""
 
-    world: Ref[WorldMessage]
+    directory: Ref[DirectoryMessage]
     actions: RateLimiter
     meter: SessionMeter
     storage: PlayerStorage | None = None

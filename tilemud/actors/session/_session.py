@@ -90,7 +90,7 @@ from tilemud.protocol import (
 log = logging.getLogger("tilemud.session")
 
 
-#: Seconds a session waits for the world or an arena to answer a join before giving up.
+#: Seconds a session waits for the arena directory or an arena to answer a join before giving up.
 ASK_TIMEOUT = 5.0
 #: Critical answers kept per player for repeats of their rid.
 MAX_REMEMBERED_REQUESTS = 4096
@@ -246,7 +246,7 @@ class Session:
             self._ring()
 
     def arena_closed(self, arena_id: str) -> None:
-        """The battle ended; the world already forgot the arena."""
+        """The battle ended; the arena directory already forgot the arena."""
         if self.seat is not None and self.seat.ticket.arena_id == arena_id:
             self.seat.link.active = False
             self.seat = None
@@ -293,7 +293,7 @@ class Session:
         self._left_arena(seat.ticket.arena_id)
         with contextlib.suppress(ActorGone):  # the arena already ended
             await seat.ticket.ref.send(LeaveArena(player_id=self.player_id, reason=reason))
-        await self._services.world.send(
+        await self._services.directory.send(
             ReleaseSeat(arena_id=seat.ticket.arena_id, player_id=self.player_id)
         )
 
@@ -460,7 +460,7 @@ class Session:
         )
         try:
             with trio.fail_after(ASK_TIMEOUT):
-                found: ArenaTicket | NoArena = await self._services.world.ask(
+                found: ArenaTicket | NoArena = await self._services.directory.ask(
                     lambda reply: FindArena(
                         mode=join.mode,
                         region=join.region,
@@ -512,7 +512,7 @@ class Session:
 
         The arena may yet handle a ``JoinArena`` that timed out here: its link is silenced
         first, and the ``LeaveArena`` queued behind the join takes the seat back, so no
-        ghost player keeps counting against the arena's cap. Without a ticket the world
+        ghost player keeps counting against the arena's cap. Without a ticket the directory
         may still have reserved a seat it could not tell us about: every reservation of
         this player is released (a player who is joining holds no other seat).
         """
@@ -520,7 +520,7 @@ class Session:
         if ticket is not None:
             with contextlib.suppress(ActorGone):
                 await ticket.ref.send(LeaveArena(player_id=self.player_id, reason="left"))
-        await self._services.world.send(
+        await self._services.directory.send(
             ReleaseSeat(
                 arena_id=None if ticket is None else ticket.arena_id, player_id=self.player_id
             )
