@@ -15,8 +15,8 @@ up:
   connection and summed at scrape time: a Prometheus ``Counter.inc`` costs about 0.3 µs
   (it takes a lock), an attribute increment about 0.04 µs, on a path that writes a frame
   in 7 to 37 µs;
-- the storage actor's counters (:class:`~tilemud.storage.StorageStats`) and the replay
-  janitor's (:class:`~tilemud.storage.janitor.PurgeStats`) are read at scrape time too
+- the storage actor's counters (``StorageStats``, read as :class:`StorageCounters`) and the replay
+  janitor's (``PurgeStats``, read as :class:`PurgeCounters`) are read at scrape time too
   (:meth:`ServerMetrics.watch_storage`, :meth:`ServerMetrics.watch_janitor`): both already
   keep plain counters of their own, owned by their task.
 
@@ -31,9 +31,10 @@ docs/operations.md lists every metric.
 from __future__ import annotations
 
 import collections
+import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Final, Generic, Literal, TypeAlias, TypeVar, get_args
+from typing import Final, Generic, Literal, Protocol, TypeAlias, TypeVar, get_args
 
 import attrs
 from prometheus_client import (
@@ -50,8 +51,6 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from tilemud.game import Mode, Outcome, PlacementResult
-from tilemud.storage import StorageStats
-from tilemud.storage.janitor import PurgeStats
 
 #: The ``Content-Type`` of :meth:`ServerMetrics.exposition`.
 CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
@@ -235,19 +234,60 @@ def _gateway_families(load: GatewayLoad) -> Iterator[Metric]:
     yield deepest
 
 
-#: What :meth:`ServerMetrics.watch_storage` exposes until it is called.
-_NO_STORAGE: Final = StorageStats(
-    rows_written=0,
-    batches=0,
-    backlog=0,
-    largest_backlog=0,
-    rows_refused=0,
-    rows_rejected=0,
-    failures=0,
-)
+class StorageCounters(Protocol):
+    """What the metrics read of the storage actor (its ``StorageStats``); metrics sit below
+    storage, so they name only the counters they read."""
+
+    @property
+    def rows_written(self) -> int: ...
+    @property
+    def batches(self) -> int: ...
+    @property
+    def backlog(self) -> int: ...
+    @property
+    def largest_backlog(self) -> int: ...
+    @property
+    def rows_refused(self) -> int: ...
+    @property
+    def rows_rejected(self) -> int: ...
+    @property
+    def failures(self) -> int: ...
 
 
-def _storage_families(stats: StorageStats) -> Iterator[Metric]:
+class PurgeCounters(Protocol):
+    """What the metrics read of the replay janitor (its ``PurgeStats``)."""
+
+    @property
+    def runs(self) -> int: ...
+    @property
+    def failed_runs(self) -> int: ...
+    @property
+    def replays_purged(self) -> int: ...
+    @property
+    def last_success(self) -> dt.datetime | None: ...
+
+
+@attrs.frozen(kw_only=True)
+class _Zeros:
+    """Every counter at 0: what a family reads until something is watched."""
+
+    rows_written: int = 0
+    batches: int = 0
+    backlog: int = 0
+    largest_backlog: int = 0
+    rows_refused: int = 0
+    rows_rejected: int = 0
+    failures: int = 0
+    runs: int = 0
+    failed_runs: int = 0
+    replays_purged: int = 0
+    last_success: dt.datetime | None = None
+
+
+_ZEROS: Final = _Zeros()
+
+
+def _storage_families(stats: StorageCounters) -> Iterator[Metric]:
     yield CounterMetricFamily(
         "tilemud_storage_rows_written",
         "Write-behind rows (accepted placements, tick checksums) committed to the database.",
@@ -285,7 +325,7 @@ def _storage_families(stats: StorageStats) -> Iterator[Metric]:
     )
 
 
-def _janitor_families(stats: PurgeStats) -> Iterator[Metric]:
+def _janitor_families(stats: PurgeCounters) -> Iterator[Metric]:
     yield CounterMetricFamily(
         "tilemud_replays_purged",
         "Ended arenas whose replay (placements, checksums, snapshots) was purged.",
@@ -360,8 +400,8 @@ class ServerMetrics:
             registry=registry,
         )
         self._gateway = _ReadAtScrape(GatewayLoad(), _gateway_families)
-        self._storage = _ReadAtScrape(_NO_STORAGE, _storage_families)
-        self._janitor = _ReadAtScrape(PurgeStats(), _janitor_families)
+        self._storage: _ReadAtScrape[StorageCounters] = _ReadAtScrape(_ZEROS, _storage_families)
+        self._janitor: _ReadAtScrape[PurgeCounters] = _ReadAtScrape(_ZEROS, _janitor_families)
         for collector in (self._gateway, self._storage, self._janitor):
             registry.register(collector)
         if process:
@@ -408,7 +448,7 @@ class ServerMetrics:
         """
         self._gateway.read = read
 
-    def watch_storage(self, read: Callable[[], StorageStats]) -> None:
+    def watch_storage(self, read: Callable[[], StorageCounters]) -> None:
         """Read the storage actor's counters with ``read`` (e.g.
         :meth:`StorageActor.stats <tilemud.storage.StorageActor.stats>`) at every scrape.
 
@@ -417,7 +457,7 @@ class ServerMetrics:
         """
         self._storage.read = read
 
-    def watch_janitor(self, read: Callable[[], PurgeStats]) -> None:
+    def watch_janitor(self, read: Callable[[], PurgeCounters]) -> None:
         """Read the replay janitor's counters with ``read`` (e.g.
         :meth:`ReplayJanitor.stats <tilemud.storage.janitor.ReplayJanitor.stats>`) at
         every scrape.

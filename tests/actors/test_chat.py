@@ -76,7 +76,7 @@ class World:
         self.services = services
 
     def connect(self, player_id: str) -> Session:
-        """A fresh session of ``player_id`` (as the session table makes one)."""
+        """A fresh session of ``player_id`` (as the session keeper makes one)."""
         session = Session(
             SessionIdentity(player_id=player_id, name=player_id.title(), session_id="s"),
             settings=GatewaySettings(),

@@ -9,10 +9,10 @@ from __future__ import annotations
 import trio
 import trio.testing
 
-from tilemud.actors.arena import ArenaTicket, FindArena, ReleaseSeat, DirectoryMessage
+from tilemud.actors.arena import ArenaTicket, DirectoryMessage, FindArena, ReleaseSeat
 from tilemud.actors.arena._actor import ArenaMessage, JoinArena, LeaveArena
 from tilemud.actors.session import Session, SessionIdentity, SessionServices
-from tilemud.actors.session._session import ASK_TIMEOUT
+from tilemud.actors.session._seat import ASK_TIMEOUT
 from tilemud.cluster import InProcessRateLimiter
 from tilemud.config import GatewaySettings
 from tilemud.game import ARENA_RULES

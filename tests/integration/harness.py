@@ -21,7 +21,6 @@ import orjson
 import trio
 from trio_websocket import WebSocketConnection, wrap_client_stream
 
-from tilemud.client import PlayerClient
 from tilemud.config import (
     AuthSettings,
     DatabaseSettings,
@@ -29,6 +28,7 @@ from tilemud.config import (
     ServerSettings,
     Settings,
 )
+from tilemud.player_client import PlayerClient
 from tilemud.server import TilemudServer
 
 SECRET = "integration-test-secret-0123456789abcdef"

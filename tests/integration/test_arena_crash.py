@@ -17,9 +17,9 @@ import trio
 
 from tests.integration.harness import make_settings, open_client, running_server
 from tests.world.play import describe, join
-from tilemud.actors.arena._table import ArenaTable
-from tilemud.client import PlayerClient
+from tilemud.actors.arena._core import ArenaCore
 from tilemud.game import BattleResult
+from tilemud.player_client import PlayerClient
 from tilemud.protocol import ArenaSnapshot, Place, PlaceResult, ServerMessage
 from tilemud.server import TilemudServer
 
@@ -53,17 +53,17 @@ async def test_a_crashed_arena_resyncs_its_players_on_their_connections(
     # In this order: set_level also sets the capturing handler's level, the last one wins.
     caplog.set_level(logging.CRITICAL, logger="tilemud.supervisor")
     caplog.set_level(logging.INFO, logger="tilemud.arena")
-    real_end_tick = ArenaTable.end_tick
+    real_end_tick = ArenaCore.end_tick
     crash_next: list[bool] = []
 
-    def end_tick_with_a_bug(table: ArenaTable, tick: int) -> BattleResult | None:
+    def end_tick_with_a_bug(table: ArenaCore, tick: int) -> BattleResult | None:
         ended = real_end_tick(table, tick)  # resolved, logged, answered: then the bug
         if crash_next:
             crash_next.pop()
             raise InjectedBug("a bug after resolving a tick")
         return ended
 
-    monkeypatch.setattr(ArenaTable, "end_tick", end_tick_with_a_bug)
+    monkeypatch.setattr(ArenaCore, "end_tick", end_tick_with_a_bug)
     with trio.fail_after(60):
         async with (
             running_server(make_settings(tmp_path)) as server,

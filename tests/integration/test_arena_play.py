@@ -9,7 +9,7 @@ import trio
 
 from tests.integration.harness import bot, make_settings, running_server
 from tests.world.play import describe, join, server_last_seq
-from tilemud.client import PlayerClient
+from tilemud.player_client import PlayerClient
 from tilemud.protocol import ErrorFrame, Ping, Place, PlaceResult, Pong
 
 pytestmark = pytest.mark.integration

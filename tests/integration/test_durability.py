@@ -25,7 +25,7 @@ from tests.integration.processes import (
     tilemud_process,
 )
 from tests.storage.conftest import ADMIN_URL
-from tilemud.client import PlayerClient
+from tilemud.player_client import PlayerClient
 from tilemud.protocol import ErrorFrame, Join, Joined, Place, PlaceResult
 
 pytestmark = pytest.mark.integration

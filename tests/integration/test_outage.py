@@ -25,8 +25,8 @@ from tests.integration.harness import bot, make_settings, running_server
 from tests.storage.actor_support import read, wait_until
 from tests.storage.conftest import truncate_all
 from tests.storage.proxy import TcpProxy
-from tilemud.client import PlayerClient
 from tilemud.game import Mode
+from tilemud.player_client import PlayerClient
 from tilemud.protocol import ErrorFrame, Join, Joined, Place, PlaceResult
 from tilemud.server import TilemudServer
 from tilemud.storage import load_placements

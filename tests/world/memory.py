@@ -19,7 +19,7 @@ import trio
 import trio.testing
 from trio_websocket import wrap_client_stream
 
-from tilemud.client import PlayerClient
+from tilemud.player_client import PlayerClient
 from tilemud.protocol import ServerMessage
 from tilemud.server import TilemudServer
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import trio
 
 from tilemud.actors.arena import ArenaView, DescribeArena
-from tilemud.client import PlayerClient
 from tilemud.game import Mode
+from tilemud.player_client import PlayerClient
 from tilemud.protocol import ErrorFrame, Join, Joined, Place, ServerMessage
 from tilemud.server import TilemudServer
 

@@ -17,7 +17,7 @@ from tests.integration.harness import make_settings, running_server
 from tests.world.memory import MemoryPlayer, memory_player
 from tests.world.play import join
 from tilemud.actors.arena._directory import ArenaListing, ListArenas
-from tilemud.client import PlayerClient
+from tilemud.player_client import PlayerClient
 from tilemud.protocol import (
     ErrorFrame,
     PartyAccept,

@@ -18,7 +18,7 @@ from trio_websocket import ConnectionClosed
 from tests.integration.harness import make_settings, running_server
 from tests.world.memory import MemoryPlayer, memory_player
 from tests.world.play import describe, join, place, server_last_seq
-from tilemud.client import PlayerClient
+from tilemud.player_client import PlayerClient
 from tilemud.protocol import ArenaSnapshot, ErrorFrame, Place, PlaceResult, PlayerLeft
 from tilemud.server import TilemudServer
 

@@ -13,7 +13,7 @@ import trio.testing
 
 from tests.integration.harness import make_settings, running_server
 from tests.world.memory import memory_player
-from tilemud.client import PlayerClient
+from tilemud.player_client import PlayerClient
 from tilemud.protocol import (
     ChatJoin,
     ChatJoined,

@@ -1,7 +1,7 @@
 """The occupied cells of each arena, kept once per process for all of its bots.
 
 A bot needs the board only to aim at free cells. Keeping a full
-:class:`~tilemud.client.ArenaView` per bot costs every bot a dict of every tile: in
+:class:`~tilemud.player_client.ArenaView` per bot costs every bot a dict of every tile: in
 ``epic-300`` that is hundreds of bots times tens of thousands of tiles, about a gigabyte
 per client process, and the CPU of updating them all, tick after tick. The bots of one
 process in the same arena see the same frames, so one set of cells per arena is enough:
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import attrs
 
-from tilemud.client import ArenaView
 from tilemud.loadtest._moves import Cell
+from tilemud.player_client import ArenaView
 from tilemud.protocol import ArenaSnapshot, ArenaTick, StreamMessage
 
 

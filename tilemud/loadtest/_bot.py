@@ -1,7 +1,7 @@
 """One bot: a guest player that logs in, joins, places tiles and checks its stream.
 
 A bot goes through the server's public doors only: ``POST /v1/auth/guest`` for a token,
-then a WebSocket speaking protocol v1 (:class:`~tilemud.client.PlayerClient`). It places
+then a WebSocket speaking protocol v1 (:class:`~tilemud.player_client.PlayerClient`). It places
 tiles open-loop at the configured rate (a slow answer does not slow the next placement,
 so the server's latency is not hidden by the bot waiting for it), acknowledges its stream,
 and counts every frame it never received.
@@ -27,14 +27,14 @@ from typing import Final
 import trio
 from trio_websocket import ConnectionClosed
 
-from tilemud.client import HandshakeFailed, PlayerClient
 from tilemud.errors import ProtocolError
-from tilemud.loadtest._client import LoadClient
+from tilemud.loadtest._bot_client import LoadClient
 from tilemud.loadtest._login import LoginFailed, guest_login
 from tilemud.loadtest._player import PlayerGame
 from tilemud.loadtest._socket import ConnectFailed, PlayerSocket, close_label, open_player_socket
 from tilemud.loadtest._state import SwarmState
 from tilemud.loadtest._tally import JOIN, LOGIN, RESUME, WELCOME
+from tilemud.player_client import HandshakeFailed, PlayerClient
 from tilemud.protocol import Ack, ErrorFrame, Join, Joined
 
 log = logging.getLogger("tilemud.loadtest")

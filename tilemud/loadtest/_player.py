@@ -17,11 +17,11 @@ from typing import Final
 import attrs
 import trio
 
-from tilemud.client import STREAM_TYPES
 from tilemud.loadtest._board import BoardView
 from tilemud.loadtest._moves import Cell, choose_cell
 from tilemud.loadtest._state import SwarmState
 from tilemud.loadtest._tally import ACTION, BROADCAST, REPLAY, StreamAccount
+from tilemud.player_client import STREAM_TYPES
 from tilemud.protocol import (
     ArenaSnapshot,
     ArenaTick,

@@ -20,8 +20,8 @@ from typing import Any, Final
 
 import attrs
 
-from tilemud.client import StreamCheck
 from tilemud.loadtest._histogram import LatencyHistogram
+from tilemud.player_client import StreamCheck
 
 #: The latency histograms every tally holds.
 JOIN: Final = "join_handshake"

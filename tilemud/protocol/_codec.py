@@ -44,7 +44,7 @@ from cattrs.errors import (
 )
 
 from tilemud.errors import ProtocolError
-from tilemud.protocol._client import CLIENT_MESSAGES, ClientMessage, Hello
+from tilemud.protocol._client_messages import CLIENT_MESSAGES, ClientMessage, Hello
 from tilemud.protocol._close_codes import ErrorCode, close_code_for
 from tilemud.protocol._converter import make_wire_converter
 from tilemud.protocol._fields import (
@@ -54,7 +54,7 @@ from tilemud.protocol._fields import (
     ConstraintError,
     json_kind,
 )
-from tilemud.protocol._server import SERVER_MESSAGES, ServerMessage
+from tilemud.protocol._server_messages import SERVER_MESSAGES, ServerMessage
 from tilemud.protocol._stream import STREAM_MESSAGES, StreamMessage
 from tilemud.protocol._versions import SUPPORTED_VERSIONS
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tilemud.protocol._client import CLIENT_MESSAGES
+from tilemud.protocol._client_messages import CLIENT_MESSAGES
 from tilemud.protocol._close_codes import CLOSE_CODES, ERROR_CODES, CloseCode, close_code_for
 from tilemud.protocol._schema import describe_class, generate_schemas, render_schema
-from tilemud.protocol._server import SERVER_MESSAGES
+from tilemud.protocol._server_messages import SERVER_MESSAGES
 
 BEGIN_MARKER = "<!-- BEGIN GENERATED REFERENCE (python -m tilemud.protocol --write) -->"
 END_MARKER = "<!-- END GENERATED REFERENCE -->"

@@ -36,9 +36,9 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import attrs
 
-from tilemud.protocol._client import CLIENT_MESSAGES
+from tilemud.protocol._client_messages import CLIENT_MESSAGES
 from tilemud.protocol._fields import MAX_SAFE_INTEGER, Fixed, Items, Number, Text
-from tilemud.protocol._server import SERVER_MESSAGES
+from tilemud.protocol._server_messages import SERVER_MESSAGES
 from tilemud.protocol._versions import PROTOCOL_VERSION
 
 #: The committed schemas, inside the package.

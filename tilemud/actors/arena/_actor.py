@@ -4,7 +4,7 @@ Owns:
     the arena's rules state (:class:`~tilemud.game.ArenaState`: board, cooldowns, scores),
     its seats (player id -> :class:`~tilemud.actors.arena._links.PlayerLink`, in join order), the
     placements queued for the current tick, and its tick processing statistics, all kept
-    in its :class:`~tilemud.actors.arena._table.ArenaTable` (the synchronous steps; this
+    in its :class:`~tilemud.actors.arena._core.ArenaCore` (the synchronous steps; this
     module is the actor around it: mailbox, time, start and end).
 Started by:
     the arena directory, through the ``arenas`` dynamic supervisor. Restart type:
@@ -86,6 +86,7 @@ import attrs
 import trio
 
 from tilemud.actors.arena._clock import TickSchedule
+from tilemud.actors.arena._core import ArenaCore
 from tilemud.actors.arena._journal import ArenaJournal, recover_state
 from tilemud.actors.arena._messages import ArenaJoined as ArenaJoined
 from tilemud.actors.arena._messages import ArenaMessage as ArenaMessage
@@ -101,7 +102,6 @@ from tilemud.actors.arena._messages import PlaceTile as PlaceTile
 from tilemud.actors.arena._messages import RefusalCode as RefusalCode
 from tilemud.actors.arena._messages import Resync as Resync
 from tilemud.actors.arena._messages import TickStats as TickStats
-from tilemud.actors.arena._table import ArenaTable
 from tilemud.errors import ActorGone
 from tilemud.game import ArenaState, BattleResult, Mode, RuleConfig, board_checksum
 from tilemud.mailbox import Mailbox, Overflow, Ref, open_mailbox
@@ -182,7 +182,7 @@ class Arena:
                 snapshot_ticks=snapshot_ticks,
                 wake=self._placements_stored,
             )
-        self._table = ArenaTable(
+        self._core = ArenaCore(
             arena_id=arena_id,
             mode=mode,
             region=region,
@@ -214,7 +214,7 @@ class Arena:
             self._meter.running.dec()
 
     async def _run_incarnation(self, ctx: ChildContext) -> None:
-        table = self._table
+        table = self._core
         self._incarnations += 1
         if table.closing:
             # A crash interrupted the closing: finish it, and end normally.
@@ -274,7 +274,7 @@ class Arena:
             self._take(message)
 
     def _take(self, message: ArenaMessage) -> None:
-        table = self._table
+        table = self._core
         match message:
             case JoinArena(link=link, reply=reply):
                 reply.send(table.join(link))
@@ -300,7 +300,7 @@ class Arena:
 
     async def _recover_after_crash(self) -> None:
         """Rebuild the board from storage, as it stood after the last logged tick."""
-        table = self._table
+        table = self._core
         journal = table.journal
         if journal is None:
             return  # nothing stored: the last state in memory is all there is
@@ -331,7 +331,7 @@ class Arena:
 
     async def _store_end(self, result: BattleResult, stopping: trio.Event) -> None:
         """Store the battle's end and result; answer what waited on its last placements."""
-        journal = self._table.journal
+        journal = self._core.journal
         if journal is None:
             return
         with trio.move_on_after(_END_RECORD_PATIENCE):
@@ -354,7 +354,7 @@ class Arena:
 
     async def _store_before_stop(self) -> None:
         """On a graceful stop: snapshot the board, wait for the log, answer what waited."""
-        table = self._table
+        table = self._core
         journal = table.journal
         if journal is None:
             return
@@ -371,7 +371,7 @@ class Arena:
         journal.release()
 
     def _note_overrun(self, skipped: int, now: float) -> None:
-        times = self._table.times
+        times = self._core.times
         times.skipped += skipped
         self._meter.ticks_skipped.inc(skipped)
         if now - self._last_overrun_log >= _OVERRUN_LOG_INTERVAL:
@@ -382,7 +382,7 @@ class Arena:
             )
 
     def _end_battle(self, result: BattleResult) -> None:
-        self._table.announce_end(result)
+        self._core.announce_end(result)
         log.info(
             "battle ended",
             extra={
@@ -396,7 +396,7 @@ class Arena:
 
     def _close(self) -> None:
         """Answer what is still queued, close the mailbox, tell every player, report."""
-        table = self._table
+        table = self._core
         table.closing = True
         inbox = self._mailbox.inbox
         while True:
@@ -417,9 +417,9 @@ class Arena:
             case JoinArena(reply=reply):
                 reply.send(JoinRefused(code="arena_closed"))
             case PlaceTile(player_id=player_id, rid=rid, x=x, y=y, kind=kind):
-                self._table.place_too_late(player_id=player_id, rid=rid, x=x, y=y, kind=kind)
+                self._core.place_too_late(player_id=player_id, rid=rid, x=x, y=y, kind=kind)
             case DescribeArena(reply=reply):
-                reply.send(self._table.view())
+                reply.send(self._core.view())
             case LeaveArena() | Resync() | PlacementsStored():
                 pass
             case _:

@@ -159,7 +159,7 @@ class DirectCourier:
         await self.ref.send(Deliver(record=record))
 
     def session_started(self, session: DmSink) -> None:
-        """A fresh session began (from the session table; never blocks)."""
+        """A fresh session began (from the session keeper; never blocks)."""
         self._try_send(Connected(session=session))
 
     def acked(self, session: DmSink, seq: int) -> None:

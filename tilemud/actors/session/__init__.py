@@ -14,10 +14,10 @@ from tilemud.actors.session._keeper import SessionKeeper as SessionKeeper
 from tilemud.actors.session._presence import PlayerDoor as PlayerDoor
 from tilemud.actors.session._presence import Presence as Presence
 from tilemud.actors.session._presence import PresenceRegistry as PresenceRegistry
+from tilemud.actors.session._ref import SessionRef as SessionRef
 from tilemud.actors.session._services import BattleParties as BattleParties
 from tilemud.actors.session._services import RequestRoute as RequestRoute
 from tilemud.actors.session._services import SessionListener as SessionListener
 from tilemud.actors.session._services import SessionServices as SessionServices
 from tilemud.actors.session._session import Session as Session
 from tilemud.actors.session._session import SessionIdentity as SessionIdentity
-from tilemud.actors.session._session import SessionRef as SessionRef

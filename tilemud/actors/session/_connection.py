@@ -8,7 +8,7 @@ Started by:
 Takes:
     the player's frames, read by its own reader task, decoded, and handed to the session one
     at a time. The reader waits while the outbox is full, so a player who floods is
-    backpressured at the socket. ``request_close`` (from the gateway or the session table).
+    backpressured at the socket. ``request_close`` (from the gateway or the session keeper).
 Sends:
     one writer task writes every frame to the socket: replies first (the outbox), then the
     session's stream frames, each stamped with its seq.

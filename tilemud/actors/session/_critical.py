@@ -24,14 +24,17 @@ requests refuses new ones with :class:`TooManyPending`.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TypeAlias, TypeVar
 
 import attrs
+import orjson
 import trio
 
+from tilemud.cluster.ratelimit import RateLimiter
 from tilemud.errors import ActorGone, MailboxFull, TilemudError
-from tilemud.protocol import ErrorCode
+from tilemud.metrics import ActionOutcome
+from tilemud.protocol import ErrorCode, ErrorFrame, encode_server
 from tilemud.storage import StorageUnavailable
 
 T = TypeVar("T")
@@ -66,6 +69,14 @@ async def answer_within(pending: Awaitable[T], *, seconds: float, what: str) -> 
         raise Refused(
             ErrorCode.UNAVAILABLE, f"{what} did not answer in time: {exc}", retry_after=RETRY_SOON
         ) from exc
+
+
+def is_passing_refusal(frame: str) -> bool:
+    """Whether an answer frame is a refusal with ``retry_after`` (not kept for repeats)."""
+    # Only error frames are parsed; a placement result is answered without a second look.
+    if not frame.startswith('{"type":"error"'):
+        return False
+    return "retry_after" in orjson.loads(frame)
 
 
 class TooManyPending(TilemudError):
@@ -216,3 +227,63 @@ class RequestLog:
             if oldest.expires_at > now:
                 return
             answered.popitem(last=False)
+
+
+async def apply_once(
+    log: RequestLog,
+    rid: str,
+    apply: Callable[[], Awaitable[str | None]],
+    *,
+    player_id: str,
+    limiter: RateLimiter,
+    count: Callable[[ActionOutcome], None] | None,
+    limited: str,
+) -> str | None:
+    """Apply a critical request at most once per ``rid`` of ``log``, under ``limiter``.
+
+    See :meth:`Session.run_critical <tilemud.actors.session.Session.run_critical>`, which
+    is how requests get here.
+    """
+
+    def counted(outcome: ActionOutcome) -> None:
+        if count is not None:
+            count(outcome)
+
+    try:
+        seen = log.begin(rid)
+    except TooManyPending as exc:
+        counted("overloaded")
+        return encode_server(
+            ErrorFrame(code=exc.code, message=exc.message, rid=rid, retry_after=RETRY_SOON)
+        )
+    if isinstance(seen, Answered | Pending):
+        counted("repeated")
+        return seen.frame if isinstance(seen, Answered) else None
+    assert isinstance(seen, Fresh)
+    retry_after = await limiter.acquire(player_id)
+    try:
+        if retry_after is not None:
+            raise Refused(ErrorCode.RATE_LIMITED, limited, retry_after=round(retry_after, 3))
+        answer = await apply()
+    except Refused as refused:
+        is_limit = refused.code == ErrorCode.RATE_LIMITED
+        counted("rate_limited" if is_limit else "refused")
+        frame = encode_server(
+            ErrorFrame(
+                code=refused.code,
+                message=refused.message,
+                rid=rid,
+                retry_after=refused.retry_after,
+            )
+        )
+        if refused.retry_after is not None:
+            log.abandon(rid)  # a passing refusal: the same rid may succeed later
+        else:
+            log.finish(rid, frame)
+        return frame
+    # A placement is accepted into its arena's tick here; the tick's outcome is
+    # counted by the arena (``tilemud_placements_total``).
+    counted("accepted")
+    if answer is not None:
+        log.finish(rid, answer)
+    return answer

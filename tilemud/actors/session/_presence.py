@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from tilemud.actors.session._session import SessionRef
+from tilemud.actors.session._ref import SessionRef
 
 
 class StreamPosition(Protocol):

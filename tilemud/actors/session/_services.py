@@ -15,14 +15,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 from tilemud.actors.arena import DirectoryMessage
+from tilemud.actors.session._ref import SessionRef
 from tilemud.cluster.ratelimit import RateLimiter
 from tilemud.mailbox import Ref
 from tilemud.metrics import SessionMeter
 from tilemud.protocol import ClientMessage
 from tilemud.storage import PlayerStorage
 
-if TYPE_CHECKING:  # annotations only: _session imports this module
-    from tilemud.actors.session._session import Session, SessionRef
+if TYPE_CHECKING:  # the Session annotation of a route; _session imports this module
+    from tilemud.actors.session._session import Session
 
 
 class RequestRoute(Protocol):

@@ -32,33 +32,24 @@ from collections.abc import Awaitable, Callable
 from typing import assert_never
 
 import attrs
-import orjson
-import trio
 
 from tilemud.actors.arena import (
-    ArenaTicket,
-    FindArena,
-    JoinArena,
-    JoinOutcome,
-    JoinRefused,
     LeaveArena,
     LeaveReason,
-    NoArena,
     PlaceTile,
     ReleaseSeat,
     Resync,
 )
 from tilemud.actors.session._critical import (
     RETRY_SOON,
-    Answered,
-    Fresh,
-    Pending,
     Refused,
     RequestLog,
-    TooManyPending,
+    apply_once,
+    is_passing_refusal,
 )
 from tilemud.actors.session._outbox import Outbox
-from tilemud.actors.session._seat import Seat, SeatLink
+from tilemud.actors.session._ref import SessionRef
+from tilemud.actors.session._seat import Seat, SeatLink, take_seat
 from tilemud.actors.session._services import SessionServices
 from tilemud.actors.session._stream import InvalidAck, SessionStream
 from tilemud.cluster.ratelimit import RateLimiter
@@ -90,8 +81,6 @@ from tilemud.protocol import (
 log = logging.getLogger("tilemud.session")
 
 
-#: Seconds a session waits for the arena directory or an arena to answer a join before giving up.
-ASK_TIMEOUT = 5.0
 #: Critical answers kept per player for repeats of their rid.
 MAX_REMEMBERED_REQUESTS = 4096
 
@@ -116,61 +105,6 @@ def _action_of(message: Join | Leave | Place) -> Action:
             return "place"
         case _:
             assert_never(message)
-
-
-def _is_passing_refusal(frame: str) -> bool:
-    # Only error frames are parsed; a placement result is answered without a second look.
-    if not frame.startswith('{"type":"error"'):
-        return False
-    return "retry_after" in orjson.loads(frame)
-
-
-class SessionRef:
-    """The one way other actors reach a session: synchronous, never blocking.
-
-    Arenas (through their seat's link), the chat, guilds, parties and the direct message
-    courier (through :class:`~tilemud.actors.session.Presence`) hold this, never the
-    :class:`Session`. Each call appends to the session's stream or outbox and rings its
-    connection's writer; a full stream evicts its oldest frame (the player then gets a
-    snapshot or a ``stream_gap``), a full outbox drops an answer that the player gets again
-    by repeating its ``rid``. Nothing here waits for the player.
-    """
-
-    __slots__ = ("__weakref__", "_session")
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
-
-    @property
-    def player_id(self) -> str:
-        """The player's id."""
-        return self._session.identity.player_id
-
-    @property
-    def name(self) -> str:
-        """The player's display name."""
-        return self._session.identity.name
-
-    @property
-    def stream(self) -> SessionStream:
-        """The player's stream, to read its position (``last_seq``, ``dropped``)."""
-        return self._session.stream
-
-    def publish(self, body: str) -> bool:
-        """Append a high-volume frame body to the stream; True if that lost a frame."""
-        return self._session.publish(body)
-
-    def reset_stream(self, snapshot_body: str) -> None:
-        """Replace what is unsent in the stream with a snapshot."""
-        self._session.reset_stream(snapshot_body)
-
-    def reply(self, rid: str, frame: str) -> None:
-        """Answer a critical request; kept for repeats of ``rid`` even if undelivered."""
-        self._session.reply(rid, frame)
-
-    def arena_closed(self, arena_id: str) -> None:
-        """The arena ended (a battle is over): the player is no longer in it."""
-        self._session.arena_closed(arena_id)
 
 
 class Session:
@@ -236,7 +170,7 @@ class Session:
         An error with ``retry_after`` is a passing refusal: it is not kept, so repeating
         the rid later tries again.
         """
-        if _is_passing_refusal(frame):
+        if is_passing_refusal(frame):
             self.requests.abandon(rid)
         else:
             self.requests.finish(rid, frame)
@@ -379,49 +313,15 @@ class Session:
             limited: the message of a ``rate_limited`` refusal.
         """
 
-        def counted(outcome: ActionOutcome) -> None:
-            if count is not None:
-                count(outcome)
-
-        try:
-            seen = self.requests.begin(rid)
-        except TooManyPending as exc:
-            counted("overloaded")
-            return encode_server(
-                ErrorFrame(code=exc.code, message=exc.message, rid=rid, retry_after=RETRY_SOON)
-            )
-        if isinstance(seen, Answered | Pending):
-            counted("repeated")
-            return seen.frame if isinstance(seen, Answered) else None
-        assert isinstance(seen, Fresh)
-        limiter = self._services.actions if limiter is None else limiter
-        retry_after = await limiter.acquire(self.player_id)
-        try:
-            if retry_after is not None:
-                raise Refused(ErrorCode.RATE_LIMITED, limited, retry_after=round(retry_after, 3))
-            answer = await apply()
-        except Refused as refused:
-            is_limit = refused.code == ErrorCode.RATE_LIMITED
-            counted("rate_limited" if is_limit else "refused")
-            frame = encode_server(
-                ErrorFrame(
-                    code=refused.code,
-                    message=refused.message,
-                    rid=rid,
-                    retry_after=refused.retry_after,
-                )
-            )
-            if refused.retry_after is not None:
-                self.requests.abandon(rid)  # a passing refusal: the same rid may succeed later
-            else:
-                self.requests.finish(rid, frame)
-            return frame
-        # A placement is accepted into its arena's tick here; the tick's outcome is
-        # counted by the arena (``tilemud_placements_total``).
-        counted("accepted")
-        if answer is not None:
-            self.requests.finish(rid, answer)
-        return answer
+        return await apply_once(
+            self.requests,
+            rid,
+            apply,
+            player_id=self.player_id,
+            limiter=self._services.actions if limiter is None else limiter,
+            count=count,
+            limited=limited,
+        )
 
     async def _apply(self, message: Join | Leave | Place) -> str | None:
         match message:
@@ -451,78 +351,23 @@ class Session:
                 ErrorCode.ALREADY_IN_ARENA,
                 f"already in arena {self.seat.ticket.arena_id}; leave it first",
             )
-        ticket: ArenaTicket | None = None
-        link = SeatLink(self.ref)
         # A party leader entering a battle keeps a seat in it for every member.
         parties = self._services.parties
         mates = (
             () if parties is None or join.mode != "battle" else parties.battle_mates(self.player_id)
         )
-        try:
-            with trio.fail_after(ASK_TIMEOUT):
-                found: ArenaTicket | NoArena = await self._services.directory.ask(
-                    lambda reply: FindArena(
-                        mode=join.mode,
-                        region=join.region,
-                        player_id=self.player_id,
-                        reply=reply,
-                        party=mates,
-                    )
-                )
-                if isinstance(found, NoArena):
-                    retry = found.retry_after
-                    if retry is None and found.code == ErrorCode.ARENA_UNAVAILABLE:
-                        retry = RETRY_SOON
-                    raise Refused(found.code, found.message, retry_after=retry)
-                ticket = found
-                outcome: JoinOutcome = await ticket.ref.ask(
-                    lambda reply: JoinArena(link=link, reply=reply)
-                )
-        except (trio.TooSlowError, ActorGone) as exc:
-            await self._undo_join(ticket, link)
-            reason = (
-                f"matchmaking did not answer within {ASK_TIMEOUT:g} s"
-                if isinstance(exc, trio.TooSlowError)
-                else f"the arena went away: {exc}"
-            )
-            raise Refused(ErrorCode.ARENA_UNAVAILABLE, reason, retry_after=RETRY_SOON) from exc
-        if isinstance(outcome, JoinRefused):
-            await self._undo_join(ticket, link)
-            raise Refused(
-                ErrorCode.ARENA_UNAVAILABLE,
-                f"arena refused the seat ({outcome.code})",
-                retry_after=RETRY_SOON,
-            )
-        self.seat = Seat(ticket=ticket, link=link, mode=join.mode, region=join.region)
+        seat, tick = await take_seat(self._services.directory, SeatLink(self.ref), join, mates)
+        self.seat = seat
         if mates and parties is not None:
-            parties.battle_entered(self.player_id, ticket.arena_id, join.region)
+            parties.battle_entered(self.player_id, seat.ticket.arena_id, join.region)
         return encode_server(
             Joined(
                 rid=join.rid,
-                arena_id=ticket.arena_id,
+                arena_id=seat.ticket.arena_id,
                 mode=join.mode,
                 region=join.region,
-                tick=outcome.tick,
-                rules=RulesSummary.from_rules(ticket.rules),
-            )
-        )
-
-    async def _undo_join(self, ticket: ArenaTicket | None, link: SeatLink) -> None:
-        """Give back a seat that a failed join reserved, and may still take.
-
-        The arena may yet handle a ``JoinArena`` that timed out here: its link is silenced
-        first, and the ``LeaveArena`` queued behind the join takes the seat back, so no
-        ghost player keeps counting against the arena's cap. Without a ticket the directory
-        may still have reserved a seat it could not tell us about: every reservation of
-        this player is released (a player who is joining holds no other seat).
-        """
-        link.active = False
-        if ticket is not None:
-            with contextlib.suppress(ActorGone):
-                await ticket.ref.send(LeaveArena(player_id=self.player_id, reason="left"))
-        await self._services.directory.send(
-            ReleaseSeat(
-                arena_id=None if ticket is None else ticket.arena_id, player_id=self.player_id
+                tick=tick,
+                rules=RulesSummary.from_rules(seat.ticket.rules),
             )
         )
 

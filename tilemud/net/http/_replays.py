@@ -37,9 +37,9 @@ from tilemud.errors import ActorGone, AuthError
 from tilemud.net.http._replay_format import replay_document
 from tilemud.net.http._responses import error_response, retry_later_response
 from tilemud.storage import (
+    ArenaStorage,
     RecordNotFound,
     Replay,
-    ArenaStorage,
     StorageUnavailable,
     load_arena,
     load_participants,

@@ -1,4 +1,4 @@
-"""The bots' protocol client: :class:`~tilemud.client.PlayerClient`, cheaper on ``tick``.
+"""The bots' protocol client: :class:`~tilemud.player_client.PlayerClient`, cheaper on ``tick``.
 
 In ``epic-300`` every bot receives every tick of its arena: 300 bots x 10 ticks/s is 3,000
 ``tick`` frames a second, each listing about 60 placements. The strict decoder
@@ -19,8 +19,8 @@ import attrs
 import orjson
 from trio_websocket import WebSocketConnection
 
-from tilemud.client import PlayerClient
 from tilemud.errors import ProtocolError
+from tilemud.player_client import PlayerClient
 from tilemud.protocol import ArenaTick, ServerMessage, decode_server
 
 #: Server frames put ``type`` first (docs/protocol.md, envelope).

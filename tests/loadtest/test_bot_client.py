@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from tilemud.errors import ProtocolError
-from tilemud.loadtest._client import decode_tick
+from tilemud.loadtest._bot_client import decode_tick
 from tilemud.protocol import decode_server
 
 TICK = {

@@ -1,6 +1,6 @@
 """The arena's table: its game state, seats and queued placements, without Trio.
 
-:class:`ArenaTable` is the state the arena actor owns and the synchronous steps it takes
+:class:`ArenaCore` is the state the arena actor owns and the synchronous steps it takes
 on it: seat and unseat players, queue placements, resolve a tick and fan its frames out.
 It knows nothing of time or mailboxes (the actor in :mod:`tilemud.actors.arena._actor` decides
 when a tick ends); every method runs to completion in the actor's task and never waits.
@@ -38,7 +38,7 @@ from tilemud.protocol import MAX_COORD
 log = logging.getLogger("tilemud.arena")
 
 
-class ArenaTable:
+class ArenaCore:
     """One arena's board, seats and current tick's placements."""
 
     def __init__(
