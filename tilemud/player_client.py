@@ -16,6 +16,7 @@ import attrs
 import trio
 from trio_websocket import WebSocketConnection
 
+from tilemud.errors import TilemudError
 from tilemud.game import Board
 from tilemud.protocol import (
     STREAM_MESSAGES,
@@ -37,11 +38,11 @@ from tilemud.protocol import (
 )
 
 
-class HandshakeFailed(Exception):
+class HandshakeFailed(TilemudError):
     """The server answered the hello with an error frame."""
 
     def __init__(self, error: ErrorFrame) -> None:
-        super().__init__(f"{error.code}: {error.message}")
+        super().__init__(f"{error.code}: {error.message}", code=error.code)
         self.error = error
 
 

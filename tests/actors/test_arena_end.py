@@ -17,7 +17,7 @@ from tests.actors.test_arena_fakes import (
     start_arena,
     stream_frame,
 )
-from tilemud.actors.arena._actor import (
+from tilemud.actors.arena import (
     ArenaJoined,
     ArenaView,
     DescribeArena,

@@ -19,7 +19,7 @@ from tests.actors.test_arena_fakes import (
     start_arena,
     stream_frame,
 )
-from tilemud.actors.arena._actor import Arena, ArenaJoined, PlaceTile
+from tilemud.actors.arena import Arena, ArenaJoined, PlaceTile
 from tilemud.actors.arena._clock import TickSchedule, TickTimes
 from tilemud.game import ARENA_RULES
 from tilemud.protocol import ArenaTick

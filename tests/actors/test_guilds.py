@@ -13,7 +13,7 @@ import attrs
 import pytest
 import trio
 
-from tilemud.actors.guilds._actor import GuildDone, GuildRefused, Guilds, GuildsClient
+from tilemud.actors.guilds import GuildDone, GuildRefused, Guilds, GuildsClient
 from tilemud.config import SocialSettings
 from tilemud.protocol import GuildEvent, GuildOp, decode_server, stamp
 from tilemud.supervisors import ChildContext

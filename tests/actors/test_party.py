@@ -15,7 +15,7 @@ import attrs
 import trio
 import trio.testing
 
-from tilemud.actors.parties._parties import Parties, PartyGone
+from tilemud.actors.parties import Parties, PartyGone
 from tilemud.actors.parties._party import Accept, Decline, Invite, Kick, LeaveParty, Promote
 from tilemud.config import SocialSettings
 from tilemud.protocol import PartyEvent, decode_server, stamp

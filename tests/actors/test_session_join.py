@@ -9,8 +9,15 @@ from __future__ import annotations
 import trio
 import trio.testing
 
-from tilemud.actors.arena import ArenaTicket, DirectoryMessage, FindArena, ReleaseSeat
-from tilemud.actors.arena._actor import ArenaMessage, JoinArena, LeaveArena
+from tilemud.actors.arena import (
+    ArenaMessage,
+    ArenaTicket,
+    DirectoryMessage,
+    FindArena,
+    JoinArena,
+    LeaveArena,
+    ReleaseSeat,
+)
 from tilemud.actors.session import Session, SessionIdentity, SessionServices
 from tilemud.actors.session._seat import ASK_TIMEOUT
 from tilemud.cluster import InProcessRateLimiter

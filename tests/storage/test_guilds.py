@@ -17,7 +17,7 @@ import trio
 from sqlalchemy.engine import Connection
 
 from tests.storage.actor_support import actor_for, running
-from tilemud.actors.guilds._actor import GuildDone, GuildRefused, Guilds, GuildsClient
+from tilemud.actors.guilds import GuildDone, GuildRefused, Guilds, GuildsClient
 from tilemud.config import SocialSettings
 from tilemud.storage import (
     Database,

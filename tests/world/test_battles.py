@@ -11,7 +11,7 @@ import trio.testing
 from tests.integration.harness import make_settings, running_server
 from tests.world.memory import memory_player
 from tests.world.play import join, place
-from tilemud.actors.arena._directory import ArenaListing, ListArenas
+from tilemud.actors.arena import ArenaListing, ListArenas
 from tilemud.game import BATTLE_RULES
 from tilemud.protocol import BattleEnded, PlaceResult
 

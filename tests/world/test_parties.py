@@ -16,7 +16,7 @@ import trio.testing
 from tests.integration.harness import make_settings, running_server
 from tests.world.memory import MemoryPlayer, memory_player
 from tests.world.play import join
-from tilemud.actors.arena._directory import ArenaListing, ListArenas
+from tilemud.actors.arena import ArenaListing, ListArenas
 from tilemud.player_client import PlayerClient
 from tilemud.protocol import (
     ErrorFrame,

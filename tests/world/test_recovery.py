@@ -19,7 +19,7 @@ from tests.integration.harness import make_settings, running_server
 from tests.storage.actor_support import read
 from tests.world.memory import memory_player
 from tests.world.play import describe, join, place
-from tilemud.actors.arena._directory import ArenaListing, ListArenas
+from tilemud.actors.arena import ArenaListing, ListArenas
 from tilemud.game import board_checksum
 from tilemud.net.http import parse_replay_document
 from tilemud.protocol import PlaceResult

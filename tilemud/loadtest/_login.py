@@ -6,16 +6,17 @@ from typing import Final
 
 import httpx
 
+from tilemud.errors import TilemudError
+
 #: Seconds one login may take (connect, send, answer).
 LOGIN_TIMEOUT: Final = 10.0
 
 
-class LoginFailed(Exception):
+class LoginFailed(TilemudError):
     """No token: ``code`` says why (``connect_refused``, ``timeout``, ``http_503`` ...)."""
 
     def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
+        super().__init__(code, code=code)
 
 
 def open_http(base_url: str, *, connections: int = 64) -> httpx.AsyncClient:

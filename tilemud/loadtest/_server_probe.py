@@ -13,11 +13,14 @@ from urllib.parse import urlsplit
 import attrs
 import psutil
 
+from tilemud.errors import TilemudError
 from tilemud.loadtest._config import is_loopback_host
 
 
-class ProbeUnavailable(Exception):
+class ProbeUnavailable(TilemudError):
     """The server process cannot be watched; the message says why."""
+
+    code = "unavailable"
 
 
 def find_listener(port: int) -> int:

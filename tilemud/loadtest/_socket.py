@@ -24,6 +24,8 @@ from trio_websocket import (
     wrap_client_stream,
 )
 
+from tilemud.errors import TilemudError
+
 #: The largest frame a bot accepts from the server.
 MAX_MESSAGE_BYTES: Final = 64 * 1024 * 1024
 #: Bytes read from the socket at a time (trio-websocket's default, 4 KiB, makes a large
@@ -33,12 +35,11 @@ RECEIVE_CHUNK: Final = 64 * 1024
 CLOSE_TIMEOUT: Final = 2.0
 
 
-class ConnectFailed(Exception):
+class ConnectFailed(TilemudError):
     """The WebSocket could not be opened; ``code`` says why, for the report."""
 
     def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
+        super().__init__(code, code=code)
 
 
 class PlayerSocket:

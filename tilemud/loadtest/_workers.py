@@ -25,6 +25,7 @@ from typing import Any, Final
 import orjson
 import trio
 
+from tilemud.errors import TilemudError
 from tilemud.loadtest._config import LoadConfig
 from tilemud.loadtest._progress import Finished, Update, decode_update
 from tilemud.loadtest._swarm import bots_of_worker, run_swarm
@@ -35,8 +36,10 @@ READY_TIMEOUT: Final = 60.0
 START_LEAD: Final = 0.5
 
 
-class WorkerFailed(Exception):
+class WorkerFailed(TilemudError):
     """A worker process did not start, or ended without its tally."""
+
+    code = "worker_failed"
 
 
 async def run_swarms(

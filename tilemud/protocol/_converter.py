@@ -37,7 +37,11 @@ _Hook = Callable[[Any, Any], Any]
 
 
 class WireTypeError(TypeError):
-    """A JSON value of the wrong kind for its field (``"7"`` for an integer ...)."""
+    """A JSON value of the wrong kind for its field (``"7"`` for an integer ...).
+
+    A ``TypeError`` on purpose, as cattrs expects of structure hooks; it never leaves the
+    codec, which reports it as a :class:`~tilemud.errors.ProtocolError`.
+    """
 
     def __init__(self, expected: str, value: object) -> None:
         super().__init__(f"expected {expected}, got {json_kind(value)}")

@@ -53,6 +53,9 @@ _KINDS: tuple[tuple[type | tuple[type, ...], str], ...] = (
 class ConstraintError(ValueError):
     """A field value broke its constraint.
 
+    A ``ValueError`` on purpose, not a ``TilemudError``: it is how attrs validators fail,
+    and it never leaves the codec, which reports it as a :class:`~tilemud.errors.ProtocolError`.
+
     Attributes:
         field: the attrs field name (the JSON key) whose value was rejected.
         problem: what is wrong, in words, without the field name.

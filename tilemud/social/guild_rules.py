@@ -10,6 +10,9 @@ what is committed.
 Roles, highest first: ``leader`` (exactly one per guild), ``officer``, ``member``. The
 permission functions (:func:`may_invite`, :func:`may_kick`, :func:`may_set_role`,
 :func:`may_transfer`, :func:`may_disband`) are the table in docs/social.md ("Guilds").
+
+Why one module of over 400 lines: the permission table and the plan/apply pairs of all
+eleven operations are read together; split, the rules of one role would be in two places.
 """
 
 from __future__ import annotations

@@ -205,6 +205,10 @@ class Recovery:
     placements: tuple[PlacementRecord, ...]
     checksums: tuple[TickChecksum, ...]
 
+    def ticks(self) -> tuple[ReplayTick, ...]:
+        """The log after the snapshot as ticks: placements in order, checksum if stored."""
+        return logged_ticks(self.placements, self.checksums)
+
 
 @attrs.frozen(kw_only=True)
 class Replay:

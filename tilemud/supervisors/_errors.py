@@ -16,6 +16,9 @@ from tilemud.errors import TilemudError
 class SupervisorEscalation(Exception):
     """A supervisor exceeded its restart intensity, stopped its children and gave up.
 
+    Deliberately not a :class:`~tilemud.errors.TilemudError`: it is a crash travelling up
+    the tree, and code that answers bad input with typed errors must never catch it.
+
     The last crash is chained as ``__cause__``.
 
     Attributes:

@@ -73,6 +73,10 @@ never ends by itself. A graceful stop by the supervisor (``ctx.stopping``) finis
 current tick, then ends the same way without ``battle_ended`` (late placements get
 ``arena_unavailable`` with a ``retry_after``); it stays live in storage, snapshotted, so
 the next start of the node brings it back.
+
+Why one module of over 400 lines: its docstring is the arena's contract (what it owns,
+takes and sends) and the loop, the crash restart and the close are one lifecycle; the
+synchronous steps already live in :class:`~tilemud.actors.arena._core.ArenaCore`.
 """
 
 from __future__ import annotations
@@ -88,20 +92,16 @@ import trio
 from tilemud.actors.arena._clock import TickSchedule
 from tilemud.actors.arena._core import ArenaCore
 from tilemud.actors.arena._journal import ArenaJournal, recover_state
-from tilemud.actors.arena._messages import ArenaJoined as ArenaJoined
-from tilemud.actors.arena._messages import ArenaMessage as ArenaMessage
-from tilemud.actors.arena._messages import ArenaView as ArenaView
-from tilemud.actors.arena._messages import DescribeArena as DescribeArena
-from tilemud.actors.arena._messages import JoinArena as JoinArena
-from tilemud.actors.arena._messages import JoinOutcome as JoinOutcome
-from tilemud.actors.arena._messages import JoinRefused as JoinRefused
-from tilemud.actors.arena._messages import LeaveArena as LeaveArena
-from tilemud.actors.arena._messages import LeaveReason as LeaveReason
-from tilemud.actors.arena._messages import PlacementsStored as PlacementsStored
-from tilemud.actors.arena._messages import PlaceTile as PlaceTile
-from tilemud.actors.arena._messages import RefusalCode as RefusalCode
-from tilemud.actors.arena._messages import Resync as Resync
-from tilemud.actors.arena._messages import TickStats as TickStats
+from tilemud.actors.arena._messages import (
+    ArenaMessage,
+    DescribeArena,
+    JoinArena,
+    JoinRefused,
+    LeaveArena,
+    PlacementsStored,
+    PlaceTile,
+    Resync,
+)
 from tilemud.errors import ActorGone
 from tilemud.game import ArenaState, BattleResult, Mode, RuleConfig, board_checksum
 from tilemud.mailbox import Mailbox, Overflow, Ref, open_mailbox

@@ -38,8 +38,9 @@ from typing import TypeAlias, assert_never
 
 import attrs
 
-from tilemud.actors.arena._actor import Arena, ArenaMessage
+from tilemud.actors.arena._actor import Arena
 from tilemud.actors.arena._journal import RecoveryMismatch, recover_state
+from tilemud.actors.arena._messages import ArenaMessage
 from tilemud.config import WorldSettings
 from tilemud.errors import ActorGone
 from tilemud.game import ArenaState, Mode, RuleConfig, SnapshotError

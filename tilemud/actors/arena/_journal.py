@@ -31,7 +31,6 @@ from tilemud.actors.arena._links import PlayerLink
 from tilemud.errors import TilemudError
 from tilemud.game import ArenaState, Placement, check_replay
 from tilemud.storage import ArenaStorage, Recovery, Snapshot
-from tilemud.storage._records import logged_ticks
 
 log = logging.getLogger("tilemud.arena")
 
@@ -162,7 +161,7 @@ def recover_state(recovery: Recovery, *, seed: int) -> ArenaState:
     rules = recovery.rules
     snapshot = recovery.snapshot
     check = check_replay(
-        logged_ticks(recovery.placements, recovery.checksums),
+        recovery.ticks(),
         rules=rules,
         seed=seed,
         start=ArenaState.start(rules) if snapshot is None else snapshot.to_state(rules),
