@@ -178,7 +178,7 @@ class TilemudServer:
             self.metrics.watch_janitor(janitor.stats)
             world_children.append(ChildSpec(id="replays", run=janitor.run, shutdown=2.0))
         # Each part restarts alone: a guild bug does not end the parties, the chats or the
-        # arenas (DESIGN.md: the world is one_for_one).
+        # arenas (docs/architecture.md: the world is one_for_one).
         world = Supervisor("world", world_children, strategy=Strategy.ONE_FOR_ONE)
         services = SessionServices(
             directory=self.directory.ref,

@@ -5,7 +5,7 @@ extra key, a missing field, each field (present or optional and absent) replaced
 of every JSON kind, and the same for every value nested inside: each key of a nested
 object, each item of an array (``board.palette[0][1]``, ``rules.tile_kinds[0].name``). The
 decoder must reject exactly what the message's JSON Schema rejects, so the two can never
-disagree about a field (DESIGN.md: "test the strict converter on every message").
+disagree about a field: the strict converter is tested on every message.
 """
 
 from __future__ import annotations

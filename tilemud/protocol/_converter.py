@@ -17,7 +17,9 @@ Every such door is shut here:
   is no valid ``seq`` on the wire.
 
 This module knows nothing of the ``type`` tag: the codec strips it before structuring and
-adds it after unstructuring (cattrs' tagged-union strategy is not used, see DESIGN.md).
+adds it after unstructuring. cattrs' tagged-union strategy is not used: with
+``forbid_extra_keys`` it rejects the tag key itself (cattrs issue #402), and unstructuring a
+union member without ``unstructure_as`` silently leaves the tag out.
 """
 
 from __future__ import annotations

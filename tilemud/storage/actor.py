@@ -6,8 +6,8 @@ Owns:
     the write-behind buffer (:class:`~tilemud.storage._write_behind.WriteBehind`) with the
     counters (:class:`StorageStats`).
 Started by:
-    the root supervisor, first (DESIGN.md: ``one_for_all``; if storage dies, everything
-    restarts). Restart type ``permanent``; give it a graceful ``shutdown`` so the final
+    the root supervisor, first (docs/architecture.md: what depends on storage restarts
+    when it dies). Restart type ``permanent``; give it a graceful ``shutdown`` so the final
     flush can finish. ``ctx.started`` hands over its :class:`StorageClient`.
 Takes (:data:`StorageMessage`):
     ``Transact`` (ask): run one operation (a repository call) in one transaction on a
