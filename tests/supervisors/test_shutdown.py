@@ -84,8 +84,9 @@ async def test_cancelling_the_supervisor_is_not_a_crash(
 async def test_a_start_turned_into_runtime_error_by_our_cancellation_is_no_crash(
     autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The start-protocol trap (docs/architecture.md, "Supervision"): nursery.start() reports a child that swallowed our cancellation
-    and returned before started() as RuntimeError. That is cancellation, not a crash."""
+    """The start-protocol trap (docs/architecture.md, "Supervision"): nursery.start()
+    reports a child that swallowed our cancellation and returned before started() as
+    RuntimeError. That is cancellation, not a crash."""
     log: list[str] = []
     a = Probe("a", log)
     attempts = 0
