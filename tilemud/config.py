@@ -134,7 +134,10 @@ class WorldSettings:
 
 @attrs.frozen(kw_only=True)
 class LimitSettings:
-    """Per-player rate limits: over the limit a request is refused, the connection stays."""
+    """Rate limits: over a limit a request is refused, the connection stays.
+
+    Per player (actions, chat) and per client address (guest logins).
+    """
 
     #: Game actions (join, leave, place) per window.
     actions: int = attrs.field(default=60, validator=v.ge(1))
@@ -144,6 +147,11 @@ class LimitSettings:
     chat: int = attrs.field(default=20, validator=v.ge(1))
     #: The chat window, in seconds (sliding).
     chat_window: float = attrs.field(default=10.0, validator=_positive)
+    #: ``POST /v1/auth/guest`` requests per client address (IPv6: per /64) per window;
+    #: more answer 429 ``rate_limited``. 0 switches the limit off (load tests only).
+    guest_logins: int = attrs.field(default=20, validator=v.ge(0))
+    #: The guest login window, in seconds (sliding).
+    guest_logins_window: float = attrs.field(default=60.0, validator=_positive)
 
 
 @attrs.frozen(kw_only=True)

@@ -18,6 +18,7 @@ ERROR_CODES: Final = (
     "bad_request",
     "bad_name",
     "guest_login_disabled",
+    "rate_limited",
     "missing_token",
     "invalid_token",
     "token_expired",
@@ -34,6 +35,12 @@ ERROR_CODES: Final = (
 _JSON: Final = "application/json"
 # The media type of prometheus_client's CONTENT_TYPE_LATEST, without its charset parameter.
 _METRICS_TEXT: Final = "text/plain"
+
+
+_RETRY_AFTER_HEADER: Final = {
+    "description": "Whole seconds to wait before trying again (the same as `error.retry_after`).",
+    "schema": {"type": "integer", "minimum": 1},
+}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -75,8 +82,9 @@ _SCHEMAS: Final[dict[str, Any]] = {
                         "type": "integer",
                         "minimum": 1,
                         "description": (
-                            "Only on 503 `unavailable`: whole seconds to wait before trying "
-                            "again; the `Retry-After` header says the same."
+                            "Only on 503 `unavailable` and 429 `rate_limited`: whole seconds "
+                            "to wait before trying again; the `Retry-After` header says the "
+                            "same."
                         ),
                     },
                 },
@@ -155,7 +163,10 @@ _PATHS: Final[dict[str, Any]] = {
             "summary": "Mint an access token for a new guest player.",
             "description": (
                 "Development login: anyone may call it. Switched off in production with "
-                "`TILEMUD_AUTH_GUEST_LOGIN=false`, which makes it answer 403."
+                "`TILEMUD_AUTH_GUEST_LOGIN=false`, which makes it answer 403. Limited per "
+                "client address (an IPv6 client: per /64 network) to `limits.guest_logins` "
+                "requests in any `limits.guest_logins_window` seconds (20 in 60 by default); "
+                "every request counts, refused ones included, and the next answers 429."
             ),
             "tags": ["auth"],
             "requestBody": {
@@ -168,6 +179,13 @@ _PATHS: Final[dict[str, Any]] = {
                 "403": _error_response("`guest_login_disabled`."),
                 "413": _error_response("`payload_too_large`."),
                 "415": _error_response("`unsupported_media_type`: send `application/json`."),
+                "429": {
+                    **_error_response(
+                        "`rate_limited`: too many guest logins from this address; retry "
+                        "after `error.retry_after` seconds (also the `Retry-After` header)."
+                    ),
+                    "headers": {"Retry-After": _RETRY_AFTER_HEADER},
+                },
                 "default": _error_response("Unexpected error."),
             },
         }
