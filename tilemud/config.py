@@ -44,6 +44,9 @@ class ServerSettings:
     shutdown_grace: float = attrs.field(default=10.0, validator=_positive)
     #: Seconds an idle HTTP keep-alive connection stays open.
     http_keep_alive_timeout: float = attrs.field(default=5.0, validator=_positive)
+    #: Seconds the database gets to answer a ``GET /readyz`` probe before the node counts
+    #: as not ready.
+    readiness_timeout: float = attrs.field(default=2.0, validator=_positive)
 
 
 @attrs.frozen(kw_only=True)

@@ -56,11 +56,18 @@ from tilemud.config import Settings
 from tilemud.game import default_rules
 from tilemud.metrics import ServerMetrics
 from tilemud.net.gateway import Gateway
-from tilemud.net.http import HealthReport, create_app, serve_http
+from tilemud.net.http import (
+    DatabaseCheck,
+    HealthReport,
+    NodeReadiness,
+    create_app,
+    serve_http,
+)
 from tilemud.storage import StorageActor, check_schema
 from tilemud.storage.janitor import ReplayJanitor
 from tilemud.supervisors import (
     ChildContext,
+    ChildNotRunning,
     ChildSpec,
     DynamicSupervisor,
     Intensity,
@@ -191,12 +198,20 @@ class TilemudServer:
             settings.server, settings.gateway, self.tokens, services, self.metrics.connection
         )
         self.metrics.watch_gateway(self.gateway.load)
+        self._stopping = False
+        readiness = NodeReadiness(
+            children=self._root_children_up,
+            stopping=lambda: self._stopping or self.stopped.is_set(),
+            database=None if storage is None else DatabaseCheck.through(storage),
+            timeout=settings.server.readiness_timeout,
+        )
         self._app = create_app(
             settings=settings,
             tokens=self.tokens,
             health=self,
             metrics=self.metrics,
             storage=storage,
+            readiness=readiness,
         )
         self._http_port: int | None = None
         self._started_at = time.time()
@@ -211,6 +226,7 @@ class TilemudServer:
         if self.storage is not None:
             # The final flush may take a while on a slow database; the stop waits for it.
             children.insert(0, ChildSpec(id="storage", run=self._run_storage, shutdown=30.0))
+        self._root_ids = tuple(child.id for child in children)
         self._root = Supervisor(
             "root",
             children,
@@ -241,6 +257,7 @@ class TilemudServer:
 
     def stop(self) -> None:
         """Begin a graceful stop: children stop in reverse order, each within its grace."""
+        self._stopping = True  # not ready from now on: load balancers stop sending players
         self._root.stop()
 
     def health(self) -> HealthReport:
@@ -257,6 +274,18 @@ class TilemudServer:
                 "connections": self.gateway.connections,
             },
         )
+
+    def _root_children_up(self) -> dict[str, bool]:
+        """Each child of the root and whether it runs now (``GET /readyz``)."""
+        up: dict[str, bool] = {}
+        for child in self._root_ids:
+            try:
+                self._root.started_value(child)
+            except ChildNotRunning:
+                up[child] = False
+            else:
+                up[child] = True
+        return up
 
     async def _run_storage(self, ctx: ChildContext) -> None:
         assert self.storage is not None

@@ -31,6 +31,7 @@ from tilemud.net.http._addresses import address_key
 from tilemud.net.http._health import HealthProbe
 from tilemud.net.http._names import check_player_name
 from tilemud.net.http._openapi import openapi_document
+from tilemud.net.http._readiness import ReadinessProbe, ReadinessReport
 from tilemud.net.http._replays import add_replay_route, unauthorized
 from tilemud.net.http._responses import error_response, json_response, retry_later_response
 from tilemud.storage import StorageClient
@@ -64,6 +65,7 @@ def create_app(
     metrics: ServerMetrics | None = None,
     storage: StorageClient | None = None,
     guest_limiter: RateLimiter | None = None,
+    readiness: ReadinessProbe | None = None,
 ) -> QuartTrio:
     """Build the HTTP API application.
 
@@ -79,6 +81,8 @@ def create_app(
         guest_limiter: counts guest logins per client address (keys ``guest_login:<addr>``);
             None builds an in-process one from ``limits.guest_logins`` per
             ``limits.guest_logins_window`` (none at all when ``guest_logins`` is 0).
+        readiness: asked on every ``GET /readyz``; None (an app without a server) makes
+            readiness the same as health.
 
     Returns:
         The app; serve it with ``serve_http``, which adds the Hypercorn #106 workaround.
@@ -99,6 +103,17 @@ def create_app(
         body = {"status": status, **{k: v for k, v in report.details.items() if k != "status"}}
         return json_response(
             body, status=200 if report.ok else 503, headers={"Cache-Control": "no-store"}
+        )
+
+    async def get_readiness() -> Response:
+        if readiness is None:
+            report = ReadinessReport(ready=health.health().ok)
+        else:
+            report = await readiness.readiness(background=app.nursery)
+        status = "ready" if report.ready else "not_ready"
+        body = {"status": status, **{k: v for k, v in report.details.items() if k != "status"}}
+        return json_response(
+            body, status=200 if report.ready else 503, headers={"Cache-Control": "no-store"}
         )
 
     async def guest_login() -> Response:
@@ -145,6 +160,7 @@ def create_app(
         )
 
     app.add_url_rule("/healthz", "health", get_health, methods=["GET"])
+    app.add_url_rule("/readyz", "readiness", get_readiness, methods=["GET"])
     app.add_url_rule("/v1/auth/guest", "guest_login", guest_login, methods=["POST"])
     app.add_url_rule("/openapi.json", "openapi", get_openapi, methods=["GET"])
     app.add_url_rule("/metrics", "metrics", get_metrics, methods=["GET"])

@@ -98,6 +98,37 @@ _SCHEMAS: Final[dict[str, Any]] = {
         "additionalProperties": True,
         "properties": {"status": {"type": "string", "enum": ["ok", "unavailable"]}},
     },
+    "Readiness": {
+        "type": "object",
+        "description": (
+            "`status` plus what was checked: `children` (each root child, `up` or `down`), "
+            "`stopping` (a graceful stop began), `database` (`status`: `ok`, `unavailable`, "
+            "`timeout`, `error` or `not_used`; `latency_ms` of the ping when it was "
+            "answered; `timeout_s`, the bound)."
+        ),
+        "required": ["status"],
+        "additionalProperties": True,
+        "properties": {
+            "status": {"type": "string", "enum": ["ready", "not_ready"]},
+            "children": {
+                "type": "object",
+                "additionalProperties": {"type": "string", "enum": ["up", "down"]},
+            },
+            "stopping": {"type": "boolean"},
+            "database": {
+                "type": "object",
+                "required": ["status"],
+                "properties": {
+                    "status": {
+                        "type": "string",
+                        "enum": ["ok", "unavailable", "timeout", "error", "not_used"],
+                    },
+                    "latency_ms": {"type": "number", "minimum": 0},
+                    "timeout_s": {"type": "number", "exclusiveMinimum": 0},
+                },
+            },
+        },
+    },
     "GuestLoginRequest": {
         "type": "object",
         "required": ["name"],
@@ -148,11 +179,29 @@ _PATHS: Final[dict[str, Any]] = {
     "/healthz": {
         "get": {
             "operationId": "getHealth",
-            "summary": "Is this node able to serve?",
+            "summary": "Is this node alive? (liveness)",
             "tags": ["operations"],
             "responses": {
                 "200": _json_response("The supervision tree is up.", "Health"),
                 "503": _json_response("The node is starting, stopping or degraded.", "Health"),
+                "default": _error_response("Unexpected error."),
+            },
+        }
+    },
+    "/readyz": {
+        "get": {
+            "operationId": "getReadiness",
+            "summary": "May players be sent to this node now?",
+            "description": (
+                "Readiness, for load balancers: every child of the root supervisor runs, no "
+                "graceful stop began, and the database (unless the node keeps none) answered "
+                "a `SELECT 1` through the storage actor within `server.readiness_timeout` "
+                "seconds. `/healthz` is liveness: the process is up. Never cached."
+            ),
+            "tags": ["operations"],
+            "responses": {
+                "200": _json_response("Ready.", "Readiness"),
+                "503": _json_response("Not ready: the body says which check failed.", "Readiness"),
                 "default": _error_response("Unexpected error."),
             },
         }
