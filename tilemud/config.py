@@ -63,7 +63,7 @@ class AuthSettings:
     algorithm: str = "HS256"
     #: Lifetime of a minted token, in seconds.
     token_lifetime: float = attrs.field(default=24 * 3600.0, validator=_positive)
-    #: Seconds of clock skew tolerated on ``exp``/``iat``.
+    #: Seconds of clock skew tolerated on ``exp``/``iat``/``nbf``.
     leeway: float = attrs.field(default=0.0, validator=v.ge(0))
     #: ``POST /v1/auth/guest`` mints tokens for anyone: on for development, off in production.
     guest_login: bool = True

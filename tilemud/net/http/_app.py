@@ -89,6 +89,9 @@ def create_app(
     """
     app = QuartTrio(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    # No route answers OPTIONS by itself: it is a 405 like any method a route does not
+    # take (only an allowed CORS preflight gets an answer).
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     document = orjson.dumps(openapi_document(version=tilemud.__version__))
     server_metrics = ServerMetrics() if metrics is None else metrics
     limits = settings.limits

@@ -7,15 +7,18 @@ cannot drift apart.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any, Final
 
-from tilemud.net.http._names import MAX_NAME_LENGTH, MIN_NAME_LENGTH
+from tilemud.net.http._names import MAX_NAME_LENGTH, MIN_NAME_LENGTH, name_pattern
 from tilemud.net.http._replay_schema import REPLAY_DOCUMENT_SCHEMA
 
 #: Every ``error.code`` the HTTP API itself answers with.
 ERROR_CODES: Final = (
     "bad_json",
     "bad_request",
+    "headers_too_large",
+    "not_implemented",
     "bad_name",
     "guest_login_disabled",
     "rate_limited",
@@ -137,12 +140,18 @@ _SCHEMAS: Final[dict[str, Any]] = {
             "name": {
                 "type": "string",
                 "minLength": MIN_NAME_LENGTH,
+                "pattern": "<name pattern>",  # filled in by openapi_document
                 "description": (
-                    "Display name. NFC-normalised and trimmed, then it must be "
-                    f"{MIN_NAME_LENGTH}-{MAX_NAME_LENGTH} characters, each a Unicode letter, "
-                    "a decimal digit, a space, `_` or `-`, with no two spaces in a row."
+                    "Display name. NFC-normalised and trimmed of whitespace, then it must be "
+                    f"{MIN_NAME_LENGTH}-{MAX_NAME_LENGTH} characters, each a Unicode letter "
+                    "(category L, but not the invisible Hangul fillers U+115F, U+1160, "
+                    "U+3164, U+FFA0), a decimal digit (Nd), a space, `_` or `-`, with no two "
+                    "spaces in a row. `pattern` states exactly these rules for a name "
+                    "already in NFC (Unicode "
+                    f"{unicodedata.unidata_version}; ECMA-262 with the `u` flag); a name "
+                    "sent in decomposed form may be accepted although the pattern refuses it."
                 ),
-                "examples": ["Ada Lovelace"],
+                "examples": ["Ada Lovelace", "  Grace_Hopper-2 ", "Zoë"],
             }
         },
     },
@@ -333,13 +342,17 @@ def openapi_document(*, version: str) -> dict[str, Any]:
             "description": (
                 "Authentication, discovery, replays and health of a tilemud node. Players "
                 "talk to the game itself over the WebSocket gateway, using the token minted "
-                "here. Any unknown path answers 404 and any wrong method 405, both with the "
-                "`Error` shape."
+                "here. Any unknown path answers 404 and any wrong method 405 (`OPTIONS` "
+                "included, unless it is a CORS preflight the server allows), all with the "
+                "`Error` shape, as do requests the server cannot parse as HTTP/1.1 (400 "
+                "`bad_request`), whose request line and headers are too large (431 "
+                "`headers_too_large`), or with a transfer coding it does not support (501 "
+                "`not_implemented`); those three also close the connection."
             ),
         },
         "paths": _copy(_PATHS),
         "components": {
-            "schemas": _copy(_SCHEMAS),
+            "schemas": _with_name_pattern(_copy(_SCHEMAS)),
             "securitySchemes": {
                 "playerToken": {
                     "type": "http",
@@ -358,3 +371,9 @@ def _copy(value: Any) -> Any:
     if isinstance(value, list):
         return [_copy(item) for item in value]
     return value
+
+
+def _with_name_pattern(schemas: dict[str, Any]) -> dict[str, Any]:
+    # Built on first use (it scans every code point once per process), not at import.
+    schemas["GuestLoginRequest"]["properties"]["name"]["pattern"] = name_pattern()
+    return schemas

@@ -29,6 +29,7 @@ from hypercorn.typing import (
 )
 
 from tilemud.config import ServerSettings
+from tilemud.net.http._wire_errors import install_json_wire_errors
 
 __all__ = ["GRACEFUL_TIMEOUT", "ShieldedHTTPSends", "serve_http"]
 
@@ -104,8 +105,9 @@ async def serve_http(
 ) -> None:
     """Serve ``app`` over HTTP/1.1 (and h2c) until ``shutdown_trigger`` returns.
 
-    Meant for ``nursery.start``. The app is wrapped in ``ShieldedHTTPSends``. Access lines go
-    to the ``tilemud.http.access`` logger, server errors to ``tilemud.http``.
+    Meant for ``nursery.start``. The app is wrapped in ``ShieldedHTTPSends``; the errors
+    Hypercorn answers itself (400, 431) get JSON bodies (``install_json_wire_errors``).
+    Access lines go to the ``tilemud.http.access`` logger, server errors to ``tilemud.http``.
 
     Args:
         app: the ASGI application, usually from ``create_app``.
@@ -118,6 +120,7 @@ async def serve_http(
         task_status: receives the TCP port actually bound once the socket is listening.
     """
     config = hypercorn_config(settings)
+    install_json_wire_errors()
     await serve(
         ShieldedHTTPSends(app),
         config,
