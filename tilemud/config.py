@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import ssl
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,6 +33,39 @@ def _dir(value: str | Path) -> Path:
     return Path(value)
 
 
+def _optional_path(value: str | Path | None) -> Path | None:
+    return None if value is None else Path(value)
+
+
+def _origin_list(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):  # from the environment: "https://a.example,https://b.example"
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list | tuple) or not all(isinstance(o, str) for o in value):
+        raise ValueError(f"cors_origins must be a list of origins, got {value!r}")
+    return tuple(value)
+
+
+def _check_origins(
+    _: object, attribute: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]
+) -> None:
+    for origin in value:
+        if origin == "*":
+            continue
+        scheme, sep, rest = origin.partition("://")
+        host = rest.rsplit(":", 1)[0] if rest.rsplit(":", 1)[-1].isdigit() else rest
+        if (
+            scheme not in {"http", "https"}
+            or not sep
+            or not host
+            or any(c in rest for c in "/?#@ ")
+            or origin != origin.lower()
+        ):
+            raise ValueError(
+                f"cors_origins: {origin!r} is not an origin: scheme://host[:port] in lower"
+                ' case, no path or trailing slash (or "*")'
+            )
+
+
 @attrs.frozen(kw_only=True)
 class ServerSettings:
     """Where the server listens and keeps its files."""
@@ -47,6 +81,47 @@ class ServerSettings:
     #: Seconds the database gets to answer a ``GET /readyz`` probe before the node counts
     #: as not ready.
     readiness_timeout: float = attrs.field(default=2.0, validator=_positive)
+    #: Web origins (``https://game.example.com``) whose pages may call the HTTP API from a
+    #: browser (CORS); ``"*"`` allows any (development only). Empty: same origin only.
+    cors_origins: tuple[str, ...] = attrs.field(
+        default=(), converter=_origin_list, validator=_check_origins
+    )
+    #: PEM certificate chain and private key: with both, the HTTP port serves ``https://``
+    #: (the player port ``wss://``). Both or neither.
+    tls_certfile: Path | None = attrs.field(default=None, converter=_optional_path)
+    tls_keyfile: Path | None = attrs.field(default=None, converter=_optional_path)
+
+    @property
+    def tls(self) -> bool:
+        """Both TLS files are given: the listeners serve ``https://`` and ``wss://``."""
+        return self.tls_certfile is not None and self.tls_keyfile is not None
+
+
+def check_tls_files(server: ServerSettings) -> None:
+    """Refuse one TLS file without the other, or files that do not make a TLS server.
+
+    Raises:
+        ConfigError: naming the setting at fault.
+    """
+    if (server.tls_certfile is None) != (server.tls_keyfile is None):
+        given, missing = (
+            ("tls_certfile", "tls_keyfile")
+            if server.tls_keyfile is None
+            else ("tls_keyfile", "tls_certfile")
+        )
+        raise ConfigError(
+            f"server.{given} is set but server.{missing} is not: give both or neither"
+        )
+    if server.tls_certfile is None or server.tls_keyfile is None:
+        return
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(server.tls_certfile, server.tls_keyfile)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"server.tls_certfile {str(server.tls_certfile)!r} and server.tls_keyfile"
+            f" {str(server.tls_keyfile)!r} are not a usable certificate and key: {exc}"
+        ) from exc
 
 
 @attrs.frozen(kw_only=True)
@@ -359,6 +434,8 @@ def load_settings(
         merged = attrs.asdict(checked_file, recurse=False)
         merged.update({k: getattr(checked_text, k) for k in from_text})
         sections[name] = cls(**merged)
+    # Checked once the layers are merged: the two files may come from different sources.
+    check_tls_files(sections["server"])
     return Settings(**sections)
 
 

@@ -87,6 +87,8 @@ class ServerAddresses:
     ws_port: int
     http_port: int
     ws_path: str
+    #: ``https`` when the HTTP port serves TLS (``server.tls_certfile``/``tls_keyfile``).
+    http_scheme: str = "http"
 
     @property
     def ws_url(self) -> str:
@@ -96,7 +98,7 @@ class ServerAddresses:
     @property
     def http_url(self) -> str:
         """The base URL of the HTTP API."""
-        return f"http://{self.host}:{self.http_port}"
+        return f"{self.http_scheme}://{self.host}:{self.http_port}"
 
 
 class TilemudServer:
@@ -242,6 +244,7 @@ class TilemudServer:
             ws_port=self.gateway.port or 0,
             http_port=self._http_port or 0,
             ws_path=self.settings.gateway.path,
+            http_scheme="https" if self.settings.server.tls else "http",
         )
 
     async def run(
@@ -297,7 +300,10 @@ class TilemudServer:
     async def _run_http(self, ctx: ChildContext) -> None:
         def record_port(port: int) -> None:
             self._http_port = port
-            log.info("http listening", extra={"url": f"http://{self.settings.server.host}:{port}"})
+            scheme = "https" if self.settings.server.tls else "http"
+            log.info(
+                "http listening", extra={"url": f"{scheme}://{self.settings.server.host}:{port}"}
+            )
             ctx.started(port)
 
         try:

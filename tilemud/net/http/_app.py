@@ -28,6 +28,7 @@ from tilemud.errors import AuthError, ProtocolError
 from tilemud.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from tilemud.metrics import ServerMetrics
 from tilemud.net.http._addresses import address_key
+from tilemud.net.http._cors import install_cors
 from tilemud.net.http._health import HealthProbe
 from tilemud.net.http._names import check_player_name
 from tilemud.net.http._openapi import openapi_document
@@ -169,6 +170,7 @@ def create_app(
     app.add_url_rule("/metrics", "metrics", get_metrics, methods=["GET"])
     add_replay_route(app, tokens=tokens, storage=storage)
 
+    install_cors(app, settings.server.cors_origins)
     app.register_error_handler(ProtocolError, _bad_request)
     app.register_error_handler(AuthError, unauthorized)
     app.register_error_handler(HTTPException, _http_error)
