@@ -163,7 +163,8 @@ async def local_server(
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        env={**_clean_environment(), **(env or {})},
+        # Every bot logs in from 127.0.0.1: the per-address guest login limit is off.
+        env={**_clean_environment(), "TILEMUD_LIMITS_GUEST_LOGINS": "0", **(env or {})},
     )
     server = LocalServer(process, argv)
     assert process.stderr is not None

@@ -344,3 +344,26 @@ def test_bad_configuration_is_refused(changes: dict[str, Any], fragment: str) ->
 def test_nonpositive_resume_lifetime_is_refused() -> None:
     with pytest.raises(ConfigError):
         TokenAuthority(make_settings(), resume_lifetime=0)
+
+
+def test_not_before_is_enforced_with_the_leeway() -> None:
+    token = sign(access_payload(nbf=int(NOW + 60)))
+    strict = TokenAuthority(make_settings())
+    with pytest.raises(AuthError) as exc_info:
+        strict.verify_access(token, now=NOW + 59)
+    assert_auth_error("invalid_token", exc_info)
+    assert "nbf" in str(exc_info.value)
+    assert strict.verify_access(token, now=NOW + 60).player_id == "p_1"
+    lenient = TokenAuthority(make_settings(leeway=30.0))
+    assert lenient.verify_access(token, now=NOW + 30).player_id == "p_1"
+    with pytest.raises(AuthError):
+        lenient.verify_access(token, now=NOW + 29)
+
+
+@pytest.mark.parametrize("nbf", ["soon", True, None, float("nan")])
+def test_a_malformed_nbf_is_invalid(nbf: object) -> None:
+    payload = access_payload()
+    payload["nbf"] = nbf
+    with pytest.raises(AuthError) as exc_info:
+        TokenAuthority(make_settings()).verify_access(sign(payload), now=NOW)
+    assert_auth_error("invalid_token", exc_info)

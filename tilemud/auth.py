@@ -10,7 +10,9 @@ for the other:
   connection. Short-lived, bound to a session id (``sid``) and to the player (``sub``).
 
 Every token also carries ``iss``, ``aud``, ``iat`` and ``exp`` (whole seconds since the Unix
-epoch). Only the configured algorithm is accepted: never ``none``, never another algorithm
+epoch). A token may carry ``nbf`` (not before; this server mints none): before that time,
+less ``AuthSettings.leeway``, it is refused as ``invalid_token``, as one issued in the
+future. Only the configured algorithm is accepted: never ``none``, never another algorithm
 with the same key (no algorithm confusion). Expiry is checked here against an injectable
 ``now`` rather than by PyJWT against the wall clock, so tests need not sleep.
 """
@@ -153,7 +155,8 @@ class TokenAuthority:
 
         Raises:
             AuthError: ``invalid_token`` when it is forged, malformed, of another kind, for
-                another issuer or audience, or lacks a claim; ``token_expired`` when expired.
+                another issuer or audience, lacks a claim, or is not valid yet (``iat`` or
+                ``nbf`` in the future, beyond the leeway); ``token_expired`` when expired.
         """
         payload = self._decode(token, kind="access", now=now)
         name = payload.get("name")
@@ -247,11 +250,14 @@ class TokenAuthority:
         subject, issued, expires = payload["sub"], payload["iat"], payload["exp"]
         if not isinstance(subject, str) or not subject:
             raise AuthError("token has no valid 'sub' claim", code="invalid_token")
-        if not (_is_time(issued) and _is_time(expires)):
-            raise AuthError("token has malformed 'iat'/'exp' claims", code="invalid_token")
+        not_before = payload.get("nbf", issued)
+        if not (_is_time(issued) and _is_time(expires) and _is_time(not_before)):
+            raise AuthError("token has malformed 'iat'/'exp'/'nbf' claims", code="invalid_token")
         current = time.time() if now is None else now
         if issued > current + settings.leeway:
             raise AuthError("token issued in the future", code="invalid_token")
+        if not_before > current + settings.leeway:
+            raise AuthError("token not valid yet ('nbf')", code="invalid_token")
         if current >= expires + settings.leeway:
             raise AuthError("token expired", code="token_expired")
         return payload

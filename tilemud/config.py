@@ -7,12 +7,16 @@ Environment names are ``TILEMUD_<SECTION>_<FIELD>`` in upper case (``TILEMUD_AUT
 ``TILEMUD_GATEWAY_HELLO_TIMEOUT``), except the ``server`` section whose fields need no
 section prefix (``TILEMUD_HOST``, ``TILEMUD_WS_PORT``, ``TILEMUD_HTTP_PORT``,
 ``TILEMUD_DATA_DIR``). ``docs/operations.md`` lists them all.
+
+Why one module of over 400 lines: every section of the tree and the one strict loader that
+reads them are checked together against docs/operations.md.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import ssl
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,6 +36,39 @@ def _dir(value: str | Path) -> Path:
     return Path(value)
 
 
+def _optional_path(value: str | Path | None) -> Path | None:
+    return None if value is None else Path(value)
+
+
+def _origin_list(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):  # from the environment: "https://a.example,https://b.example"
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list | tuple) or not all(isinstance(o, str) for o in value):
+        raise ValueError(f"cors_origins must be a list of origins, got {value!r}")
+    return tuple(value)
+
+
+def _check_origins(
+    _: object, attribute: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]
+) -> None:
+    for origin in value:
+        if origin == "*":
+            continue
+        scheme, sep, rest = origin.partition("://")
+        host = rest.rsplit(":", 1)[0] if rest.rsplit(":", 1)[-1].isdigit() else rest
+        if (
+            scheme not in {"http", "https"}
+            or not sep
+            or not host
+            or any(c in rest for c in "/?#@ ")
+            or origin != origin.lower()
+        ):
+            raise ValueError(
+                f"cors_origins: {origin!r} is not an origin: scheme://host[:port] in lower"
+                ' case, no path or trailing slash (or "*")'
+            )
+
+
 @attrs.frozen(kw_only=True)
 class ServerSettings:
     """Where the server listens and keeps its files."""
@@ -44,6 +81,50 @@ class ServerSettings:
     shutdown_grace: float = attrs.field(default=10.0, validator=_positive)
     #: Seconds an idle HTTP keep-alive connection stays open.
     http_keep_alive_timeout: float = attrs.field(default=5.0, validator=_positive)
+    #: Seconds the database gets to answer a ``GET /readyz`` probe before the node counts
+    #: as not ready.
+    readiness_timeout: float = attrs.field(default=2.0, validator=_positive)
+    #: Web origins (``https://game.example.com``) whose pages may call the HTTP API from a
+    #: browser (CORS); ``"*"`` allows any (development only). Empty: same origin only.
+    cors_origins: tuple[str, ...] = attrs.field(
+        default=(), converter=_origin_list, validator=_check_origins
+    )
+    #: PEM certificate chain and private key: with both, the HTTP port serves ``https://``
+    #: (the player port ``wss://``). Both or neither.
+    tls_certfile: Path | None = attrs.field(default=None, converter=_optional_path)
+    tls_keyfile: Path | None = attrs.field(default=None, converter=_optional_path)
+
+    @property
+    def tls(self) -> bool:
+        """Both TLS files are given: the listeners serve ``https://`` and ``wss://``."""
+        return self.tls_certfile is not None and self.tls_keyfile is not None
+
+
+def check_tls_files(server: ServerSettings) -> None:
+    """Refuse one TLS file without the other, or files that do not make a TLS server.
+
+    Raises:
+        ConfigError: naming the setting at fault.
+    """
+    if (server.tls_certfile is None) != (server.tls_keyfile is None):
+        given, missing = (
+            ("tls_certfile", "tls_keyfile")
+            if server.tls_keyfile is None
+            else ("tls_keyfile", "tls_certfile")
+        )
+        raise ConfigError(
+            f"server.{given} is set but server.{missing} is not: give both or neither"
+        )
+    if server.tls_certfile is None or server.tls_keyfile is None:
+        return
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(server.tls_certfile, server.tls_keyfile)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"server.tls_certfile {str(server.tls_certfile)!r} and server.tls_keyfile"
+            f" {str(server.tls_keyfile)!r} are not a usable certificate and key: {exc}"
+        ) from exc
 
 
 @attrs.frozen(kw_only=True)
@@ -60,7 +141,7 @@ class AuthSettings:
     algorithm: str = "HS256"
     #: Lifetime of a minted token, in seconds.
     token_lifetime: float = attrs.field(default=24 * 3600.0, validator=_positive)
-    #: Seconds of clock skew tolerated on ``exp``/``iat``.
+    #: Seconds of clock skew tolerated on ``exp``/``iat``/``nbf``.
     leeway: float = attrs.field(default=0.0, validator=v.ge(0))
     #: ``POST /v1/auth/guest`` mints tokens for anyone: on for development, off in production.
     guest_login: bool = True
@@ -134,7 +215,10 @@ class WorldSettings:
 
 @attrs.frozen(kw_only=True)
 class LimitSettings:
-    """Per-player rate limits: over the limit a request is refused, the connection stays."""
+    """Rate limits: over a limit a request is refused, the connection stays.
+
+    Per player (actions, chat) and per client address (guest logins).
+    """
 
     #: Game actions (join, leave, place) per window.
     actions: int = attrs.field(default=60, validator=v.ge(1))
@@ -144,6 +228,11 @@ class LimitSettings:
     chat: int = attrs.field(default=20, validator=v.ge(1))
     #: The chat window, in seconds (sliding).
     chat_window: float = attrs.field(default=10.0, validator=_positive)
+    #: ``POST /v1/auth/guest`` requests per client address (IPv6: per /64) per window;
+    #: more answer 429 ``rate_limited``. 0 switches the limit off (load tests only).
+    guest_logins: int = attrs.field(default=20, validator=v.ge(0))
+    #: The guest login window, in seconds (sliding).
+    guest_logins_window: float = attrs.field(default=60.0, validator=_positive)
 
 
 @attrs.frozen(kw_only=True)
@@ -348,6 +437,8 @@ def load_settings(
         merged = attrs.asdict(checked_file, recurse=False)
         merged.update({k: getattr(checked_text, k) for k in from_text})
         sections[name] = cls(**merged)
+    # Checked once the layers are merged: the two files may come from different sources.
+    check_tls_files(sections["server"])
     return Settings(**sections)
 
 

@@ -59,11 +59,18 @@ from tilemud.config import Settings
 from tilemud.game import default_rules
 from tilemud.metrics import ServerMetrics
 from tilemud.net.gateway import Gateway
-from tilemud.net.http import HealthReport, create_app, serve_http
+from tilemud.net.http import (
+    DatabaseCheck,
+    HealthReport,
+    NodeReadiness,
+    create_app,
+    serve_http,
+)
 from tilemud.storage import StorageActor, check_schema
 from tilemud.storage.janitor import ReplayJanitor
 from tilemud.supervisors import (
     ChildContext,
+    ChildNotRunning,
     ChildSpec,
     DynamicSupervisor,
     Intensity,
@@ -83,6 +90,8 @@ class ServerAddresses:
     ws_port: int
     http_port: int
     ws_path: str
+    #: ``https`` when the HTTP port serves TLS (``server.tls_certfile``/``tls_keyfile``).
+    http_scheme: str = "http"
 
     @property
     def ws_url(self) -> str:
@@ -92,7 +101,7 @@ class ServerAddresses:
     @property
     def http_url(self) -> str:
         """The base URL of the HTTP API."""
-        return f"http://{self.host}:{self.http_port}"
+        return f"{self.http_scheme}://{self.host}:{self.http_port}"
 
 
 class TilemudServer:
@@ -204,12 +213,20 @@ class TilemudServer:
             presence=self.presence,
         )
         self.metrics.watch_gateway(self.gateway.load)
+        self._stopping = False
+        readiness = NodeReadiness(
+            children=self._root_children_up,
+            stopping=lambda: self._stopping or self.stopped.is_set(),
+            database=None if storage is None else DatabaseCheck.through(storage),
+            timeout=settings.server.readiness_timeout,
+        )
         self._app = create_app(
             settings=settings,
             tokens=self.tokens,
             health=self,
             metrics=self.metrics,
             storage=None if storage is None else storage.arenas,
+            readiness=readiness,
         )
         self._http_port: int | None = None
         self._started_at = time.time()
@@ -224,6 +241,7 @@ class TilemudServer:
         if self.storage is not None:
             # The final flush may take a while on a slow database; the stop waits for it.
             children.insert(0, ChildSpec(id="storage", run=self._run_storage, shutdown=30.0))
+        self._root_ids = tuple(child.id for child in children)
         self._root = Supervisor(
             "root",
             children,
@@ -239,6 +257,7 @@ class TilemudServer:
             ws_port=self.gateway.port or 0,
             http_port=self._http_port or 0,
             ws_path=self.settings.gateway.path,
+            http_scheme="https" if self.settings.server.tls else "http",
         )
 
     async def run(
@@ -254,6 +273,7 @@ class TilemudServer:
 
     def stop(self) -> None:
         """Begin a graceful stop: children stop in reverse order, each within its grace."""
+        self._stopping = True  # not ready from now on: load balancers stop sending players
         self._root.stop()
 
     def health(self) -> HealthReport:
@@ -271,6 +291,18 @@ class TilemudServer:
             },
         )
 
+    def _root_children_up(self) -> dict[str, bool]:
+        """Each child of the root and whether it runs now (``GET /readyz``)."""
+        up: dict[str, bool] = {}
+        for child in self._root_ids:
+            try:
+                self._root.started_value(child)
+            except ChildNotRunning:
+                up[child] = False
+            else:
+                up[child] = True
+        return up
+
     async def _run_storage(self, ctx: ChildContext) -> None:
         assert self.storage is not None
         # Blocking (Alembic): in a thread. SQLite is migrated to head; PostgreSQL behind
@@ -281,7 +313,10 @@ class TilemudServer:
     async def _run_http(self, ctx: ChildContext) -> None:
         def record_port(port: int) -> None:
             self._http_port = port
-            log.info("http listening", extra={"url": f"http://{self.settings.server.host}:{port}"})
+            scheme = "https" if self.settings.server.tls else "http"
+            log.info(
+                "http listening", extra={"url": f"{scheme}://{self.settings.server.host}:{port}"}
+            )
             ctx.started(port)
 
         try:

@@ -25,6 +25,7 @@ from tilemud.config import (
     AuthSettings,
     DatabaseSettings,
     GatewaySettings,
+    LimitSettings,
     ServerSettings,
     Settings,
 )
@@ -44,6 +45,8 @@ def make_settings(data_dir: Path, *, durable: bool = True, **gateway: Any) -> Se
         auth=AuthSettings(secret=SECRET),
         gateway=GatewaySettings(**defaults),
         database=DatabaseSettings(durable=durable),
+        # Tests log in dozens of players from 127.0.0.1.
+        limits=LimitSettings(guest_logins=1000),
     )
 
 

@@ -65,7 +65,9 @@ def _port_of(url: str, scheme: str) -> int:
 def server_environment(env: Mapping[str, str]) -> dict[str, str]:
     """This process's environment without its TILEMUD_* settings, plus ``env``."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TILEMUD_")}
-    return {**clean, "TILEMUD_AUTH_SECRET": SECRET, **env}
+    # Tests log in dozens of players from 127.0.0.1: a guest login limit far above that.
+    limit = {"TILEMUD_LIMITS_GUEST_LOGINS": "1000"}
+    return {**clean, "TILEMUD_AUTH_SECRET": SECRET, **limit, **env}
 
 
 @asynccontextmanager

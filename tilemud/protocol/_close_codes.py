@@ -185,8 +185,8 @@ CLOSE_CODES: Mapping[CloseCode, CloseCodeInfo] = MappingProxyType(
             client_action="a client bug: fix it; do not retry in a loop",
         ),
         CloseCode.INVALID_TOKEN: CloseCodeInfo(
-            when="the `hello` token is forged, malformed or for another audience, or its"
-            " `resume_token` is another player's",
+            when="the `hello` token is forged, malformed, for another audience or not valid"
+            " yet (`iat` or `nbf` in the future), or its `resume_token` is another player's",
             error_frame=True,
             client_action="log in again for a new token, then reconnect",
         ),
@@ -262,7 +262,8 @@ ERROR_CODES: Mapping[ErrorCode, ErrorCodeInfo] = MappingProxyType(
             close_code=CloseCode.UNSUPPORTED_VERSION,
         ),
         ErrorCode.INVALID_TOKEN: ErrorCodeInfo(
-            meaning="the token is forged, malformed or not meant for this server",
+            meaning="the token is forged, malformed, not meant for this server or not valid"
+            " yet (`nbf`)",
             close_code=CloseCode.INVALID_TOKEN,
         ),
         ErrorCode.TOKEN_EXPIRED: ErrorCodeInfo(

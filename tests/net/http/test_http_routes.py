@@ -78,8 +78,12 @@ def test_public_surface() -> None:
             "MAX_BODY_BYTES",
             "MAX_NAME_LENGTH",
             "REPLAY_FORMAT",
+            "DatabaseCheck",
             "HealthProbe",
             "HealthReport",
+            "NodeReadiness",
+            "ReadinessProbe",
+            "ReadinessReport",
             "ReplayDocument",
             "ReplayFormatError",
             "ShieldedHTTPSends",
@@ -239,9 +243,13 @@ async def test_unknown_paths_are_json_404(path: str) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
-        ("GET", "/v1/auth/guest", "OPTIONS, POST"),
-        ("DELETE", "/healthz", "GET, HEAD, OPTIONS"),
-        ("POST", "/openapi.json", "GET, HEAD, OPTIONS"),
+        ("GET", "/v1/auth/guest", "POST"),
+        ("DELETE", "/healthz", "GET, HEAD"),
+        ("POST", "/openapi.json", "GET, HEAD"),
+        # No route takes OPTIONS (only an allowed CORS preflight is answered).
+        ("OPTIONS", "/healthz", "GET, HEAD"),
+        ("OPTIONS", "/v1/auth/guest", "POST"),
+        ("OPTIONS", "/v1/replays/a_1", "GET, HEAD"),
     ],
 )
 async def test_wrong_methods_are_json_405(method: str, path: str, allowed: str) -> None:

@@ -22,7 +22,7 @@ from hypercorn.trio import serve
 from quart_trio import QuartTrio
 
 from tilemud.auth import TokenAuthority
-from tilemud.config import AuthSettings, ServerSettings, Settings
+from tilemud.config import AuthSettings, LimitSettings, ServerSettings, Settings
 from tilemud.net.http import HealthReport, create_app, serve_http
 from tilemud.net.http._serve import hypercorn_config
 
@@ -61,6 +61,8 @@ def make_settings(*, keep_alive: float = KEEP_ALIVE) -> Settings:
     return Settings(
         server=ServerSettings(host="127.0.0.1", http_port=0, http_keep_alive_timeout=keep_alive),
         auth=AuthSettings(secret=SECRET),
+        # Some tests log in dozens of times from 127.0.0.1; the limit has its own tests.
+        limits=LimitSettings(guest_logins=1000),
     )
 
 

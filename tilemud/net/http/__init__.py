@@ -1,8 +1,9 @@
 """The HTTP API: a Quart-Trio app on Hypercorn, run inside the root nursery.
 
-Routes: ``GET /healthz``, ``POST /v1/auth/guest``, ``GET /metrics`` (Prometheus),
-``GET /v1/replays/{arena_id}`` (a replay document: ``replay_document`` writes it,
-``parse_replay_document`` reads it back), ``GET /openapi.json`` (which describes them all).
+Routes: ``GET /healthz`` (liveness), ``GET /readyz`` (readiness), ``POST /v1/auth/guest``,
+``GET /metrics`` (Prometheus), ``GET /v1/replays/{arena_id}`` (a replay document:
+``replay_document`` writes it, ``parse_replay_document`` reads it back), ``GET /openapi.json``
+(which describes them all).
 Build the app with ``create_app`` and run it with ``serve_http``.
 """
 
@@ -14,6 +15,10 @@ from tilemud.net.http._names import MAX_NAME_LENGTH as MAX_NAME_LENGTH
 from tilemud.net.http._names import check_player_name as check_player_name
 from tilemud.net.http._openapi import ERROR_CODES as ERROR_CODES
 from tilemud.net.http._openapi import openapi_document as openapi_document
+from tilemud.net.http._readiness import DatabaseCheck as DatabaseCheck
+from tilemud.net.http._readiness import NodeReadiness as NodeReadiness
+from tilemud.net.http._readiness import ReadinessProbe as ReadinessProbe
+from tilemud.net.http._readiness import ReadinessReport as ReadinessReport
 from tilemud.net.http._replay_format import REPLAY_FORMAT as REPLAY_FORMAT
 from tilemud.net.http._replay_format import ReplayDocument as ReplayDocument
 from tilemud.net.http._replay_format import ReplayFormatError as ReplayFormatError
@@ -31,8 +36,12 @@ __all__ = [
     "MAX_BODY_BYTES",
     "MAX_NAME_LENGTH",
     "REPLAY_FORMAT",
+    "DatabaseCheck",
     "HealthProbe",
     "HealthReport",
+    "NodeReadiness",
+    "ReadinessProbe",
+    "ReadinessReport",
     "ReplayDocument",
     "ReplayFormatError",
     "ShieldedHTTPSends",

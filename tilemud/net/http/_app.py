@@ -2,8 +2,8 @@
 
 Every answer is JSON. Errors, including 401 for a missing or bad bearer token, 404 for unknown
 paths, 405 for wrong methods, 413 for oversized bodies and 500 for bugs, have one shape:
-``{"error": {"code": ..., "message": ...}}`` (see ``_openapi.ERROR_CODES``; a 503 adds
-``retry_after``). No HTML page and no traceback ever reaches a client; a bug is
+``{"error": {"code": ..., "message": ...}}`` (see ``_openapi.ERROR_CODES``; a 503 and a
+429 add ``retry_after``). No HTML page and no traceback ever reaches a client; a bug is
 logged on the ``tilemud.http`` logger.
 """
 
@@ -22,15 +22,19 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 import tilemud
 from tilemud.auth import TokenAuthority, new_player_id
+from tilemud.cluster import InProcessRateLimiter, RateLimiter
 from tilemud.config import Settings
 from tilemud.errors import AuthError, ProtocolError
 from tilemud.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from tilemud.metrics import ServerMetrics
+from tilemud.net.http._addresses import address_key
+from tilemud.net.http._cors import install_cors
 from tilemud.net.http._health import HealthProbe
 from tilemud.net.http._names import check_player_name
 from tilemud.net.http._openapi import openapi_document
+from tilemud.net.http._readiness import ReadinessProbe, ReadinessReport
 from tilemud.net.http._replays import add_replay_route, unauthorized
-from tilemud.net.http._responses import error_response, json_response
+from tilemud.net.http._responses import error_response, json_response, retry_later_response
 from tilemud.storage import ArenaStorage
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
@@ -61,6 +65,8 @@ def create_app(
     health: HealthProbe,
     metrics: ServerMetrics | None = None,
     storage: ArenaStorage | None = None,
+    guest_limiter: RateLimiter | None = None,
+    readiness: ReadinessProbe | None = None,
 ) -> QuartTrio:
     """Build the HTTP API application.
 
@@ -73,14 +79,27 @@ def create_app(
             without a server gets a fresh set of its own (only the process metrics move).
         storage: where ``GET /v1/replays/{arena_id}`` reads replays; None when the server
             runs without a database (that route then answers 404 ``replays_not_stored``).
+        guest_limiter: counts guest logins per client address (keys ``guest_login:<addr>``);
+            None builds an in-process one from ``limits.guest_logins`` per
+            ``limits.guest_logins_window`` (none at all when ``guest_logins`` is 0).
+        readiness: asked on every ``GET /readyz``; None (an app without a server) makes
+            readiness the same as health.
 
     Returns:
         The app; serve it with ``serve_http``, which adds the Hypercorn #106 workaround.
     """
     app = QuartTrio(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    # No route answers OPTIONS by itself: it is a 405 like any method a route does not
+    # take (only an allowed CORS preflight gets an answer).
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     document = orjson.dumps(openapi_document(version=tilemud.__version__))
     server_metrics = ServerMetrics() if metrics is None else metrics
+    limits = settings.limits
+    if guest_limiter is None and limits.guest_logins > 0:
+        guest_limiter = InProcessRateLimiter(
+            limit=limits.guest_logins, window=limits.guest_logins_window
+        )
 
     async def get_health() -> Response:
         report = health.health()
@@ -90,11 +109,33 @@ def create_app(
             body, status=200 if report.ok else 503, headers={"Cache-Control": "no-store"}
         )
 
+    async def get_readiness() -> Response:
+        if readiness is None:
+            report = ReadinessReport(ready=health.health().ok)
+        else:
+            report = await readiness.readiness(background=app.nursery)
+        status = "ready" if report.ready else "not_ready"
+        body = {"status": status, **{k: v for k, v in report.details.items() if k != "status"}}
+        return json_response(
+            body, status=200 if report.ready else 503, headers={"Cache-Control": "no-store"}
+        )
+
     async def guest_login() -> Response:
         if not settings.auth.guest_login:
             return error_response(
                 403, "guest_login_disabled", "guest login is switched off on this server"
             )
+        if guest_limiter is not None:
+            # Counted before the body is read: a flood of bad bodies is a flood too.
+            address = address_key(request.scope.get("client"))
+            retry_after = await guest_limiter.acquire(f"guest_login:{address}")
+            if retry_after is not None:
+                return retry_later_response(
+                    "rate_limited",
+                    "too many guest logins from this address",
+                    retry_after=retry_after,
+                    status=429,
+                )
         name = check_player_name(await _json_name_field())
         player_id = new_player_id()
         now = time.time()
@@ -123,11 +164,13 @@ def create_app(
         )
 
     app.add_url_rule("/healthz", "health", get_health, methods=["GET"])
+    app.add_url_rule("/readyz", "readiness", get_readiness, methods=["GET"])
     app.add_url_rule("/v1/auth/guest", "guest_login", guest_login, methods=["POST"])
     app.add_url_rule("/openapi.json", "openapi", get_openapi, methods=["GET"])
     app.add_url_rule("/metrics", "metrics", get_metrics, methods=["GET"])
     add_replay_route(app, tokens=tokens, storage=storage)
 
+    install_cors(app, settings.server.cors_origins)
     app.register_error_handler(ProtocolError, _bad_request)
     app.register_error_handler(AuthError, unauthorized)
     app.register_error_handler(HTTPException, _http_error)

@@ -7,17 +7,21 @@ cannot drift apart.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any, Final
 
-from tilemud.net.http._names import MAX_NAME_LENGTH, MIN_NAME_LENGTH
+from tilemud.net.http._names import MAX_NAME_LENGTH, MIN_NAME_LENGTH, name_pattern
 from tilemud.net.http._replay_schema import REPLAY_DOCUMENT_SCHEMA
 
 #: Every ``error.code`` the HTTP API itself answers with.
 ERROR_CODES: Final = (
     "bad_json",
     "bad_request",
+    "headers_too_large",
+    "not_implemented",
     "bad_name",
     "guest_login_disabled",
+    "rate_limited",
     "missing_token",
     "invalid_token",
     "token_expired",
@@ -34,6 +38,12 @@ ERROR_CODES: Final = (
 _JSON: Final = "application/json"
 # The media type of prometheus_client's CONTENT_TYPE_LATEST, without its charset parameter.
 _METRICS_TEXT: Final = "text/plain"
+
+
+_RETRY_AFTER_HEADER: Final = {
+    "description": "Whole seconds to wait before trying again (the same as `error.retry_after`).",
+    "schema": {"type": "integer", "minimum": 1},
+}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -75,8 +85,9 @@ _SCHEMAS: Final[dict[str, Any]] = {
                         "type": "integer",
                         "minimum": 1,
                         "description": (
-                            "Only on 503 `unavailable`: whole seconds to wait before trying "
-                            "again; the `Retry-After` header says the same."
+                            "Only on 503 `unavailable` and 429 `rate_limited`: whole seconds "
+                            "to wait before trying again; the `Retry-After` header says the "
+                            "same."
                         ),
                     },
                 },
@@ -90,6 +101,37 @@ _SCHEMAS: Final[dict[str, Any]] = {
         "additionalProperties": True,
         "properties": {"status": {"type": "string", "enum": ["ok", "unavailable"]}},
     },
+    "Readiness": {
+        "type": "object",
+        "description": (
+            "`status` plus what was checked: `children` (each root child, `up` or `down`), "
+            "`stopping` (a graceful stop began), `database` (`status`: `ok`, `unavailable`, "
+            "`timeout`, `error` or `not_used`; `latency_ms` of the ping when it was "
+            "answered; `timeout_s`, the bound)."
+        ),
+        "required": ["status"],
+        "additionalProperties": True,
+        "properties": {
+            "status": {"type": "string", "enum": ["ready", "not_ready"]},
+            "children": {
+                "type": "object",
+                "additionalProperties": {"type": "string", "enum": ["up", "down"]},
+            },
+            "stopping": {"type": "boolean"},
+            "database": {
+                "type": "object",
+                "required": ["status"],
+                "properties": {
+                    "status": {
+                        "type": "string",
+                        "enum": ["ok", "unavailable", "timeout", "error", "not_used"],
+                    },
+                    "latency_ms": {"type": "number", "minimum": 0},
+                    "timeout_s": {"type": "number", "exclusiveMinimum": 0},
+                },
+            },
+        },
+    },
     "GuestLoginRequest": {
         "type": "object",
         "required": ["name"],
@@ -98,12 +140,18 @@ _SCHEMAS: Final[dict[str, Any]] = {
             "name": {
                 "type": "string",
                 "minLength": MIN_NAME_LENGTH,
+                "pattern": "<name pattern>",  # filled in by openapi_document
                 "description": (
-                    "Display name. NFC-normalised and trimmed, then it must be "
-                    f"{MIN_NAME_LENGTH}-{MAX_NAME_LENGTH} characters, each a Unicode letter, "
-                    "a decimal digit, a space, `_` or `-`, with no two spaces in a row."
+                    "Display name. NFC-normalised and trimmed of whitespace, then it must be "
+                    f"{MIN_NAME_LENGTH}-{MAX_NAME_LENGTH} characters, each a Unicode letter "
+                    "(category L, but not the invisible Hangul fillers U+115F, U+1160, "
+                    "U+3164, U+FFA0), a decimal digit (Nd), a space, `_` or `-`, with no two "
+                    "spaces in a row. `pattern` states exactly these rules for a name "
+                    "already in NFC (Unicode "
+                    f"{unicodedata.unidata_version}; ECMA-262 with the `u` flag); a name "
+                    "sent in decomposed form may be accepted although the pattern refuses it."
                 ),
-                "examples": ["Ada Lovelace"],
+                "examples": ["Ada Lovelace", "  Grace_Hopper-2 ", "Zoë"],
             }
         },
     },
@@ -140,11 +188,29 @@ _PATHS: Final[dict[str, Any]] = {
     "/healthz": {
         "get": {
             "operationId": "getHealth",
-            "summary": "Is this node able to serve?",
+            "summary": "Is this node alive? (liveness)",
             "tags": ["operations"],
             "responses": {
                 "200": _json_response("The supervision tree is up.", "Health"),
                 "503": _json_response("The node is starting, stopping or degraded.", "Health"),
+                "default": _error_response("Unexpected error."),
+            },
+        }
+    },
+    "/readyz": {
+        "get": {
+            "operationId": "getReadiness",
+            "summary": "May players be sent to this node now?",
+            "description": (
+                "Readiness, for load balancers: every child of the root supervisor runs, no "
+                "graceful stop began, and the database (unless the node keeps none) answered "
+                "a `SELECT 1` through the storage actor within `server.readiness_timeout` "
+                "seconds. `/healthz` is liveness: the process is up. Never cached."
+            ),
+            "tags": ["operations"],
+            "responses": {
+                "200": _json_response("Ready.", "Readiness"),
+                "503": _json_response("Not ready: the body says which check failed.", "Readiness"),
                 "default": _error_response("Unexpected error."),
             },
         }
@@ -155,7 +221,10 @@ _PATHS: Final[dict[str, Any]] = {
             "summary": "Mint an access token for a new guest player.",
             "description": (
                 "Development login: anyone may call it. Switched off in production with "
-                "`TILEMUD_AUTH_GUEST_LOGIN=false`, which makes it answer 403."
+                "`TILEMUD_AUTH_GUEST_LOGIN=false`, which makes it answer 403. Limited per "
+                "client address (an IPv6 client: per /64 network) to `limits.guest_logins` "
+                "requests in any `limits.guest_logins_window` seconds (20 in 60 by default); "
+                "every request counts, refused ones included, and the next answers 429."
             ),
             "tags": ["auth"],
             "requestBody": {
@@ -168,6 +237,13 @@ _PATHS: Final[dict[str, Any]] = {
                 "403": _error_response("`guest_login_disabled`."),
                 "413": _error_response("`payload_too_large`."),
                 "415": _error_response("`unsupported_media_type`: send `application/json`."),
+                "429": {
+                    **_error_response(
+                        "`rate_limited`: too many guest logins from this address; retry "
+                        "after `error.retry_after` seconds (also the `Retry-After` header)."
+                    ),
+                    "headers": {"Retry-After": _RETRY_AFTER_HEADER},
+                },
                 "default": _error_response("Unexpected error."),
             },
         }
@@ -266,13 +342,17 @@ def openapi_document(*, version: str) -> dict[str, Any]:
             "description": (
                 "Authentication, discovery, replays and health of a tilemud node. Players "
                 "talk to the game itself over the WebSocket gateway, using the token minted "
-                "here. Any unknown path answers 404 and any wrong method 405, both with the "
-                "`Error` shape."
+                "here. Any unknown path answers 404 and any wrong method 405 (`OPTIONS` "
+                "included, unless it is a CORS preflight the server allows), all with the "
+                "`Error` shape, as do requests the server cannot parse as HTTP/1.1 (400 "
+                "`bad_request`), whose request line and headers are too large (431 "
+                "`headers_too_large`), or with a transfer coding it does not support (501 "
+                "`not_implemented`); those three also close the connection."
             ),
         },
         "paths": _copy(_PATHS),
         "components": {
-            "schemas": _copy(_SCHEMAS),
+            "schemas": _with_name_pattern(_copy(_SCHEMAS)),
             "securitySchemes": {
                 "playerToken": {
                     "type": "http",
@@ -291,3 +371,9 @@ def _copy(value: Any) -> Any:
     if isinstance(value, list):
         return [_copy(item) for item in value]
     return value
+
+
+def _with_name_pattern(schemas: dict[str, Any]) -> dict[str, Any]:
+    # Built on first use (it scans every code point once per process), not at import.
+    schemas["GuestLoginRequest"]["properties"]["name"]["pattern"] = name_pattern()
+    return schemas

@@ -31,12 +31,15 @@ def error_response(
     return json_response(body, status=status, headers=headers)
 
 
-def retry_later_response(code: str, message: str, *, retry_after: float) -> Response:
-    """A 503 that says when to come back: ``error.retry_after`` and ``Retry-After``.
+def retry_later_response(
+    code: str, message: str, *, retry_after: float, status: int = 503
+) -> Response:
+    """A 503 (or ``status``, e.g. 429) that says when to come back.
 
-    Both carry the same whole number of seconds, rounded up and at least 1: the header
-    takes no fractions (RFC 9110), and a client should read one value from either place.
+    ``error.retry_after`` and the ``Retry-After`` header carry the same whole number of
+    seconds, rounded up and at least 1: the header takes no fractions (RFC 9110), and a
+    client should read one value from either place.
     """
     seconds = max(1, math.ceil(retry_after))
     body = {"error": {"code": code, "message": message, "retry_after": seconds}}
-    return json_response(body, status=503, headers={"Retry-After": str(seconds)})
+    return json_response(body, status=status, headers={"Retry-After": str(seconds)})

@@ -29,12 +29,16 @@ from hypercorn.typing import (
 )
 
 from tilemud.config import ServerSettings
+from tilemud.net.http._wire_errors import install_json_wire_errors
 
 __all__ = ["GRACEFUL_TIMEOUT", "ShieldedHTTPSends", "serve_http"]
 
 #: Most seconds in-flight requests get to finish once shutdown begins. HTTP requests here are
 #: short; the rest of the tree's ``shutdown_grace`` is left for the game.
 GRACEFUL_TIMEOUT: Final = 3.0
+#: Seconds a client has to finish its TLS handshake (Hypercorn's default is 60: a socket
+#: that never speaks would be held that long).
+TLS_HANDSHAKE_TIMEOUT: Final = 5.0
 
 _log = logging.getLogger("tilemud.http")
 _access_log = logging.getLogger("tilemud.http.access")
@@ -92,6 +96,11 @@ def hypercorn_config(settings: ServerSettings) -> HypercornConfig:
     config.accesslog = _access_log
     config.errorlog = _log
     config.include_server_header = False
+    if settings.tls_certfile is not None and settings.tls_keyfile is not None:
+        # With both files the bind is served as https:// (h2 or HTTP/1.1 by ALPN).
+        config.certfile = str(settings.tls_certfile)
+        config.keyfile = str(settings.tls_keyfile)
+        config.ssl_handshake_timeout = TLS_HANDSHAKE_TIMEOUT
     return config
 
 
@@ -102,15 +111,17 @@ async def serve_http(
     shutdown_trigger: Callable[[], Awaitable[None]],
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve ``app`` over HTTP/1.1 (and h2c) until ``shutdown_trigger`` returns.
+    """Serve ``app`` over HTTP/1.1 (and h2c), or HTTPS when ``settings`` give the TLS
+    certificate and key, until ``shutdown_trigger`` returns.
 
-    Meant for ``nursery.start``. The app is wrapped in ``ShieldedHTTPSends``. Access lines go
-    to the ``tilemud.http.access`` logger, server errors to ``tilemud.http``.
+    Meant for ``nursery.start``. The app is wrapped in ``ShieldedHTTPSends``; the errors
+    Hypercorn answers itself (400, 431) get JSON bodies (``install_json_wire_errors``).
+    Access lines go to the ``tilemud.http.access`` logger, server errors to ``tilemud.http``.
 
     Args:
         app: the ASGI application, usually from ``create_app``.
-        settings: ``host``, ``http_port`` (0 picks a free port) and
-            ``http_keep_alive_timeout`` are used.
+        settings: ``host``, ``http_port`` (0 picks a free port), ``http_keep_alive_timeout``
+            and ``tls_certfile`` / ``tls_keyfile`` are used.
         shutdown_trigger: returns when the server should stop: it stops accepting, closes idle
             keep-alive connections, gives in-flight requests up to ``GRACEFUL_TIMEOUT``
             seconds, runs the app's shutdown (Quart's ``after_serving``) and returns.
@@ -118,6 +129,7 @@ async def serve_http(
         task_status: receives the TCP port actually bound once the socket is listening.
     """
     config = hypercorn_config(settings)
+    install_json_wire_errors()
     await serve(
         ShieldedHTTPSends(app),
         config,
