@@ -55,7 +55,7 @@ from tilemud.protocol._fields import (
     json_kind,
 )
 from tilemud.protocol._server_messages import SERVER_MESSAGES, ServerMessage
-from tilemud.protocol._stream import STREAM_MESSAGES, StreamMessage
+from tilemud.protocol._stream_frames import STREAM_MESSAGES, StreamMessage
 from tilemud.protocol._versions import SUPPORTED_VERSIONS
 
 # Built completely at import and never reconfigured: a constant, though cattrs caches the

@@ -22,7 +22,7 @@ from tilemud.protocol._game_data import RulesSummary
 from tilemud.protocol._guilds import GuildResult
 from tilemud.protocol._parties import PartyDeclined, PartyInfo, PartyLeft
 from tilemud.protocol._registry import tag_registry
-from tilemud.protocol._stream import StreamMessage
+from tilemud.protocol._stream_frames import StreamMessage
 
 #: A snake_case code: error codes, reject reasons.
 _CODE = Text(min_length=1, max_length=64, pattern="[a-z][a-z0-9_]*")

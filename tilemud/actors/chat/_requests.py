@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Protocol, TypeVar, assert_never, get_args
+from typing import Protocol, TypeVar, assert_never, get_args
 
 import trio
 
@@ -36,7 +36,7 @@ from tilemud.actors.chat._directory import (
     SessionStarted,
 )
 from tilemud.actors.chat._store import ChatStore, MemoryChatStore
-from tilemud.actors.session import Presence, Refused, SessionListener, answer_within
+from tilemud.actors.session import Presence, Refused, Session, SessionListener, answer_within
 from tilemud.cluster.ratelimit import RateLimiter
 from tilemud.config import SocialSettings
 from tilemud.errors import ActorGone
@@ -71,9 +71,6 @@ from tilemud.social.chat_channels import (
 from tilemud.social.chat_retention import direct_message_id
 from tilemud.social.chat_text import MessageRefused, clean_message
 from tilemud.storage import ChatMessageRecord, DirectMessageRecord
-
-if TYPE_CHECKING:
-    from tilemud.actors.session import Session
 
 #: Seconds the chat actors and storage get to answer a request.
 ASK_TIMEOUT = 5.0

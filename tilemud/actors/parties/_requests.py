@@ -24,7 +24,7 @@ from tilemud.actors.parties._party import (
     PartyOutcome,
     Promote,
 )
-from tilemud.actors.session import RETRY_SOON, Refused
+from tilemud.actors.session import RETRY_SOON, Refused, Session
 from tilemud.errors import TilemudError
 from tilemud.protocol import (
     ClientMessage,
@@ -48,7 +48,6 @@ from tilemud.supervisors import SupervisorError
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from tilemud.actors.session import Session
     from tilemud.mailbox import Reply
 
 #: Seconds an invite waits for the block list before it is refused as ``unavailable``.
