@@ -32,6 +32,10 @@ def _dir(value: str | Path) -> Path:
     return Path(value)
 
 
+def _optional_path(value: str | Path | None) -> Path | None:
+    return None if value is None else Path(value)
+
+
 @attrs.frozen(kw_only=True)
 class ServerSettings:
     """Where the server listens and keeps its files."""
@@ -44,6 +48,10 @@ class ServerSettings:
     shutdown_grace: float = attrs.field(default=10.0, validator=_positive)
     #: Seconds an idle HTTP keep-alive connection stays open.
     http_keep_alive_timeout: float = attrs.field(default=5.0, validator=_positive)
+    #: PEM certificate (chain) to serve TLS with (``wss://``); needs ``tls_keyfile`` too.
+    tls_certfile: Path | None = attrs.field(default=None, converter=_optional_path)
+    #: PEM private key of ``tls_certfile``; both set or neither.
+    tls_keyfile: Path | None = attrs.field(default=None, converter=_optional_path)
 
 
 @attrs.frozen(kw_only=True)
@@ -66,6 +74,22 @@ class AuthSettings:
     guest_login: bool = True
 
 
+def _origins(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):  # from the environment: "https://a.example,https://b.example"
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list | tuple) or not all(isinstance(o, str) for o in value):
+        raise ValueError(f"allowed_origins must be a list of origins, got {value!r}")
+    return tuple(value)
+
+
+def _check_origins(
+    _: object, attribute: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]
+) -> None:
+    for origin in value:
+        if origin != "*" and ("://" not in origin or origin.endswith("/")):
+            raise ValueError(f"origin {origin!r}: '*' or scheme://host[:port], no path")
+
+
 @attrs.frozen(kw_only=True)
 class GatewaySettings:
     """The player WebSocket gateway."""
@@ -85,8 +109,25 @@ class GatewaySettings:
     reconnect_grace: float = attrs.field(default=120.0, validator=_positive)
     #: High-volume frames kept per session for resends after a reconnect.
     stream_buffer: int = attrs.field(default=1024, validator=v.ge(8))
-    #: Connections accepted at once; the next is refused with 1013 (try again later).
+    #: Sockets open at once, in any state (before, during and after the upgrade, closing);
+    #: a connection beyond gets ``server_full`` and close 1013 (try again later).
     max_connections: int = attrs.field(default=10_000, validator=v.ge(1))
+    #: The ``retry_after`` of ``server_full``, in seconds.
+    full_retry_after: float = attrs.field(default=30.0, validator=_positive)
+    #: Origins a browser may connect from (the ``Origin`` header; a client that sends none
+    #: is not a browser and is let in). ``"*"`` allows any origin; others get HTTP 403.
+    allowed_origins: tuple[str, ...] = attrs.field(
+        default=("*",), converter=_origins, validator=_check_origins
+    )
+    #: Connection attempts one address may make per ``connect_window``; beyond, HTTP 429.
+    connect_attempts: int = attrs.field(default=600, validator=v.ge(1))
+    #: The connection-attempts window, in seconds (sliding).
+    connect_window: float = attrs.field(default=10.0, validator=_positive)
+    #: Frames per second a connection may send, sustained (every frame counts).
+    frame_rate: float = attrs.field(default=50.0, validator=_positive)
+    #: Frames a connection may send at once; also the longest run of refused frames
+    #: before the connection is closed with 1008.
+    frame_burst: int = attrs.field(default=100, validator=v.ge(1))
 
 
 def _regions(value: object) -> tuple[str, ...]:
@@ -348,6 +389,13 @@ def load_settings(
         merged = attrs.asdict(checked_file, recurse=False)
         merged.update({k: getattr(checked_text, k) for k in from_text})
         sections[name] = cls(**merged)
+    server = sections["server"]
+    # Checked once the layers are merged: the two may come from different sources.
+    if (server.tls_certfile is None) != (server.tls_keyfile is None):
+        raise ConfigError(
+            "invalid [server] settings: tls_certfile and tls_keyfile go together: "
+            "set both or neither"
+        )
     return Settings(**sections)
 
 
