@@ -242,8 +242,9 @@ async def test_connections_over_the_cap_are_closed_1013(tmp_path: Path) -> None:
     with trio.fail_after(10):
         async with running_server(make_settings(tmp_path, max_connections=2)) as server:
             async with player(server, "ada"), player(server, "bob"):
-                code, _ = await refused(server, None)
+                code, frames = await refused(server, None)
                 assert code == 1013
+                assert [(f["code"], f["retry_after"]) for f in frames] == [("server_full", 30.0)]
             # the cap counts open connections: room again once they left
             async with player(server, "cyd") as (connection, _):
                 await send(connection, {"type": "ping", "rid": "1"})
