@@ -184,22 +184,26 @@ async def connect(
     stream: trio.abc.Stream = await trio.open_tcp_stream("127.0.0.1", port)
     if tls is not None:
         stream = trio.SSLStream(stream, tls, server_hostname=server_hostname)
-        await stream.do_handshake()
+        try:
+            await stream.do_handshake()
+        except BaseException:
+            await trio.aclose_forcefully(stream)
+            raise
     return RawClient(stream)
 
 
-async def open_raw(port: int, **kwargs: Any) -> RawClient:
+async def open_raw(port: int, *, tls: ssl.SSLContext | None = None) -> RawClient:
     """A raw client whose upgrade succeeded (101)."""
-    client = await connect(port, **kwargs)
+    client = await connect(port, tls=tls)
     await client.send(upgrade_request())
     status, _, _ = await client.read_http_response()
     assert status == 101, status
     return client
 
 
-async def greeted(port: int, token: str) -> RawClient:
+async def greeted(port: int, token: str, *, tls: ssl.SSLContext | None = None) -> RawClient:
     """A raw client that said hello and read its welcome."""
-    client = await open_raw(port)
+    client = await open_raw(port, tls=tls)
     await client.send(text({"type": "hello", "v": 1, "token": token}))
     welcome = await client.next_frame()
     assert welcome is not None
