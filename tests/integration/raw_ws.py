@@ -42,7 +42,16 @@ def client_frame(
     if not masked:
         return header + payload
     key = os.urandom(4)
-    return header + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+    return header + key + mask(payload, key)
+
+
+def mask(payload: bytes, key: bytes) -> bytes:
+    """XOR ``payload`` with the 4-byte ``key`` repeated (RFC 6455, 5.3), as one big int."""
+    if not payload:
+        return b""
+    keys = (key * (len(payload) // 4 + 1))[: len(payload)]
+    value = int.from_bytes(payload, "big") ^ int.from_bytes(keys, "big")
+    return value.to_bytes(len(payload), "big")
 
 
 def text(message: dict[str, Any] | str) -> bytes:
