@@ -35,6 +35,7 @@ DEPTH: dict[str, int] = {
     "protocol": 8,
     "game": 9,
     # the floor
+    "wire": 10,  # the WebSocket protocol over a Trio stream (wsproto); knows nothing of the game
     "supervisors": 10,
     "mailbox": 10,
     "clock": 10,

@@ -44,7 +44,7 @@ def _origin_list(value: object) -> tuple[str, ...]:
     if isinstance(value, str):  # from the environment: "https://a.example,https://b.example"
         value = [part.strip() for part in value.split(",") if part.strip()]
     if not isinstance(value, list | tuple) or not all(isinstance(o, str) for o in value):
-        raise ValueError(f"cors_origins must be a list of origins, got {value!r}")
+        raise ValueError(f"expected a list of origins, got {value!r}")
     return tuple(value)
 
 
@@ -64,7 +64,7 @@ def _check_origins(
             or origin != origin.lower()
         ):
             raise ValueError(
-                f"cors_origins: {origin!r} is not an origin: scheme://host[:port] in lower"
+                f"{attribute.name}: {origin!r} is not an origin: scheme://host[:port] in lower"
                 ' case, no path or trailing slash (or "*")'
             )
 
@@ -166,8 +166,25 @@ class GatewaySettings:
     reconnect_grace: float = attrs.field(default=120.0, validator=_positive)
     #: High-volume frames kept per session for resends after a reconnect.
     stream_buffer: int = attrs.field(default=1024, validator=v.ge(8))
-    #: Connections accepted at once; the next is refused with 1013 (try again later).
+    #: Sockets open at once, in any state (before, during and after the upgrade, closing);
+    #: a connection beyond gets ``server_full`` and close 1013 (try again later).
     max_connections: int = attrs.field(default=10_000, validator=v.ge(1))
+    #: The ``retry_after`` of ``server_full``, in seconds.
+    full_retry_after: float = attrs.field(default=30.0, validator=_positive)
+    #: Origins a browser may connect from (the ``Origin`` header; a client that sends none
+    #: is not a browser and is let in). ``"*"`` allows any origin; others get HTTP 403.
+    allowed_origins: tuple[str, ...] = attrs.field(
+        default=("*",), converter=_origin_list, validator=_check_origins
+    )
+    #: Connection attempts one address may make per ``connect_window``; beyond, HTTP 429.
+    connect_attempts: int = attrs.field(default=600, validator=v.ge(1))
+    #: The connection-attempts window, in seconds (sliding).
+    connect_window: float = attrs.field(default=10.0, validator=_positive)
+    #: Frames per second a connection may send, sustained (every frame counts).
+    frame_rate: float = attrs.field(default=50.0, validator=_positive)
+    #: Frames a connection may send at once; also the longest run of refused frames
+    #: before the connection is closed with 1008.
+    frame_burst: int = attrs.field(default=100, validator=v.ge(1))
 
 
 def _regions(value: object) -> tuple[str, ...]:

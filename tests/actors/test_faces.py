@@ -53,7 +53,6 @@ FACES: dict[str, set[str]] = {
         "SessionRef",
         "SessionServices",
         "answer_within",
-        "close_connection",
     },
     "chat": {
         "ChatClient",

@@ -10,6 +10,7 @@ under test (hello, slow client, close) are set small through its settings instea
 from __future__ import annotations
 
 import socket
+import ssl
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -65,9 +66,12 @@ async def running_server(settings: Settings) -> AsyncIterator[TilemudServer]:
             nursery.cancel_scope.cancel()
 
 
-async def guest_login(server: TilemudServer, name: str) -> tuple[str, str]:
-    """Log in as a guest over HTTP; returns (token, player_id)."""
-    async with httpx.AsyncClient(base_url=server.addresses.http_url) as client:
+async def guest_login(
+    server: TilemudServer, name: str, *, verify: ssl.SSLContext | bool = True
+) -> tuple[str, str]:
+    """Log in as a guest over HTTP (HTTPS when the server has TLS: ``verify`` trusts its
+    certificate); returns (token, player_id)."""
+    async with httpx.AsyncClient(base_url=server.addresses.http_url, verify=verify) as client:
         response = await client.post("/v1/auth/guest", json={"name": name})
     response.raise_for_status()
     body = response.json()

@@ -201,10 +201,14 @@ async def test_oversize_frame_closes_1009_and_spares_others(tmp_path: Path) -> N
                 assert (await receive(bob))["rid"] == "bob"
 
 
+#: A frame budget no test client reaches: for the tests about other limits.
+UNLIMITED_FRAMES: dict[str, Any] = {"frame_rate": 1e6, "frame_burst": 1_000_000}
+
+
 async def test_a_flood_of_bad_frames_is_answered_and_harms_nobody(tmp_path: Path) -> None:
     flood = 2000
     with trio.fail_after(30):
-        async with running_server(make_settings(tmp_path)) as server:
+        async with running_server(make_settings(tmp_path, **UNLIMITED_FRAMES)) as server:
             async with player(server, "ada") as (ada, _), player(server, "bob") as (bob, _):
                 async with trio.open_nursery() as nursery:
 
@@ -238,8 +242,9 @@ async def test_connections_over_the_cap_are_closed_1013(tmp_path: Path) -> None:
     with trio.fail_after(10):
         async with running_server(make_settings(tmp_path, max_connections=2)) as server:
             async with player(server, "ada"), player(server, "bob"):
-                code, _ = await refused(server, None)
+                code, frames = await refused(server, None)
                 assert code == 1013
+                assert [(f["code"], f["retry_after"]) for f in frames] == [("server_full", 30.0)]
             # the cap counts open connections: room again once they left
             async with player(server, "cyd") as (connection, _):
                 await send(connection, {"type": "ping", "rid": "1"})
@@ -248,7 +253,9 @@ async def test_connections_over_the_cap_are_closed_1013(tmp_path: Path) -> None:
 
 async def test_slow_client_is_closed_4008_and_others_are_not_delayed(tmp_path: Path) -> None:
     """A client that stops reading fills its outbox; it is cut off, the others carry on."""
-    settings = make_settings(tmp_path, outbound_queue=8, slow_client_timeout=0.5, close_timeout=5)
+    settings = make_settings(
+        tmp_path, outbound_queue=8, slow_client_timeout=0.5, close_timeout=5, **UNLIMITED_FRAMES
+    )
     with trio.fail_after(30):
         async with running_server(settings) as server:
             token, slow_id = await guest_login(server, "slow")

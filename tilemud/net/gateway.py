@@ -1,31 +1,35 @@
-"""The player gateway: trio-websocket on its own port, one session actor per connection.
+"""The player gateway: WebSockets on their own port, one session actor per connection.
 
 Owns:
-    the listening sockets, the handler nursery in which every connection's task runs, and
-    the table of live sessions.
+    the listening sockets, the handler nursery in which every connection's task runs, the
+    table of live sessions, and the count of open sockets.
 Started by:
     the root supervisor, as child ``gateway`` (permanent, graceful shutdown). ``started``
     reports the bound port, so port 0 works in tests.
+Connections:
+    a socket counts (``connections``, ``tilemud_connections_open``, ``max_connections``)
+    from its accept until it is closed, in every state: TLS handshake, HTTP upgrade,
+    ``hello``, session, closing. Each state is bounded: the TLS handshake, the upgrade and
+    the ``hello`` share ``gateway.hello_timeout`` from the accept; a close ends within
+    ``gateway.close_timeout`` of its start. The upgrade is refused with an HTTP error in
+    the API's shape for a wrong path (404), a foreign ``Origin`` (403) or an address over
+    its connection-attempt limit (429 with ``Retry-After``). Over ``max_connections`` a
+    connection gets ``server_full`` and close 1013; more than ``_REFUSING_AT_ONCE`` sockets
+    beyond the limit are closed at once, unread, so that refusing stays cheap.
 Shutdown:
     when its supervisor begins a graceful stop, the gateway stops accepting, closes every
-    session with 1001 (going away) in parallel, waiting at most ``gateway.close_timeout``
-    for the clients' close handshakes, then cancels what is left.
+    session and every connection still in its ``hello`` with 1001 (``shutting_down``) in
+    parallel, each within ``gateway.close_timeout``, then cancels what is left.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import ssl
 import time
 
 import trio
-from trio_websocket import (
-    ConnectionClosed,
-    WebSocketConnection,
-    WebSocketRequest,
-    WebSocketServer,
-    wrap_server_stream,
-)
 
 from tilemud.actors.session import (
     CloseRequest,
@@ -33,19 +37,31 @@ from tilemud.actors.session import (
     PresenceRegistry,
     SessionKeeper,
     SessionServices,
-    close_connection,
 )
 from tilemud.auth import TokenAuthority
+from tilemud.cluster.ratelimit import InProcessRateLimiter
 from tilemud.config import GatewaySettings, ServerSettings
+from tilemud.errors import TilemudError
 from tilemud.metrics import ConnectionMeter, GatewayLoad
-from tilemud.net.handshake import HandshakeRefused, receive_hello
-from tilemud.protocol import CloseCode, ErrorFrame, Welcome, encode_server
+from tilemud.net.accept import accept_connections
+from tilemud.net.handshake import Greeting, HandshakeRefused, receive_hello
+from tilemud.net.tls import server_tls_context
+from tilemud.protocol import CloseCode, ErrorCode, ErrorFrame, Welcome, encode_server
 from tilemud.supervisors import ChildContext
+from tilemud.wire import (
+    BadUpgrade,
+    ConnectionClosed,
+    Limits,
+    Upgrade,
+    UpgradeRequest,
+    WebSocket,
+)
 
 log = logging.getLogger("tilemud.gateway")
 
-#: Bytes read from a socket at a time. Frames are small; this keeps per-read work small too.
-_RECEIVE_BYTES = 16 * 1024
+#: Sockets beyond ``max_connections`` that are still told ``server_full`` at once; any
+#: more are closed without a word, so that a flood of refusals holds few descriptors.
+_REFUSING_AT_ONCE = 64
 
 
 class Gateway:
@@ -72,15 +88,26 @@ class Gateway:
         self._services = services
         self._meter = meter
         self._presence = presence
+        self._limits = Limits(
+            max_message_bytes=settings.max_frame_bytes,
+            close_timeout=settings.close_timeout,
+            frame_rate=settings.frame_rate,
+            frame_burst=settings.frame_burst,
+        )
+        self._attempts = InProcessRateLimiter(
+            limit=settings.connect_attempts, window=settings.connect_window
+        )
         # Frames written by connections that have ended (live ones keep their own count).
         self._frames_sent_before = 0
         self._table: SessionKeeper | None = None
         self._live: set[Connection] = set()
-        # Accepted connections that have not become sessions yet (in their handshake).
-        self._greeting: set[WebSocketConnection] = set()
+        # Connections waiting for their hello: cancelled (and closed 1001) on shutdown.
+        self._greeting: set[trio.CancelScope] = set()
+        self._stopping = False
         self._connections = 0
         self._all_closed: trio.Event | None = None
         self._handlers: trio.Nursery | None = None
+        self._tls: ssl.SSLContext | None = None
         #: The bound port while the gateway is accepting players, else None.
         self.port: int | None = None
 
@@ -130,17 +157,23 @@ class Gateway:
 
     async def run(self, ctx: ChildContext) -> None:
         """Serve players until cancelled or gracefully stopped (the child's entry point)."""
+        self._tls = server_tls_context(self._server)
         async with trio.open_nursery() as handlers:
             self._handlers = handlers
             self._table = SessionKeeper(
                 self._settings, self._services, self._presence, timers=handlers
             )
+            listeners = await trio.open_tcp_listeners(self._server.ws_port, host=self._server.host)
             async with trio.open_nursery() as listening:
-                server = await listening.start(self._listen, handlers)
-                self.port = server.port
+                for listener in listeners:
+                    listening.start_soon(accept_connections, listener, self._accepted)
+                self.port = listeners[0].socket.getsockname()[1]
+                scheme = "ws" if self._tls is None else "wss"
                 log.info(
                     "player gateway listening",
-                    extra={"url": f"ws://{self._server.host}:{self.port}{self._settings.path}"},
+                    extra={
+                        "url": f"{scheme}://{self._server.host}:{self.port}{self._settings.path}"
+                    },
                 )
                 ctx.started(self.port)
                 try:
@@ -148,27 +181,18 @@ class Gateway:
                 finally:
                     self.port = None
                 listening.cancel_scope.cancel()
-            await self._close_all(CloseCode.GOING_AWAY, "server shutting down")
+            await self._close_all()
             handlers.cancel_scope.cancel()
 
-    async def _listen(
-        self,
-        handlers: trio.Nursery,
-        *,
-        task_status: trio.TaskStatus[WebSocketServer] = trio.TASK_STATUS_IGNORED,
-    ) -> None:
-        listeners = await trio.open_tcp_listeners(self._server.ws_port, host=self._server.host)
-        server = WebSocketServer(
-            self._serve_connection,
-            listeners,
-            handler_nursery=handlers,
-            # trio-websocket closes with 1009 by itself when a message is larger.
-            max_message_size=self._settings.max_frame_bytes,
-            receive_buffer_size=_RECEIVE_BYTES,
-            connect_timeout=self._settings.hello_timeout,
-            disconnect_timeout=self._settings.close_timeout,
-        )
-        await server.run(task_status=task_status)
+    def _accepted(self, stream: trio.SocketStream) -> None:
+        """A socket was accepted: count it at once and serve it in its own task."""
+        assert self._handlers is not None
+        try:
+            address: str | None = str(stream.socket.getpeername()[0])
+        except OSError:
+            address = None  # already reset by the client
+        self._connections += 1
+        self._handlers.start_soon(self._serve_socket, stream, address)
 
     def accept_stream(self, stream: trio.abc.Stream) -> None:
         """Serve a connection that arrives on ``stream`` instead of the TCP listener.
@@ -179,50 +203,106 @@ class Gateway:
         """
         if self._handlers is None or self.port is None:
             raise RuntimeError("the gateway is not running")
-        self._handlers.start_soon(self._upgrade_stream, stream)
-
-    async def _upgrade_stream(self, stream: trio.abc.Stream) -> None:
-        assert self._handlers is not None
-        request: WebSocketRequest | None = None
-        with trio.move_on_after(self._settings.hello_timeout):
-            request = await wrap_server_stream(
-                self._handlers, stream, max_message_size=self._settings.max_frame_bytes
-            )
-        if request is None:
-            await stream.aclose()  # no upgrade request in time
-            return
-        await self._serve_connection(request)
-
-    async def _serve_connection(self, request: WebSocketRequest) -> None:
-        if request.path != self._settings.path:
-            await request.reject(404, body=b"unknown path; players connect to /v1/ws\n")
-            return
-        opened_at = trio.current_time()
-        connection = await request.accept()
         self._connections += 1
+        self._handlers.start_soon(self._serve_socket, stream, None)
+
+    async def _serve_socket(self, stream: trio.abc.Stream, address: str | None) -> None:
+        """One socket's whole life, counted until it is closed."""
         try:
-            if self._connections > self._settings.max_connections:
-                await close_connection(
-                    connection,
-                    CloseRequest(CloseCode.TRY_AGAIN_LATER, "server full"),
-                    self._settings.close_timeout,
-                )
-                return
-            await self._greet_and_serve(connection, opened_at)
+            if self._connections <= self._settings.max_connections + _REFUSING_AT_ONCE:
+                await self._serve_stream(stream, address)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError, OSError):
+            pass  # the client broke the connection (or its TLS) first
         finally:
+            await trio.aclose_forcefully(stream)
             self._connections -= 1
 
-    async def _greet_and_serve(self, websocket: WebSocketConnection, opened_at: float) -> None:
-        self._greeting.add(websocket)
-        try:
-            greeting = await receive_hello(websocket, self._settings, self._tokens)
-        except HandshakeRefused as refused:
-            await self._refuse(websocket, refused)
+    async def _serve_stream(self, transport: trio.abc.Stream, address: str | None) -> None:
+        opened_at = trio.current_time()
+        hello_deadline = opened_at + self._settings.hello_timeout
+        websocket: WebSocket | None = None
+        with trio.move_on_at(hello_deadline):
+            stream = transport
+            if self._tls is not None:
+                stream = trio.SSLStream(transport, self._tls, server_side=True)
+                await stream.do_handshake()
+            websocket = await self._upgrade(stream, address)
+        if websocket is None:
+            return  # refused, or no upgrade in time: the socket is closed by the caller
+        if self._connections > self._settings.max_connections:
+            await self._refuse(websocket, self._server_full())
             return
+        if self._stopping:
+            await websocket.close(CloseCode.GOING_AWAY, ErrorCode.SHUTTING_DOWN)
+            return
+        await self._greet_and_serve(websocket, opened_at, hello_deadline)
+
+    async def _upgrade(self, stream: trio.abc.Stream, address: str | None) -> WebSocket | None:
+        """The HTTP upgrade, or None when it was refused (the answer is sent)."""
+        upgrade = Upgrade(stream)
+        try:
+            request = await upgrade.receive_request()
+        except BadUpgrade as bad:
+            await upgrade.refuse(bad.status, ErrorCode.BAD_REQUEST, str(bad), headers=bad.headers)
+            return None
         except ConnectionClosed:
-            return  # the client left before its hello: nothing to clean up
-        finally:
-            self._greeting.discard(websocket)
+            return None
+        if address is not None:
+            retry_after = await self._attempts.acquire(f"connect:{address}")
+            if retry_after is not None:
+                log.info("connection attempts over the limit", extra={"address": address})
+                message = "too many connection attempts from this address"
+                await upgrade.refuse(429, ErrorCode.RATE_LIMITED, message, retry_after=retry_after)
+                return None
+        refusal = self._refusal(request)
+        if refusal is not None:
+            status, code, message = refusal
+            await upgrade.refuse(status, code, message)
+            return None
+        return await upgrade.accept(self._limits)
+
+    def _refusal(self, request: UpgradeRequest) -> tuple[int, str, str] | None:
+        """Why the upgrade is refused (status, code, message), or None."""
+        if request.path != self._settings.path:
+            return 404, "not_found", f"unknown path; players connect to {self._settings.path}"
+        allowed = self._settings.allowed_origins
+        if request.origin is not None and "*" not in allowed and request.origin not in allowed:
+            log.info("foreign origin refused", extra={"origin": request.origin})
+            return 403, "forbidden_origin", "this origin may not connect to the game"
+        return None
+
+    def _server_full(self) -> HandshakeRefused:
+        full = TilemudError("the server is full; try again later", code=ErrorCode.SERVER_FULL)
+        return HandshakeRefused(full, retry_after=self._settings.full_retry_after)
+
+    async def _greet_and_serve(
+        self, websocket: WebSocket, opened_at: float, hello_deadline: float
+    ) -> None:
+        outcome: Greeting | HandshakeRefused | ConnectionClosed | None = None
+        with trio.CancelScope() as greeting:
+            self._greeting.add(greeting)
+            try:
+                outcome = await receive_hello(
+                    websocket, self._settings, self._tokens, deadline=hello_deadline
+                )
+            except (HandshakeRefused, ConnectionClosed) as exc:
+                outcome = exc
+            finally:
+                self._greeting.discard(greeting)
+                self._note_if_all_closed()
+        if outcome is None:  # cancelled: the gateway is stopping
+            await websocket.close(CloseCode.GOING_AWAY, ErrorCode.SHUTTING_DOWN)
+        elif isinstance(outcome, HandshakeRefused):
+            await self._refuse(websocket, outcome)
+        elif isinstance(outcome, ConnectionClosed):
+            # The client left or broke the protocol: echo its close, or send the wire's.
+            await websocket.close(CloseCode.NORMAL, "")
+        else:
+            await self._serve_session(websocket, outcome, opened_at)
+
+    async def _serve_session(
+        self, websocket: WebSocket, greeting: Greeting, opened_at: float
+    ) -> None:
         table = self.sessions
         session, resumed = await table.claim(greeting.identity)
         identity = session.identity
@@ -251,8 +331,7 @@ class Gateway:
             self._live.discard(connection)
             self._frames_sent_before += connection.frames_sent
             table.released(connection)
-            if not self._live and self._all_closed is not None:
-                self._all_closed.set()
+            self._note_if_all_closed()
         log.info(
             "connection closed",
             extra={
@@ -262,39 +341,43 @@ class Gateway:
             },
         )
 
-    async def _refuse(self, connection: WebSocketConnection, refused: HandshakeRefused) -> None:
+    async def _refuse(self, websocket: WebSocket, refused: HandshakeRefused) -> None:
+        """Send the refusal's error frame, then close with its code, within close_timeout."""
         log.info(
             "handshake refused", extra={"code": refused.code, "close_code": int(refused.close_code)}
         )
         frame = encode_server(
-            ErrorFrame(code=refused.code, message=refused.message, rid=refused.rid)
+            ErrorFrame(
+                code=refused.code,
+                message=refused.message,
+                rid=refused.rid,
+                retry_after=refused.retry_after,
+            )
         )
-        with (
-            trio.move_on_after(self._settings.close_timeout),
-            contextlib.suppress(ConnectionClosed),
-        ):
-            await connection.send_message(frame)
+        deadline = trio.current_time() + self._settings.close_timeout
+        with trio.move_on_at(deadline), contextlib.suppress(ConnectionClosed):
+            await websocket.send_text(frame)
             self._frames_sent_before += 1
-        await close_connection(
-            connection, CloseRequest(refused.close_code, refused.code), self._settings.close_timeout
-        )
+        close = CloseRequest(refused.close_code, refused.code)
+        await websocket.close(close.code, close.reason, deadline=deadline)
 
-    async def _close_all(self, code: int, reason: str) -> None:
-        """Close every connection with ``code``, each within ``close_timeout``."""
+    def _note_if_all_closed(self) -> None:
+        if self._all_closed is not None and not self._live and not self._greeting:
+            self._all_closed.set()
+
+    async def _close_all(self) -> None:
+        """Close every session and greeting connection with 1001, each within close_timeout."""
         log.info(
             "closing all connections",
             extra={"sessions": len(self._live), "greeting": len(self._greeting)},
         )
+        self._stopping = True
         self._all_closed = trio.Event()
-        if not self._live:
-            self._all_closed.set()
         for connection in list(self._live):
-            connection.request_close(code, reason)  # each closes itself, bounded
-        close = CloseRequest(code, reason)
+            # Each closes itself, bounded by close_timeout.
+            connection.request_close(CloseCode.GOING_AWAY, ErrorCode.SHUTTING_DOWN)
+        for greeting in list(self._greeting):
+            greeting.cancel()
+        self._note_if_all_closed()
         with trio.move_on_after(self._settings.close_timeout + 1.0):
-            async with trio.open_nursery() as closing:
-                for websocket in list(self._greeting):
-                    closing.start_soon(
-                        close_connection, websocket, close, self._settings.close_timeout
-                    )
-                await self._all_closed.wait()
+            await self._all_closed.wait()

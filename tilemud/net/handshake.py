@@ -12,21 +12,24 @@ import secrets
 
 import attrs
 import trio
-from trio_websocket import WebSocketConnection
 
 from tilemud.actors.session import SessionIdentity
 from tilemud.auth import TokenAuthority
 from tilemud.config import GatewaySettings
 from tilemud.errors import AuthError, TilemudError
 from tilemud.protocol import CloseCode, ErrorCode, binary_frame_error, close_code_for, decode_hello
+from tilemud.wire import Refused, WebSocket
 
 
 class HandshakeRefused(TilemudError):
     """The connection cannot become a session; it gets an error frame and a close code."""
 
-    def __init__(self, error: TilemudError, rid: str | None = None) -> None:
+    def __init__(
+        self, error: TilemudError, rid: str | None = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(error.message, code=error.code)
         self.rid = rid
+        self.retry_after = retry_after
         self.close_code = close_code_for(error.code, before_welcome=True) or CloseCode.BAD_HELLO
 
 
@@ -60,19 +63,24 @@ def new_session_id() -> str:
 
 
 async def receive_hello(
-    connection: WebSocketConnection, settings: GatewaySettings, tokens: TokenAuthority
+    connection: WebSocket, settings: GatewaySettings, tokens: TokenAuthority, *, deadline: float
 ) -> Greeting:
-    """Wait for the client's hello and check it.
+    """Wait for the client's hello, until ``deadline`` (Trio time), and check it.
 
     Raises:
-        HandshakeRefused: no hello in time, not a hello, unsupported version, bad token.
+        HandshakeRefused: no hello in time, not a hello, unsupported version, bad token,
+            a first frame over the frame budget.
+        tilemud.wire.ConnectionClosed: the client left, or broke the WebSocket protocol.
     """
-    frame: str | bytes | None = None
-    with trio.move_on_after(settings.hello_timeout):
-        frame = await connection.get_message()
+    frame: str | bytes | Refused | None = None
+    with trio.move_on_at(deadline):
+        frame = await connection.receive()
     if frame is None:
         timeout = f"no hello within {settings.hello_timeout:g} s"
         raise HandshakeRefused(TilemudError(timeout, code=ErrorCode.HELLO_TIMEOUT))
+    if isinstance(frame, Refused):
+        limited = TilemudError("too many frames; wait for retry_after", code=ErrorCode.RATE_LIMITED)
+        raise HandshakeRefused(limited, retry_after=frame.retry_after)
     return check_hello(frame, tokens)
 
 

@@ -31,6 +31,7 @@ class CloseCode(enum.IntEnum):
     GOING_AWAY = 1001
     PROTOCOL_ERROR = 1002
     INVALID_PAYLOAD = 1007
+    POLICY_VIOLATION = 1008
     MESSAGE_TOO_BIG = 1009
     INTERNAL_ERROR = 1011
     TRY_AGAIN_LATER = 1013
@@ -54,6 +55,8 @@ class ErrorCode(enum.StrEnum):
     INVALID_MESSAGE = "invalid_message"
     BINARY_NOT_SUPPORTED = "binary_not_supported"
     FRAME_TOO_LARGE = "frame_too_large"
+    PROTOCOL_ERROR = "protocol_error"
+    INVALID_UTF8 = "invalid_utf8"
     HELLO_REQUIRED = "hello_required"
     DUPLICATE_HELLO = "duplicate_hello"
     UNSUPPORTED_VERSION = "unsupported_version"
@@ -152,14 +155,26 @@ CLOSE_CODES: Mapping[CloseCode, CloseCodeInfo] = MappingProxyType(
             client_action=f"{_RESUME}, after 1-5 s with jitter",
         ),
         CloseCode.PROTOCOL_ERROR: CloseCodeInfo(
-            when="the WebSocket layer saw a broken frame (sent by the library, not by tilemud)",
+            when=(
+                "a broken WebSocket frame: unmasked, reserved bits set, an unknown opcode, "
+                "a bad close payload, a control frame fragmented or too long "
+                "(`protocol_error`)"
+            ),
             error_frame=False,
             client_action="a client bug: report it; reconnecting is allowed",
         ),
         CloseCode.INVALID_PAYLOAD: CloseCodeInfo(
-            when="a text frame was not valid UTF-8 (sent by the WebSocket library)",
+            when="a text frame was not valid UTF-8 (`invalid_utf8`)",
             error_frame=False,
             client_action="a client bug: report it; reconnecting is allowed",
+        ),
+        CloseCode.POLICY_VIOLATION: CloseCodeInfo(
+            when=(
+                "the client kept sending over its frame budget after a `rate_limited` "
+                "error: a run of refused frames longer than the budget (`rate_limited`)"
+            ),
+            error_frame=False,
+            client_action=f"{_RESUME} after a few seconds, and send more slowly",
         ),
         CloseCode.MESSAGE_TOO_BIG: CloseCodeInfo(
             when="a frame was larger than `welcome.max_frame_bytes` (`frame_too_large`)",
@@ -249,6 +264,14 @@ ERROR_CODES: Mapping[ErrorCode, ErrorCodeInfo] = MappingProxyType(
             meaning="a frame exceeded `max_frame_bytes` (the close reason of 1009)",
             close_code=CloseCode.MESSAGE_TOO_BIG,
         ),
+        ErrorCode.PROTOCOL_ERROR: ErrorCodeInfo(
+            meaning="a broken WebSocket frame (the close reason of 1002)",
+            close_code=CloseCode.PROTOCOL_ERROR,
+        ),
+        ErrorCode.INVALID_UTF8: ErrorCodeInfo(
+            meaning="a text frame that is not valid UTF-8 (the close reason of 1007)",
+            close_code=CloseCode.INVALID_PAYLOAD,
+        ),
         ErrorCode.HELLO_REQUIRED: ErrorCodeInfo(
             meaning="the first frame was a valid message, but not `hello`",
             close_code=CloseCode.BAD_HELLO,
@@ -281,7 +304,10 @@ ERROR_CODES: Mapping[ErrorCode, ErrorCodeInfo] = MappingProxyType(
             close_code=CloseCode.SLOW_CLIENT,
         ),
         ErrorCode.SERVER_FULL: ErrorCodeInfo(
-            meaning="the server is at its connection limit",
+            meaning=(
+                "the server is at its connection limit; this `error` frame comes right "
+                "after the upgrade, before any `hello`"
+            ),
             close_code=CloseCode.TRY_AGAIN_LATER,
             retry_after=True,
         ),
@@ -309,8 +335,9 @@ ERROR_CODES: Mapping[ErrorCode, ErrorCodeInfo] = MappingProxyType(
         ),
         ErrorCode.RATE_LIMITED: ErrorCodeInfo(
             meaning=(
-                "the player sent requests faster than allowed; the request was not applied: "
-                "repeat it, with the same `rid`, after `retry_after`"
+                "the player sent requests (or frames of any kind: the frame budget) faster "
+                "than allowed; the request was not applied: repeat it, with the same `rid`, "
+                "after `retry_after`. Also the close reason of 1008"
             ),
             retry_after=True,
             handshake_close_code=CloseCode.TRY_AGAIN_LATER,

@@ -6,7 +6,6 @@ through its :class:`SessionRef` (docs/architecture.md, "Sessions").
 
 from tilemud.actors.session._connection import CloseRequest as CloseRequest
 from tilemud.actors.session._connection import Connection as Connection
-from tilemud.actors.session._connection import close_connection as close_connection
 from tilemud.actors.session._critical import RETRY_SOON as RETRY_SOON
 from tilemud.actors.session._critical import Refused as Refused
 from tilemud.actors.session._critical import answer_within as answer_within

@@ -1,31 +1,36 @@
 """Connection actor: one per player WebSocket, attached to the player's session.
 
 Owns:
-    the WebSocket and its outbox of replies.
+    the WebSocket (``tilemud.wire``) and its outbox of replies.
 Started by:
     the gateway, in its handler nursery, once the handshake succeeded. Restart type:
     temporary: when the connection ends the session waits for the player to come back.
 Takes:
     the player's frames, read by its own reader task, decoded, and handed to the session one
     at a time. The reader waits while the outbox is full, so a player who floods is
-    backpressured at the socket. ``request_close`` (from the gateway or the session keeper).
+    backpressured at the socket. Every frame counts against the connection's frame budget
+    (``gateway.frame_rate`` / ``frame_burst``): the first frame of a run over it is answered
+    ``rate_limited`` with ``retry_after``; a longer run closes 1008 (the wire layer).
+    ``request_close`` (from the gateway or the session keeper).
 Sends:
     one writer task writes every frame to the socket: replies first (the outbox), then the
     session's stream frames, each stamped with its seq.
 Mailbox:
     the outbox, ``gateway.outbound_queue`` replies. An outbox or a stream whose backlog
     stays full for ``gateway.slow_client_timeout`` seconds closes the connection with 4008
-    (slow client); the session keeps its frames for a resume.
+    (slow client); the session keeps its frames for a resume. A close, once begun, ends
+    within ``gateway.close_timeout``: the writer's last frame, the close frame and the
+    client's answer share that deadline; a client that never answers is dropped then.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable
 
 import attrs
 import trio
-from trio_websocket import ConnectionClosed, WebSocketConnection
 
 from tilemud.actors.session._outbox import Outbox
 from tilemud.actors.session._session import Session
@@ -35,12 +40,15 @@ from tilemud.mailbox import Doorbell
 from tilemud.metrics import ConnectionMeter
 from tilemud.protocol import (
     CloseCode,
+    ErrorCode,
+    ErrorFrame,
     Hello,
     binary_frame_error,
     decode_client,
     encode_server,
     error_reply,
 )
+from tilemud.wire import ConnectionClosed, Refused, WebSocket
 
 log = logging.getLogger("tilemud.connection")
 
@@ -50,17 +58,42 @@ CLIENT_LEFT = -1
 
 @attrs.frozen
 class CloseRequest:
-    """Why a connection is being closed: the WebSocket close code and reason."""
+    """Why a connection is being closed: the WebSocket close code and reason.
+
+    The reason is the error code that names the cause (docs/protocol.md, close codes).
+    """
 
     code: int
     reason: str
+
+
+def rate_limited_reply(data: str | bytes | None, retry_after: float) -> str:
+    """The ``rate_limited`` error that answers a frame over the budget.
+
+    Echoes the frame's ``rid`` when it can be read; ``retry_after`` is rounded up to the
+    millisecond so that a positive wait never reads as 0.
+    """
+    rid = None
+    if isinstance(data, str):
+        try:
+            rid = getattr(decode_client(data), "rid", None)
+        except ProtocolError as exc:
+            rid = exc.rid
+    return encode_server(
+        ErrorFrame(
+            code=ErrorCode.RATE_LIMITED,
+            message="too many frames on this connection; wait for retry_after",
+            rid=rid,
+            retry_after=math.ceil(retry_after * 1000) / 1000,
+        )
+    )
 
 
 class Connection:
     """The connection actor's state and tasks. Only its own tasks touch it.
 
     Args:
-        websocket: the accepted WebSocket, its handshake done.
+        websocket: the accepted WebSocket, its handshake done; the connection closes it.
         session: the session it serves.
         settings: the gateway's settings.
         meter: the metrics it feeds (handshake duration, replies dropped).
@@ -70,7 +103,7 @@ class Connection:
 
     def __init__(
         self,
-        websocket: WebSocketConnection,
+        websocket: WebSocket,
         session: Session,
         settings: GatewaySettings,
         *,
@@ -153,28 +186,29 @@ class Connection:
                 inbound.start_soon(self._read_until_client_leaves)
                 await self._close_requested.wait()
                 inbound.cancel_scope.cancel()
+            # One deadline for the whole close, from the moment it began.
+            deadline = trio.current_time() + self._settings.close_timeout
             # The writer may be in the middle of a frame: cancelling it there would leave
             # half a frame on the wire before the close frame. Closing the outbox lets it
-            # finish that frame and stop; only a writer stuck past the timeout is cancelled.
+            # finish that frame and stop; a writer still stuck at the deadline is
+            # cancelled, and the wire layer then drops the socket without a close frame.
             self._outbox.close()
             self._bell.ring()
-            close = self._close
-            if close is None or close.code == CLIENT_LEFT:
-                nursery.cancel_scope.cancel()
-                return None
-            with trio.move_on_after(self._settings.close_timeout):
+            with trio.move_on_at(deadline):
                 await writer_done.wait()
-            if not writer_done.is_set():
-                nursery.cancel_scope.cancel()
-                await abort_connection(self._websocket)
-                return close
-        await close_connection(self._websocket, close, self._settings.close_timeout)
-        return close
+            nursery.cancel_scope.cancel()
+        close = self._close
+        assert close is not None
+        with trio.CancelScope(shield=True):
+            # Bounded by the deadline; shielded so that a cancelled gateway still drops
+            # the socket (the close itself ends by the deadline).
+            await self._websocket.close(close.code, close.reason, deadline=deadline)
+        return None if close.code == CLIENT_LEFT else close
 
     async def _close_when_stalled(self, wait_stalled: Callable[[], Awaitable[None]]) -> None:
         await wait_stalled()
         log.warning("slow client: backlog full too long", extra=self._log_extra)
-        self.request_close(CloseCode.SLOW_CLIENT, "slow client")
+        self.request_close(CloseCode.SLOW_CLIENT, ErrorCode.SLOW_CLIENT)
 
     async def _read_until_client_leaves(self) -> None:
         await self._read_player_frames()
@@ -183,9 +217,14 @@ class Connection:
     async def _read_player_frames(self) -> None:
         while True:
             try:
-                frame = await self._websocket.get_message()
-            except ConnectionClosed:
+                frame = await self._websocket.receive()
+            except ConnectionClosed as closed:
+                if closed.local:  # the wire layer closes: a broken frame, too big, a flood
+                    self.request_close(closed.code, closed.reason)
                 return
+            if isinstance(frame, Refused):
+                await self._send_reply(rate_limited_reply(frame.data, frame.retry_after))
+                continue
             try:
                 if isinstance(frame, bytes):
                     raise binary_frame_error()
@@ -198,7 +237,7 @@ class Connection:
                 await self._send_reply(reply)
             if isinstance(message, Hello):
                 # A second hello: the client's idea of the connection is wrong.
-                self.request_close(CloseCode.BAD_HELLO, "duplicate_hello")
+                self.request_close(CloseCode.BAD_HELLO, ErrorCode.DUPLICATE_HELLO)
                 return
 
     async def _send_reply(self, frame: str) -> None:
@@ -213,34 +252,10 @@ class Connection:
                 await self._bell.wait()
                 continue
             try:
-                await self._websocket.send_message(frame)
+                await self._websocket.send_text(frame)
             except ConnectionClosed:
                 self.request_close(CLIENT_LEFT, "client left")
                 return
             self.frames_sent += 1
             if self.frames_sent == 1:  # the welcome, always the first frame: run() queued it
                 self._meter.handshake_seconds.observe(trio.current_time() - self._opened_at)
-
-
-async def close_connection(
-    websocket: WebSocketConnection, close: CloseRequest, grace: float
-) -> None:
-    """Close with ``close.code``, waiting at most ``grace`` seconds for the client's handshake.
-
-    A client that stopped reading cannot take the close frame; after ``grace`` the TCP
-    connection is dropped instead (the client then sees 1006). Not shielded: a hard stop
-    (a second signal) may cut the wait short.
-    """
-    with trio.move_on_after(grace):
-        await websocket.aclose(close.code, close.reason)
-
-
-async def abort_connection(websocket: WebSocketConnection) -> None:
-    """Drop the TCP connection without a close frame (the stream may hold half a frame).
-
-    trio-websocket has no public abort; an ``aclose`` cancelled before it can send anything
-    still closes the underlying stream in its ``finally``.
-    """
-    with trio.CancelScope(shield=True) as scope:
-        scope.cancel()
-        await websocket.aclose()

@@ -1,0 +1,324 @@
+"""One accepted WebSocket, server side: wsproto parses, this class owns the stream.
+
+Why not trio-websocket: it reads wsproto's close event for a broken frame and never sends
+it, so invalid UTF-8, unmasked frames, reserved bits, unknown opcodes and bad close
+payloads dropped TCP without the 1002 / 1007 the protocol promises; it bounds neither the
+closing handshake of a client that never answers nor the sockets it holds; and it frames
+every message again for every player. docs/architecture.md ("The wire") has the story.
+
+Tasks: one reader calls :meth:`WebSocket.receive`; any number of tasks send (a lock keeps
+frames whole). :meth:`WebSocket.close` is called once the reader has stopped: it reads the
+client's answer itself. Every send cancelled halfway marks the stream broken, and a broken
+stream is only ever dropped, never written to again.
+"""
+
+from __future__ import annotations
+
+from typing import Final, NoReturn
+
+import attrs
+import trio
+from wsproto.connection import Connection, ConnectionState
+from wsproto.events import (
+    BytesMessage,
+    CloseConnection,
+    Ping,
+    Pong,
+    TextMessage,
+)
+
+from tilemud.wire._budget import FrameBudget, Verdict
+from tilemud.wire._frames import encode_text
+
+#: Not a code on the wire: the TCP connection ended without a close frame (RFC 6455 7.1.5).
+ABNORMAL_CLOSURE = 1006
+
+_PROTOCOL_ERROR = 1002
+_INVALID_UTF8 = 1007
+_FLOOD = 1008
+_TOO_BIG = 1009
+#: The close codes this layer sends on its own and their reasons (docs/protocol.md).
+_REASONS: Final = {
+    _PROTOCOL_ERROR: "protocol_error",
+    _INVALID_UTF8: "invalid_utf8",
+    _FLOOD: "rate_limited",
+    _TOO_BIG: "frame_too_large",
+}
+
+
+class ConnectionClosed(Exception):
+    """The WebSocket is closed (or closing): no more messages will arrive.
+
+    Attributes:
+        code: the close code (the client's, ours, or 1006 when TCP ended without one).
+        reason: the close reason text.
+        local: True when this layer closes (a broken frame, a message too big, a flood):
+            its close frame goes out with :meth:`WebSocket.close`.
+    """
+
+    def __init__(self, code: int, reason: str = "", *, local: bool = False) -> None:
+        super().__init__(f"connection closed: {code} {reason}".strip())
+        self.code = code
+        self.reason = reason
+        self.local = local
+
+
+@attrs.frozen
+class Refused:
+    """A frame over the connection's budget, the first of its run: answer ``rate_limited``.
+
+    Attributes:
+        data: the message it carried (None for a ping or pong).
+        retry_after: seconds until the budget admits a frame again.
+    """
+
+    data: str | bytes | None
+    retry_after: float
+
+
+@attrs.frozen(kw_only=True)
+class Limits:
+    """What one connection may do.
+
+    Attributes:
+        max_message_bytes: the largest message accepted; larger closes with 1009.
+        close_timeout: seconds a close may take, from its start to the dropped socket.
+        frame_rate: frames per second allowed (sustained).
+        frame_burst: frames allowed at once, and the longest run of refused frames.
+        receive_bytes: bytes read from the stream at a time.
+    """
+
+    max_message_bytes: int
+    close_timeout: float
+    frame_rate: float
+    frame_burst: int
+    receive_bytes: int = 16 * 1024
+
+
+class WebSocket:
+    """An open WebSocket connection over ``stream``.
+
+    Args:
+        stream: the transport (TCP, TLS, or a memory stream in tests).
+        protocol: wsproto's connection state after the upgrade was accepted.
+        limits: message size, close timeout and frame budget.
+    """
+
+    def __init__(self, stream: trio.abc.Stream, protocol: Connection, limits: Limits) -> None:
+        self._stream = stream
+        self._protocol = protocol
+        self._limits = limits
+        self._budget = FrameBudget(
+            rate=limits.frame_rate, burst=limits.frame_burst, now=trio.current_time()
+        )
+        self._send_lock = trio.StrictFIFOLock()
+        self._broken = False
+        #: Set once a close began; the first one wins.
+        self._closed: ConnectionClosed | None = None
+        # A close this layer started for a broken frame: the client's bytes after it are
+        # not parsed any more (RFC 6455 7.1.7, "fail the WebSocket connection").
+        self._failed = False
+        # The client's close frame, when the client began the closing handshake.
+        self._client_close: CloseConnection | None = None
+        self._transport_gone = False
+        # The message being received: its parts, its size, and the verdict of its frames.
+        self._parts: list[str | bytes] = []
+        self._size = 0
+        self._refusal: Verdict | None = None
+
+    @property
+    def closed(self) -> ConnectionClosed | None:
+        """How the connection closed (or is closing), or None while it is open."""
+        return self._closed
+
+    # -- receiving ---------------------------------------------------------------------
+
+    async def receive(self) -> str | bytes | Refused:
+        """The next message: text, binary, or a :class:`Refused` frame to answer.
+
+        Pings are answered here (when within budget); refused frames after the first of a
+        run are dropped here. Only one task may call it.
+
+        Raises:
+            ConnectionClosed: the client closed or vanished, broke the protocol, sent a
+                message over the size limit, or flooded. :meth:`close` then finishes the
+                closing handshake (with the close frame this layer chose, if it did).
+        """
+        if self._closed is not None:
+            raise self._closed
+        while True:
+            for event in self._protocol.events():
+                result = await self._on_event(event)
+                if result is not None:
+                    return result
+            try:
+                data = await self._stream.receive_some(self._limits.receive_bytes)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                data = b""
+            if not data:
+                self._transport_gone = True
+                raise self._close_with(ConnectionClosed(ABNORMAL_CLOSURE))
+            self._protocol.receive_data(bytes(data))
+
+    async def _on_event(self, event: object) -> str | bytes | Refused | None:
+        match event:
+            case TextMessage() | BytesMessage():
+                return self._on_data(event)
+            case Ping():
+                verdict = self._charge()
+                if verdict is Verdict.ADMIT:
+                    await self._send_bytes(self._protocol.send(event.response()))
+                    return None
+                return self._refused(None) if verdict is Verdict.REFUSE else None
+            case Pong():
+                return self._refused(None) if self._charge() is Verdict.REFUSE else None
+            case CloseConnection():
+                if self._protocol.state is ConnectionState.REMOTE_CLOSING:
+                    self._client_close = event
+                    raise self._close_with(ConnectionClosed(event.code, event.reason or ""))
+                # wsproto reports a frame it could not parse as a close event of its own.
+                code = event.code if event.code in _REASONS else _PROTOCOL_ERROR
+                self._fail(code)
+        return None
+
+    def _on_data(self, event: TextMessage | BytesMessage) -> str | bytes | Refused | None:
+        data: str | bytes = event.data if isinstance(event.data, str) else bytes(event.data)
+        if isinstance(data, str):
+            self._size += len(data) if data.isascii() else len(data.encode())
+        else:
+            self._size += len(data)
+        if self._size > self._limits.max_message_bytes:
+            self._fail(_TOO_BIG)
+        self._parts.append(data)
+        if event.frame_finished:
+            verdict = self._charge()
+            if verdict is not Verdict.ADMIT and self._refusal is not Verdict.REFUSE:
+                self._refusal = verdict
+        if not event.message_finished:
+            return None
+        parts, self._parts, self._size = self._parts, [], 0
+        refusal, self._refusal = self._refusal, None
+        if refusal is Verdict.DROP:
+            return None
+        if isinstance(data, str):
+            message: str | bytes = "".join(p for p in parts if isinstance(p, str))
+        else:
+            message = b"".join(p for p in parts if isinstance(p, bytes))
+        return self._refused(message) if refusal is Verdict.REFUSE else message
+
+    def _charge(self) -> Verdict:
+        """Count one frame against the budget; a flood fails the connection."""
+        verdict = self._budget.spend(trio.current_time())
+        if verdict is Verdict.ABUSE:
+            self._fail(_FLOOD)
+        return verdict
+
+    def _refused(self, data: str | bytes | None) -> Refused:
+        return Refused(data, self._budget.retry_after(trio.current_time()))
+
+    def _fail(self, code: int) -> NoReturn:
+        """Fail the connection (RFC 6455 7.1.7): close with ``code``, parse nothing more."""
+        self._failed = True
+        raise self._close_with(ConnectionClosed(code, _REASONS[code], local=True))
+
+    def _close_with(self, closed: ConnectionClosed) -> ConnectionClosed:
+        if self._closed is None:
+            self._closed = closed
+        return self._closed
+
+    # -- sending -----------------------------------------------------------------------
+
+    async def send_text(self, text: str) -> None:
+        """Send one text message.
+
+        Raises:
+            ConnectionClosed: the connection is closed or closing.
+        """
+        await self.send_frames(encode_text(text))
+
+    async def send_frames(self, frames: bytes | bytearray) -> None:
+        """Write complete, already encoded frames (headers and payloads) in one send.
+
+        For a writer that encodes bodies once for many players and only builds each
+        player's header (``tilemud.wire.frame_header``).
+
+        Raises:
+            ConnectionClosed: the connection is closed or closing.
+        """
+        if self._closed is not None:
+            raise self._closed
+        await self._send_bytes(frames)
+
+    async def _send_bytes(self, data: bytes | bytearray, *, closing: bool = False) -> None:
+        async with self._send_lock:
+            if self._broken or (self._closed is not None and not closing):
+                raise self._close_with(ConnectionClosed(ABNORMAL_CLOSURE))
+            sent = False
+            try:
+                await self._stream.send_all(data)
+                sent = True
+            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                self._transport_gone = True
+                raise self._close_with(ConnectionClosed(ABNORMAL_CLOSURE)) from exc
+            finally:
+                # A send cancelled halfway leaves part of a frame on the wire.
+                self._broken = self._broken or not sent
+
+    # -- closing -----------------------------------------------------------------------
+
+    async def close(self, code: int, reason: str, *, deadline: float | None = None) -> None:
+        """Finish the connection: closing handshake, then drop the socket.
+
+        Sends the close frame (``code`` and ``reason``, unless this layer already chose
+        one, or the echo of the client's), waits for the client's close frame, then closes
+        the stream. All of it ends by ``deadline`` (default: ``close_timeout`` from now):
+        a client that never answers is dropped then. Call it once the reader stopped.
+        """
+        self._close_with(ConnectionClosed(code, reason))
+        if deadline is None:
+            deadline = trio.current_time() + self._limits.close_timeout
+        try:
+            with trio.move_on_at(deadline):
+                await self._closing_handshake()
+        finally:
+            await trio.aclose_forcefully(self._stream)
+
+    async def abort(self) -> None:
+        """Drop the socket without a close frame (the stream may end inside a frame)."""
+        self._close_with(ConnectionClosed(ABNORMAL_CLOSURE))
+        await trio.aclose_forcefully(self._stream)
+
+    async def _closing_handshake(self) -> None:
+        closed = self._closed
+        assert closed is not None
+        if self._broken or self._transport_gone:
+            return
+        state = self._protocol.state
+        if state is ConnectionState.REMOTE_CLOSING and self._client_close is not None:
+            await self._send_bytes(self._protocol.send(self._client_close.response()), closing=True)
+            return  # both close frames are out: the server closes TCP first (RFC 6455 7.1.1)
+        if state is ConnectionState.OPEN:
+            frame = self._protocol.send(CloseConnection(code=closed.code, reason=closed.reason))
+            await self._send_bytes(frame, closing=True)
+        if self._failed:
+            await self._discard_until_eof()
+        else:
+            await self._await_client_close()
+
+    async def _await_client_close(self) -> None:
+        """Read until the client's close frame (data still in flight is discarded)."""
+        while self._protocol.state is ConnectionState.LOCAL_CLOSING:
+            for event in self._protocol.events():
+                if isinstance(event, CloseConnection):
+                    return  # the answer, or a broken frame instead of it: stop reading
+            data = await self._stream.receive_some(self._limits.receive_bytes)
+            if not data:
+                return
+            self._protocol.receive_data(bytes(data))
+
+    async def _discard_until_eof(self) -> None:
+        """After a broken frame: tell the client we are done writing, ignore what follows."""
+        if isinstance(self._stream, trio.abc.HalfCloseableStream):
+            await self._stream.send_eof()
+        while await self._stream.receive_some(self._limits.receive_bytes):
+            pass
