@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from typing import Any
 
 import trio
 from trio_websocket import (
@@ -33,6 +34,7 @@ from tilemud.actors.session_table import SessionTable
 from tilemud.auth import TokenAuthority
 from tilemud.config import GatewaySettings, ServerSettings
 from tilemud.metrics import ConnectionMeter, GatewayLoad
+from tilemud.net.containment import serve_contained
 from tilemud.net.handshake import HandshakeRefused, receive_hello
 from tilemud.protocol import CloseCode, ErrorFrame, Welcome, encode_server
 from tilemud.supervisors import ChildContext
@@ -209,11 +211,19 @@ class Gateway:
                     self._settings.close_timeout,
                 )
                 return
-            await self._greet_and_serve(connection, opened_at)
+            extra: dict[str, Any] = {}
+            await serve_contained(
+                connection,
+                lambda: self._greet_and_serve(connection, opened_at, extra),
+                close_timeout=self._settings.close_timeout,
+                log_extra=extra,
+            )
         finally:
             self._connections -= 1
 
-    async def _greet_and_serve(self, websocket: WebSocketConnection, opened_at: float) -> None:
+    async def _greet_and_serve(
+        self, websocket: WebSocketConnection, opened_at: float, extra: dict[str, Any]
+    ) -> None:
         self._greeting.add(websocket)
         try:
             greeting = await receive_hello(websocket, self._settings, self._tokens)
@@ -242,7 +252,7 @@ class Gateway:
             max_frame_bytes=self._settings.max_frame_bytes,
             resume_grace=self._settings.reconnect_grace,
         )
-        extra = {"player_id": identity.player_id, "session_id": identity.session_id}
+        extra.update(player_id=identity.player_id, session_id=identity.session_id)
         log.info("connection opened", extra={**extra, "resumed": resumed})
         table.attached(connection)
         self._live.add(connection)

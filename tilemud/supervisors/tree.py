@@ -2,7 +2,7 @@
 
 As built today (docs/architecture.md keeps the picture)::
 
-    root (one_for_all)
+    root (rest_for_one: a child restarts with everything started after it)
     ├── storage   the one owner of the database: requests, write-behind (durable only)
     ├── world (one_for_one)
     │   ├── play (rest_for_one)
@@ -28,6 +28,12 @@ time; the HTTP app serves it at ``GET /metrics``.
 Storage comes first: it starts before anything that uses it (its start checks the
 schema, and migrates the embedded SQLite file) and stops last, after its final flush.
 With ``database.durable`` off there is no storage child and nothing is stored.
+
+The root is ``rest_for_one`` because each child depends only on those before it: a
+gateway crash restarts the gateway and the HTTP server, and nothing of the world or
+storage (the arenas play on; their players reconnect and resume their seats); a storage
+crash restarts everything, since the world's state is only as good as what it stored.
+A bug in one connection never gets this far (tilemud/net/containment.py).
 
 Guilds, parties and chat reach players through the gateway (:class:`LatePresence`: it is
 built after them, as their services are part of what its sessions use). The cluster link,
@@ -214,7 +220,7 @@ class TilemudServer:
         self._root = Supervisor(
             "root",
             children,
-            strategy=Strategy.ONE_FOR_ALL,
+            strategy=Strategy.REST_FOR_ONE,
             intensity=Intensity(restarts=3, period=30.0),
         )
 
