@@ -195,8 +195,9 @@ async def test_a_gateway_crash_leaves_the_arenas_and_storage_running(
                     with pytest.raises(ConnectionClosed):
                         await ada.receive_until(lambda _: False)
                 # The gateway comes back (on a new port: the tests bind port 0).
-                back_up = lambda: server.gateway.port not in (None, first_port)  # noqa: E731
-                while not (back_up() and server.health().ok):  # noqa: ASYNC110
+                while server.gateway.port in (None, first_port) or not (  # noqa: ASYNC110
+                    server.health().ok
+                ):
                     await trio.sleep(0.05)
                 async with bot(server, "p_ada") as back:
                     again = await join(back)
