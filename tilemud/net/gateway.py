@@ -7,8 +7,10 @@ Started by:
     the root supervisor, as child ``gateway`` (permanent, graceful shutdown). ``started``
     reports the bound port, so port 0 works in tests.
 Shutdown:
-    when its supervisor begins a graceful stop, the gateway stops accepting, closes every
-    session with 1001 (going away) in parallel, waiting at most ``gateway.close_timeout``
+    when its supervisor begins a graceful stop, the gateway stops accepting, stops reading
+    players' frames and waits (``gateway.drain_timeout``) until every critical request it
+    read is answered and written (tilemud/net/drain.py), closes every session with 1001
+    (going away) in parallel, waiting at most ``gateway.close_timeout``
     for the clients' close handshakes, then cancels what is left.
 """
 
@@ -35,6 +37,7 @@ from tilemud.auth import TokenAuthority
 from tilemud.config import GatewaySettings, ServerSettings
 from tilemud.metrics import ConnectionMeter, GatewayLoad
 from tilemud.net.containment import serve_contained
+from tilemud.net.drain import drain_connections
 from tilemud.net.handshake import HandshakeRefused, receive_hello
 from tilemud.protocol import CloseCode, ErrorFrame, Welcome, encode_server
 from tilemud.supervisors import ChildContext
@@ -151,6 +154,8 @@ class Gateway:
                 finally:
                     self.port = None
                 listening.cancel_scope.cancel()
+            # Answer what was read, then close: a request without an answer was not applied.
+            await drain_connections(list(self._live), within=self._settings.drain_timeout)
             await self._close_all(CloseCode.GOING_AWAY, "server shutting down")
             handlers.cancel_scope.cancel()
 

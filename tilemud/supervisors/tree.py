@@ -211,7 +211,12 @@ class TilemudServer:
         grace = settings.gateway.close_timeout + 2.0
         children = [
             ChildSpec(id="world", run=world.run, shutdown=10.0),
-            ChildSpec(id="gateway", run=self.gateway.run, shutdown=grace),
+            # The gateway answers what it read before it closes (drain_timeout).
+            ChildSpec(
+                id="gateway",
+                run=self.gateway.run,
+                shutdown=grace + settings.gateway.drain_timeout,
+            ),
             ChildSpec(id="http", run=self._run_http, shutdown=grace),
         ]
         if self.storage is not None:
