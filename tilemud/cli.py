@@ -169,8 +169,29 @@ def _leaves(exc: BaseException) -> list[BaseException]:
 async def serve_until_signalled(settings: Settings) -> None:
     """Run the server until SIGINT or SIGTERM, then stop it within the shutdown grace.
 
-    A second signal during the graceful stop cancels whatever is left at once.
+    A second signal during the graceful stop cancels whatever is left at once. The node
+    holds the live-arena lock of its database (tilemud/storage/ownership.py) from before
+    the schema check until it stopped: a second node on the same database refuses to start
+    (:class:`~tilemud.storage.ownership.LiveArenasOwned`, exit 1).
     """
+    from tilemud.storage import database_url
+    from tilemud.storage.ownership import live_arena_lock
+
+    lock = None
+    if settings.database.durable:
+        # First of all: a node that does not own the live arenas of its database must not
+        # migrate it nor bring those arenas back. Held until the process ends.
+        lock = live_arena_lock(database_url(settings), settings.database)
+        if lock is not None:
+            await trio.to_thread.run_sync(lock.acquire)
+    try:
+        await _serve_owned(settings)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+async def _serve_owned(settings: Settings) -> None:
     from tilemud.server import TilemudServer
     from tilemud.storage import check_schema
 

@@ -162,6 +162,9 @@ class GatewaySettings:
     slow_client_timeout: float = attrs.field(default=10.0, validator=_positive)
     #: Seconds the server waits for a client's close handshake on shutdown.
     close_timeout: float = attrs.field(default=2.0, validator=_positive)
+    #: Seconds a graceful stop waits for the answers of the critical requests it has read
+    #: (and for them to be written) before it closes every connection with 1001.
+    drain_timeout: float = attrs.field(default=3.0, validator=_positive)
     #: Seconds a player may take to come back with its ``resume_token`` after a drop.
     reconnect_grace: float = attrs.field(default=120.0, validator=_positive)
     #: High-volume frames kept per session for resends after a reconnect.

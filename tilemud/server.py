@@ -4,7 +4,7 @@ The only module that knows every room; everything else is handed what it needs h
 
 As built today (docs/architecture.md keeps the picture)::
 
-    root (one_for_all)
+    root (rest_for_one: a child restarts with everything started after it)
     ├── storage   the one owner of the database: requests, write-behind (durable only)
     ├── world (one_for_one)
     │   ├── play (rest_for_one)
@@ -30,6 +30,12 @@ time; the HTTP app serves it at ``GET /metrics``.
 Storage comes first: it starts before anything that uses it (its start checks the
 schema, and migrates the embedded SQLite file) and stops last, after its final flush.
 With ``database.durable`` off there is no storage child and nothing is stored.
+
+The root is ``rest_for_one`` because each child depends only on those before it: a
+gateway crash restarts the gateway and the HTTP server, and nothing of the world or
+storage (the arenas play on; their players reconnect and resume their seats); a storage
+crash restarts everything, since the world's state is only as good as what it stored.
+A bug in one connection never gets this far (tilemud/net/containment.py).
 
 One :class:`~tilemud.actors.session.PresenceRegistry` is built here and handed to the gateway
 (whose session keeper keeps it) and to guilds, parties and chat (which reach players
@@ -235,7 +241,12 @@ class TilemudServer:
         grace = settings.gateway.close_timeout + 2.0
         children = [
             ChildSpec(id="world", run=world.run, shutdown=10.0),
-            ChildSpec(id="gateway", run=self.gateway.run, shutdown=grace),
+            # The gateway answers what it read before it closes (drain_timeout).
+            ChildSpec(
+                id="gateway",
+                run=self.gateway.run,
+                shutdown=grace + settings.gateway.drain_timeout,
+            ),
             ChildSpec(id="http", run=self._run_http, shutdown=grace),
         ]
         if self.storage is not None:
@@ -245,7 +256,7 @@ class TilemudServer:
         self._root = Supervisor(
             "root",
             children,
-            strategy=Strategy.ONE_FOR_ALL,
+            strategy=Strategy.REST_FOR_ONE,
             intensity=Intensity(restarts=3, period=30.0),
         )
 

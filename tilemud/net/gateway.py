@@ -17,7 +17,9 @@ Connections:
     connection gets ``server_full`` and close 1013; more than ``_REFUSING_AT_ONCE`` sockets
     beyond the limit are closed at once, unread, so that refusing stays cheap.
 Shutdown:
-    when its supervisor begins a graceful stop, the gateway stops accepting, closes every
+    when its supervisor begins a graceful stop, the gateway stops accepting, stops reading
+    players' frames and waits (``gateway.drain_timeout``) until every critical request it
+    read is answered and written (tilemud/net/drain.py), then closes every
     session and every connection still in its ``hello`` with 1001 (``shutting_down``) in
     parallel, each within ``gateway.close_timeout``, then cancels what is left.
 """
@@ -28,6 +30,7 @@ import contextlib
 import logging
 import ssl
 import time
+from typing import Any
 
 import trio
 
@@ -39,23 +42,18 @@ from tilemud.actors.session import (
     SessionServices,
 )
 from tilemud.auth import TokenAuthority
-from tilemud.cluster.ratelimit import InProcessRateLimiter
 from tilemud.config import GatewaySettings, ServerSettings
 from tilemud.errors import TilemudError
 from tilemud.metrics import ConnectionMeter, GatewayLoad
 from tilemud.net.accept import accept_connections
+from tilemud.net.containment import serve_contained
+from tilemud.net.doorway import Doorway
+from tilemud.net.drain import drain_connections
 from tilemud.net.handshake import Greeting, HandshakeRefused, receive_hello
 from tilemud.net.tls import server_tls_context
 from tilemud.protocol import CloseCode, ErrorCode, ErrorFrame, Welcome, encode_server
 from tilemud.supervisors import ChildContext
-from tilemud.wire import (
-    BadUpgrade,
-    ConnectionClosed,
-    Limits,
-    Upgrade,
-    UpgradeRequest,
-    WebSocket,
-)
+from tilemud.wire import ConnectionClosed, WebSocket
 
 log = logging.getLogger("tilemud.gateway")
 
@@ -88,15 +86,7 @@ class Gateway:
         self._services = services
         self._meter = meter
         self._presence = presence
-        self._limits = Limits(
-            max_message_bytes=settings.max_frame_bytes,
-            close_timeout=settings.close_timeout,
-            frame_rate=settings.frame_rate,
-            frame_burst=settings.frame_burst,
-        )
-        self._attempts = InProcessRateLimiter(
-            limit=settings.connect_attempts, window=settings.connect_window
-        )
+        self._doorway = Doorway(settings)
         # Frames written by connections that have ended (live ones keep their own count).
         self._frames_sent_before = 0
         self._table: SessionKeeper | None = None
@@ -181,6 +171,8 @@ class Gateway:
                 finally:
                     self.port = None
                 listening.cancel_scope.cancel()
+            # Answer what was read, then close: a request without an answer was not applied.
+            await drain_connections(list(self._live), within=self._settings.drain_timeout)
             await self._close_all()
             handlers.cancel_scope.cancel()
 
@@ -226,7 +218,7 @@ class Gateway:
             if self._tls is not None:
                 stream = trio.SSLStream(transport, self._tls, server_side=True)
                 await stream.do_handshake()
-            websocket = await self._upgrade(stream, address)
+            websocket = await self._doorway.open(stream, address)
         if websocket is None:
             return  # refused, or no upgrade in time: the socket is closed by the caller
         if self._connections > self._settings.max_connections:
@@ -235,48 +227,24 @@ class Gateway:
         if self._stopping:
             await websocket.close(CloseCode.GOING_AWAY, ErrorCode.SHUTTING_DOWN)
             return
-        await self._greet_and_serve(websocket, opened_at, hello_deadline)
-
-    async def _upgrade(self, stream: trio.abc.Stream, address: str | None) -> WebSocket | None:
-        """The HTTP upgrade, or None when it was refused (the answer is sent)."""
-        upgrade = Upgrade(stream)
-        try:
-            request = await upgrade.receive_request()
-        except BadUpgrade as bad:
-            await upgrade.refuse(bad.status, ErrorCode.BAD_REQUEST, str(bad), headers=bad.headers)
-            return None
-        except ConnectionClosed:
-            return None
-        if address is not None:
-            retry_after = await self._attempts.acquire(f"connect:{address}")
-            if retry_after is not None:
-                log.info("connection attempts over the limit", extra={"address": address})
-                message = "too many connection attempts from this address"
-                await upgrade.refuse(429, ErrorCode.RATE_LIMITED, message, retry_after=retry_after)
-                return None
-        refusal = self._refusal(request)
-        if refusal is not None:
-            status, code, message = refusal
-            await upgrade.refuse(status, code, message)
-            return None
-        return await upgrade.accept(self._limits)
-
-    def _refusal(self, request: UpgradeRequest) -> tuple[int, str, str] | None:
-        """Why the upgrade is refused (status, code, message), or None."""
-        if request.path != self._settings.path:
-            return 404, "not_found", f"unknown path; players connect to {self._settings.path}"
-        allowed = self._settings.allowed_origins
-        if request.origin is not None and "*" not in allowed and request.origin not in allowed:
-            log.info("foreign origin refused", extra={"origin": request.origin})
-            return 403, "forbidden_origin", "this origin may not connect to the game"
-        return None
+        extra: dict[str, Any] = {}
+        await serve_contained(
+            websocket,
+            lambda: self._greet_and_serve(websocket, opened_at, hello_deadline, extra),
+            close_timeout=self._settings.close_timeout,
+            log_extra=extra,
+        )
 
     def _server_full(self) -> HandshakeRefused:
         full = TilemudError("the server is full; try again later", code=ErrorCode.SERVER_FULL)
         return HandshakeRefused(full, retry_after=self._settings.full_retry_after)
 
     async def _greet_and_serve(
-        self, websocket: WebSocket, opened_at: float, hello_deadline: float
+        self,
+        websocket: WebSocket,
+        opened_at: float,
+        hello_deadline: float,
+        extra: dict[str, Any],
     ) -> None:
         outcome: Greeting | HandshakeRefused | ConnectionClosed | None = None
         with trio.CancelScope() as greeting:
@@ -298,10 +266,14 @@ class Gateway:
             # The client left or broke the protocol: echo its close, or send the wire's.
             await websocket.close(CloseCode.NORMAL, "")
         else:
-            await self._serve_session(websocket, outcome, opened_at)
+            await self._serve_session(websocket, outcome, opened_at, extra)
 
     async def _serve_session(
-        self, websocket: WebSocket, greeting: Greeting, opened_at: float
+        self,
+        websocket: WebSocket,
+        greeting: Greeting,
+        opened_at: float,
+        extra: dict[str, Any],
     ) -> None:
         table = self.sessions
         session, resumed = await table.claim(greeting.identity)
@@ -321,7 +293,7 @@ class Gateway:
             max_frame_bytes=self._settings.max_frame_bytes,
             resume_grace=self._settings.reconnect_grace,
         )
-        extra = {"player_id": identity.player_id, "session_id": identity.session_id}
+        extra.update(player_id=identity.player_id, session_id=identity.session_id)
         log.info("connection opened", extra={**extra, "resumed": resumed})
         table.attached(connection)
         self._live.add(connection)

@@ -150,9 +150,15 @@ CLOSE_CODES: Mapping[CloseCode, CloseCodeInfo] = MappingProxyType(
             client_action="do not reconnect automatically",
         ),
         CloseCode.GOING_AWAY: CloseCodeInfo(
-            when="the server is shutting down (`shutting_down` is the close reason)",
+            when=(
+                "the server is shutting down (`shutting_down` is the close reason); every"
+                " request it read was answered before this close"
+            ),
             error_frame=False,
-            client_action=f"{_RESUME}, after 1-5 s with jitter",
+            client_action=(
+                f"{_RESUME}, after 1-5 s with jitter; repeat every request that got no"
+                " answer: it was not applied"
+            ),
         ),
         CloseCode.PROTOCOL_ERROR: CloseCodeInfo(
             when=(

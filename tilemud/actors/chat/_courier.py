@@ -8,12 +8,17 @@ Owns:
 Started by:
     the chat supervisor. Restart type ``permanent``: a restart keeps what it owns (it
     belongs to the :class:`DirectCourier` object), and redelivers nothing twice.
-Takes (mailbox ``dm_mailbox`` messages; ``deliver`` waits when it is full, the calls from a
-session's task, :meth:`DirectCourier.session_started` and :meth:`DirectCourier.acked`, never
-wait and log a full mailbox):
+Takes (mailbox ``CHAT_MAILBOX`` messages; ``deliver`` waits when it is full):
     ``Deliver`` (a direct message was stored: put it on the recipient's current session, if
-    there is one), ``Connected`` (a fresh session: put every undelivered message of its
-    player on it), ``MarkAcked`` (write the acknowledged ids).
+    there is one). The calls from a session's task, :meth:`DirectCourier.session_started`
+    and :meth:`DirectCourier.acked`, never wait and never lose their news to a full
+    mailbox: a fresh session joins the courier's *waiting sessions* (each at most once, so
+    no more than the node's sessions; the courier looks their undelivered messages up in
+    order, ``BACKLOGS_PER_TURN`` between two mailbox messages) and acknowledged ids join
+    the ids to mark. Each only wakes the courier with ``BacklogsWaiting`` / ``MarkAcked``,
+    one of each queued at most; a wake-up that finds the mailbox full is not needed, since
+    the courier looks at both after every message it takes (issue 11: a connect storm
+    dropped ``Connected`` and 29 of 30 players got their messages only a session later).
 Sends:
     ``dm`` frames to sessions (synchronous ``publish``, never blocking);
     ``load_undelivered`` and ``mark_delivered`` to storage.
@@ -47,6 +52,9 @@ log = logging.getLogger("tilemud.chat")
 
 #: Undelivered messages put on a fresh session at most (the rest come next session).
 MAX_BACKLOG = 500
+#: Waiting sessions whose messages are looked up between two mailbox messages: a connect
+#: storm delays new messages' delivery by at most this many lookups.
+BACKLOGS_PER_TURN = 8
 
 
 class StreamPosition(Protocol):
@@ -97,10 +105,9 @@ class Deliver:
 
 
 @attrs.frozen(kw_only=True)
-class Connected:
-    """A fresh session began."""
-
-    session: DmSink
+class BacklogsWaiting:
+    """Fresh sessions wait for their undelivered messages (a wake-up; they are in the
+    courier's waiting sessions)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -108,7 +115,7 @@ class MarkAcked:
     """Acknowledged ids wait to be marked delivered."""
 
 
-CourierMessage: TypeAlias = Deliver | Connected | MarkAcked
+CourierMessage: TypeAlias = Deliver | BacklogsWaiting | MarkAcked
 
 
 @attrs.define(eq=False)
@@ -148,6 +155,11 @@ class DirectCourier:
         self._inboxes: weakref.WeakKeyDictionary[DmSink, _Inbox] = weakref.WeakKeyDictionary()
         self._to_mark: list[str] = []
         self._mark_asked = False
+        # Fresh sessions whose undelivered messages are still to be looked up, in the order
+        # they began (a dict as an ordered set: one entry per session).
+        self._waiting: dict[DmSink, None] = {}
+        self._backlog_asked = False
+        self._looking_up = 0
 
     @property
     def ref(self) -> Ref[CourierMessage]:
@@ -158,9 +170,16 @@ class DirectCourier:
         """A direct message was stored: deliver it now if its recipient is here."""
         await self.ref.send(Deliver(record=record))
 
+    @property
+    def waiting_sessions(self) -> int:
+        """Fresh sessions whose undelivered messages are not on their stream yet."""
+        return len(self._waiting) + self._looking_up
+
     def session_started(self, session: DmSink) -> None:
-        """A fresh session began (from the session keeper; never blocks)."""
-        self._try_send(Connected(session=session))
+        """A fresh session began (from the session keeper; never blocks, never drops it)."""
+        self._waiting[session] = None
+        if not self._backlog_asked:
+            self._backlog_asked = self._wake(BacklogsWaiting())
 
     def acked(self, session: DmSink, seq: int) -> None:
         """The session's client acknowledged every frame up to ``seq`` (never blocks)."""
@@ -178,23 +197,48 @@ class DirectCourier:
             # else: frames were lost meanwhile; it may have been one: next session again.
         inbox.unacked = keep
         if self._to_mark and not self._mark_asked:
-            self._mark_asked = self._try_send(MarkAcked())
+            self._mark_asked = self._wake(MarkAcked())
 
     async def run(self, ctx: ChildContext) -> None:
         """Deliver until cancelled (the child's entry point)."""
         ctx.started(self.ref)
+        # What a crashed incarnation left (its wake-ups may have gone with it).
+        self._backlog_asked = self._mark_asked = False
+        await self._catch_up()
         async for message in self._mailbox.inbox:
             match message:
                 case Deliver(record=record):
                     session = self._sessions.find(record.recipient_id)
                     if session is not None:
                         self._put(session, record)
-                case Connected(session=session):
-                    await self._deliver_backlog(session)
+                case BacklogsWaiting():
+                    self._backlog_asked = False
                 case MarkAcked():
-                    await self._mark()
+                    self._mark_asked = False
                 case _:
                     assert_never(message)
+            await self._catch_up()
+
+    async def _catch_up(self) -> None:
+        """Mark what was acknowledged, and look up a turn's worth of waiting sessions."""
+        if self._to_mark:
+            await self._mark()
+        for _ in range(BACKLOGS_PER_TURN):
+            if not self._waiting:
+                return
+            session = next(iter(self._waiting))
+            # Taken before the lookup: a bug in it costs that session's lookup (its
+            # messages come next session), not a crash loop of the courier.
+            del self._waiting[session]
+            self._looking_up = 1
+            try:
+                await self._deliver_backlog(session)
+            finally:
+                self._looking_up = 0
+        if self._waiting and not self._backlog_asked:
+            # More next turn, after the messages queued meanwhile; a full mailbox needs no
+            # wake-up (the next message taken brings the courier back here).
+            self._backlog_asked = self._wake(BacklogsWaiting())
 
     async def _deliver_backlog(self, session: DmSink) -> None:
         self._inboxes.setdefault(session, _Inbox())
@@ -228,7 +272,6 @@ class DirectCourier:
         inbox.unacked.append((session.stream.last_seq, record.message_id, session.stream.dropped))
 
     async def _mark(self) -> None:
-        self._mark_asked = False
         ids, self._to_mark = self._to_mark, []
         if not ids:
             return
@@ -238,11 +281,9 @@ class DirectCourier:
             # Not marked: delivered again next session, which the client drops by its id.
             log.warning("%d direct messages not marked delivered: %s", len(ids), exc)
 
-    def _try_send(self, message: CourierMessage) -> bool:
+    def _wake(self, message: BacklogsWaiting | MarkAcked) -> bool:
+        """Queue a wake-up; False when none was queued (what it is about is kept anyway)."""
         try:
-            sent = self.ref.try_send(message)
+            return self.ref.try_send(message)
         except ActorGone:
-            return False
-        if not sent:
-            log.warning("direct message courier is saturated; %s dropped", type(message).__name__)
-        return sent
+            return False  # stopped: its next incarnation catches up when it starts

@@ -126,6 +126,9 @@ class Connection:
         self._bell = Doorbell()
         self._close_requested = trio.Event()
         self._close: CloseRequest | None = None
+        # A graceful stop reads no more frames (stop_reading); the scope is the wait for one.
+        self._reading_stopped = False
+        self._waiting_for_frame: trio.CancelScope | None = None
         self._log_extra = {
             "player_id": session.identity.player_id,
             "session_id": session.identity.session_id,
@@ -145,6 +148,22 @@ class Connection:
     def outbox_depth(self) -> int:
         """Replies waiting in the outbox."""
         return self._outbox.depth
+
+    @property
+    def settled(self) -> bool:
+        """No critical request of its session waits for an answer, and no reply for the
+        writer (what a graceful stop waits for before it closes the connection)."""
+        return self.session.requests.pending == 0 and self._outbox.depth == 0
+
+    def stop_reading(self) -> None:
+        """Read no more of the player's frames; the one being handled is finished first.
+
+        A graceful stop calls it, waits until the connection is :attr:`settled`, then
+        closes it: every request read is answered, and one not read was not applied.
+        """
+        self._reading_stopped = True
+        if self._waiting_for_frame is not None:
+            self._waiting_for_frame.cancel()
 
     def request_close(self, code: int, reason: str) -> None:
         """Ask the connection to close with ``code``; the first request wins."""
@@ -212,15 +231,22 @@ class Connection:
 
     async def _read_until_client_leaves(self) -> None:
         await self._read_player_frames()
-        self.request_close(CLIENT_LEFT, "client left")
+        if not self._reading_stopped:
+            self.request_close(CLIENT_LEFT, "client left")
 
     async def _read_player_frames(self) -> None:
-        while True:
-            try:
-                frame = await self._websocket.receive()
-            except ConnectionClosed as closed:
-                if closed.local:  # the wire layer closes: a broken frame, too big, a flood
-                    self.request_close(closed.code, closed.reason)
+        while not self._reading_stopped:
+            # Only the wait for a frame may be cut by stop_reading: a frame read is handled.
+            with trio.CancelScope() as waiting:
+                self._waiting_for_frame = waiting
+                try:
+                    frame = await self._websocket.receive()
+                except ConnectionClosed as closed:
+                    if closed.local:  # the wire layer closes: a broken frame, too big, a flood
+                        self.request_close(closed.code, closed.reason)
+                    return
+            self._waiting_for_frame = None
+            if waiting.cancelled_caught:
                 return
             if isinstance(frame, Refused):
                 await self._send_reply(rate_limited_reply(frame.data, frame.retry_after))

@@ -90,15 +90,21 @@ class SessionKeeper:
             for listener in self._services.listeners:  # e.g. stored direct messages come
                 listener.session_started(session.ref)
             return session, False
-        grace = self._graces.pop(player_id, None)
-        if grace is not None:
-            grace.cancel()
-        previous = self._attached.get(player_id)
-        if previous is not None:
+        # Every connection still attached is replaced first. Its end starts a grace timer
+        # (released); the grace is cancelled once none is left, so that no timer of a
+        # replaced connection outlives the take-over (issue 11: it expired the session
+        # under its new connection, or raised KeyError as a second timer).
+        while (previous := self._attached.get(player_id)) is not None:
             log.info("connection replaced", extra={"player_id": player_id})
             previous.request_close(CloseCode.REPLACED, "replaced")
             with trio.move_on_after(self._settings.close_timeout + 1.0):
                 await self._detached[player_id].wait()
+            if self._attached.get(player_id) is previous:
+                break  # stuck closing: ``attached`` takes its place and it ends on its own
+        self._cancel_grace(player_id)
+        if self._sessions.get(player_id) is not session:
+            # Expired while the previous connection closed: start afresh.
+            return await self.claim(identity)
         return session, True
 
     def attached(self, connection: Connection) -> None:
@@ -114,18 +120,34 @@ class SessionKeeper:
             return  # already replaced by a newer connection
         del self._attached[player_id]
         self._detached.pop(player_id).set()
+        self._cancel_grace(player_id)
         scope = trio.CancelScope()
         self._graces[player_id] = scope
         self._timers.start_soon(self._expire_after_grace, connection.session, scope)
+
+    def _cancel_grace(self, player_id: str) -> None:
+        grace = self._graces.pop(player_id, None)
+        if grace is not None:
+            grace.cancel()
 
     async def _expire_after_grace(self, session: Session, scope: trio.CancelScope) -> None:
         player_id = session.player_id
         with scope:
             await trio.sleep(self._settings.reconnect_grace)
-            del self._graces[player_id]
-            del self._sessions[player_id]
-            self._presence.departed(player_id)
-            log.info("session expired", extra={"player_id": player_id})
+        # Only the timer the table still holds for this very session may end it.
+        if scope.cancel_called or self._graces.get(player_id) is not scope:
+            return
+        del self._graces[player_id]
+        if self._sessions.get(player_id) is not session:
+            return
+        del self._sessions[player_id]
+        self._presence.departed(player_id)
+        log.info("session expired", extra={"player_id": player_id})
+        try:
             await session.leave_world("timeout")
             for listener in self._services.listeners:  # e.g. a party's lead passes on
                 await listener.session_expired(player_id)
+        except Exception:
+            # This timer runs in the gateway's handler nursery: a bug in one session's
+            # departure must not end every connection (issue 11). Logged once, here.
+            log.exception("session expiry failed", extra={"player_id": player_id})
