@@ -1,17 +1,13 @@
-"""A throwaway certificate authority and a server certificate for ``127.0.0.1``, made with
-the ``openssl`` command for each test that needs TLS (no key material in the repository,
-and no extra Python package: ``cryptography`` would change what tests/test_auth.py sees).
-"""
+"""A throwaway certificate authority and a server certificate for ``127.0.0.1``, made by
+``trustme`` for each test that needs TLS (no key material in the repository)."""
 
 from __future__ import annotations
 
-import shutil
 import ssl
-import subprocess
 from pathlib import Path
 
 import attrs
-import pytest
+import trustme
 
 
 @attrs.frozen(kw_only=True)
@@ -27,44 +23,17 @@ class SelfMadeCertificate:
         return ssl.create_default_context(cafile=str(self.ca_file))
 
 
-def _openssl(*args: str, cwd: Path) -> None:
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("the openssl command is needed to make a test certificate")
-    subprocess.run(
-        [openssl, *args], cwd=cwd, check=True, capture_output=True, timeout=30, text=True
-    )
-
-
 def make_certificate(directory: Path) -> SelfMadeCertificate:
     """Create ``ca.pem``, ``server.pem`` and ``server.key`` in ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
-    curve = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    _openssl(
-        "req", "-x509", *curve, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-        "-subj", "/CN=tilemud test CA",
-        "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-        cwd=directory,
-    )  # fmt: skip
-    _openssl(
-        "req", *curve, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1",
-        cwd=directory,
-    )  # fmt: skip
-    (directory / "server.ext").write_text(
-        "basicConstraints=CA:FALSE\n"
-        "keyUsage=critical,digitalSignature\n"
-        "extendedKeyUsage=serverAuth\n"
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
-        encoding="ascii",
-    )
-    _openssl(
-        "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-        "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext",
-        cwd=directory,
-    )  # fmt: skip
-    return SelfMadeCertificate(
+    authority = trustme.CA()
+    issued = authority.issue_cert("127.0.0.1", "localhost")
+    made = SelfMadeCertificate(
         ca_file=directory / "ca.pem",
         cert_file=directory / "server.pem",
         key_file=directory / "server.key",
     )
+    authority.cert_pem.write_to_path(str(made.ca_file))
+    made.cert_file.write_bytes(b"".join(blob.bytes() for blob in issued.cert_chain_pems))
+    issued.private_key_pem.write_to_path(str(made.key_file))
+    return made
