@@ -36,12 +36,8 @@ from tilemud.protocol._client_messages import Leave as Leave
 from tilemud.protocol._client_messages import Ping as Ping
 from tilemud.protocol._client_messages import Place as Place
 from tilemud.protocol._close_codes import CLOSE_CODES as CLOSE_CODES
-from tilemud.protocol._close_codes import ERROR_CODES as ERROR_CODES
 from tilemud.protocol._close_codes import CloseCode as CloseCode
 from tilemud.protocol._close_codes import CloseCodeInfo as CloseCodeInfo
-from tilemud.protocol._close_codes import ErrorCode as ErrorCode
-from tilemud.protocol._close_codes import ErrorCodeInfo as ErrorCodeInfo
-from tilemud.protocol._close_codes import close_code_for as close_code_for
 from tilemud.protocol._codec import binary_frame_error as binary_frame_error
 from tilemud.protocol._codec import decode_client as decode_client
 from tilemud.protocol._codec import decode_hello as decode_hello
@@ -50,6 +46,10 @@ from tilemud.protocol._codec import encode_client as encode_client
 from tilemud.protocol._codec import encode_server as encode_server
 from tilemud.protocol._codec import encode_stream_body as encode_stream_body
 from tilemud.protocol._codec import stamp as stamp
+from tilemud.protocol._error_codes import ERROR_CODES as ERROR_CODES
+from tilemud.protocol._error_codes import ErrorCode as ErrorCode
+from tilemud.protocol._error_codes import ErrorCodeInfo as ErrorCodeInfo
+from tilemud.protocol._error_codes import close_code_for as close_code_for
 from tilemud.protocol._fields import MAX_COORD as MAX_COORD
 from tilemud.protocol._fields import MAX_RID_LENGTH as MAX_RID_LENGTH
 from tilemud.protocol._fields import UNSTAMPED as UNSTAMPED

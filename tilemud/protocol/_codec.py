@@ -45,8 +45,8 @@ from cattrs.errors import (
 
 from tilemud.errors import ProtocolError
 from tilemud.protocol._client_messages import CLIENT_MESSAGES, ClientMessage, Hello
-from tilemud.protocol._close_codes import ErrorCode, close_code_for
 from tilemud.protocol._converter import make_wire_converter
+from tilemud.protocol._error_codes import ErrorCode, close_code_for
 from tilemud.protocol._fields import (
     MAX_SAFE_INTEGER,
     RID,

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from tilemud.protocol._client_messages import CLIENT_MESSAGES
-from tilemud.protocol._close_codes import CLOSE_CODES, ERROR_CODES, CloseCode, close_code_for
+from tilemud.protocol._close_codes import CLOSE_CODES, CloseCode
+from tilemud.protocol._error_codes import ERROR_CODES, close_code_for
 from tilemud.protocol._schema import describe_class, generate_schemas, render_schema
 from tilemud.protocol._server_messages import SERVER_MESSAGES
 
