@@ -13,31 +13,11 @@ import attrs
 import pytest
 import trio
 
+from tests.actors.presence_support import OnlinePlayer
 from tilemud.actors.guilds import GuildDone, GuildRefused, Guilds, GuildsClient
 from tilemud.config import SocialSettings
 from tilemud.protocol import GuildEvent, GuildOp, decode_server, stamp
 from tilemud.supervisors import ChildContext
-
-
-@attrs.frozen
-class OnlinePlayer:
-    """A player found by :class:`FakePresence` (the ``PlayerDoor`` a session gives)."""
-
-    player_id: str
-    presence: FakePresence
-
-    @property
-    def stream(self) -> StreamPosition:
-        return StreamPosition()
-
-    def publish(self, body: str) -> bool:
-        return self.presence.publish_to(self.player_id, body)
-
-
-@attrs.frozen
-class StreamPosition:
-    last_seq: int = 0
-    dropped: int = 0
 
 
 @attrs.define

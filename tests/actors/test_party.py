@@ -15,6 +15,7 @@ import attrs
 import trio
 import trio.testing
 
+from tests.actors.presence_support import OnlinePlayer
 from tilemud.actors.parties import Parties, PartyGone
 from tilemud.actors.parties._party import Accept, Decline, Invite, Kick, LeaveParty, Promote
 from tilemud.config import SocialSettings
@@ -23,27 +24,6 @@ from tilemud.social.party_rules import PartyState, Refusal
 from tilemud.supervisors import run_root
 
 DEADLINE = 60.0
-
-
-@attrs.frozen
-class OnlinePlayer:
-    """A player found by :class:`FakePresence` (the ``PlayerDoor`` a session gives)."""
-
-    player_id: str
-    presence: FakePresence
-
-    @property
-    def stream(self) -> StreamPosition:
-        return StreamPosition()
-
-    def publish(self, body: str) -> bool:
-        return self.presence.publish_to(self.player_id, body)
-
-
-@attrs.frozen
-class StreamPosition:
-    last_seq: int = 0
-    dropped: int = 0
 
 
 @attrs.define
