@@ -101,8 +101,9 @@ class ServerAddresses:
 
     @property
     def ws_url(self) -> str:
-        """The players' WebSocket URL."""
-        return f"ws://{self.host}:{self.ws_port}{self.ws_path}"
+        """The players' WebSocket URL (``wss://`` when the server has TLS)."""
+        scheme = "wss" if self.http_scheme == "https" else "ws"
+        return f"{scheme}://{self.host}:{self.ws_port}{self.ws_path}"
 
     @property
     def http_url(self) -> str:
