@@ -26,6 +26,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+## Two workers on this kind of machine (2 cores): every test is isolated (port 0, its own
+## data directory, a database of its own), so they may run side by side.
+PYTEST_ARGS ?= -n auto
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
