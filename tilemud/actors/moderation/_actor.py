@@ -59,6 +59,9 @@ from tilemud.supervisors import ChildContext
 
 log = logging.getLogger("tilemud.moderation")
 
+# The words of a sanction in force: ``already_muted``, ``not_banned`` ...
+_PAST: Final = {"mute": "muted", "ban": "banned"}
+
 #: Requests waiting for the actor.
 MAILBOX_SIZE: Final = 64
 
@@ -168,8 +171,8 @@ class Moderation:
                 kind: Kind = action
                 if self.book.in_force(player_id, kind) is not None:
                     raise ModerationRefused(
-                        f"player {player_id!r} is {kind}ned already; lift it first",
-                        code=f"already_{kind}ned",
+                        f"player {player_id!r} is {_PAST[kind]} already; lift it first",
+                        code=f"already_{_PAST[kind]}",
                     )
                 sanction = self._sanction(kind, order)
                 if self._storage is not None:
@@ -189,7 +192,7 @@ class Moderation:
                 kind = "mute" if action == "unmute" else "ban"
                 if self.book.in_force(player_id, kind) is None:
                     raise ModerationRefused(
-                        f"player {player_id!r} is not {kind}ned", code=f"not_{kind}ned"
+                        f"player {player_id!r} is not {_PAST[kind]}", code=f"not_{_PAST[kind]}"
                     )
                 if self._storage is not None:
                     await self._storage.lift(player_id, kind, entry)
@@ -267,7 +270,8 @@ class Moderation:
         )
         if self.book.in_force(order.player_id, kind) is not None:
             raise ModerationRefused(
-                f"player {order.player_id!r} is {kind}ned already", code=f"already_{kind}ned"
+                f"player {order.player_id!r} is {_PAST[kind]} already",
+                code=f"already_{_PAST[kind]}",
             )
         sanction = self._sanction(kind, order)
         sanction_entry = AuditEntry(
