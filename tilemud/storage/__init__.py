@@ -61,7 +61,6 @@ from tilemud.storage._records_guilds import GuildMemberRecord as GuildMemberReco
 from tilemud.storage._records_guilds import GuildRecord as GuildRecord
 from tilemud.storage._repo_admin import add_admin as add_admin
 from tilemud.storage._repo_admin import load_admin as load_admin
-from tilemud.storage._repo_admin import set_admin_password_hash as set_admin_password_hash
 from tilemud.storage._repo_chat import is_blocked as is_blocked
 from tilemud.storage._repo_guilds import create_guild as create_guild
 from tilemud.storage._repo_guilds import disband_guild as disband_guild

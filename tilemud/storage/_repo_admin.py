@@ -58,13 +58,6 @@ def load_admin(conn: Connection, name: str) -> AdminAccount | None:
     )
 
 
-def set_admin_password_hash(conn: Connection, name: str, password_hash: str) -> None:
-    """Store a new hash of the same password (argon2's parameters grew)."""
-    conn.execute(
-        sa.update(t.admins).where(t.admins.c.name == name).values(password_hash=password_hash)
-    )
-
-
 def append_audit(conn: Connection, entry: AuditEntry, *, at: dt.datetime) -> int:
     """Append one record to the audit log; returns its id."""
     result = conn.execute(
