@@ -50,6 +50,7 @@ ACTOR_KINDS: dict[str, int] = {
     "chat": 0,
     "guilds": 0,
     "parties": 0,
+    "moderation": 0,
     "session": 1,
     "arena": 2,
 }

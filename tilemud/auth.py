@@ -25,6 +25,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, Literal, TypeAlias
 
+import argon2
 import attrs
 import jwt
 import jwt.algorithms
@@ -33,11 +34,26 @@ from tilemud.config import AuthSettings
 from tilemud.errors import AuthError, ConfigError
 
 __all__ = [
+    "ADMIN_ROLES",
     "DEFAULT_RESUME_LIFETIME",
+    "MIN_PASSWORD_LENGTH",
     "Claims",
     "TokenAuthority",
+    "admin_subject",
+    "has_role",
+    "hash_password",
     "new_player_id",
+    "verify_password",
 ]
+
+#: The admin console's roles, strongest first: an ``admin`` may do all a ``moderator`` may.
+ADMIN_ROLES: Final = ("admin", "moderator")
+
+#: Shortest admin password accepted by ``tilemud admin add``.
+MIN_PASSWORD_LENGTH: Final = 12
+
+# What each role grants besides itself.
+_IMPLIES: Final = {"admin": frozenset({"admin", "moderator"})}
 
 #: Seconds a resume token stays valid unless the caller asks otherwise.
 DEFAULT_RESUME_LIFETIME: Final = 300.0
@@ -65,6 +81,38 @@ class Claims:
     issued_at: float
     expires_at: float
     roles: tuple[str, ...] = ()
+
+
+def has_role(roles: Sequence[str], wanted: str) -> bool:
+    """Whether a bearer with ``roles`` may act as ``wanted`` (``admin`` implies
+    ``moderator``)."""
+    return any(wanted == role or wanted in _IMPLIES.get(role, ()) for role in roles)
+
+
+def admin_subject(name: str) -> str:
+    """The token subject (and audit actor) of the admin account ``name``."""
+    return f"admin:{name}"
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of ``password`` (with its salt and parameters), for storing."""
+    return _hasher().hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Whether ``password`` matches the stored ``password_hash``; never raises on a
+    mismatch or a malformed hash. Slow on purpose (tens of ms): call it in a thread."""
+    try:
+        return _hasher().verify(password_hash, password)
+    except argon2.exceptions.VerificationError:
+        return False
+    except argon2.exceptions.InvalidHashError:
+        return False
+
+
+def _hasher() -> argon2.PasswordHasher:
+    # argon2-cffi's defaults are RFC 9106's second recommended option (argon2id).
+    return argon2.PasswordHasher()
 
 
 def new_player_id() -> str:

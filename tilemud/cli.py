@@ -1,4 +1,5 @@
-"""The ``tilemud`` command: serve, mint tokens, check and write protocol schemas, load test."""
+"""The ``tilemud`` command: serve, mint tokens, add admin accounts, migrate, check and write
+protocol schemas, load test."""
 
 from __future__ import annotations
 
@@ -77,6 +78,16 @@ def _parser() -> argparse.ArgumentParser:
         "--database-url", help="database to migrate (default TILEMUD_DATABASE_URL, else SQLite)"
     )
     migrate.set_defaults(run=_migrate)
+
+    admin = commands.add_parser("admin", help="manage admin console accounts")
+    admin_commands = admin.add_subparsers(required=True, metavar="ACTION")
+    add = with_config(admin_commands.add_parser("add", help="create an admin account"))
+    add.add_argument("name", help="the account's sign-in name")
+    add.add_argument("--role", required=True, choices=["admin", "moderator"])
+    add.add_argument(
+        "--database-url", help="database to store it in (default TILEMUD_DATABASE_URL, else SQLite)"
+    )
+    add.set_defaults(run=_add_admin)
 
     loadtest = commands.add_parser("loadtest", help="drive a running server with bot players")
     add_loadtest_arguments(loadtest)
@@ -225,6 +236,64 @@ def _mint_token(args: argparse.Namespace, settings: Settings) -> int:
     tokens = TokenAuthority(ensure_secret(settings).auth)
     print(tokens.mint_access(player_id=args.player_id, name=args.name, roles=args.role))
     return 0
+
+
+def _add_admin(args: argparse.Namespace, settings: Settings) -> int:
+    """``tilemud admin add NAME --role R``: the password is prompted for twice on a
+    terminal, or read as one line from stdin (scripts, tests)."""
+    import datetime as dt
+
+    from tilemud.auth import MIN_PASSWORD_LENGTH, hash_password
+    from tilemud.storage import AdminAccount, Database, StorageError, add_admin, check_schema
+
+    name = args.name.strip()
+    if not name or len(name) > 64 or not name.isprintable() or " " in name:
+        print("tilemud: an admin name is 1-64 printable characters, no spaces", file=sys.stderr)
+        return EXIT_USAGE
+    password = _read_password()
+    if password is None:
+        return EXIT_USAGE
+    if len(password) < MIN_PASSWORD_LENGTH:
+        print(
+            f"tilemud: the password must be at least {MIN_PASSWORD_LENGTH} characters",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    account = AdminAccount(
+        name=name,
+        role=args.role,
+        password_hash=hash_password(password),
+        created=dt.datetime.now(dt.UTC),
+    )
+    from tilemud.storage import database_url
+
+    database = None
+    try:
+        check_schema(settings)  # SQLite is brought to head; PostgreSQL must be migrated
+        database = Database(database_url(settings), settings.database)
+        database.run(lambda conn: add_admin(conn, account))
+    except StorageError as exc:
+        print(f"tilemud: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        if database is not None:
+            database.dispose()
+    print(f"admin account {name!r} ({args.role}) created")
+    return 0
+
+
+def _read_password() -> str | None:
+    """The new account's password: prompted twice on a terminal, else stdin's first line."""
+    import getpass
+
+    if sys.stdin.isatty():
+        first = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != first:
+            print("tilemud: the passwords differ", file=sys.stderr)
+            return None
+        return first
+    line = sys.stdin.readline()
+    return line.removesuffix("\n").removesuffix("\r")
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:

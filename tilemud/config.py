@@ -253,6 +253,10 @@ class LimitSettings:
     guest_logins: int = attrs.field(default=20, validator=v.ge(0))
     #: The guest login window, in seconds (sliding).
     guest_logins_window: float = attrs.field(default=60.0, validator=_positive)
+    #: Player ``report`` requests per player per window; more answer ``rate_limited``.
+    reports: int = attrs.field(default=5, validator=v.ge(1))
+    #: The report window, in seconds (sliding).
+    reports_window: float = attrs.field(default=600.0, validator=_positive)
 
 
 @attrs.frozen(kw_only=True)

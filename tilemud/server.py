@@ -18,6 +18,7 @@ As built today (docs/architecture.md keeps the picture)::
     │   │   ├── directory  who reads which channel; channels started on demand
     │   │   ├── dm         the direct message courier (stored, delivered once per session)
     │   │   └── purge      deletes messages past their channel type's retention
+    │   ├── moderation mutes and bans in force (loaded from storage), moderators' acts
     │   └── replays   the periodic purge of replays past their retention (durable only)
     ├── gateway   trio-websocket listener; sessions and their connections
     └── http      Quart-Trio app on Hypercorn: auth, health, metrics, OpenAPI, replays
@@ -42,10 +43,14 @@ One :class:`~tilemud.actors.session.PresenceRegistry` is built here and handed t
 through it). Sessions get the chat, guild and party request routes and listeners here, so
 the session room imports none of them. The cluster link, NPCs and elasticity join the tree
 with the issues that build them.
+
+Why one module of over 400 lines: it is the composition root, the one place that knows
+every room; splitting the wiring would hide the order the tree is built in.
 """
 
 from __future__ import annotations
 
+import datetime
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -57,6 +62,7 @@ from tilemud import __version__
 from tilemud.actors.arena import ArenaDirectory
 from tilemud.actors.chat import ChatClient, ChatService
 from tilemud.actors.guilds import GuildRequests, Guilds
+from tilemud.actors.moderation import BanAdmission, Moderation, MuteGate, ReportRequests
 from tilemud.actors.parties import Parties, PartyRequests
 from tilemud.actors.session import PresenceRegistry, SessionServices
 from tilemud.auth import TokenAuthority
@@ -183,11 +189,19 @@ class TilemudServer:
             on_member_removed=chat.member_removed,
             on_channel_closed=chat.channel_closed,
         )
+        # Mutes and bans: the actor owns them; the gateway (bans, at hello) and the chat
+        # gate (mutes) read its book; a ban or kick closes the player's connection.
+        self.moderation = Moderation(
+            storage=None if storage is None else storage.admin,
+            online=lambda player_id: self.presence.find(player_id) is not None,
+            disconnect=self._disconnect_player,
+        )
         world_children = [
             ChildSpec(id="play", run=play.run, shutdown=10.0),
             ChildSpec(id="guilds", run=self.guilds.run),
             self.parties.child_spec(),
             self.chat.child_spec(),
+            ChildSpec(id="moderation", run=self.moderation.run),
         ]
         if storage is not None:
             janitor = ReplayJanitor(storage.arenas, settings.database)
@@ -204,12 +218,22 @@ class TilemudServer:
             meter=self.metrics.session,
             storage=None if storage is None else storage.players,
             routes=(
-                self.chat.requests,
+                MuteGate(self.chat.requests, self.moderation.book),
                 GuildRequests(self.guilds.client),
                 PartyRequests(self.parties),
+                ReportRequests(
+                    storage=None if storage is None else storage.admin,
+                    presence=self.presence,
+                    limiter=InProcessRateLimiter(
+                        limit=settings.limits.reports, window=settings.limits.reports_window
+                    ),
+                    max_chars=settings.social.message_max_chars,
+                    clock=lambda: datetime.datetime.now(datetime.UTC),
+                ),
             ),
             listeners=(self.chat.requests, self.parties),
             parties=self.parties,
+            admission=BanAdmission(self.moderation.book),
         )
         self.gateway = Gateway(
             settings.server,
@@ -234,6 +258,8 @@ class TilemudServer:
             metrics=self.metrics,
             storage=None if storage is None else storage.arenas,
             readiness=readiness,
+            admin=None if storage is None else storage.admin,
+            moderation=self.moderation.client,
         )
         self._http_port: int | None = None
         self._started_at = time.time()
@@ -302,6 +328,14 @@ class TilemudServer:
                 "connections": self.gateway.connections,
             },
         )
+
+    def _disconnect_player(self, player_id: str, code: int, reason: str) -> bool:
+        """Close a player's live connection (a ban, a kick); False when they have none."""
+        try:
+            sessions = self.gateway.sessions
+        except RuntimeError:  # the gateway is not running: no connection to close
+            return False
+        return sessions.disconnect(player_id, code, reason)
 
     def _root_children_up(self) -> dict[str, bool]:
         """Each child of the root and whether it runs now (``GET /readyz``)."""

@@ -38,6 +38,8 @@ from tilemud.protocol import (
     PlayerJoined,
     PlayerLeft,
     Pong,
+    Report,
+    ReportResult,
     RulesSummary,
     ServerMessage,
     StreamGap,
@@ -56,6 +58,7 @@ CLIENT_EXAMPLES: dict[str, ClientMessage] = {
     **GUILD_CLIENT_EXAMPLES,
     **PARTY_CLIENT_EXAMPLES,
     **CHAT_CLIENT_EXAMPLES,
+    "report": Report(rid="r-20", player_id="p-2", reason="spams the global channel"),
 }
 
 #: A 3x2 board: row 0 ``p-1/stone, p-1/stone, empty``, row 1 ``empty, p-2/wood, empty``.
@@ -134,6 +137,7 @@ SERVER_EXAMPLES: dict[str, ServerMessage] = {
     **GUILD_SERVER_EXAMPLES,
     **PARTY_SERVER_EXAMPLES,
     **CHAT_SERVER_EXAMPLES,
+    "report_result": ReportResult(rid="r-20", report_id="r_Hq3x0c7sY1vR9AzL"),
 }
 
 assert set(CLIENT_EXAMPLES) == set(CLIENT_MESSAGES), "add an example for each new message"

@@ -26,6 +26,9 @@ def test_public_surface_is_pinned() -> None:
     }
     assert public == {
         "Ack",
+        # moderation
+        "Report",
+        "ReportResult",
         # social: chat, direct messages and blocks
         "MAX_TEXT_WIRE",
         "Block",

@@ -49,7 +49,7 @@ from tilemud.net.accept import accept_connections
 from tilemud.net.containment import serve_contained
 from tilemud.net.doorway import Doorway
 from tilemud.net.drain import drain_connections
-from tilemud.net.handshake import Greeting, HandshakeRefused, receive_hello
+from tilemud.net.handshake import Greeting, HandshakeRefused, check_admission, receive_hello
 from tilemud.net.tls import server_tls_context
 from tilemud.protocol import CloseCode, ErrorCode, ErrorFrame, Welcome, encode_server
 from tilemud.supervisors import ChildContext
@@ -258,6 +258,8 @@ class Gateway:
             finally:
                 self._greeting.discard(greeting)
                 self._note_if_all_closed()
+        if isinstance(outcome, Greeting):  # a banned player goes no further
+            outcome = check_admission(outcome, self._services.admission) or outcome
         if outcome is None:  # cancelled: the gateway is stopping
             await websocket.close(CloseCode.GOING_AWAY, ErrorCode.SHUTTING_DOWN)
         elif isinstance(outcome, HandshakeRefused):
@@ -324,6 +326,7 @@ class Gateway:
                 message=refused.message,
                 rid=refused.rid,
                 retry_after=refused.retry_after,
+                until=refused.until,
             )
         )
         deadline = trio.current_time() + self._settings.close_timeout

@@ -13,7 +13,7 @@ import secrets
 import attrs
 import trio
 
-from tilemud.actors.session import SessionIdentity
+from tilemud.actors.session import Admission, SessionIdentity
 from tilemud.auth import TokenAuthority
 from tilemud.config import GatewaySettings
 from tilemud.errors import AuthError, TilemudError
@@ -25,11 +25,16 @@ class HandshakeRefused(TilemudError):
     """The connection cannot become a session; it gets an error frame and a close code."""
 
     def __init__(
-        self, error: TilemudError, rid: str | None = None, retry_after: float | None = None
+        self,
+        error: TilemudError,
+        rid: str | None = None,
+        retry_after: float | None = None,
+        until: float | None = None,
     ) -> None:
         super().__init__(error.message, code=error.code)
         self.rid = rid
         self.retry_after = retry_after
+        self.until = until
         self.close_code = close_code_for(error.code, before_welcome=True) or CloseCode.BAD_HELLO
 
 
@@ -106,3 +111,13 @@ def check_hello(frame: str | bytes, tokens: TokenAuthority) -> Greeting:
         roles=claims.roles,
     )
     return Greeting(identity=identity, version=hello.v, last_seq=hello.last_seq)
+
+
+def check_admission(greeting: Greeting, admission: Admission | None) -> HandshakeRefused | None:
+    """The refusal of a greeted player who may not play here now (banned), or None."""
+    if admission is None:
+        return None
+    refused = admission.refusal(greeting.identity.player_id)
+    if refused is None:
+        return None
+    return HandshakeRefused(refused, retry_after=refused.retry_after, until=refused.until)

@@ -73,6 +73,8 @@ from tilemud.protocol._guilds import GuildRequest as GuildRequest
 from tilemud.protocol._guilds import GuildResult as GuildResult
 from tilemud.protocol._guilds import GuildRole as GuildRole
 from tilemud.protocol._guilds import GuildTransfer as GuildTransfer
+from tilemud.protocol._moderation import Report as Report
+from tilemud.protocol._moderation import ReportResult as ReportResult
 from tilemud.protocol._parties import MAX_PARTY as MAX_PARTY
 from tilemud.protocol._parties import PartyAccept as PartyAccept
 from tilemud.protocol._parties import PartyCreate as PartyCreate

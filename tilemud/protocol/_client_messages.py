@@ -22,6 +22,7 @@ from tilemud.game import Mode
 from tilemud.protocol._chat import ChatRequest
 from tilemud.protocol._fields import COORD, KIND, REGION, RID, Number, Text
 from tilemud.protocol._guilds import GuildRequest
+from tilemud.protocol._moderation import Report
 from tilemud.protocol._parties import PartyRequest
 from tilemud.protocol._registry import tag_registry
 
@@ -165,6 +166,8 @@ ClientMessage: TypeAlias = (
     | PartyRequest
     # social: chat, direct messages and blocks (tilemud/protocol/_chat.py)
     | ChatRequest
+    # moderation (tilemud/protocol/_moderation.py)
+    | Report
 )
 
 #: ``type`` tag -> class, for every member of :data:`ClientMessage`.

@@ -32,6 +32,8 @@ class CloseCode(enum.IntEnum):
     HELLO_TIMEOUT = 4004
     SLOW_CLIENT = 4008
     REPLACED = 4009
+    BANNED = 4010
+    KICKED = 4011
 
 
 @attrs.frozen(kw_only=True)
@@ -147,6 +149,20 @@ CLOSE_CODES: Mapping[CloseCode, CloseCodeInfo] = MappingProxyType(
             ),
             error_frame=False,
             client_action="do not reconnect automatically; the other connection is the player's",
+        ),
+        CloseCode.BANNED: CloseCodeInfo(
+            when=(
+                "the player is banned (`banned`): their `hello` is refused, and a ban ends "
+                "every live connection of theirs at once; the `error` frame before a "
+                "refused `hello` says until when (`until`, absent for a permanent ban)"
+            ),
+            error_frame=True,
+            client_action="do not reconnect before `until` (never, without one)",
+        ),
+        CloseCode.KICKED: CloseCodeInfo(
+            when="a moderator kicked the player (`kicked` close reason); no ban",
+            error_frame=False,
+            client_action="do not reconnect automatically; the player may log in again",
         ),
     }
 )

@@ -81,6 +81,10 @@ class ErrorCode(enum.StrEnum):
     UNKNOWN_CHANNEL = "unknown_channel"
     NOT_SUBSCRIBED = "not_subscribed"
     UNKNOWN_PLAYER = "unknown_player"
+    # moderation
+    BANNED = "banned"
+    KICKED = "kicked"
+    MUTED = "muted"
 
 
 @attrs.frozen(kw_only=True)
@@ -305,6 +309,25 @@ ERROR_CODES: Mapping[ErrorCode, ErrorCodeInfo] = MappingProxyType(
         ),
         ErrorCode.UNKNOWN_PLAYER: ErrorCodeInfo(
             meaning="the player named has never played on this server"
+        ),
+        # moderation
+        ErrorCode.BANNED: ErrorCodeInfo(
+            meaning=(
+                "the player is banned; `until` says when the ban ends (absent: permanent), "
+                "`message` gives the moderator's reason"
+            ),
+            close_code=CloseCode.BANNED,
+        ),
+        ErrorCode.KICKED: ErrorCodeInfo(
+            meaning="a moderator kicked the player (the close reason only; no error frame)",
+            close_code=CloseCode.KICKED,
+        ),
+        ErrorCode.MUTED: ErrorCodeInfo(
+            meaning=(
+                "the player is muted: `chat_send` and `dm_send` are refused until `until` "
+                "(`retry_after` says the same in seconds from now)"
+            ),
+            retry_after=True,
         ),
     }
 )

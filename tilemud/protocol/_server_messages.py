@@ -20,6 +20,7 @@ from tilemud.protocol._chat import ChatReply
 from tilemud.protocol._fields import COORD, ID, KIND, REGION, RID, TICK, Number, Text
 from tilemud.protocol._game_data import RulesSummary
 from tilemud.protocol._guilds import GuildResult
+from tilemud.protocol._moderation import ReportResult
 from tilemud.protocol._parties import PartyDeclined, PartyInfo, PartyLeft
 from tilemud.protocol._registry import tag_registry
 from tilemud.protocol._stream_frames import StreamMessage
@@ -86,6 +87,8 @@ class ErrorFrame:
         message: what went wrong, for people; never parse it.
         rid: the request id of the frame this answers, when it could be read.
         retry_after: seconds to wait before trying again, only where a retry makes sense.
+        until: only on ``banned`` and ``muted``: when the sanction ends, in seconds since
+            the Unix epoch; absent from a permanent ban.
     """
 
     TYPE: ClassVar[str] = "error"
@@ -94,6 +97,7 @@ class ErrorFrame:
     message: str = attrs.field(validator=Text())
     rid: str | None = attrs.field(default=None, validator=RID)
     retry_after: float | None = attrs.field(default=None, validator=Number(minimum=0))
+    until: float | None = attrs.field(default=None, validator=Number(minimum=0))
 
 
 @attrs.frozen(kw_only=True)
@@ -208,6 +212,8 @@ ServerMessage: TypeAlias = (
     | PartyDeclined
     # social: chat, direct messages and blocks (tilemud/protocol/_chat.py)
     | ChatReply
+    # moderation (tilemud/protocol/_moderation.py)
+    | ReportResult
     | StreamMessage
 )
 

@@ -6,8 +6,9 @@
   testable), run by the storage actor in worker threads, one transaction per request.
 - :class:`StorageActor`: the one owner of the database; others use one face of its
   :class:`StorageClient` per domain (:class:`ArenaStorage`, :class:`ChatStorage`,
-  :class:`GuildStorage`, :class:`PlayerStorage`): critical writes acknowledged after
-  commit, reads, and the never-blocking write-behind path for placements and checksums.
+  :class:`GuildStorage`, :class:`PlayerStorage`, :class:`AdminStorage`): critical writes
+  acknowledged after commit, reads, and the never-blocking write-behind path for
+  placements and checksums.
 
 docs/operations.md ("Storage") says how to run it on SQLite or PostgreSQL.
 """
@@ -15,6 +16,7 @@ docs/operations.md ("Storage") says how to run it on SQLite or PostgreSQL.
 from tilemud.game import ReplayTick as ReplayTick
 from tilemud.storage import janitor as janitor
 from tilemud.storage import migrate as migrate
+from tilemud.storage._admin_storage import AdminStorage as AdminStorage
 from tilemud.storage._arena_storage import ArenaStorage as ArenaStorage
 from tilemud.storage._chat_storage import ChatStorage as ChatStorage
 from tilemud.storage._client import StorageClient as StorageClient
@@ -42,12 +44,23 @@ from tilemud.storage._records import Recovery as Recovery
 from tilemud.storage._records import Replay as Replay
 from tilemud.storage._records import Snapshot as Snapshot
 from tilemud.storage._records import TickChecksum as TickChecksum
+from tilemud.storage._records_admin import AdminAccount as AdminAccount
+from tilemud.storage._records_admin import AdminRole as AdminRole
+from tilemud.storage._records_admin import AuditEntry as AuditEntry
+from tilemud.storage._records_admin import AuditQuery as AuditQuery
+from tilemud.storage._records_admin import AuditRecord as AuditRecord
+from tilemud.storage._records_admin import ReportRecord as ReportRecord
+from tilemud.storage._records_admin import ReportState as ReportState
+from tilemud.storage._records_admin import SanctionKind as SanctionKind
+from tilemud.storage._records_admin import SanctionRecord as SanctionRecord
 from tilemud.storage._records_chat import ChatMessageRecord as ChatMessageRecord
 from tilemud.storage._records_chat import ChatPurge as ChatPurge
 from tilemud.storage._records_chat import DirectMessageRecord as DirectMessageRecord
 from tilemud.storage._records_guilds import GuildInviteRecord as GuildInviteRecord
 from tilemud.storage._records_guilds import GuildMemberRecord as GuildMemberRecord
 from tilemud.storage._records_guilds import GuildRecord as GuildRecord
+from tilemud.storage._repo_admin import add_admin as add_admin
+from tilemud.storage._repo_admin import load_admin as load_admin
 from tilemud.storage._repo_chat import is_blocked as is_blocked
 from tilemud.storage._repo_guilds import create_guild as create_guild
 from tilemud.storage._repo_guilds import disband_guild as disband_guild

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from tilemud.mailbox import Ref
+from tilemud.storage._admin_storage import AdminStorage
 from tilemud.storage._arena_storage import ArenaStorage
 from tilemud.storage._chat_storage import ChatStorage
 from tilemud.storage._guild_storage import GuildStorage
@@ -40,6 +41,8 @@ class StorageClient(StorageLink):
         self.guilds = GuildStorage(ref, buffer, clock)
         #: Players.
         self.players = PlayerStorage(ref, buffer, clock)
+        #: Admin accounts, the audit log, sanctions and reports.
+        self.admin = AdminStorage(ref, buffer, clock)
 
     def stats(self) -> StorageStats:
         """The storage actor's counters, now."""

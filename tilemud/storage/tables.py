@@ -246,3 +246,76 @@ guild_invites: Final = sa.Table(
     sa.Column("created", UTCDateTime(), nullable=False),
     sa.Index(None, "player_id"),
 )
+
+# -- the admin console: admin accounts, the audit log, moderation (migration 0005) --
+#
+# - ``admins``: who may sign in to the admin API, their role (``admin`` or ``moderator``)
+#   and their password as an argon2id hash (never the password).
+# - ``audit_log``: append-only: one row per admin action (a sign-in, a sanction, a report
+#   decision), written in the same transaction as the action. No code path updates or
+#   deletes a row; ``id`` orders the log and pages it.
+# - ``sanctions``: the sanctions in force, one per player and kind (``mute`` or ``ban``);
+#   ``until`` is None for a permanent ban. A lifted one is deleted (the audit log keeps
+#   its story); an expired one is ignored, then replaced by the next of its kind.
+# - ``reports``: players' reports of other players; ``state`` ``open`` until a moderator
+#   ``dismissed`` it or ``actioned`` it (who, when, why).
+
+#: Longest admin account name.
+ADMIN_NAME_LENGTH: Final = 64
+
+#: ``admins.role`` values, strongest first.
+ADMIN_ROLES: Final = ("admin", "moderator")
+
+admins: Final = sa.Table(
+    "admins",
+    metadata,
+    sa.Column("name", sa.String(ADMIN_NAME_LENGTH), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("password_hash", sa.String(256), nullable=False),
+    sa.Column("created", UTCDateTime(), nullable=False),
+    sa.CheckConstraint("role IN ('admin', 'moderator')", name="role"),
+)
+
+audit_log: Final = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.Column("actor", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("target", sa.String(ID_LENGTH), nullable=True),
+    sa.Column("reason", sa.Text(), nullable=True),
+    sa.Column("detail", JSONDocument, nullable=True),
+    sa.Index(None, "at"),
+    sa.Index(None, "actor"),
+    sa.Index(None, "target"),
+    sa.Index(None, "action"),
+)
+
+sanctions: Final = sa.Table(
+    "sanctions",
+    metadata,
+    sa.Column("player_id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("until", UTCDateTime(), nullable=True),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("issued_by", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("created", UTCDateTime(), nullable=False),
+    sa.CheckConstraint("kind IN ('mute', 'ban')", name="kind"),
+)
+
+reports: Final = sa.Table(
+    "reports",
+    metadata,
+    sa.Column("id", sa.String(ID_LENGTH), primary_key=True),
+    sa.Column("reporter_id", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("target_id", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("created", UTCDateTime(), nullable=False),
+    sa.Column("state", sa.String(12), nullable=False),
+    sa.Column("decided_by", sa.String(ID_LENGTH), nullable=True),
+    sa.Column("decided_at", UTCDateTime(), nullable=True),
+    sa.Column("decision", sa.Text(), nullable=True),
+    sa.CheckConstraint("state IN ('open', 'dismissed', 'actioned')", name="state"),
+    sa.Index(None, "state", "created"),
+)

@@ -14,6 +14,7 @@ from tilemud.actors.session._presence import PlayerDoor as PlayerDoor
 from tilemud.actors.session._presence import Presence as Presence
 from tilemud.actors.session._presence import PresenceRegistry as PresenceRegistry
 from tilemud.actors.session._ref import SessionRef as SessionRef
+from tilemud.actors.session._services import Admission as Admission
 from tilemud.actors.session._services import BattleParties as BattleParties
 from tilemud.actors.session._services import RequestRoute as RequestRoute
 from tilemud.actors.session._services import SessionListener as SessionListener

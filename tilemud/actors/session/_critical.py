@@ -44,11 +44,20 @@ RETRY_SOON = 1.0
 
 
 class Refused(TilemudError):
-    """A request refused with an error frame; ``retry_after`` marks a passing reason."""
+    """A request refused with an error frame; ``retry_after`` marks a passing reason;
+    ``until`` (seconds since the Unix epoch) says when a sanction ends."""
 
-    def __init__(self, code: str, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        until: float | None = None,
+    ) -> None:
         super().__init__(message, code=code)
         self.retry_after = retry_after
+        self.until = until
 
 
 async def answer_within(pending: Awaitable[T], *, seconds: float, what: str) -> T:
@@ -274,6 +283,7 @@ async def apply_once(
                 message=refused.message,
                 rid=rid,
                 retry_after=refused.retry_after,
+                until=refused.until,
             )
         )
         if refused.retry_after is not None:

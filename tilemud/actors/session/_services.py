@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 from tilemud.actors.arena import DirectoryMessage
+from tilemud.actors.session._critical import Refused
 from tilemud.actors.session._ref import SessionRef
 from tilemud.cluster.ratelimit import RateLimiter
 from tilemud.mailbox import Ref
@@ -62,6 +63,14 @@ class SessionListener:
         """The player's reconnect grace ran out: they are gone from this node."""
 
 
+class Admission(Protocol):
+    """Who may not play here now (moderation's bans), asked after each ``hello``."""
+
+    def refusal(self, player_id: str) -> Refused | None:
+        """Why ``player_id`` is refused (``banned``, with ``until``), or None. Never blocks."""
+        ...
+
+
 class BattleParties(Protocol):
     """What a join asks of parties: a leader entering a battle keeps seats for members."""
 
@@ -88,7 +97,8 @@ def _index_routes(routes: Iterable[RequestRoute]) -> Mapping[type[ClientMessage]
 class SessionServices:
     """What every session talks to: the arena directory, the actions rate limit, the metrics it
     feeds, storage (players are remembered when they connect; None keeps nothing), the
-    routes of other rooms' requests, and who listens to sessions' lives."""
+    routes of other rooms' requests, who listens to sessions' lives, and who may not
+    play (``admission``: moderation's bans; None admits everyone)."""
 
     directory: Ref[DirectoryMessage]
     actions: RateLimiter
@@ -97,6 +107,7 @@ class SessionServices:
     routes: tuple[RequestRoute, ...] = ()
     listeners: tuple[SessionListener, ...] = ()
     parties: BattleParties | None = None
+    admission: Admission | None = None
     _by_kind: Mapping[type[ClientMessage], RequestRoute] = attrs.field(
         init=False, default=attrs.Factory(lambda self: _index_routes(self.routes), takes_self=True)
     )

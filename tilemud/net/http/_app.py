@@ -15,19 +15,28 @@ from collections.abc import Mapping
 from typing import Final
 
 import orjson
+import trio
 from quart import Response, request
 from quart_trio import QuartTrio
 from quart_trio.wrappers import TrioResponse
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 import tilemud
+from tilemud.actors.moderation import ModerationClient
 from tilemud.auth import TokenAuthority, new_player_id
 from tilemud.cluster import InProcessRateLimiter, RateLimiter
 from tilemud.config import Settings
-from tilemud.errors import AuthError, ProtocolError
+from tilemud.errors import ActorGone, AuthError, ProtocolError
 from tilemud.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from tilemud.metrics import ServerMetrics
 from tilemud.net.http._addresses import address_key
+from tilemud.net.http._admin import (
+    BAD_ARGUMENT,
+    add_admin_routes,
+    bad_argument,
+    storage_unavailable,
+)
+from tilemud.net.http._admin_access import Forbidden
 from tilemud.net.http._cors import install_cors
 from tilemud.net.http._health import HealthProbe
 from tilemud.net.http._names import check_player_name
@@ -35,7 +44,7 @@ from tilemud.net.http._openapi import openapi_document
 from tilemud.net.http._readiness import ReadinessProbe, ReadinessReport
 from tilemud.net.http._replays import add_replay_route, unauthorized
 from tilemud.net.http._responses import error_response, json_response, retry_later_response
-from tilemud.storage import ArenaStorage
+from tilemud.storage import AdminStorage, ArenaStorage, StorageUnavailable
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -67,6 +76,8 @@ def create_app(
     storage: ArenaStorage | None = None,
     guest_limiter: RateLimiter | None = None,
     readiness: ReadinessProbe | None = None,
+    admin: AdminStorage | None = None,
+    moderation: ModerationClient | None = None,
 ) -> QuartTrio:
     """Build the HTTP API application.
 
@@ -84,6 +95,9 @@ def create_app(
             ``limits.guest_logins_window`` (none at all when ``guest_logins`` is 0).
         readiness: asked on every ``GET /readyz``; None (an app without a server) makes
             readiness the same as health.
+        admin: admin accounts, the audit log and reports; None (no database): every
+            ``/v1/admin/`` route answers 404 ``admin_not_stored``.
+        moderation: the moderation actor's door, for the admin API's acts.
 
     Returns:
         The app; serve it with ``serve_http``, which adds the Hypercorn #106 workaround.
@@ -169,10 +183,15 @@ def create_app(
     app.add_url_rule("/openapi.json", "openapi", get_openapi, methods=["GET"])
     app.add_url_rule("/metrics", "metrics", get_metrics, methods=["GET"])
     add_replay_route(app, tokens=tokens, storage=storage)
+    add_admin_routes(app, tokens=tokens, storage=admin, moderation=moderation)
 
     install_cors(app, settings.server.cors_origins)
     app.register_error_handler(ProtocolError, _bad_request)
     app.register_error_handler(AuthError, unauthorized)
+    app.register_error_handler(Forbidden, _forbidden)
+    app.register_error_handler(BAD_ARGUMENT, bad_argument)
+    for unavailable in (StorageUnavailable, ActorGone, trio.TooSlowError):
+        app.register_error_handler(unavailable, storage_unavailable)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     return app
@@ -199,6 +218,10 @@ async def _json_name_field() -> str:
 class _UnsupportedMediaType(HTTPException):
     code = 415
     description = "send the body as application/json"
+
+
+async def _forbidden(error: Forbidden) -> Response:
+    return error_response(403, error.code, error.message)
 
 
 async def _bad_request(error: ProtocolError) -> Response:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any, Final
 
+from tilemud.net.http._admin_openapi import ADMIN_ERROR_CODES, admin_paths, admin_schemas
 from tilemud.net.http._names import MAX_NAME_LENGTH, MIN_NAME_LENGTH, name_pattern
 from tilemud.net.http._replay_schema import REPLAY_DOCUMENT_SCHEMA
 
@@ -33,6 +34,7 @@ ERROR_CODES: Final = (
     "unsupported_media_type",
     "unavailable",
     "internal",
+    *ADMIN_ERROR_CODES,
 )
 
 _JSON: Final = "application/json"
@@ -350,16 +352,25 @@ def openapi_document(*, version: str) -> dict[str, Any]:
                 "`not_implemented`); those three also close the connection."
             ),
         },
-        "paths": _copy(_PATHS),
+        "paths": {**_copy(_PATHS), **admin_paths()},
         "components": {
-            "schemas": _with_name_pattern(_copy(_SCHEMAS)),
+            "schemas": {**_with_name_pattern(_copy(_SCHEMAS)), **admin_schemas()},
             "securitySchemes": {
+                "adminToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": (
+                        "An access token with the `moderator` or `admin` role, from "
+                        "`POST /v1/admin/sign-in` (or `tilemud token --role admin`)."
+                    ),
+                },
                 "playerToken": {
                     "type": "http",
                     "scheme": "bearer",
                     "bearerFormat": "JWT",
                     "description": "An access token from `POST /v1/auth/guest`.",
-                }
+                },
             },
         },
     }
