@@ -174,7 +174,7 @@ class PlayerClient:
         Raises:
             HandshakeFailed: the server refused the hello.
         """
-        await self.send(Hello(v=1, token=token, resume_token=resume_token, last_seq=last_seq))
+        await self.send(Hello(v=2, token=token, resume_token=resume_token, last_seq=last_seq))
         reply = await self._receive_one()
         if isinstance(reply, ErrorFrame):
             raise HandshakeFailed(reply)

@@ -43,7 +43,7 @@ async def greeted_player(
 ) -> AsyncIterator[tuple[WebSocketConnection, dict[str, Any]]]:
     login = await guest_login(server, name)
     async with open_client(server) as connection:
-        await send(connection, {"type": "hello", "v": 1, "token": login["token"]})
+        await send(connection, {"type": "hello", "v": 2, "token": login["token"]})
         welcome = await receive(connection)
         assert welcome["type"] == "welcome", welcome
         assert welcome["player_id"] == login["player_id"]
