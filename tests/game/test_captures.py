@@ -113,7 +113,8 @@ def test_two_claims_on_one_tile_go_to_one_player() -> None:
     claims = [place("ann", 2, 2), place("ann", 2, 2, kind="wood")]
     _, outcome = step(state, _RULES, *claims)
     accepted = [r for r in outcome.results if r.outcome == "accepted"]
-    assert len(accepted) == 1 and accepted[0].captured == "bob"
+    assert len(accepted) == 1
+    assert accepted[0].captured == "bob"
 
 
 @st.composite
@@ -159,12 +160,16 @@ def _play_rounds(
     for tick, placements in enumerate(ticks, start=1):
         state, outcome = resolve_tick(state, placements, tick=tick, seed=seed, rules=rules)
         if outcome.accepted:
-            log.append(ReplayTick(tick=tick, placements=outcome.accepted, checksum=outcome.checksum))
+            log.append(
+                ReplayTick(tick=tick, placements=outcome.accepted, checksum=outcome.checksum)
+            )
         if round_over(tick, current, rules):
             rounds.append((log, state.board.checksum))
             state, result = end_round(state, round_number=current, rules=rules)
-            assert result.last_tick == tick and round_of(tick, rules) == current
-            assert state.board.tile_count == 0 and not state.last_placed
+            assert result.last_tick == tick
+            assert round_of(tick, rules) == current
+            assert state.board.tile_count == 0
+            assert not state.last_placed
             log, current = [], current + 1
     rounds.append((log, state.board.checksum))
     return rounds
@@ -189,7 +194,8 @@ def test_every_round_re_simulates_bit_exact(
 def test_round_numbers_follow_the_tick() -> None:
     rules = attrs.evolve(_RULES, round_ticks=10)
     assert [round_of(t, rules) for t in (1, 10, 11, 20, 21)] == [1, 1, 2, 2, 3]
-    assert round_over(10, 1, rules) and not round_over(9, 1, rules)
+    assert round_over(10, 1, rules)
+    assert not round_over(9, 1, rules)
     # A skipped boundary: tick 12 resolved while round 1 still runs ends it at once.
     assert round_over(12, 1, rules)
     assert not round_over(1000, 1, _RULES)
@@ -199,8 +205,10 @@ def test_a_round_s_result_names_its_winners() -> None:
     state = attrs.evolve(_board("...... ...... bbbbbb aaaaaa a..... ......"), tick=30)
     rules = attrs.evolve(_RULES, round_ticks=10)
     cleared, result = end_round(state, round_number=3, rules=rules)
-    assert result.winners == ("ann",) and result.scores == {"ann": 7, "bob": 6}
+    assert result.winners == ("ann",)
+    assert result.scores == {"ann": 7, "bob": 6}
     assert (result.first_tick, result.last_tick, result.round) == (21, 30, 3)
     assert type(result).from_dict(result.to_dict()) == result
     assert cleared == ArenaState(board=Board(6, 6), tick=30)
-    assert PLAYERS and SEED
+    assert PLAYERS
+    assert SEED

@@ -80,7 +80,8 @@ def test_the_board_only_grows_by_the_accepted_tiles(
         before = state.board.get(p.x, p.y)
         assert (before is None) == ((p.x, p.y) not in captured)
         if before is not None:
-            assert rules.captures and before.owner != p.player_id
+            assert rules.captures
+            assert before.owner != p.player_id
         assert after.board.get(p.x, p.y) == p.tile
     assert after.board.tile_count == state.board.tile_count + len(accepted) - len(captured)
     for held in state.board.tiles():

@@ -8,11 +8,10 @@ integer literal (``7``), as the codec reads it, not any number without a fractio
 
 from __future__ import annotations
 
-import attrs
-
 import re
 from typing import Any
 
+import attrs
 from hypothesis import strategies as st
 
 from tests.protocol.chat_examples import CHAT_CLIENT_EXAMPLES, CHAT_SERVER_EXAMPLES
@@ -26,7 +25,6 @@ from tilemud.protocol import (
     ArenaSnapshot,
     ArenaTick,
     BattleEnded,
-    RoundEnded,
     BoardSnapshot,
     ClientMessage,
     ErrorFrame,
@@ -41,6 +39,7 @@ from tilemud.protocol import (
     PlayerJoined,
     PlayerLeft,
     Pong,
+    RoundEnded,
     RulesSummary,
     ServerMessage,
     StreamGap,
@@ -89,9 +88,7 @@ SERVER_EXAMPLES: dict[str, ServerMessage] = {
         region="eu-west",
         tick=12,
         # Every optional field present, so the strictness tests reach each of them.
-        rules=attrs.evolve(
-            RulesSummary.from_rules(BATTLE_RULES), captures=True, round_ticks=3000
-        ),
+        rules=attrs.evolve(RulesSummary.from_rules(BATTLE_RULES), captures=True, round_ticks=3000),
     ),
     "left": Left(rid="r-3", arena_id="battle-7"),
     "place_result": PlaceResult(
