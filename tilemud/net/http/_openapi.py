@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from tilemud.net.http._names import MAX_NAME_LENGTH, MIN_NAME_LENGTH, name_pattern
 from tilemud.net.http._replay_schema import REPLAY_DOCUMENT_SCHEMA
+from tilemud.net.http._rounds import ROUNDS_PATHS, ROUNDS_SCHEMAS
 
 #: Every ``error.code`` the HTTP API itself answers with.
 ERROR_CODES: Final = (
@@ -350,9 +351,9 @@ def openapi_document(*, version: str) -> dict[str, Any]:
                 "`not_implemented`); those three also close the connection."
             ),
         },
-        "paths": _copy(_PATHS),
+        "paths": {**_copy(_PATHS), **_copy(ROUNDS_PATHS)},
         "components": {
-            "schemas": _with_name_pattern(_copy(_SCHEMAS)),
+            "schemas": _with_name_pattern({**_copy(_SCHEMAS), **_copy(ROUNDS_SCHEMAS)}),
             "securitySchemes": {
                 "playerToken": {
                     "type": "http",
