@@ -8,8 +8,8 @@ the order they are decided:
 - 404 ``replays_not_stored``: this server runs without a database.
 - 404 ``not_found``: no such arena, or its replay was purged, or it is an epic arena
   played in rounds (each round is a replay of its own: ``GET /v1/arenas/{id}/rounds``).
-  Before 403 on purpose: arena ids are not secret (the directory hands them out), and a purged arena has no
-  participants left to tell a player's 403 from the truth.
+  Before 403 on purpose: arena ids are not secret (the directory hands them out), and a
+  purged arena has no participants left to tell a player's 403 from the truth.
 - 403 ``forbidden``: the caller neither took part nor has the ``admin`` role.
 - 503 ``unavailable`` with ``retry_after``: the database is down or too slow.
 - 200: the replay document (``_replay_format``). An ended arena's replay no longer
