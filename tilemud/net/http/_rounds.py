@@ -166,7 +166,16 @@ ROUNDS_PATHS: Final[dict[str, Any]] = {
                     },
                 },
                 "503": {
-                    "description": "`unavailable`: the database is down or slow.",
+                    "description": (
+                        "`unavailable`: the database is down or slow; retry after "
+                        "`error.retry_after` seconds (also the `Retry-After` header)."
+                    ),
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                    },
+                },
+                "default": {
+                    "description": "Unexpected error.",
                     "content": {
                         "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
                     },
