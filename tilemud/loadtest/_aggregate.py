@@ -107,7 +107,7 @@ class RunAggregate:
     def timeline(self) -> list[dict[str, Any]]:
         """One point per second: counts, rates, latency percentiles and server samples."""
         points: list[dict[str, Any]] = []
-        previous = dict.fromkeys(("places_sent", "answers", "frames", "errors"), 0)
+        previous = dict.fromkeys(("places_sent", "answers", "accepted", "frames", "errors"), 0)
         for second in self.seconds:
             totals = self.totals_at(second)
             point: dict[str, Any] = {
@@ -115,7 +115,7 @@ class RunAggregate:
                 "connected": totals["connected"],
                 "seated": totals["seated"],
             }
-            for key in ("places_sent", "answers", "frames", "errors"):
+            for key in ("places_sent", "answers", "accepted", "frames", "errors"):
                 point[f"{key}_per_s"] = totals[key] - previous[key]
                 previous[key] = totals[key]
             for name, histogram in self.interval(second).items():

@@ -23,7 +23,7 @@ from tilemud.loadtest._picture import draw_picture
 from tilemud.loadtest._progress import Update
 from tilemud.loadtest._report import build_report, write_report
 from tilemud.loadtest._server_probe import ProbeUnavailable, ServerProbe, server_pid
-from tilemud.loadtest._windows import windows
+from tilemud.loadtest._windows import below_floor, windows
 from tilemud.loadtest._workers import run_swarms
 
 
@@ -105,6 +105,7 @@ async def run_loadtest(
     )
     if config.report_every is not None:
         report["windows"] = windows(aggregate, scrapes, config.report_every)
+        report["problems"] += below_floor(report["windows"])
     if report_path is not None:
         write_report(report, report_path)
     if picture_path is not None:

@@ -11,12 +11,26 @@ number a bot saw ended).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from tilemud.loadtest._aggregate import RunAggregate
 from tilemud.loadtest._histogram import LatencyHistogram
 from tilemud.loadtest._metrics import Scrape, tick_duration
 from tilemud.loadtest._tally import BROADCAST
+
+#: The least share of answered placements accepted (placed or captured) in any window or
+#: minute of an epic-arena run under captures and rounds (docs/performance.md, "soak-60").
+ACCEPTANCE_FLOOR: Final = 0.5
+
+
+def below_floor(rows: list[dict[str, Any]]) -> list[str]:
+    """A problem line for each window whose acceptance is under :data:`ACCEPTANCE_FLOOR`."""
+    return [
+        f"acceptance {row['acceptance']:.1%} in {row['from_s']}-{row['to_s']} s is below the"
+        f" floor of {ACCEPTANCE_FLOOR:.0%}"
+        for row in rows
+        if row["acceptance"] is not None and row["acceptance"] < ACCEPTANCE_FLOOR
+    ]
 
 
 def windows(
