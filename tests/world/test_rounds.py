@@ -37,6 +37,7 @@ async def test_captures_and_rounds_through_the_gateway(
             memory_player(server, "p_a") as ada,
             memory_player(server, "p_b") as bob,
         ):
+            opened = trio.current_time()
             joined = await join(ada.client)
             assert (await join(bob.client)).arena_id == joined.arena_id
             assert joined.rules.captures
@@ -63,6 +64,8 @@ async def test_captures_and_rounds_through_the_gateway(
             # The round ends at tick 200: both players hear it, with its result.
             for player in (ada, bob):
                 await player.client.receive_until(lambda c: bool(c.view.rounds))
+            # On time: tick 200 ends 20 s after the arena opened (Trio time, autojump).
+            assert opened + 20 <= trio.current_time() <= opened + 20.5
             [ended] = ada.client.view.rounds
             assert (ended.round, ended.first_tick, ended.tick) == (1, 1, ROUND_TICKS)
             assert ended.replay_id == f"{joined.arena_id}.1"
@@ -84,6 +87,7 @@ async def test_captures_and_rounds_through_the_gateway(
 
             # And the next round ends on time too.
             await ada.client.receive_until(lambda c: len(c.view.rounds) == 2)
+            assert opened + 40 <= trio.current_time() <= opened + 40.5
             second = ada.client.view.rounds[1]
             assert (second.round, second.tick) == (2, 2 * ROUND_TICKS)
             assert dict(second.scores) == {"p_b": 1}
