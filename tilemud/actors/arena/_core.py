@@ -77,8 +77,6 @@ class ArenaCore:
         self._frames = ArenaFrames(arena_id)
         #: The round being played (always 1 without ``rules.round_ticks``).
         self.round = 1
-        #: Rounds ended by this arena object (all incarnations).
-        self.rounds_ended = 0
 
     # -- seats ----------------------------------------------------------------------------
 
@@ -263,7 +261,6 @@ class ArenaCore:
             self.journal.end_round(result)
         self.state = state
         self.round += 1
-        self.rounds_ended += 1
         self.begin_round()
         log.info(
             "round ended",
