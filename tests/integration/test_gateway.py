@@ -34,7 +34,7 @@ async def test_guest_login_hello_welcome_ping(tmp_path: Path) -> None:
         async with running_server(make_settings(tmp_path)) as server:
             token, player_id = await guest_login(server, "ada")
             async with player(server, token=token) as (connection, welcome):
-                assert welcome["v"] == 1
+                assert welcome["v"] == 2
                 assert welcome["player_id"] == player_id
                 assert welcome["session_id"].startswith("s_")
                 assert welcome["resume_token"]

@@ -88,7 +88,7 @@ async def test_guest_login_then_hello_and_welcome(tmp_path: Path) -> None:
     with trio.fail_after(BOUND):
         async with running_process(tmp_path) as server:
             async with greeted_player(server, "ada") as (connection, welcome):
-                assert welcome["v"] == 1
+                assert welcome["v"] == 2
                 assert welcome["session_id"].startswith("s_")
                 await send(connection, {"type": "ping", "rid": "p-1"})
                 pong = await receive(connection)
