@@ -1,14 +1,28 @@
-"""The arena's table and its rounds: the end of a round, on time or after an overrun."""
+"""The arena and its rounds: the end of a round, on time or after an overrun; a crash in
+round 2 restarts from round 2's log."""
 
 from __future__ import annotations
 
-import attrs
+from pathlib import Path
 
-from tests.actors.test_arena_fakes import SMALL_RULES, FakeLink
+import attrs
+import trio
+
+from tests.actors.test_arena_fakes import SMALL_RULES, FakeLink, describe, join, stream_frame
+from tests.actors.test_arena_storage import (
+    ARENA_ID,
+    Glitch,
+    sqlite_url,
+    stored_arena,
+    supervised,
+)
+from tests.storage.actor_support import actor_for, read, running, wait_until
+from tilemud.actors.arena import PlaceTile
 from tilemud.actors.arena._core import ArenaCore
 from tilemud.game import Tile
 from tilemud.metrics import ArenaMeter
 from tilemud.protocol import ArenaTick, RoundEnded
+from tilemud.storage import load_placements
 
 RULES = attrs.evolve(SMALL_RULES, round_ticks=10, captures=True)
 
@@ -69,3 +83,43 @@ def test_an_overrun_past_the_last_tick_ends_the_round_before_the_next_tick() -> 
     assert ann.results()[-1].outcome == "accepted"
     assert core.state.board.tiles_held("ann") == 1
     assert core.round == 2
+
+
+async def test_a_crash_in_round_two_restarts_from_round_two_s_log(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path)
+    rules = attrs.evolve(SMALL_RULES, round_ticks=10, captures=True)
+    glitches: list[bool] = []
+
+    def glitch_when_asked(body: str) -> None:
+        if glitches and isinstance(stream_frame(body), ArenaTick):
+            glitches.pop()
+            raise Glitch("link bug")
+
+    with trio.fail_after(30):
+        async with running(actor_for(url)) as storage:
+            await storage.arenas.create_arena(
+                arena_id=ARENA_ID, mode="arena", region="eu", rules=rules, seed=7
+            )
+            arena = stored_arena(storage, rules=rules)
+            ann = FakeLink("ann", on_publish=glitch_when_asked)
+            async with supervised(arena):
+                await join(arena, ann)
+                await arena.ref.send(PlaceTile(player_id="ann", rid="r1", x=1, y=1, kind="stone"))
+                await wait_until(lambda: len(ann.rids) == 1)
+                await wait_until(lambda: bool(ann.published_of(RoundEnded)))
+                await arena.ref.send(PlaceTile(player_id="ann", rid="r2", x=4, y=4, kind="stone"))
+                await wait_until(lambda: len(ann.rids) == 2)
+                glitches.append(True)  # the next tick frame crashes the arena
+                await arena.ref.send(PlaceTile(player_id="ann", rid="r3", x=4, y=5, kind="stone"))
+                await wait_until(lambda: len(ann.rids) == 3 and len(ann.snapshots()) >= 2)
+                view = await describe(arena)
+            # Round 2's board came back (round 1's tile is gone for good), and so did
+            # the tile resolved in the tick that crashed.
+            assert view.board.get(1, 1) is None
+            assert view.board.get(4, 4) is not None
+            assert view.board.get(4, 5) is not None
+            assert all(r.outcome == "accepted" for r in ann.results())
+            round_two = await read(url, lambda c: load_placements(c, f"{ARENA_ID}.2"))
+            assert {(p.x, p.y) for p in round_two} == {(4, 4), (4, 5)}
+            round_one = await read(url, lambda c: load_placements(c, f"{ARENA_ID}.1"))
+            assert {(p.x, p.y) for p in round_one} == {(1, 1)}
