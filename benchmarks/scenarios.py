@@ -56,6 +56,19 @@ SCENARIOS: Final = {
             ),
         ),
         Scenario(
+            name="soak-60",
+            summary="epic-300 for 60 minutes (12 rounds of 5 min), reported per 5 minutes",
+            config=_config(
+                "soak-60",
+                players=300,
+                mode="arena",
+                actions_per_second=2.0,
+                ramp=10.0,
+                duration=3600.0,
+                report_every=300,
+            ),
+        ),
+        Scenario(
             name="battles",
             summary="40 players in battles of 8 (5 at once), 2 placements/s each, 60 s",
             config=_config(

@@ -188,7 +188,7 @@ async def exchange(port: int, token: str, sent: list[bytes], tally: Tally) -> No
     with trio.fail_after(CONNECTION_DEADLINE):
         async with await open_raw(port) as client:
             tally.connections += 1
-            await client.send(_text({"type": "hello", "v": 1, "token": token}))
+            await client.send(_text({"type": "hello", "v": 2, "token": token}))
             client_close: int | None = None
             for frame in sent:
                 try:

@@ -231,6 +231,9 @@ class WorldSettings:
     arena_mailbox: int = attrs.field(default=1024, validator=v.ge(1))
     #: Arenas and battles that may run at once on this node.
     max_arenas: int = attrs.field(default=1000, validator=v.ge(1))
+    #: Ticks per round of an epic arena (its rule config's ``round_ticks``; 3000 is 5 min
+    #: at 10 Hz); 0 plays one endless round, as before rounds existed.
+    arena_round_ticks: int = attrs.field(default=3000, validator=v.ge(0))
 
 
 @attrs.frozen(kw_only=True)

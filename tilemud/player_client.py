@@ -29,6 +29,7 @@ from tilemud.protocol import (
     Hello,
     PlayerJoined,
     PlayerLeft,
+    RoundEnded,
     ServerMessage,
     StreamGap,
     StreamMessage,
@@ -86,6 +87,8 @@ class ArenaView:
     scores: dict[str, int] = attrs.field(factory=dict)
     players: dict[str, str] = attrs.field(factory=dict)
     ended: BattleEnded | None = None
+    #: The rounds that ended while this view followed the arena, in order.
+    rounds: list[RoundEnded] = attrs.field(factory=list)
 
     def apply(self, frame: StreamMessage) -> None:
         """Update the view with one stream frame (frames of other kinds are not its)."""
@@ -105,7 +108,17 @@ class ArenaView:
             self.tick = frame.tick
             for x, y, owner, kind in frame.placed:
                 self.tiles[(x, y)] = (owner, kind)
-            self.scores.update(frame.scores)
+            # A score of 0 is a player who lost their last tile: no longer a holder.
+            for player, score in frame.scores:
+                if score or any(o == player for o, _ in self.tiles.values()):
+                    self.scores[player] = score
+                else:
+                    self.scores.pop(player, None)
+        elif isinstance(frame, RoundEnded):
+            self.tick = frame.tick
+            self.rounds.append(frame)
+            self.tiles.clear()
+            self.scores.clear()
         elif isinstance(frame, PlayerJoined):
             self.players.update(frame.players)
         elif isinstance(frame, PlayerLeft):
@@ -119,10 +132,10 @@ class ArenaView:
 
 
 #: The stream frames an arena sends (what :class:`ArenaView` follows).
-ARENA_FRAMES = (ArenaSnapshot, ArenaTick, PlayerJoined, PlayerLeft, BattleEnded)
+ARENA_FRAMES = (ArenaSnapshot, ArenaTick, PlayerJoined, PlayerLeft, BattleEnded, RoundEnded)
 #: Every stream frame: numbered, acknowledged, checked for gaps and duplicates.
 STREAM_TYPES = tuple(STREAM_MESSAGES.values())
-_ARENA_FRAMES = (ArenaTick, PlayerJoined, PlayerLeft, BattleEnded)
+_ARENA_FRAMES = (ArenaTick, PlayerJoined, PlayerLeft, BattleEnded, RoundEnded)
 
 
 class PlayerClient:
@@ -174,7 +187,7 @@ class PlayerClient:
         Raises:
             HandshakeFailed: the server refused the hello.
         """
-        await self.send(Hello(v=1, token=token, resume_token=resume_token, last_seq=last_seq))
+        await self.send(Hello(v=2, token=token, resume_token=resume_token, last_seq=last_seq))
         reply = await self._receive_one()
         if isinstance(reply, ErrorFrame):
             raise HandshakeFailed(reply)

@@ -51,6 +51,7 @@ every room; splitting the wiring would hide the order the tree is built in.
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -67,8 +68,8 @@ from tilemud.actors.parties import Parties, PartyRequests
 from tilemud.actors.session import PresenceRegistry, SessionServices
 from tilemud.auth import TokenAuthority
 from tilemud.cluster.ratelimit import InProcessRateLimiter
-from tilemud.config import Settings
-from tilemud.game import default_rules
+from tilemud.config import Settings, WorldSettings
+from tilemud.game import Mode, RuleConfig, default_rules
 from tilemud.metrics import ServerMetrics
 from tilemud.net.gateway import Gateway
 from tilemud.net.http import (
@@ -146,7 +147,7 @@ class TilemudServer:
         self.directory = ArenaDirectory(
             settings.world,
             self._arenas,
-            default_rules,
+            functools.partial(rules_for, settings.world),
             meters=self.metrics.arenas,
             storage=None if storage is None else storage.arenas,
             snapshot_ticks=settings.database.snapshot_ticks,
@@ -407,3 +408,12 @@ def _blocks(chat: ChatClient) -> Callable[[str, str], Awaitable[bool]]:
         return await chat.is_blocked(blocker_id=blocker_id, blocked_id=blocked_id)
 
     return is_blocked
+
+
+def rules_for(world: WorldSettings, mode: Mode) -> RuleConfig:
+    """The rule config new arenas of ``mode`` run under: the defaults, with the epic
+    arena's round length from ``world.arena_round_ticks`` (0: no rounds)."""
+    rules = default_rules(mode)
+    if mode != "arena":
+        return rules
+    return attrs.evolve(rules, round_ticks=world.arena_round_ticks or None)

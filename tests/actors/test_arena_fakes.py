@@ -32,7 +32,14 @@ STREAM_CLASSES = tuple(STREAM_MESSAGES.values())
 
 #: A small, permissive arena: 16x16, no adjacency rule, one placement per player per tick.
 SMALL_RULES = attrs.evolve(
-    ARENA_RULES, width=16, height=16, require_adjacency=False, cooldown_ticks=1, player_cap=4
+    ARENA_RULES,
+    width=16,
+    height=16,
+    require_adjacency=False,
+    cooldown_ticks=1,
+    player_cap=4,
+    captures=False,
+    round_ticks=None,
 )
 #: Length of one tick of the test rules (10 Hz).
 TICK = 0.1

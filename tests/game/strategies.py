@@ -83,6 +83,9 @@ def rule_configs(draw: st.DrawFn, *, max_side: int = 8) -> RuleConfig:
         npc_cap=draw(st.integers(0, 100)),
         battle_ticks=battle_ticks,
         end_on_full_board=draw(st.booleans()),
+        captures=draw(st.booleans()),
+        capture_margin=draw(st.integers(0, 2)),
+        round_ticks=draw(st.none() | st.integers(1, 6)) if mode == "arena" else None,
     )
 
 

@@ -74,12 +74,19 @@ def test_the_board_only_grows_by_the_accepted_tiles(
     # No cell gets two owners: one accepted placement per cell, on a cell empty before.
     assert len(set(cells)) == len(cells)
     assert {(t.x, t.y) for t in outcome.placed} == set(cells)
+    captured = {(c.x, c.y) for c in outcome.captures}
     for p in accepted:
-        assert state.board.get(p.x, p.y) is None
+        # A cell held before was captured: only under the capture rule, from an opponent.
+        before = state.board.get(p.x, p.y)
+        assert (before is None) == ((p.x, p.y) not in captured)
+        if before is not None:
+            assert rules.captures
+            assert before.owner != p.player_id
         assert after.board.get(p.x, p.y) == p.tile
-    assert after.board.tile_count == state.board.tile_count + len(accepted)
+    assert after.board.tile_count == state.board.tile_count + len(accepted) - len(captured)
     for held in state.board.tiles():
-        assert after.board.get(held.x, held.y) == held.tile
+        if (held.x, held.y) not in captured:
+            assert after.board.get(held.x, held.y) == held.tile
     assert sum(after.board.holdings.values()) == after.board.tile_count
     # Every lost conflict names the player who holds the cell now.
     for result in outcome.results:

@@ -35,6 +35,7 @@ def test_the_reasons_in_check_order() -> None:
         "cooldown",
         "occupied",
         "not_adjacent",
+        "held_firmly",
     )
 
 

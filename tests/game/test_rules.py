@@ -24,7 +24,7 @@ from tilemud.game import (
 
 # Pinned: if one of these changes, every stored config's identity changes with it.
 BATTLE_HASH = "sha256:601eab54d860fea53c652a7de508501b086f7423f215d68e8f98374f4b1f53c2"
-ARENA_HASH = "sha256:b50555f97e8cae27ef12ed2d3d68e968f6963d31ba313439cde2b9ecdd1bd1f2"
+ARENA_HASH = "sha256:00510e0f34ef23c49d5d40899f05e92d1adeab773ead0bb336791dafa4ae3165"
 
 
 def test_defaults_match_the_documented_modes() -> None:
@@ -131,7 +131,8 @@ _INVALID: list[tuple[str, Any]] = [
     ("tile_kinds", [TileKind(name="stone")]),
     ("tile_kinds", (TileKind(name="stone"), TileKind(name="stone", points=2))),
     ("tile_kinds", ("stone",)),
-    ("format_version", 2),
+    ("format_version", 3),
+    ("format_version", 0),
 ]
 
 

@@ -138,7 +138,7 @@ async def player(
     if token is None:
         token, _ = await guest_login(server, name)
     async with open_client(server) as connection:
-        await send(connection, {"type": "hello", "v": 1, "token": token})
+        await send(connection, {"type": "hello", "v": 2, "token": token})
         welcome = await receive(connection)
         assert welcome["type"] == "welcome", welcome
         yield connection, welcome

@@ -213,7 +213,7 @@ async def open_raw(port: int, *, tls: ssl.SSLContext | None = None) -> RawClient
 async def greeted(port: int, token: str, *, tls: ssl.SSLContext | None = None) -> RawClient:
     """A raw client that said hello and read its welcome."""
     client = await open_raw(port, tls=tls)
-    await client.send(text({"type": "hello", "v": 1, "token": token}))
+    await client.send(text({"type": "hello", "v": 2, "token": token}))
     welcome = await client.next_frame()
     assert welcome is not None
     assert welcome.json()["type"] == "welcome", welcome

@@ -30,6 +30,7 @@ from tests.integration.harness import (
     running_server,
     send,
 )
+from tilemud.protocol import PROTOCOL_VERSION
 from tilemud.server import TilemudServer
 
 PASSWORD = "correct horse battery staple"
@@ -82,7 +83,7 @@ def error_code(response: httpx.Response) -> str:
 
 async def hello_refused(server: TilemudServer, token: str) -> tuple[dict[str, Any], int | None]:
     async with open_client(server) as connection:
-        await send(connection, {"type": "hello", "v": 1, "token": token})
+        await send(connection, {"type": "hello", "v": PROTOCOL_VERSION, "token": token})
         closed = await read_until_closed(connection)
     assert len(closed.frames) == 1, closed.frames
     return closed.frames[0], closed.code

@@ -77,7 +77,7 @@ async def chat_player(
     resume: ChatPlayer | None = None,
 ) -> AsyncIterator[ChatPlayer]:
     token = server.tokens.mint_access(player_id=player_id, name=player_id)
-    hello: dict[str, Any] = {"type": "hello", "v": 1, "token": token}
+    hello: dict[str, Any] = {"type": "hello", "v": 2, "token": token}
     if resume is not None:
         hello["resume_token"] = resume.welcome["resume_token"]
         hello["last_seq"] = resume.last_seq

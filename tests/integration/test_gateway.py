@@ -34,7 +34,7 @@ async def test_guest_login_hello_welcome_ping(tmp_path: Path) -> None:
         async with running_server(make_settings(tmp_path)) as server:
             token, player_id = await guest_login(server, "ada")
             async with player(server, token=token) as (connection, welcome):
-                assert welcome["v"] == 1
+                assert welcome["v"] == 2
                 assert welcome["player_id"] == player_id
                 assert welcome["session_id"].startswith("s_")
                 assert welcome["resume_token"]
@@ -63,7 +63,7 @@ async def refused(server: Any, first_frame: str | bytes | None) -> tuple[int | N
 
 
 def hello(token: str, **extra: Any) -> str:
-    return orjson.dumps({"type": "hello", "v": 1, "token": token, **extra}).decode()
+    return orjson.dumps({"type": "hello", "v": 2, "token": token, **extra}).decode()
 
 
 async def test_no_hello_in_time_is_closed_4004(tmp_path: Path) -> None:
@@ -135,11 +135,11 @@ async def test_unsupported_version_is_closed_4003(tmp_path: Path) -> None:
     with trio.fail_after(10):
         async with running_server(make_settings(tmp_path)) as server:
             token, _ = await guest_login(server, "ada")
-            frame = orjson.dumps({"type": "hello", "v": 2, "token": token, "new": 1}).decode()
+            frame = orjson.dumps({"type": "hello", "v": 3, "token": token, "new": 1}).decode()
             code, frames = await refused(server, frame)
     assert code == 4003
     assert frames[0]["code"] == "unsupported_version"
-    assert "1" in frames[0]["message"]
+    assert "2" in frames[0]["message"]
 
 
 @pytest.mark.parametrize(
@@ -264,7 +264,7 @@ async def test_slow_client_is_closed_4008_and_others_are_not_delayed(tmp_path: P
                 open_client(server, receive_buffer=1024) as slow,
                 trio.open_nursery() as nursery,
             ):
-                await send(slow, {"type": "hello", "v": 1, "token": token})
+                await send(slow, {"type": "hello", "v": 2, "token": token})
 
                 async def flood() -> None:
                     # Far more replies than the pipe holds; the client reads none of them.

@@ -51,7 +51,7 @@ def token_valid_from(not_before: float) -> str:
 async def hello_with(server: TilemudServer, token: str) -> tuple[int | None, list[Any]]:
     async with open_client(server) as connection:
         await connection.send_message(
-            orjson.dumps({"type": "hello", "v": 1, "token": token}).decode()
+            orjson.dumps({"type": "hello", "v": 2, "token": token}).decode()
         )
         first = await receive(connection)
         if first["type"] == "welcome":

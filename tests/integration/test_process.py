@@ -43,7 +43,7 @@ async def greeted_player(
 ) -> AsyncIterator[tuple[WebSocketConnection, dict[str, Any]]]:
     login = await guest_login(server, name)
     async with open_client(server) as connection:
-        await send(connection, {"type": "hello", "v": 1, "token": login["token"]})
+        await send(connection, {"type": "hello", "v": 2, "token": login["token"]})
         welcome = await receive(connection)
         assert welcome["type"] == "welcome", welcome
         assert welcome["player_id"] == login["player_id"]
@@ -88,7 +88,7 @@ async def test_guest_login_then_hello_and_welcome(tmp_path: Path) -> None:
     with trio.fail_after(BOUND):
         async with running_process(tmp_path) as server:
             async with greeted_player(server, "ada") as (connection, welcome):
-                assert welcome["v"] == 1
+                assert welcome["v"] == 2
                 assert welcome["session_id"].startswith("s_")
                 await send(connection, {"type": "ping", "rid": "p-1"})
                 pong = await receive(connection)

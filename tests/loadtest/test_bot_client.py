@@ -17,6 +17,7 @@ TICK = {
     "tick": 48,
     "placed": [[2, 0, "p_7", "stone"], [3, 1, "p_8", "wood"]],
     "scores": [["p_7", 2], ["p_8", 1]],
+    "captured": [[3, 4, "p_8"]],
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import attrs
 from hypothesis import strategies as st
 
 from tests.protocol.chat_examples import CHAT_CLIENT_EXAMPLES, CHAT_SERVER_EXAMPLES
@@ -40,6 +41,7 @@ from tilemud.protocol import (
     Pong,
     Report,
     ReportResult,
+    RoundEnded,
     RulesSummary,
     ServerMessage,
     StreamGap,
@@ -49,7 +51,7 @@ from tilemud.protocol import (
 #: One valid instance of every registered message, with every array non-empty (the
 #: strictness tests break each nested value in turn, and add each absent optional field).
 CLIENT_EXAMPLES: dict[str, ClientMessage] = {
-    "hello": Hello(v=1, token="eyJhbGciOiJIUzI1NiJ9.e30.sig", resume_token="rt-1", last_seq=41),
+    "hello": Hello(v=2, token="eyJhbGciOiJIUzI1NiJ9.e30.sig", resume_token="rt-1", last_seq=41),
     "ping": Ping(rid="r-1"),
     "join": Join(rid="r-2", mode="battle", region="eu-west"),
     "leave": Leave(rid="r-3"),
@@ -71,7 +73,7 @@ BOARD = BoardSnapshot(
 )
 SERVER_EXAMPLES: dict[str, ServerMessage] = {
     "welcome": Welcome(
-        v=1,
+        v=2,
         player_id="p-42",
         session_id="s-9",
         resume_token="rt-77",
@@ -88,7 +90,8 @@ SERVER_EXAMPLES: dict[str, ServerMessage] = {
         mode="battle",
         region="eu-west",
         tick=12,
-        rules=RulesSummary.from_rules(BATTLE_RULES),
+        # Every optional field present, so the strictness tests reach each of them.
+        rules=attrs.evolve(RulesSummary.from_rules(BATTLE_RULES), captures=True, round_ticks=3000),
     ),
     "left": Left(rid="r-3", arena_id="battle-7"),
     "place_result": PlaceResult(
@@ -116,7 +119,8 @@ SERVER_EXAMPLES: dict[str, ServerMessage] = {
         arena_id="battle-7",
         tick=13,
         placed=((2, 0, "p-1", "stone"), (0, 1, "p-2", "wood")),
-        scores=(("p-1", 3), ("p-2", 2)),
+        scores=(("p-1", 3), ("p-2", 2), ("p-3", 0)),
+        captured=((0, 1, "p-3"),),
     ),
     "player_joined": PlayerJoined(
         seq=9, sent_at=1767225600.4, arena_id="battle-7", players=(("p-3", "Cy"), ("p-4", "Di"))
@@ -132,6 +136,18 @@ SERVER_EXAMPLES: dict[str, ServerMessage] = {
         reason="time",
         scores=(("p-1", 3), ("p-2", 3)),
         winners=("p-1", "p-2"),
+    ),
+    "round_ended": RoundEnded(
+        seq=12,
+        sent_at=1767225600.65,
+        arena_id="a_epic",
+        round=3,
+        replay_id="a_epic.3",
+        first_tick=6001,
+        tick=9000,
+        next_round_tick=9001,
+        scores=(("p-1", 812), ("p-2", 640)),
+        winners=("p-1",),
     ),
     "stream_gap": StreamGap(seq=12, sent_at=1767225600.7),
     **GUILD_SERVER_EXAMPLES,

@@ -62,12 +62,12 @@ def test_none_optional_fields_are_omitted_and_absence_decodes() -> None:
     frame = encode_server(ErrorFrame(code="internal", message="boom"))
     assert orjson.loads(frame) == {"type": "error", "code": "internal", "message": "boom"}
     assert decode_server(frame) == ErrorFrame(code="internal", message="boom")
-    assert encode_client(Hello(v=1, token="t")) == '{"type":"hello","v":1,"token":"t"}'
+    assert encode_client(Hello(v=2, token="t")) == '{"type":"hello","v":2,"token":"t"}'
 
 
 def test_explicit_null_reads_as_absent() -> None:
-    frame = '{"type":"hello","v":1,"token":"t","resume_token":null}'
-    assert decode_client(frame) == Hello(v=1, token="t")
+    frame = '{"type":"hello","v":2,"token":"t","resume_token":null}'
+    assert decode_client(frame) == Hello(v=2, token="t")
 
 
 def test_float_fields_accept_integers_and_are_written_as_floats() -> None:
@@ -144,8 +144,8 @@ def test_utf8_bytes_decode_like_text() -> None:
         ('{"type":"hello","v":1.0,"token":"t"}', "v: expected an integer, got number 1.0"),
         ('{"type":"hello","v":true,"token":"t"}', "v: expected an integer, got boolean true"),
         ('{"type":"hello","v":0,"token":"t"}', "v: must be >= 1, got 0"),
-        ('{"type":"hello","v":1,"token":""}', "token: must not be empty"),
-        ('{"type":"hello","v":1,"token":null}', "token: expected a string, got null"),
+        ('{"type":"hello","v":2,"token":""}', "token: must not be empty"),
+        ('{"type":"hello","v":2,"token":null}', "token: expected a string, got null"),
     ],
 )
 def test_invalid_message_names_the_field(frame: str, words: str) -> None:
@@ -169,7 +169,7 @@ def test_error_message_stays_short_whatever_was_sent() -> None:
         '{"rid":"r-9"}',
         '{"type":7,"rid":"r-9"}',
         '{"type":"ping","rid":"r-9","extra":true}',
-        '{"type":"hello","rid":"r-9","v":1,"token":"t"}',
+        '{"type":"hello","rid":"r-9","v":2,"token":"t"}',
         '{"type":"hello","rid":"r-9","v":"1","token":"t"}',
     ],
 )
@@ -214,7 +214,7 @@ def test_decode_errors_leave_the_decoder_usable() -> None:
 
 
 def test_decode_hello_accepts_a_hello() -> None:
-    hello = Hello(v=1, token="t", resume_token="rt")
+    hello = Hello(v=2, token="t", resume_token="rt")
     assert decode_hello(encode_client(hello)) == hello
 
 
@@ -225,7 +225,7 @@ def _hello_error(frame: str | bytes) -> ProtocolError:
 
 
 def test_unsupported_version_is_checked_before_the_rest() -> None:
-    future = '{"type":"hello","v":2,"token":"t","capabilities":["x"],"rid":"r"}'
+    future = '{"type":"hello","v":3,"token":"t","capabilities":["x"],"rid":"r"}'
     error = _hello_error(future)
     assert error.code == ErrorCode.UNSUPPORTED_VERSION
     assert error.close_code == CloseCode.UNSUPPORTED_VERSION
@@ -239,8 +239,8 @@ def test_unsupported_version_is_checked_before_the_rest() -> None:
         ("nope", ErrorCode.MALFORMED_JSON),
         ("[]", ErrorCode.NOT_AN_OBJECT),
         ('{"v":1}', ErrorCode.MISSING_TYPE),
-        ('{"type":"helo","v":1,"token":"t"}', ErrorCode.UNKNOWN_TYPE),
-        ('{"type":"hello","v":1}', ErrorCode.INVALID_MESSAGE),
+        ('{"type":"helo","v":2,"token":"t"}', ErrorCode.UNKNOWN_TYPE),
+        ('{"type":"hello","v":2}', ErrorCode.INVALID_MESSAGE),
         ('{"type":"hello","v":0,"token":"t"}', ErrorCode.INVALID_MESSAGE),
         ('{"type":"hello","v":"2","token":"t"}', ErrorCode.INVALID_MESSAGE),
         ('{"type":"hello","v":true,"token":"t"}', ErrorCode.INVALID_MESSAGE),
@@ -349,16 +349,16 @@ def test_arena_error_codes() -> None:
 
 
 def test_hello_last_seq() -> None:
-    hello = Hello(v=1, token="t", resume_token="rt", last_seq=0)
+    hello = Hello(v=2, token="t", resume_token="rt", last_seq=0)
     assert decode_hello(encode_client(hello)) == hello
     assert '"last_seq":0' in encode_client(hello)
-    assert "last_seq" not in encode_client(Hello(v=1, token="t"))
+    assert "last_seq" not in encode_client(Hello(v=2, token="t"))
 
 
 @pytest.mark.parametrize(
     ("frame", "words"),
     [
-        ('{"type":"hello","v":1,"token":"t","last_seq":-1}', "last_seq: must be >= 0"),
+        ('{"type":"hello","v":2,"token":"t","last_seq":-1}', "last_seq: must be >= 0"),
         ('{"type":"join","rid":"j","mode":"duel","region":"eu"}', 'mode: expected "battle" or'),
         ('{"type":"join","rid":"j","mode":"arena","region":"EU"}', "region: must match"),
         ('{"type":"join","rid":"j","mode":"arena","region":"eu_west"}', "region: must match"),

@@ -92,10 +92,14 @@ def test_rules_summary_from_rules(rules: RuleConfig) -> None:
         for key, value in rules.to_dict().items()
         if key not in {"format_version", "mode", "scoring", "npc_cap", "end_on_full_board"}
     }
+    expected.setdefault("captures", False)
+    expected.setdefault("capture_margin", 0)
+    expected.setdefault("round_ticks", None)
     wire = orjson.loads(encode_server(_joined(summary)))["rules"]
-    if rules.battle_ticks is None:
-        assert "battle_ticks" not in wire, "absent, never null"
-        wire["battle_ticks"] = None
+    for absent in ("battle_ticks", "round_ticks"):
+        if expected[absent] is None:
+            assert absent not in wire, "absent, never null"
+            wire[absent] = None
     assert wire == {**expected, "version": rules.content_hash}
 
 

@@ -75,6 +75,7 @@ def test_public_surface_is_pinned() -> None:
         "ArenaSnapshot",
         "ArenaTick",
         "BattleEnded",
+        "RoundEnded",
         "BoardSnapshot",
         "CLIENT_MESSAGES",
         "CLOSE_CODES",

@@ -272,7 +272,7 @@ def test_wrong_kind_names_the_field(direction: str, tag: str, payload: dict[str,
     ],
 )
 def test_no_coercion_in_hello(field: str, value: object, good: bool) -> None:
-    payload = {"type": "hello", "v": 1, "token": "t", field: value}
+    payload = {"type": "hello", "v": 2, "token": "t", field: value}
     if good:
         decode_client(orjson.dumps(payload))
     else:

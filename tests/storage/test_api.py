@@ -57,6 +57,7 @@ PUBLIC = {
     "create_arena",
     "end_arena",
     "list_live_arenas",
+    "list_rounds",
     "load_arena",
     "load_latest_snapshot",
     "load_participants",

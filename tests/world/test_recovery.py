@@ -116,19 +116,23 @@ async def test_a_participant_gets_the_replay_over_http_and_it_re_simulates(
                 assert isinstance(await place(bob.client, 30 + step, 40), PlaceResult)
             tokens = server.tokens
             async with httpx.AsyncClient(base_url=server.addresses.http_url) as http:
+                # The epic arena plays in rounds; each round is a replay (docs/game.md).
+                replay_id = f"{arena_id}.1"
 
-                async def get(token: str) -> httpx.Response:
+                async def get(token: str, replay: str = replay_id) -> httpx.Response:
                     return await http.get(
-                        f"/v1/replays/{arena_id}", headers={"Authorization": f"Bearer {token}"}
+                        f"/v1/replays/{replay}", headers={"Authorization": f"Bearer {token}"}
                     )
 
                 mine = await get(tokens.mint_access(player_id="p_a", name="p_a"))
                 stranger = await get(tokens.mint_access(player_id="p_z", name="p_z"))
                 admin = await get(tokens.mint_access(player_id="op", name="op", roles=["admin"]))
-                anonymous = await http.get(f"/v1/replays/{arena_id}")
+                anonymous = await http.get(f"/v1/replays/{replay_id}")
+                whole = await get(tokens.mint_access(player_id="p_a", name="p_a"), arena_id)
             board = (await describe(server, "p_a")).board
     assert (mine.status_code, admin.status_code) == (200, 200)
     assert (stranger.status_code, anonymous.status_code) == (403, 401)
+    assert whole.status_code == 404  # the arena's own id: its rounds are its replays
     document = parse_replay_document(mine.json())
     assert set(document.participants) == {"p_a", "p_b"}
     check = document.verify()

@@ -1,4 +1,5 @@
-"""The pure rules of tilemud: board, placement, conflict resolution, scoring, rule configs.
+"""The pure rules of tilemud: board, placement, captures, conflict resolution, scoring,
+rounds, rule configs.
 
 Nothing here does I/O, reads a clock, or draws from a global random source: the same
 state, placements, tick, seed and rules always give the same result. ``docs/game.md``
@@ -27,10 +28,16 @@ from tilemud.game._replay import ReplayTick as ReplayTick
 from tilemud.game._replay import ResimulatedTick as ResimulatedTick
 from tilemud.game._replay import check_replay as check_replay
 from tilemud.game._replay import resimulate as resimulate
+from tilemud.game._resolve import Capture as Capture
 from tilemud.game._resolve import TickOutcome as TickOutcome
 from tilemud.game._resolve import admission_rank as admission_rank
 from tilemud.game._resolve import conflict_rank as conflict_rank
 from tilemud.game._resolve import resolve_tick as resolve_tick
+from tilemud.game._rounds import RoundResult as RoundResult
+from tilemud.game._rounds import end_round as end_round
+from tilemud.game._rounds import round_first_tick as round_first_tick
+from tilemud.game._rounds import round_of as round_of
+from tilemud.game._rounds import round_over as round_over
 from tilemud.game._rules import ARENA_RULES as ARENA_RULES
 from tilemud.game._rules import BATTLE_RULES as BATTLE_RULES
 from tilemud.game._rules import DEFAULT_TILE_KINDS as DEFAULT_TILE_KINDS

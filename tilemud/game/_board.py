@@ -176,6 +176,27 @@ class Board:
                     return True
         return False
 
+    def around(self, owner: str, x: int, y: int) -> tuple[int, int]:
+        """Count ``owner``'s tiles next to ``(x, y)``: orthogonally (0..4) and among all
+        eight surrounding cells (0..8)."""
+        rows = self._rows
+        width, height = self._width, self._height
+        orthogonal = ring = 0
+        for dy in (-1, 0, 1):
+            ny = y + dy
+            if not 0 <= ny < height:
+                continue
+            row = rows[ny]
+            for dx in (-1, 0, 1):
+                nx = x + dx
+                if (dx or dy) and 0 <= nx < width:
+                    tile = row[nx]
+                    if tile is not None and tile.owner == owner:
+                        ring += 1
+                        if not (dx and dy):
+                            orthogonal += 1
+        return orthogonal, ring
+
     def rows(self) -> Iterator[Row]:
         """Yield each row, top to bottom, as a tuple of ``Tile | None``."""
         return iter(self._rows)
@@ -190,14 +211,20 @@ class Board:
                 if tile is not None:
                     yield PlacedTile(x=x, y=y, tile=tile)
 
-    def with_tiles(self, placed: Iterable[PlacedTile]) -> Board:
+    def with_tiles(self, placed: Iterable[PlacedTile], *, replace: bool = False) -> Board:
         """Return a board that also holds ``placed``; this board is unchanged.
 
+        Args:
+            placed: the tiles to put down, on distinct cells.
+            replace: a tile may replace the one on its cell (a capture); without it a held
+                cell is an error.
+
         Raises:
-            ValueError: a position is outside the board or already holds a tile (also
-                when two of ``placed`` share a cell). Resolution never asks for either.
+            ValueError: a position is outside the board, or already holds a tile without
+                ``replace``, or two of ``placed`` share a cell. Resolution asks for none.
         """
         changed: dict[int, list[Tile | None]] = {}
+        seen: set[tuple[int, int]] | None = set() if replace else None
         held: dict[str, int] | None = None
         count = self._count
         digest_sum = self._sum
@@ -208,11 +235,23 @@ class Board:
             row = changed.get(y)
             if row is None:
                 row = changed[y] = list(self._rows[y])
-            if row[x] is not None:
-                raise ValueError(f"({x}, {y}) already holds a tile")
-            row[x] = tile
             if held is None:
                 held = dict(self._held)
+            previous = row[x]
+            if previous is not None:
+                if seen is None or (x, y) in seen:
+                    raise ValueError(f"({x}, {y}) already holds a tile")
+                # A capture: the previous owner loses the cell, the count stays.
+                left = held[previous.owner] - 1
+                if left:
+                    held[previous.owner] = left
+                else:
+                    del held[previous.owner]
+                count -= 1
+                digest_sum -= cell_digest(x, y, previous)
+            if seen is not None:
+                seen.add((x, y))
+            row[x] = tile
             held[tile.owner] = held.get(tile.owner, 0) + 1
             count += 1
             digest_sum += cell_digest(x, y, tile)

@@ -19,6 +19,7 @@ RejectReason: TypeAlias = Literal[
     "cooldown",
     "occupied",
     "not_adjacent",
+    "held_firmly",
 ]
 
 #: Every :data:`RejectReason`, in check order.
@@ -80,15 +81,20 @@ class PlacementResult:
         winner: the player who took the cell; set exactly when ``outcome`` is
             ``lost_conflict`` (it is the placement's own player for a duplicate of theirs
             on a cell they took, possible only without a cooldown).
+        captured: for an accepted capture, the player who held the cell before; None
+            for every other result.
     """
 
     placement: Placement
     outcome: Outcome
     reason: RejectReason | None = None
     winner: str | None = None
+    captured: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if (self.reason is not None) != (self.outcome == "rejected"):
             raise ValueError(f"a {self.outcome} result cannot have reason {self.reason!r}")
         if (self.winner is not None) != (self.outcome == "lost_conflict"):
             raise ValueError(f"a {self.outcome} result cannot have winner {self.winner!r}")
+        if self.captured is not None and self.outcome != "accepted":
+            raise ValueError(f"a {self.outcome} result cannot capture")

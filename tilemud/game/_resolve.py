@@ -5,13 +5,21 @@ start of the tick, the tick number, the arena's seed and the rules; never on arr
 ``docs/game.md`` states the rule in full; in short:
 
 1. **Checks** against the start-of-tick state, first failure wins: ``battle_over``,
-   ``unknown_kind``, ``out_of_bounds``, ``cooldown``, ``occupied``, ``not_adjacent``.
+   ``unknown_kind``, ``out_of_bounds``, ``cooldown``, ``occupied``, ``not_adjacent``,
+   ``held_firmly``. With ``rules.captures``, a placement on an opponent's tile is a
+   *capture*: it must touch one of the placer's tiles orthogonally (else
+   ``not_adjacent``, adjacency rule or not), and its *attack* (the placer's tiles among
+   the eight cells around, 0..8) must reach the *defence* (the holder's tiles among the
+   four orthogonal neighbours, 0..4) plus ``rules.capture_margin`` (else ``held_firmly``).
+   A tile of one's own is ``occupied``. Every capture is judged on the start-of-tick
+   board, so captures crossing each other in one tick are all decided alike.
 2. **Admission**: with a cooldown, each player's surviving placements are narrowed to the
    one with the lowest :func:`admission_rank`; the others are rejected ``cooldown``.
 3. **Conflicts**: of the placements left on one cell, the player with the lowest
    :func:`conflict_rank` for that cell and tick takes it, with their placement of lowest
    admission rank (without a cooldown they may have several there); every other
-   placement on the cell gets ``lost_conflict`` naming that player.
+   placement on the cell gets ``lost_conflict`` naming that player. Captures and
+   placements on empty cells contend alike.
 """
 
 from __future__ import annotations
@@ -81,13 +89,31 @@ def admission_rank(*, seed: int, tick: int, placement: Placement) -> bytes:
 
 
 @attrs.frozen(kw_only=True)
+class Capture:
+    """A cell taken from another player in one tick.
+
+    Attributes:
+        x: column.
+        y: row.
+        previous: who held it before.
+    """
+
+    x: int
+    y: int
+    previous: str
+
+
+@attrs.frozen(kw_only=True)
 class TickOutcome:
     """Everything one tick produced.
 
     Attributes:
         tick: the tick resolved.
         results: one result per placement given, in :func:`placement_order_key` order.
-        placed: the accepted tiles, in row-major order (by ``y``, then ``x``).
+        placed: the accepted tiles, in row-major order (by ``y``, then ``x``), captures
+            included.
+        captures: the cells of ``placed`` that were captured, with their previous holder,
+            in the same order.
         scores: every tile holder's score after the tick (read-only).
         checksum: :func:`~tilemud.game.board_checksum` of the board after the tick.
         ended: how the battle ended, from the tick it ends on; ``None`` while it runs.
@@ -99,6 +125,7 @@ class TickOutcome:
     scores: Mapping[str, int]
     checksum: str
     ended: BattleResult | None
+    captures: tuple[Capture, ...] = ()
 
     @property
     def accepted(self) -> tuple[Placement, ...]:
@@ -181,7 +208,12 @@ def resolve_tick(
                         winner=ordered[best].player_id,
                     )
         accepted.append(best)
-        results[best] = PlacementResult(placement=ordered[best], outcome="accepted")
+        held = board.get(x, y)
+        results[best] = PlacementResult(
+            placement=ordered[best],
+            outcome="accepted",
+            captured=None if held is None else held.owner,
+        )
 
     return _advance(state, ordered, accepted, results, tick, rules)
 
@@ -195,8 +227,17 @@ def _check(state: ArenaState, p: Placement, tick: int, rules: RuleConfig) -> Rej
     last = state.last_placed.get(p.player_id)
     if last is not None and tick < last + rules.cooldown_ticks:
         return "cooldown"
-    if board.get(p.x, p.y) is not None:
-        return "occupied"
+    held = board.get(p.x, p.y)
+    if held is not None:
+        if not rules.captures or held.owner == p.player_id:
+            return "occupied"
+        defence, _ = board.around(held.owner, p.x, p.y)
+        touching, attack = board.around(p.player_id, p.x, p.y)
+        if not touching:
+            return "not_adjacent"
+        if attack < defence + rules.capture_margin:
+            return "held_firmly"
+        return None
     if (
         rules.require_adjacency
         and board.tiles_held(p.player_id)
@@ -244,15 +285,24 @@ def _advance(
         (PlacedTile(x=ordered[i].x, y=ordered[i].y, tile=ordered[i].tile) for i in accepted),
         key=lambda t: (t.y, t.x),
     )
-    board = state.board.with_tiles(placed)
+    before = state.board
+    board = before.with_tiles(placed, replace=rules.captures)
     scores = state.scores
     last_placed = state.last_placed
     cooldown = rules.cooldown_ticks
+    captures: list[Capture] = []
     if placed:
         new_scores = dict(scores)
         for item in placed:
             owner = item.tile.owner
             new_scores[owner] = new_scores.get(owner, 0) + rules.tile_score(item.tile.kind)
+            previous = before.get(item.x, item.y) if rules.captures else None
+            if previous is not None:
+                loser = previous.owner
+                captures.append(Capture(x=item.x, y=item.y, previous=loser))
+                new_scores[loser] -= rules.tile_score(previous.kind)
+                if not board.tiles_held(loser):
+                    del new_scores[loser]  # score maps list tile holders only
         scores = MappingProxyType(new_scores)
     # An entry matters while it can still block a later tick: last + cooldown > tick + 1.
     if placed or last_placed:
@@ -276,6 +326,7 @@ def _advance(
         tick=tick,
         results=final,
         placed=tuple(placed),
+        captures=tuple(captures),
         scores=scores,
         checksum=board.checksum,
         ended=ended,

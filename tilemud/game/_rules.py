@@ -27,8 +27,11 @@ Mode: TypeAlias = Literal["battle", "arena"]
 #: How scores are counted: one point per tile held, or each tile's kind's ``points``.
 ScoringRule: TypeAlias = Literal["tiles_held", "kind_points"]
 
-#: The layout version of :class:`RuleConfig`; ``from_dict`` refuses any other.
-RULES_FORMAT_VERSION: Final = 1
+#: The newest layout version of :class:`RuleConfig`. Version 2 added ``captures``,
+#: ``capture_margin`` and ``round_ticks``; a version 1 config has none of them (no
+#: captures, no rounds), so configs stored before keep their content hash.
+RULES_FORMAT_VERSION: Final = 2
+_V1_FIELDS_ONLY: Final = 1
 #: The largest board side; it bounds memory (a 1024x1024 board is a million cells).
 MAX_BOARD_SIDE: Final = 1024
 _MAX_TICK_RATE_HZ: Final = 60
@@ -114,7 +117,13 @@ class RuleConfig:
         battle_ticks: the battle covers ticks ``1..battle_ticks``; ``None`` never ends by
             time (required for ``battle`` mode).
         end_on_full_board: the battle ends at the end of the tick that fills the board.
-        format_version: the layout version of this value; only ``1`` exists.
+        captures: a placement on an opponent's tile may capture it (see
+            :mod:`tilemud.game._resolve` and ``docs/game.md``).
+        capture_margin: a capture needs ``attack >= defence + capture_margin``, 0..8.
+        round_ticks: an ``arena`` runs in rounds of this many ticks; at each round's end
+            its result is taken and the board is cleared. None: one endless round.
+        format_version: the layout version of this value: ``2``, or ``1`` for a config
+            without captures and rounds (stored before they existed).
     """
 
     mode: Mode
@@ -129,12 +138,27 @@ class RuleConfig:
     cooldown_ticks: int = 1
     tile_kinds: tuple[TileKind, ...] = DEFAULT_TILE_KINDS
     scoring: ScoringRule = "tiles_held"
+    captures: bool = False
+    capture_margin: int = 0
+    round_ticks: int | None = None
     format_version: int = RULES_FORMAT_VERSION
     # Derived once, for the per-placement hot path; not part of equality or the hash.
     _points: Mapping[str, int] = attrs.field(init=False, eq=False, repr=False, hash=False)
 
     def __attrs_post_init__(self) -> None:
-        _int_in("format_version", self.format_version, RULES_FORMAT_VERSION, RULES_FORMAT_VERSION)
+        _int_in("format_version", self.format_version, _V1_FIELDS_ONLY, RULES_FORMAT_VERSION)
+        _bool("captures", self.captures)
+        _int_in("capture_margin", self.capture_margin, 0, 8)
+        if self.round_ticks is not None:
+            _int_in("round_ticks", self.round_ticks, 1)
+            if self.mode != "arena":
+                raise RuleConfigError("only an arena runs in rounds", field="round_ticks")
+        if self.format_version == _V1_FIELDS_ONLY and (
+            self.captures or self.capture_margin or self.round_ticks is not None
+        ):
+            raise RuleConfigError(
+                "captures and rounds need format_version 2", field="format_version"
+            )
         _one_of("mode", self.mode, get_args(Mode))
         _int_in("width", self.width, 1, MAX_BOARD_SIDE)
         _int_in("height", self.height, 1, MAX_BOARD_SIDE)
@@ -200,7 +224,15 @@ class RuleConfig:
             "npc_cap": self.npc_cap,
             "battle_ticks": self.battle_ticks,
             "end_on_full_board": self.end_on_full_board,
-        }
+        } | (
+            {}
+            if self.format_version == _V1_FIELDS_ONLY
+            else {
+                "captures": self.captures,
+                "capture_margin": self.capture_margin,
+                "round_ticks": self.round_ticks,
+            }
+        )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RuleConfig:
@@ -213,8 +245,9 @@ class RuleConfig:
         """
         if not isinstance(data, Mapping):
             raise RuleConfigError(f"a rule config must be a mapping, not {type(data).__name__}")
-        expected = set(_FIELDS)
         given = set(data)
+        version = data.get("format_version")
+        expected = set(_FIELDS) if version == _V1_FIELDS_ONLY else set(_FIELDS + _V2_FIELDS)
         if missing := sorted(expected - given):
             raise RuleConfigError(f"missing rule config fields: {missing}", field=missing[0])
         if extra := sorted(map(str, given - expected)):
@@ -248,6 +281,7 @@ _FIELDS: Final = (
     "battle_ticks",
     "end_on_full_board",
 )
+_V2_FIELDS: Final = ("captures", "capture_margin", "round_ticks")
 
 
 def _kinds_from_list(raw: object) -> tuple[TileKind, ...]:
@@ -273,9 +307,13 @@ BATTLE_RULES: Final = RuleConfig(
     battle_ticks=1800,
     end_on_full_board=True,
     cooldown_ticks=5,
+    # No captures: a battle is a 3-minute race for space that ends when the board fills.
+    # Kept at layout version 1, so its content hash is the one stored before rounds.
+    format_version=1,
 )
 
-#: Defaults for an epic arena: 256x256, up to 300 players and 100 NPCs, never ends.
+#: Defaults for an epic arena: 256x256, up to 300 players and 100 NPCs, never ends; tiles
+#: are captured, and rounds of 5 minutes (3000 ticks at 10 Hz) clear the board.
 ARENA_RULES: Final = RuleConfig(
     mode="arena",
     width=256,
@@ -285,6 +323,8 @@ ARENA_RULES: Final = RuleConfig(
     battle_ticks=None,
     end_on_full_board=False,
     cooldown_ticks=3,
+    captures=True,
+    round_ticks=3000,
 )
 
 

@@ -70,7 +70,7 @@ class RunAggregate:
     def totals_at(self, second: int) -> dict[str, int]:
         """Counters summed over workers, each at its latest report up to ``second``."""
         totals = dict.fromkeys(
-            ("connected", "seated", "places_sent", "answers", "frames", "errors"), 0
+            ("connected", "seated", "places_sent", "answers", "frames", "errors", "accepted"), 0
         )
         for worker in range(self.workers):
             latest = self._latest(worker, second)
@@ -79,6 +79,11 @@ class RunAggregate:
             for key in totals:
                 totals[key] += getattr(latest, key)
         return totals
+
+    def rounds_at(self, second: int) -> int:
+        """The highest round number any worker saw end, up to ``second``."""
+        latest = (self._latest(worker, second) for worker in range(self.workers))
+        return max((p.rounds for p in latest if p is not None), default=0)
 
     def _latest(self, worker: int, second: int) -> Progress | None:
         for s in range(second, 0, -1):
@@ -102,7 +107,7 @@ class RunAggregate:
     def timeline(self) -> list[dict[str, Any]]:
         """One point per second: counts, rates, latency percentiles and server samples."""
         points: list[dict[str, Any]] = []
-        previous = dict.fromkeys(("places_sent", "answers", "frames", "errors"), 0)
+        previous = dict.fromkeys(("places_sent", "answers", "accepted", "frames", "errors"), 0)
         for second in self.seconds:
             totals = self.totals_at(second)
             point: dict[str, Any] = {
@@ -110,7 +115,7 @@ class RunAggregate:
                 "connected": totals["connected"],
                 "seated": totals["seated"],
             }
-            for key in ("places_sent", "answers", "frames", "errors"):
+            for key in ("places_sent", "answers", "accepted", "frames", "errors"):
                 point[f"{key}_per_s"] = totals[key] - previous[key]
                 previous[key] = totals[key]
             for name, histogram in self.interval(second).items():

@@ -7,10 +7,10 @@ per client process, and the CPU of updating them all, tick after tick. The bots 
 process in the same arena see the same frames, so one set of cells per arena is enough:
 the first bot to see a tick applies it, the others skip it.
 
-Tick numbers only grow within an arena, and a ``snapshot`` at tick ``t`` holds every tile
-placed up to ``t``. So a tick frame is applied when its tick is above the last one applied,
-and a snapshot is merged when its tick is above it too (cells never empty in an arena's
-life, so merging is enough).
+Tick numbers only grow within an arena. A tick frame is applied when its tick is above the
+last one applied; a ``snapshot`` above it replaces the arena's cells (a round's end may
+have emptied the board since); a ``round_ended`` empties them. Each cell keeps its owner,
+so bots can aim at opponents' tiles to capture.
 """
 
 from __future__ import annotations
@@ -19,38 +19,49 @@ import attrs
 
 from tilemud.loadtest._moves import Cell
 from tilemud.player_client import ArenaView
-from tilemud.protocol import ArenaSnapshot, ArenaTick, StreamMessage
+from tilemud.protocol import ArenaSnapshot, ArenaTick, RoundEnded, StreamMessage
 
 
 @attrs.define
 class SharedBoards:
-    """Occupied cells by arena id."""
+    """Held cells and their owners, by arena id."""
 
-    _cells: dict[str, set[Cell]] = attrs.field(factory=dict, init=False)
+    _cells: dict[str, dict[Cell, str]] = attrs.field(factory=dict, init=False)
     _ticks: dict[str, int] = attrs.field(factory=dict, init=False)
+    #: The highest round number seen ended, by arena id.
+    rounds: dict[str, int] = attrs.field(factory=dict, init=False)
 
-    def cells(self, arena_id: str | None) -> set[Cell]:
-        """The occupied cells of ``arena_id`` (empty for an arena not seen yet)."""
+    def cells(self, arena_id: str | None) -> dict[Cell, str]:
+        """The held cells of ``arena_id`` and their owners (empty for an arena not seen)."""
         if arena_id is None:
-            return set()
-        return self._cells.setdefault(arena_id, set())
+            return {}
+        return self._cells.setdefault(arena_id, {})
 
-    def take(self, frame: ArenaSnapshot | ArenaTick) -> None:
-        """Apply a snapshot or a tick, unless a later one was applied already."""
+    def take(self, frame: ArenaSnapshot | ArenaTick | RoundEnded) -> None:
+        """Apply a snapshot, a tick or a round's end, unless a later one was applied."""
         arena_id = frame.arena_id
+        if isinstance(frame, RoundEnded):
+            if frame.round > self.rounds.get(arena_id, 0):
+                self.rounds[arena_id] = frame.round
+                self._ticks[arena_id] = max(self._ticks.get(arena_id, -1), frame.tick)
+                self.cells(arena_id).clear()
+            return
         if frame.tick <= self._ticks.get(arena_id, -1):
             return
         self._ticks[arena_id] = frame.tick
         cells = self.cells(arena_id)
         if isinstance(frame, ArenaTick):
-            cells.update((x, y) for x, y, _, _ in frame.placed)
+            cells.update(((x, y), owner) for x, y, owner, _ in frame.placed)
             return
         board = frame.board
+        cells.clear()
         index = 0
         for length, code in zip(board.runs[0::2], board.runs[1::2], strict=True):
             if code:
+                owner = board.palette[code - 1][0]
                 cells.update(
-                    (n % board.width, n // board.width) for n in range(index, index + length)
+                    ((n % board.width, n // board.width), owner)
+                    for n in range(index, index + length)
                 )
             index += length
 
@@ -67,11 +78,11 @@ class BoardView(ArenaView):
             self.arena_id, self.tick = frame.arena_id, frame.tick
             self.width, self.height = frame.board.width, frame.board.height
             self.boards.take(frame)
-        elif isinstance(frame, ArenaTick) and frame.arena_id == self.arena_id:
+        elif isinstance(frame, ArenaTick | RoundEnded) and frame.arena_id == self.arena_id:
             self.tick = frame.tick
             self.boards.take(frame)
 
     @property
-    def occupied(self) -> set[Cell]:
-        """The occupied cells of the bot's arena."""
+    def occupied(self) -> dict[Cell, str]:
+        """The held cells of the bot's arena and their owners."""
         return self.boards.cells(self.arena_id)

@@ -25,7 +25,9 @@ from tilemud.protocol import ArenaTick, ServerMessage, decode_server
 
 #: Server frames put ``type`` first (docs/protocol.md, envelope).
 _TICK_PREFIX: Final = '{"type":"tick"'
-_TICK_FIELDS: Final = frozenset({"type", "seq", "sent_at", "arena_id", "tick", "placed", "scores"})
+_TICK_FIELDS: Final = frozenset(
+    {"type", "seq", "sent_at", "arena_id", "tick", "placed", "scores", "captured"}
+)
 
 
 def decode_tick(text: str) -> ArenaTick:
@@ -40,7 +42,7 @@ def decode_tick(text: str) -> ArenaTick:
         raise ProtocolError(f"malformed tick frame: {exc}", code="malformed_json") from exc
     if not isinstance(data, dict) or data.keys() != _TICK_FIELDS:
         raise ProtocolError("a tick frame without its exact fields", code="invalid_message")
-    placed, scores = data["placed"], data["scores"]
+    placed, scores, captured = data["placed"], data["scores"], data["captured"]
     if not (
         type(data["seq"]) is int
         and type(data["tick"]) is int
@@ -50,6 +52,8 @@ def decode_tick(text: str) -> ArenaTick:
         and isinstance(scores, list)
         and all(isinstance(p, list) and len(p) == 4 for p in placed)
         and all(isinstance(s, list) and len(s) == 2 for s in scores)
+        and isinstance(captured, list)
+        and all(isinstance(c, list) and len(c) == 3 for c in captured)
     ):
         raise ProtocolError("a tick frame of the wrong shape", code="invalid_message")
     # The checks above replace the per-field validators, which cost 15 times the rest.
@@ -61,6 +65,7 @@ def decode_tick(text: str) -> ArenaTick:
             tick=data["tick"],
             placed=tuple((p[0], p[1], p[2], p[3]) for p in placed),
             scores=tuple((s[0], s[1]) for s in scores),
+            captured=tuple((c[0], c[1], c[2]) for c in captured),
         )
 
 

@@ -86,6 +86,13 @@ def add_loadtest_arguments(parser: argparse.ArgumentParser) -> None:
         "--plain", action="store_true", help="plain progress lines even on a terminal"
     )
     output.add_argument("--scenario", default="custom", help="a name for the report")
+    output.add_argument(
+        "--report-every",
+        type=int,
+        default=None,
+        help="cut the report into windows of this many seconds (acceptance, broadcast p95,"
+        " tick p99, server RSS per window)",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
 
 
@@ -109,6 +116,7 @@ def config_from_args(args: argparse.Namespace) -> LoadConfig:
         allow_remote=args.allow_remote,
         exceed_rate_limit=args.exceed_rate_limit,
         scenario=args.scenario,
+        report_every=args.report_every,
     )
 
 

@@ -79,6 +79,8 @@ class LoadConfig:
         allow_remote: permit URLs that are not on this machine.
         exceed_rate_limit: permit ``actions_per_second`` above the server's default limit.
         scenario: a name for the report (the benchmark scenario, or ``custom``).
+        report_every: cut the report into windows of this many seconds (acceptance,
+            broadcast p95, tick p99, server RSS, rounds per window); None: no windows.
     """
 
     http_url: str = "http://127.0.0.1:7351"
@@ -98,6 +100,7 @@ class LoadConfig:
     allow_remote: bool = False
     exceed_rate_limit: bool = False
     scenario: str = "custom"
+    report_every: int | None = None
 
     def check(self) -> None:
         """Refuse options that would make a meaningless, unbounded or misdirected run.
@@ -133,6 +136,8 @@ class LoadConfig:
             raise ConfigError("--ack-every must be at least 1")
         if not 0 <= self.drain <= 60:
             raise ConfigError("--drain must be 0..60 seconds")
+        if self.report_every is not None and not 5 <= self.report_every <= 3600:
+            raise ConfigError("--report-every must be 5..3600 seconds")
 
     @property
     def hard_limit(self) -> float:

@@ -33,9 +33,12 @@ from tilemud.protocol import (
     PlaceResult,
     PlayerJoined,
     PlayerLeft,
+    RoundEnded,
     ServerMessage,
 )
 
+#: Own tiles a bot remembers under captures (older ones are likely inland or lost).
+_KEPT_TILES: Final = 64
 #: Seconds between two joins after a battle ended.
 REJOIN_SPACING: Final = 1.0
 
@@ -100,6 +103,10 @@ class PlayerGame:
         """The next placement to send, recorded as pending."""
         assert self.joined is not None
         rules = self.joined.rules
+        if rules.captures:
+            # Tiles taken from the bot are no base to grow or attack from.
+            held = self.view.occupied
+            self.own = [c for c in self.own[-_KEPT_TILES:] if held.get(c) == self.player_id]
         cell = choose_cell(
             self.rng,
             width=rules.width,
@@ -108,6 +115,9 @@ class PlayerGame:
             own=self.own,
             pending={p.cell for p in self.pending.values()},
             require_adjacency=rules.require_adjacency,
+            me=self.player_id,
+            captures=rules.captures,
+            capture_margin=rules.capture_margin,
         )
         kind = rules.tile_kinds[self.rng.randrange(len(rules.tile_kinds))].name
         rid = self.next_rid("p")
@@ -128,10 +138,13 @@ class PlayerGame:
         if isinstance(frame, STREAM_TYPES):
             tally.events["frames"] += 1
         match frame:
-            case ArenaTick() | PlayerJoined() | PlayerLeft() | BattleEnded():
+            case ArenaTick() | PlayerJoined() | PlayerLeft() | BattleEnded() | RoundEnded():
                 replayed = self.replay_before is not None and frame.sent_at < self.replay_before
                 self.state.record(REPLAY if replayed else BROADCAST, time.time() - frame.sent_at)
-                if isinstance(frame, BattleEnded) and frame.arena_id == self.arena_id:
+                if isinstance(frame, RoundEnded) and frame.arena_id == self.arena_id:
+                    tally.events["round_ended_frames"] += 1
+                    self.own.clear()  # the board is empty again: start anywhere
+                elif isinstance(frame, BattleEnded) and frame.arena_id == self.arena_id:
                     tally.events["battles_ended"] += 1
                     self.unseat()
                 elif (
@@ -156,6 +169,8 @@ class PlayerGame:
                 tally.outcomes[key] += 1
                 if frame.outcome == "accepted":
                     self.own.append((frame.x, frame.y))
+                    if frame.captured is not None:
+                        tally.events["captures"] += 1
             case Joined(rid=rid) if rid == self.join_rid:
                 self.join_rid = None
                 self.seat(frame)

@@ -28,6 +28,8 @@ class Progress:
         answers: placement answers received since the start.
         frames: stream frames received since the start.
         errors: errors counted since the start.
+        accepted: placement answers ``accepted`` (placed or captured) since the start.
+        rounds: the highest round number the worker's bots saw end (0: none).
         interval: latency histograms of this second only.
     """
 
@@ -40,6 +42,8 @@ class Progress:
     frames: int
     errors: int
     interval: dict[str, LatencyHistogram]
+    accepted: int = 0
+    rounds: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly values (histograms encoded)."""

@@ -299,6 +299,8 @@ def render_summary(report: dict[str, Any]) -> str:
     if report["problems"]:
         lines.append("\nproblems:")
         lines.extend(f"  - {problem}" for problem in report["problems"])
+    if report.get("windows"):
+        lines += ["", render_windows(report["windows"])]
     rows = [TargetRow(**row) for row in report["targets"]]
     lines += ["", render_targets(rows)]
     return "\n".join(lines)
@@ -310,3 +312,23 @@ def _counts(counts: dict[str, int]) -> str:
 
 def _rate(rate: float | None) -> str:
     return "-" if rate is None else f"{rate:.3%}"
+
+
+def render_windows(rows: list[dict[str, Any]]) -> str:
+    """The per-window table of a long run."""
+
+    def cell(value: object, fmt: str) -> str:
+        return "-" if value is None else format(value, fmt)
+
+    lines = [
+        "window (s)     sent  answered  accepted  acceptance  broadcast p95  tick p99"
+        "  server RSS  rounds",
+    ]
+    for row in rows:
+        lines.append(
+            f"{row['from_s']:>5}-{row['to_s']:<5} {row['sent']:>8} {row['answered']:>9}"
+            f" {row['accepted']:>9} {cell(row['acceptance'], '>10.1%')}"
+            f" {cell(row['broadcast_p95_ms'], '>11.1f')} ms {cell(row['tick_p99_ms'], '>6.1f')} ms"
+            f" {cell(row['server_rss_mb'], '>7.1f')} MB {row['rounds_ended']:>6}"
+        )
+    return "\n".join(lines)

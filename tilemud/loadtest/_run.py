@@ -18,11 +18,12 @@ from tilemud.loadtest._aggregate import RunAggregate, Sample
 from tilemud.loadtest._config import LoadConfig
 from tilemud.loadtest._display import LiveDisplay
 from tilemud.loadtest._machine import MachineLoad
-from tilemud.loadtest._metrics import scrape, server_metrics
+from tilemud.loadtest._metrics import Scrape, scrape, server_metrics
 from tilemud.loadtest._picture import draw_picture
 from tilemud.loadtest._progress import Update
 from tilemud.loadtest._report import build_report, write_report
 from tilemud.loadtest._server_probe import ProbeUnavailable, ServerProbe, server_pid
+from tilemud.loadtest._windows import below_floor, windows
 from tilemud.loadtest._workers import run_swarms
 
 
@@ -71,12 +72,17 @@ async def run_loadtest(
     )
     async with httpx.AsyncClient(timeout=10.0) as http:
         before = await scrape(http, metrics_url)
+        scrapes: dict[int, Scrape] = {0: before}
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_sample, machine, probe, aggregate, start)
+            if config.report_every is not None:
+                nursery.start_soon(_scrape_windows, http, metrics_url, start, config, scrapes)
             problems = await run_swarms(config, on_update, on_start=start.set)
             nursery.cancel_scope.cancel()
         ended = time.time()
         after = await scrape(http, metrics_url)
+        if config.report_every is not None:
+            scrapes.setdefault(max(scrapes) + 1, after)
     display.close()
     started = start.at if start.at is not None else began
     if probe is not None:
@@ -97,6 +103,9 @@ async def run_loadtest(
         problems=problems,
         command=command,
     )
+    if config.report_every is not None:
+        report["windows"] = windows(aggregate, scrapes, config.report_every)
+        report["problems"] += below_floor(report["windows"])
     if report_path is not None:
         write_report(report, report_path)
     if picture_path is not None:
@@ -143,3 +152,21 @@ async def _sample(
             sample.cpu_percent, sample.rss_bytes = taken
         aggregate.add_server_sample(second, sample)
         second += 1
+
+
+async def _scrape_windows(
+    http: httpx.AsyncClient,
+    url: str,
+    start: _Start,
+    config: LoadConfig,
+    scrapes: dict[int, Scrape],
+) -> None:
+    """Read ``/metrics`` at every window's end (second ``k * report_every`` of the run)."""
+    assert config.report_every is not None
+    await start.fixed.wait()
+    assert start.at is not None
+    index = 1
+    while True:
+        await trio.sleep(max(0.0, start.at + index * config.report_every - time.time()))
+        scrapes[index] = await scrape(http, url)
+        index += 1

@@ -87,4 +87,6 @@ def _progress(state: SwarmState, worker: int, second: int) -> Progress:
         frames=tally.events["frames"],
         errors=sum(tally.errors.values()),
         interval=state.take_interval(),
+        accepted=tally.outcomes["accepted"],
+        rounds=max(state.boards.rounds.values(), default=0),
     )

@@ -110,6 +110,7 @@ from tilemud.protocol._stream_frames import BattleEnded as BattleEnded
 from tilemud.protocol._stream_frames import LeaveReason as LeaveReason
 from tilemud.protocol._stream_frames import PlayerJoined as PlayerJoined
 from tilemud.protocol._stream_frames import PlayerLeft as PlayerLeft
+from tilemud.protocol._stream_frames import RoundEnded as RoundEnded
 from tilemud.protocol._stream_frames import StreamGap as StreamGap
 from tilemud.protocol._stream_frames import StreamMessage as StreamMessage
 from tilemud.protocol._versions import PROTOCOL_VERSION as PROTOCOL_VERSION

@@ -70,6 +70,10 @@ class RulesSummary:
         player_cap: most players the arena seats.
         battle_ticks: a battle covers ticks 1 to ``battle_ticks``; absent for an arena that
             never ends by time.
+        captures: a placement on an opponent's tile may capture it (docs/game.md).
+        capture_margin: a capture needs attack >= defence + ``capture_margin``.
+        round_ticks: the arena runs in rounds of this many ticks (round ``r`` covers ticks
+            ``(r-1)*round_ticks+1 .. r*round_ticks``); absent without rounds.
     """
 
     version: str = attrs.field(validator=Text(pattern="sha256:[0-9a-f]{64}"))
@@ -83,6 +87,9 @@ class RulesSummary:
     )
     player_cap: int = attrs.field(validator=Number(minimum=1))
     battle_ticks: int | None = attrs.field(default=None, validator=Number(minimum=1))
+    captures: bool = False
+    capture_margin: int = attrs.field(default=0, validator=Number(minimum=0, maximum=8))
+    round_ticks: int | None = attrs.field(default=None, validator=Number(minimum=1))
 
     @classmethod
     def from_rules(cls, rules: RuleConfig) -> RulesSummary:
@@ -99,6 +106,9 @@ class RulesSummary:
             ),
             player_cap=rules.player_cap,
             battle_ticks=rules.battle_ticks,
+            captures=rules.captures,
+            capture_margin=rules.capture_margin,
+            round_ticks=rules.round_ticks,
         )
 
 

@@ -160,9 +160,12 @@ class PlaceResult:
             placement on the same cell in the same tick won it (see ``winner``).
         reason: present exactly when ``outcome`` is ``rejected``: the first rule the
             placement broke, one of ``battle_over``, ``unknown_kind``, ``out_of_bounds``,
-            ``cooldown``, ``occupied``, ``not_adjacent``; treat an unknown one as a rejection.
+            ``cooldown``, ``occupied``, ``not_adjacent``, ``held_firmly`` (a capture too weak,
+            since version 2); treat an unknown one as a rejection.
         winner: present exactly when ``outcome`` is ``lost_conflict``: the player who took
             the cell.
+        captured: present when an ``accepted`` placement captured the cell: the player
+            who held it before (since protocol version 2).
     """
 
     TYPE: ClassVar[str] = "place_result"
@@ -176,6 +179,7 @@ class PlaceResult:
     outcome: Outcome
     reason: str | None = attrs.field(default=None, validator=_CODE)
     winner: str | None = attrs.field(default=None, validator=ID)
+    captured: str | None = attrs.field(default=None, validator=ID)
 
     @classmethod
     def from_result(
@@ -193,6 +197,7 @@ class PlaceResult:
             outcome=result.outcome,
             reason=result.reason,
             winner=result.winner,
+            captured=result.captured,
         )
 
 

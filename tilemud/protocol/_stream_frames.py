@@ -21,7 +21,7 @@ from typing import ClassVar, Literal, TypeAlias
 
 import attrs
 
-from tilemud.game import ArenaState, BattleResult, EndReason, TickOutcome
+from tilemud.game import ArenaState, BattleResult, EndReason, RoundResult, TickOutcome
 from tilemud.protocol._chat import ChatStreamMessage
 from tilemud.protocol._fields import (
     COORD,
@@ -137,7 +137,10 @@ class ArenaTick:
         placed: ``[x, y, owner, kind]`` for every tile accepted in this tick, row-major
             (by ``y``, then ``x``); a cell appears at most once.
         scores: ``[player_id, score]`` for each player whose score changed in this tick,
-            the new total, in player id order.
+            the new total, in player id order (0 for a player who lost every tile).
+        captured: ``[x, y, previous_owner]`` for every cell of ``placed`` that was taken
+            from another player (a capture), in the same order; empty when none was
+            (since protocol version 2).
     """
 
     TYPE: ClassVar[str] = "tick"
@@ -151,6 +154,9 @@ class ArenaTick:
     )
     scores: tuple[tuple[str, int], ...] = attrs.field(
         validator=Items(item=Fixed(ID, SCORE), max_items=MAX_PLACED)
+    )
+    captured: tuple[tuple[int, int, str], ...] = attrs.field(
+        validator=Items(item=Fixed(COORD, COORD, ID), max_items=MAX_PLACED)
     )
 
     @classmethod
@@ -176,6 +182,8 @@ class ArenaTick:
             for player, score in outcome.scores.items()
             if scores_before.get(player) != score
         }
+        # A player whose last tile was captured leaves the score map: say 0 for them.
+        changed.update((p, 0) for p in scores_before if p not in outcome.scores)
         return cls(
             seq=UNSTAMPED,
             sent_at=sent_at,
@@ -183,6 +191,7 @@ class ArenaTick:
             tick=outcome.tick,
             placed=tuple((p.x, p.y, p.tile.owner, p.tile.kind) for p in outcome.placed),
             scores=_scores(changed),
+            captured=tuple((c.x, c.y, c.previous) for c in outcome.captures),
         )
 
 
@@ -277,6 +286,61 @@ class BattleEnded:
 
 
 @attrs.frozen(kw_only=True)
+class RoundEnded:
+    """A round of the arena is over: its scores and winners; the board is now empty.
+
+    Sent at the end of a round's last tick (since protocol version 2). Clear the board
+    of the view built from the last ``snapshot`` and keep playing: the next round starts
+    at once, in the same arena, with the same players; the next ``tick`` frames build the
+    new round's board.
+
+    Attributes:
+        seq: this frame's number in the session's stream; ``ack`` it.
+        sent_at: the server's clock when the frame was built, Unix seconds.
+        arena_id: the arena.
+        round: the round that ended, from 1.
+        replay_id: the id of the round's replay (``GET /v1/replays/{replay_id}``).
+        first_tick: the round's first tick.
+        tick: the round's last tick.
+        next_round_tick: the first tick of the next round.
+        scores: ``[player_id, score]`` for every tile holder at the end, in id order.
+        winners: the players tied on the best positive score, sorted; empty when nobody
+            held a tile.
+    """
+
+    TYPE: ClassVar[str] = "round_ended"
+
+    seq: int = attrs.field(validator=STREAM_SEQ)
+    sent_at: float = attrs.field(validator=UNIX_TIME)
+    arena_id: str = attrs.field(validator=ID)
+    round: int = attrs.field(validator=TICK)
+    replay_id: str = attrs.field(validator=ID)
+    first_tick: int = attrs.field(validator=TICK)
+    tick: int = attrs.field(validator=TICK)
+    next_round_tick: int = attrs.field(validator=TICK)
+    scores: tuple[tuple[str, int], ...] = attrs.field(validator=_SCORES)
+    winners: tuple[str, ...] = attrs.field(validator=Items(item=ID, max_items=MAX_CELLS))
+
+    @classmethod
+    def from_result(
+        cls, result: RoundResult, *, arena_id: str, replay_id: str, sent_at: float
+    ) -> RoundEnded:
+        """The unstamped frame announcing ``result``."""
+        return cls(
+            seq=UNSTAMPED,
+            sent_at=sent_at,
+            arena_id=arena_id,
+            round=result.round,
+            replay_id=replay_id,
+            first_tick=result.first_tick,
+            tick=result.last_tick,
+            next_round_tick=result.last_tick + 1,
+            scores=_scores(result.scores),
+            winners=result.winners,
+        )
+
+
+@attrs.frozen(kw_only=True)
 class StreamGap:
     """Frames before this one were lost for good; the stream goes on from here.
 
@@ -304,6 +368,7 @@ StreamMessage: TypeAlias = (
     | PlayerJoined
     | PlayerLeft
     | BattleEnded
+    | RoundEnded
     | StreamGap
     # social: guilds (tilemud/protocol/_guilds.py)
     | GuildEvent

@@ -1,5 +1,9 @@
 """Protocol versions: the one this code speaks and the ones a ``hello`` may ask for.
 
+Version 2 (issue 12) added captures (``place_result.captured``, ``tick.captured``, the
+``held_firmly`` reason) and rounds (the ``round_ended`` stream frame). Version 1 was
+withdrawn with it: no public client existed yet (docs/protocol.md, "Versioning").
+
 ``docs/protocol.md`` (section "Versioning") says when a version number changes and how long
 an older one stays accepted.
 """
@@ -9,7 +13,7 @@ from __future__ import annotations
 from typing import Final
 
 #: The version this code speaks and sends in ``welcome.v`` to a client that asked for it.
-PROTOCOL_VERSION: Final = 1
+PROTOCOL_VERSION: Final = 2
 
 #: Every ``hello.v`` the server accepts; any other answers ``unsupported_version`` and 4003.
-SUPPORTED_VERSIONS: Final = frozenset({1})
+SUPPORTED_VERSIONS: Final = frozenset({2})

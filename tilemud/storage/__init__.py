@@ -80,6 +80,7 @@ from tilemud.storage._repo_log import load_tick_checksums as load_tick_checksums
 from tilemud.storage._repo_log import record_participants as record_participants
 from tilemud.storage._repo_log import record_tick_checksums as record_tick_checksums
 from tilemud.storage._repo_log import save_snapshot as save_snapshot
+from tilemud.storage._repo_rounds import list_rounds as list_rounds
 from tilemud.storage._repo_world import create_arena as create_arena
 from tilemud.storage._repo_world import end_arena as end_arena
 from tilemud.storage._repo_world import list_live_arenas as list_live_arenas

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from tilemud.game import BattleResult, Placement, RuleConfig
 from tilemud.storage import _repo_log as log_repo
+from tilemud.storage import _repo_rounds as rounds_repo
 from tilemud.storage import _repo_world as world_repo
 from tilemud.storage._link import StorageLink
 from tilemud.storage._records import (
@@ -19,6 +20,8 @@ from tilemud.storage._records import (
     PlacementRecord,
     Recovery,
     Replay,
+    RoundEnd,
+    RoundStart,
     Snapshot,
     TickChecksum,
 )
@@ -165,6 +168,28 @@ class ArenaStorage(StorageLink):
         if snapshot is not None:
             rows.append(snapshot)
         return self._buffer.offer(rows, on_durable=on_durable)
+
+    async def list_rounds(self, arena_id: str, *, limit: int = 100) -> list[ArenaRecord]:
+        """The rounds of the epic arena ``arena_id``, the latest first (empty if none)."""
+        return await self.transact(lambda c: rounds_repo.list_rounds(c, arena_id, limit=limit))
+
+    async def latest_round(self, arena_id: str) -> ArenaRecord | None:
+        """The highest-numbered round of the epic arena ``arena_id``, or None."""
+        return await self.transact(lambda c: rounds_repo.latest_round(c, arena_id))
+
+    def record_round_start(
+        self, *, arena_id: str, round_id: str, round_number: int, first_tick: int
+    ) -> int | None:
+        """Buffer the start of a round of ``arena_id``, stored as arena ``round_id`` (its
+        replay); never blocks. See :meth:`record_placements` for the return value."""
+        row = RoundStart(
+            arena_id=round_id, parent_id=arena_id, round=round_number, first_tick=first_tick
+        )
+        return self._buffer.offer([row])
+
+    def record_round_end(self, round_id: str, result: Mapping[str, Any]) -> int | None:
+        """Buffer the end of the round stored as ``round_id``, after its last ticks."""
+        return self._buffer.offer([RoundEnd(arena_id=round_id, result=result)])
 
     def record_checksum(self, arena_id: str, tick: int, checksum: str) -> int | None:
         """Buffer the board checksum after ``tick``; never blocks. See

@@ -69,6 +69,9 @@ class ArenaRecord:
     ended: dt.datetime | None = None
     result: Mapping[str, Any] | None = None
     purged: dt.datetime | None = None
+    parent_id: str | None = None
+    round: int | None = None
+    first_tick: int | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -111,6 +114,28 @@ class ParticipantRecord:
     arena_id: str
     player_id: str
     joined: dt.datetime
+
+
+@attrs.frozen(kw_only=True)
+class RoundStart:
+    """A round of the epic arena ``parent_id`` begins: store it as arena ``arena_id``.
+
+    The row copies the parent's mode, region, rules and seed; storing it again changes
+    nothing (a restarted arena offers its current round again).
+    """
+
+    arena_id: str
+    parent_id: str
+    round: int
+    first_tick: int
+
+
+@attrs.frozen(kw_only=True)
+class RoundEnd:
+    """The round stored as ``arena_id`` ended with ``result`` (``RoundResult.to_dict()``)."""
+
+    arena_id: str
+    result: Mapping[str, Any]
 
 
 @attrs.frozen(kw_only=True)

@@ -137,7 +137,8 @@ def list_live_arenas(conn: Connection) -> list[ArenaRecord]:
     """Every arena not ended, oldest first: those a restarted node must bring back."""
     rows = conn.execute(
         sa.select(t.arenas)
-        .where(t.arenas.c.state == t.LIVE)
+        # A live round is brought back with its arena, not on its own.
+        .where(t.arenas.c.state == t.LIVE, t.arenas.c.parent_id.is_(None))
         .order_by(t.arenas.c.created, t.arenas.c.id)
     )
     return [arena_from_row(row) for row in rows]

@@ -53,4 +53,7 @@ def arena_from_row(row: sa.Row[Any]) -> ArenaRecord:
         ended=row.ended,
         result=row.result,
         purged=row.purged,
+        parent_id=row.parent_id,
+        round=row.round,
+        first_tick=row.first_tick,
     )

@@ -34,12 +34,22 @@ from tilemud.storage._records import (
     ParticipantRecord,
     PlacementRecord,
     PlayerSeen,
+    RoundEnd,
+    RoundStart,
     Snapshot,
     TickChecksum,
 )
 
 #: A row the write-behind path carries.
-PendingRow: TypeAlias = PlacementRecord | TickChecksum | Snapshot | ParticipantRecord | PlayerSeen
+PendingRow: TypeAlias = (
+    PlacementRecord
+    | TickChecksum
+    | Snapshot
+    | ParticipantRecord
+    | PlayerSeen
+    | RoundStart
+    | RoundEnd
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -218,6 +228,8 @@ class RowsByKind:
     snapshots: list[Snapshot] = attrs.field(factory=list)
     participants: list[ParticipantRecord] = attrs.field(factory=list)
     players: list[PlayerSeen] = attrs.field(factory=list)
+    round_starts: list[RoundStart] = attrs.field(factory=list)
+    round_ends: list[RoundEnd] = attrs.field(factory=list)
 
 
 def split_rows(rows: Iterable[PendingRow]) -> RowsByKind:
@@ -235,6 +247,10 @@ def split_rows(rows: Iterable[PendingRow]) -> RowsByKind:
                 by_kind.participants.append(row)
             case PlayerSeen():
                 by_kind.players.append(row)
+            case RoundStart():
+                by_kind.round_starts.append(row)
+            case RoundEnd():
+                by_kind.round_ends.append(row)
             case _:
                 assert_never(row)
     return by_kind

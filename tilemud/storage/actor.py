@@ -70,7 +70,8 @@ from tilemud.storage._repo_log import (
     record_tick_checksums,
     save_snapshot,
 )
-from tilemud.storage._repo_world import upsert_players
+from tilemud.storage._repo_rounds import start_round
+from tilemud.storage._repo_world import end_arena, upsert_players
 from tilemud.storage._write_behind import PendingRow, StorageStats, WriteBehind, split_rows
 from tilemud.supervisors import ChildContext
 
@@ -260,12 +261,18 @@ class StorageActor:
 def _write_rows(rows: Sequence[PendingRow], at: dt.datetime, conn: Connection) -> int:
     """Write one batch in one transaction; parents first (players, then the arena's log)."""
     batch = split_rows(rows)
+    # A round's row first (its log refers to it), its end last (after its last ticks).
+    for start in batch.round_starts:
+        start_round(conn, start, at=at)
     for snapshot in batch.snapshots:
         save_snapshot(conn, snapshot, at=at)
-    return (
+    written = (
         upsert_players(conn, batch.players)
         + record_participants(conn, batch.participants)
         + append_placements(conn, batch.placements)
         + record_tick_checksums(conn, batch.checksums)
         + len(batch.snapshots)
     )
+    for end in batch.round_ends:
+        end_arena(conn, arena_id=end.arena_id, at=at, result=end.result)
+    return written + len(batch.round_starts) + len(batch.round_ends)

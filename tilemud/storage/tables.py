@@ -114,9 +114,15 @@ arenas: Final = sa.Table(
     sa.Column("ended", UTCDateTime(), nullable=True),
     sa.Column("result", JSONDocument, nullable=True),
     sa.Column("purged", UTCDateTime(), nullable=True),
+    # A round of an epic arena is an arena row of its own (its replay): the arena it
+    # belongs to, its number from 1, and its first tick. NULL for arenas and battles.
+    sa.Column("parent_id", sa.String(ID_LENGTH), nullable=True),
+    sa.Column("round", sa.Integer(), nullable=True),
+    sa.Column("first_tick", sa.BigInteger(), nullable=True),
     sa.CheckConstraint("state IN ('live', 'ended')", name="state"),
     sa.Index(None, "state"),
     sa.Index(None, "ended"),
+    sa.Index(None, "parent_id", "round"),
 )
 
 board_snapshots: Final = sa.Table(

@@ -64,6 +64,12 @@ in the scores; placements they queued before leaving are still resolved and answ
 (through the link they had), later ones get ``not_in_arena``. A placement from a player
 never seated here cannot be answered (there is no link): it is logged and dropped.
 
+Rounds. With ``rules.round_ticks``, at the end of each round's last tick (or, after an
+overrun skipped it, before the first tick past it) every seated player gets
+``round_ended``, the round's end is logged, the board is cleared and the next round's row
+is logged; the seats, streams and tick numbers go on (see :mod:`tilemud.game._rounds`).
+Each round is logged as an arena of its own, ``<arena_id>.<round>`` (its replay).
+
 Ending. When a battle ends (by time or a full board), every player gets ``battle_ended``;
 requests still in the mailbox are answered (placements ``rejected``/``battle_over``, joins
 ``arena_closed``), the mailbox is closed (later sends raise
@@ -140,6 +146,7 @@ class Arena:
         storage: ArenaStorage | None = None,
         snapshot_ticks: int = 600,
         restored: ArenaState | None = None,
+        restored_round: int | None = None,
     ) -> None:
         """Describe an arena; nothing runs until :meth:`run`.
 
@@ -160,6 +167,7 @@ class Arena:
             restored: the state to start from when the arena is brought back after a
                 restart of the node (rebuilt from storage with ``recover_state``; the
                 arena's record is stored already).
+            restored_round: the round ``restored`` is in (arenas with rounds).
 
         Raises:
             ValueError: ``mode`` is not the rules' mode, or ``seed`` is out of range.
@@ -192,6 +200,7 @@ class Arena:
             journal=journal,
         )
         self._restored = restored
+        self._restored_round = restored_round
         self._incarnations = 0
         self._last_overrun_log = -_OVERRUN_LOG_INTERVAL
 
@@ -222,8 +231,10 @@ class Arena:
             self._close()
             return
         if self._restored is not None:
-            table.restore(self._restored)
+            table.restore(self._restored, self._restored_round)
             self._restored = None
+        elif self._incarnations == 1:
+            table.begin_round()
         elif self._incarnations > 1:
             await self._recover_after_crash()
             # The crashed incarnation may have sent part of a tick's frames: start over.
@@ -307,7 +318,7 @@ class Arena:
         try:
             with trio.fail_after(_RECOVERY_TIMEOUT):
                 await journal.storage.flush()
-                recovery = await journal.storage.load_recovery(self.arena_id)
+                recovery = await journal.storage.load_recovery(journal.replay_id)
         except (StorageError, ActorGone, trio.TooSlowError) as exc:
             log.warning(
                 "arena restarted from memory: storage did not answer",

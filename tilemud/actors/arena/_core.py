@@ -30,7 +30,11 @@ from tilemud.game import (
     Placement,
     PlacementResult,
     RuleConfig,
+    end_round,
     resolve_tick,
+    round_first_tick,
+    round_of,
+    round_over,
 )
 from tilemud.metrics import ArenaMeter
 from tilemud.protocol import MAX_COORD
@@ -71,6 +75,8 @@ class ArenaCore:
         # would otherwise send 45,000 frames (each joiner announced to everyone seated).
         self._joined: dict[str, str] = {}
         self._frames = ArenaFrames(arena_id)
+        #: The round being played (always 1 without ``rules.round_ticks``).
+        self.round = 1
 
     # -- seats ----------------------------------------------------------------------------
 
@@ -170,6 +176,9 @@ class ArenaCore:
             How the battle ended, once it has (and at every later tick); None meanwhile.
         """
         started = time.perf_counter()
+        if self.rules.round_ticks is not None and round_of(tick, self.rules) > self.round:
+            # The round's last tick was skipped (an overrun): end it before this one.
+            self._end_round()
         journal = self.journal
         if journal is not None and self._pending and not journal.can_take(len(self._pending)):
             self._refuse_unstorable(journal.retry_after())
@@ -204,6 +213,8 @@ class ArenaCore:
             journal.release()  # also those whose wake-up found the mailbox full
         if outcome.placed:
             self._seats.publish(frames.tick(outcome, scores_before=before.scores))
+        if round_over(tick, self.round, self.rules):
+            self._end_round()
         elapsed = time.perf_counter() - started
         self.times.record(elapsed)
         meter = self._meter
@@ -224,9 +235,54 @@ class ArenaCore:
             if link is not None and placement.rid is not None:
                 link.reply(placement.rid, self._frames.not_stored(placement.rid, retry_after))
 
-    def restore(self, state: ArenaState) -> None:
-        """Run on from ``state`` (rebuilt from storage); queued placements stay queued."""
+    @property
+    def replay_id(self) -> str:
+        """The storage id of the current round's replay (the arena's id without rounds)."""
+        if self.rules.round_ticks is None:
+            return self.arena_id
+        return f"{self.arena_id}.{self.round}"
+
+    def begin_round(self) -> None:
+        """Log the current round's start (again, after a restart: that is harmless)."""
+        if self.journal is not None and self.rules.round_ticks is not None:
+            self.journal.begin_round(
+                replay_id=self.replay_id,
+                round_number=self.round,
+                first_tick=max(round_first_tick(self.round, self.rules), self.state.tick + 1),
+                players=self._seats.ids(),
+            )
+
+    def _end_round(self) -> None:
+        """End the current round: tell everyone, store its end, clear the board, go on."""
+        replay_id = self.replay_id
+        state, result = end_round(self.state, round_number=self.round, rules=self.rules)
+        self._seats.publish(self._frames.round_ended(result, replay_id=replay_id))
+        if self.journal is not None:
+            self.journal.end_round(result)
         self.state = state
+        self.round += 1
+        self.begin_round()
+        log.info(
+            "round ended",
+            extra={
+                "arena_id": self.arena_id,
+                "round": result.round,
+                "tick": result.last_tick,
+                "winners": list(result.winners[:5]),
+            },
+        )
+
+    def restore(self, state: ArenaState, round_number: int | None = None) -> None:
+        """Run on from ``state`` (rebuilt from storage); queued placements stay queued.
+
+        Args:
+            state: the state to run on from.
+            round_number: the round ``state`` is in; None keeps the current one.
+        """
+        if round_number is not None:
+            self.round = round_number
+        self.state = state
+        self.begin_round()  # the round's row before anything logged into it
         if self.journal is not None:
             self.journal.restored(state)
 

@@ -39,8 +39,9 @@ from typing import TypeAlias, assert_never
 import attrs
 
 from tilemud.actors.arena._actor import Arena
-from tilemud.actors.arena._journal import RecoveryMismatch, recover_state
+from tilemud.actors.arena._journal import RecoveryMismatch
 from tilemud.actors.arena._messages import ArenaMessage
+from tilemud.actors.arena._rounds import load_live_state
 from tilemud.config import WorldSettings
 from tilemud.errors import ActorGone
 from tilemud.game import ArenaState, Mode, RuleConfig, SnapshotError
@@ -270,9 +271,8 @@ class ArenaDirectory:
 
     async def _restore_arena(self, record: ArenaRecord) -> None:
         assert self._storage is not None
-        recovery = await self._storage.load_recovery(record.arena_id)
         try:
-            state = recover_state(recovery, seed=record.seed)
+            rules, state, round_number = await load_live_state(self._storage, record)
         except (RecoveryMismatch, SnapshotError) as exc:
             # Its log does not rebuild its board: bringing it back would put players on a
             # board nobody played. It stays live in storage, for an operator to look at.
@@ -287,16 +287,17 @@ class ArenaDirectory:
             arena_id=record.arena_id,
             mode=mode,
             region=record.region,
-            rules=recovery.rules,
+            rules=rules,
             seed=record.seed,
             restored=state,
+            restored_round=round_number,
         )
         log.info(
             "arena brought back from storage",
             extra={
                 "arena_id": record.arena_id,
-                "snapshot_tick": None if recovery.snapshot is None else recovery.snapshot.tick,
-                "logged_placements": len(recovery.placements),
+                "tick": state.tick,
+                "round": round_number,
             },
         )
 
@@ -338,6 +339,7 @@ class ArenaDirectory:
         rules: RuleConfig,
         seed: int,
         restored: ArenaState | None = None,
+        restored_round: int | None = None,
     ) -> _Entry:
         directory = self.ref
 
@@ -363,6 +365,7 @@ class ArenaDirectory:
             storage=self._storage,
             snapshot_ticks=self._snapshot_ticks,
             restored=restored,
+            restored_round=restored_round,
         )
         await self._arenas.start_child(
             # A graceful stop lets the arena finish its tick and answer what it holds.

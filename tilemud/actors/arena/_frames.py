@@ -1,9 +1,10 @@
 """The wire frames one arena sends, built from game values and encoded once.
 
 Stream frames (``snapshot``, ``tick``, ``player_joined``, ``player_left``,
-``battle_ended``) are encoded with :func:`~tilemud.protocol.encode_stream_body`, without a
-``seq``: each player's stream stamps its own. Their ``sent_at`` is the wall clock
-(``time.time()``) when the body is built: it leaves the process, for latency measurement.
+``battle_ended``, ``round_ended``) are encoded with
+:func:`~tilemud.protocol.encode_stream_body`, without a ``seq``: each player's stream
+stamps its own. Their ``sent_at`` is the wall clock (``time.time()``) when the body is
+built: it leaves the process, for latency measurement.
 Replies (``place_result``, ``error``) are whole frames from
 :func:`~tilemud.protocol.encode_server`.
 """
@@ -13,7 +14,14 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 
-from tilemud.game import ArenaState, BattleResult, Board, PlacementResult, TickOutcome
+from tilemud.game import (
+    ArenaState,
+    BattleResult,
+    Board,
+    PlacementResult,
+    RoundResult,
+    TickOutcome,
+)
 from tilemud.protocol import (
     UNSTAMPED,
     ArenaSnapshot,
@@ -26,6 +34,7 @@ from tilemud.protocol import (
     PlaceResult,
     PlayerJoined,
     PlayerLeft,
+    RoundEnded,
     encode_server,
     encode_stream_body,
 )
@@ -92,6 +101,13 @@ class ArenaFrames:
     def battle_ended(self, result: BattleResult) -> str:
         """The ``battle_ended`` body: final scores and winners."""
         frame = BattleEnded.from_result(result, arena_id=self._arena_id, sent_at=time.time())
+        return encode_stream_body(frame)
+
+    def round_ended(self, result: RoundResult, *, replay_id: str) -> str:
+        """The ``round_ended`` body: the round's scores, winners and replay id."""
+        frame = RoundEnded.from_result(
+            result, arena_id=self._arena_id, replay_id=replay_id, sent_at=time.time()
+        )
         return encode_stream_body(frame)
 
     def place_result(self, result: PlacementResult, *, rid: str, tick: int) -> str:

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import collections
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 
 from tilemud.actors.arena._links import PlayerLink
 from tilemud.errors import TilemudError
-from tilemud.game import ArenaState, Placement, check_replay
+from tilemud.game import ArenaState, Placement, RoundResult, check_replay
 from tilemud.storage import ArenaStorage, Recovery, Snapshot
 
 log = logging.getLogger("tilemud.arena")
@@ -74,6 +74,8 @@ class ArenaJournal:
         wake: Callable[[], None],
     ) -> None:
         self.arena_id = arena_id
+        #: The storage id the log goes to: the arena's own, or its current round's.
+        self.replay_id = arena_id
         self.storage = storage
         self._snapshot_ticks = snapshot_ticks
         self._wake = wake
@@ -104,10 +106,10 @@ class ArenaJournal:
         """
         snapshot = None
         if state.tick - self._last_snapshot >= self._snapshot_ticks:
-            snapshot = Snapshot.of_state(self.arena_id, state)
+            snapshot = Snapshot.of_state(self.replay_id, state)
             self._last_snapshot = state.tick
         position = self.storage.record_placements(
-            self.arena_id,
+            self.replay_id,
             state.tick,
             accepted,
             checksum=checksum,
@@ -120,15 +122,46 @@ class ArenaJournal:
 
     def record_snapshot(self, state: ArenaState) -> None:
         """Log a snapshot now (on a graceful stop, after a recovery), if there is room."""
-        if self.storage.record_snapshot(Snapshot.of_state(self.arena_id, state)) is not None:
+        if self.storage.record_snapshot(Snapshot.of_state(self.replay_id, state)) is not None:
             self._last_snapshot = state.tick
 
     def record_participant(self, player_id: str) -> None:
         """Log that ``player_id`` took a seat (they may then read the replay)."""
-        if self.storage.record_participant(self.arena_id, player_id) is None:
+        if self.storage.record_participant(self.replay_id, player_id) is None:
             log.warning(
                 "write-behind buffer full: participant not stored",
                 extra={"arena_id": self.arena_id, "player_id": player_id},
+            )
+
+    def begin_round(
+        self, *, replay_id: str, round_number: int, first_tick: int, players: Iterable[str]
+    ) -> None:
+        """Log from now on into round ``round_number``, stored as ``replay_id``; its row
+        and the seated ``players`` (its audience) go first. Offering it again is harmless."""
+        self.replay_id = replay_id
+        self._last_snapshot = first_tick - 1
+        if (
+            self.storage.record_round_start(
+                arena_id=self.arena_id,
+                round_id=replay_id,
+                round_number=round_number,
+                first_tick=first_tick,
+            )
+            is None
+        ):
+            log.error(
+                "write-behind buffer full: the round's row was not stored; its log will be refused",
+                extra={"arena_id": self.arena_id, "replay_id": replay_id},
+            )
+        for player_id in players:
+            self.record_participant(player_id)
+
+    def end_round(self, result: RoundResult) -> None:
+        """Log the end of the current round, after its last ticks."""
+        if self.storage.record_round_end(self.replay_id, result.to_dict()) is None:
+            log.error(
+                "write-behind buffer full: the round's end was not stored",
+                extra={"arena_id": self.arena_id, "replay_id": self.replay_id},
             )
 
     def hold(self, position: int, answers: list[HeldAnswer]) -> None:

@@ -44,6 +44,7 @@ from tilemud.net.http._openapi import openapi_document
 from tilemud.net.http._readiness import ReadinessProbe, ReadinessReport
 from tilemud.net.http._replays import add_replay_route, unauthorized
 from tilemud.net.http._responses import error_response, json_response, retry_later_response
+from tilemud.net.http._rounds import add_rounds_route
 from tilemud.storage import AdminStorage, ArenaStorage, StorageUnavailable
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
@@ -184,6 +185,7 @@ def create_app(
     app.add_url_rule("/metrics", "metrics", get_metrics, methods=["GET"])
     add_replay_route(app, tokens=tokens, storage=storage)
     add_admin_routes(app, tokens=tokens, storage=admin, moderation=moderation)
+    add_rounds_route(app, tokens=tokens, storage=storage)
 
     install_cors(app, settings.server.cors_origins)
     app.register_error_handler(ProtocolError, _bad_request)

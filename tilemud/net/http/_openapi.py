@@ -13,6 +13,7 @@ from typing import Any, Final
 from tilemud.net.http._admin_openapi import ADMIN_ERROR_CODES, admin_paths, admin_schemas
 from tilemud.net.http._names import MAX_NAME_LENGTH, MIN_NAME_LENGTH, name_pattern
 from tilemud.net.http._replay_schema import REPLAY_DOCUMENT_SCHEMA
+from tilemud.net.http._rounds import ROUNDS_PATHS, ROUNDS_SCHEMAS
 
 #: Every ``error.code`` the HTTP API itself answers with.
 ERROR_CODES: Final = (
@@ -352,9 +353,12 @@ def openapi_document(*, version: str) -> dict[str, Any]:
                 "`not_implemented`); those three also close the connection."
             ),
         },
-        "paths": {**_copy(_PATHS), **admin_paths()},
+        "paths": {**_copy(_PATHS), **_copy(ROUNDS_PATHS), **admin_paths()},
         "components": {
-            "schemas": {**_with_name_pattern(_copy(_SCHEMAS)), **admin_schemas()},
+            "schemas": {
+                **_with_name_pattern({**_copy(_SCHEMAS), **_copy(ROUNDS_SCHEMAS)}),
+                **admin_schemas(),
+            },
             "securitySchemes": {
                 "adminToken": {
                     "type": "http",

@@ -6,9 +6,10 @@ the order they are decided:
 - 401 ``missing_token`` / ``invalid_token`` / ``token_expired``: no usable token (with a
   ``WWW-Authenticate: Bearer`` challenge, RFC 6750).
 - 404 ``replays_not_stored``: this server runs without a database.
-- 404 ``not_found``: no such arena, or its replay was purged. Before 403 on purpose: arena
-  ids are not secret (the directory hands them out), and a purged arena has no
-  participants left to tell a player's 403 from the truth.
+- 404 ``not_found``: no such arena, or its replay was purged, or it is an epic arena
+  played in rounds (each round is a replay of its own: ``GET /v1/arenas/{id}/rounds``).
+  Before 403 on purpose: arena ids are not secret (the directory hands them out), and a
+  purged arena has no participants left to tell a player's 403 from the truth.
 - 403 ``forbidden``: the caller neither took part nor has the ``admin`` role.
 - 503 ``unavailable`` with ``retry_after``: the database is down or too slow.
 - 200: the replay document (``_replay_format``). An ended arena's replay no longer
@@ -41,6 +42,7 @@ from tilemud.storage import (
     RecordNotFound,
     Replay,
     StorageUnavailable,
+    list_rounds,
     load_arena,
     load_participants,
     load_replay,
@@ -167,6 +169,9 @@ def _read_replay(
     if arena.purged is not None:
         raise RecordNotFound(f"the replay of arena {arena_id} was purged")
     participants = load_participants(conn, arena_id)
+    if not participants and list_rounds(conn, arena_id, limit=1):
+        # An arena played in rounds logs nothing under its own id: each round is a replay.
+        raise RecordNotFound(f"arena {arena_id} is played in rounds; each has its replay")
     if not admin and viewer not in participants:
         return None
     return load_replay(conn, arena_id), participants
