@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import ssl
 import time
 from typing import Any
@@ -183,6 +184,11 @@ class Gateway:
             address: str | None = str(stream.socket.getpeername()[0])
         except OSError:
             address = None  # already reset by the client
+        if self._settings.send_buffer_bytes:
+            with contextlib.suppress(OSError):  # a socket already reset is served and ends
+                stream.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_SNDBUF, self._settings.send_buffer_bytes
+                )
         self._connections += 1
         self._handlers.start_soon(self._serve_socket, stream, address)
 

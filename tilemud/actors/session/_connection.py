@@ -13,8 +13,12 @@ Takes:
     ``rate_limited`` with ``retry_after``; a longer run closes 1008 (the wire layer).
     ``request_close`` (from the gateway or the session keeper).
 Sends:
-    one writer task writes every frame to the socket: replies first (the outbox), then the
-    session's stream frames, each stamped with its seq.
+    replies first (the outbox), then the session's stream frames, each stamped with its
+    seq. While the connection is idle (nothing queued, no send in progress), a stream frame
+    is written by the fan-out itself (:meth:`Connection.write_now`, a non-blocking write
+    to the socket: no task switch per player); the writer task is woken only when the
+    kernel's buffer is full or something is queued, and then writes everything queued in
+    one send.
 Mailbox:
     the outbox, ``gateway.outbound_queue`` replies. An outbox or a stream whose backlog
     stays full for ``gateway.slow_client_timeout`` seconds closes the connection with 4008
@@ -34,6 +38,7 @@ import trio
 
 from tilemud.actors.session._outbox import Outbox
 from tilemud.actors.session._session import Session
+from tilemud.actors.session._stream import SessionStream
 from tilemud.config import GatewaySettings
 from tilemud.errors import ProtocolError
 from tilemud.mailbox import Doorbell
@@ -48,9 +53,12 @@ from tilemud.protocol import (
     encode_server,
     error_reply,
 )
-from tilemud.wire import ConnectionClosed, Refused, WebSocket
+from tilemud.wire import ConnectionClosed, Refused, WebSocket, encode_text
 
 log = logging.getLogger("tilemud.connection")
+
+#: Bytes the writer gathers into one send (at least one frame, whatever its size).
+SEND_BATCH_BYTES = 256 * 1024
 
 #: Not a close code on the wire: marks a connection whose client closed or vanished first.
 CLIENT_LEFT = -1
@@ -89,6 +97,22 @@ def rate_limited_reply(data: str | bytes | None, retry_after: float) -> str:
     )
 
 
+class _WritingBell(Doorbell):
+    """The doorbell the session rings: ringing it writes at once what the socket takes
+    (``write_now``); :meth:`wake` is the plain doorbell that wakes the writer task."""
+
+    def __init__(self, write_now: Callable[[], None]) -> None:
+        super().__init__()
+        self._write_now = write_now
+
+    def ring(self) -> None:
+        self._write_now()
+
+    def wake(self) -> None:
+        """Wake the writer task."""
+        super().ring()
+
+
 class Connection:
     """The connection actor's state and tasks. Only its own tasks touch it.
 
@@ -123,7 +147,10 @@ class Connection:
         #: Frames written to the socket. A plain int on the hot path: the gateway sums
         #: them when the metrics are scraped.
         self.frames_sent = 0
-        self._bell = Doorbell()
+        self._bell = _WritingBell(self.write_now)
+        # The writer holds frames it took and has not finished writing: the fast path must
+        # not overtake them.
+        self._writing = False
         self._close_requested = trio.Event()
         self._close: CloseRequest | None = None
         # A graceful stop reads no more frames (stop_reading); the scope is the wait for one.
@@ -143,6 +170,11 @@ class Connection:
     def dropped(self) -> int:
         """Replies dropped because the outbox was full."""
         return self._outbox.dropped
+
+    @property
+    def writes_cut(self) -> int:
+        """Fast-path writes the kernel took only in part; the writer finished them."""
+        return self._websocket.writes_cut
 
     @property
     def outbox_depth(self) -> int:
@@ -212,7 +244,7 @@ class Connection:
             # finish that frame and stop; a writer still stuck at the deadline is
             # cancelled, and the wire layer then drops the socket without a close frame.
             self._outbox.close()
-            self._bell.ring()
+            self._bell.wake()
             with trio.move_on_at(deadline):
                 await writer_done.wait()
             nursery.cancel_scope.cancel()
@@ -268,20 +300,70 @@ class Connection:
 
     async def _send_reply(self, frame: str) -> None:
         await self._outbox.put(frame)
-        self._bell.ring()
+        self._bell.wake()
+
+    def write_now(self) -> None:
+        """Write what is queued from the caller's task, if the socket takes it at once.
+
+        The session's doorbell: the fan-out rings it after publishing a frame, an arena
+        after queueing a reply. While the writer task is idle and no bytes are pending,
+        everything queued (normally one frame) goes to the socket at once, without waking
+        the writer: no task switch per player. When the kernel's buffer takes only part of
+        it, the wire layer holds the rest and the writer is woken to finish it; when a
+        send is under way, only the writer is woken. Never blocks.
+        """
+        if self._writing or self._outbox.closed or not self._websocket.can_write_nowait:
+            self._bell.wake()
+            return
+        batch = self._take_batch(self.session.stream)
+        if not batch:
+            return
+        first = self.frames_sent == 0
+        self._websocket.write_nowait(batch[0] if len(batch) == 1 else b"".join(batch))
+        self._sent(len(batch), first=first)
+        websocket = self._websocket
+        if (
+            websocket.pending
+            or websocket.closed
+            or self.session.stream.unsent
+            or self._outbox.depth
+        ):
+            self._bell.wake()
+
+    def _sent(self, frames: int, *, first: bool) -> None:
+        self.frames_sent += frames
+        if first and frames:  # the welcome, always the first frame: run() queued it
+            self._meter.handshake_seconds.observe(trio.current_time() - self._opened_at)
 
     async def _write_frames(self) -> None:
         stream = self.session.stream
+        websocket = self._websocket
         while not self._outbox.closed:
-            frame = self._outbox.take_nowait() or stream.next_ready()
-            if frame is None:
+            batch = self._take_batch(stream)
+            if not batch and not websocket.pending:
                 await self._bell.wait()
                 continue
+            first = self.frames_sent == 0
+            self._writing = True
             try:
-                await self._websocket.send_text(frame)
+                # The rest of a frame the fast path began goes first (the wire sees to it).
+                await websocket.send_frames(b"".join(batch))
             except ConnectionClosed:
                 self.request_close(CLIENT_LEFT, "client left")
                 return
-            self.frames_sent += 1
-            if self.frames_sent == 1:  # the welcome, always the first frame: run() queued it
-                self._meter.handshake_seconds.observe(trio.current_time() - self._opened_at)
+            finally:
+                self._writing = False
+            self._sent(len(batch), first=first)
+
+    def _take_batch(self, stream: SessionStream[bytes]) -> list[bytes]:
+        """Everything queued, replies first, up to :data:`SEND_BATCH_BYTES`."""
+        batch: list[bytes] = []
+        size = 0
+        while size < SEND_BATCH_BYTES and (reply := self._outbox.take_nowait()) is not None:
+            encoded = encode_text(reply)
+            batch.append(encoded)
+            size += len(encoded)
+        while size < SEND_BATCH_BYTES and (frame := stream.next_ready()) is not None:
+            batch.append(frame)
+            size += len(frame)
+        return batch

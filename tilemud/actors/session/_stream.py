@@ -42,11 +42,20 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from typing import Generic, TypeVar
 
 import trio
 
 from tilemud.actors.session._stall import StallWatch
 from tilemud.errors import TilemudError
+from tilemud.protocol import stamp
+from tilemud.wire import encode_text
+
+
+def stream_frame(body: str, seq: int) -> bytes:
+    """The whole WebSocket frame of a stream body for one player: the header and the text
+    with its ``seq`` in one buffer, written as is (never framed again per player)."""
+    return encode_text(stamp(body, seq))
 
 
 class InvalidAck(TilemudError):
@@ -55,7 +64,11 @@ class InvalidAck(TilemudError):
     code = "invalid_ack"
 
 
-class SessionStream:
+#: What a stamped frame is: the text (tests), or the wire's bytes with the WebSocket header.
+F = TypeVar("F")
+
+
+class SessionStream(Generic[F]):
     """The numbered, resumable stream of high-volume frames of one player.
 
     Not thread-safe and not shared between tasks other than by the session's own task
@@ -63,8 +76,8 @@ class SessionStream:
 
     Args:
         capacity: how many unacked frames are retained for resends (at least 1).
-        stamp: splices a sequence number into a pre-encoded body
-            (``tilemud.protocol.stamp``).
+        stamp: makes the frame of a pre-encoded body and a sequence number
+            (``tilemud.protocol.stamp``, or that and the WebSocket header in one buffer).
         slow_after: seconds of Trio time the unsent frames may stay at ``high_water``
             before :meth:`wait_stalled` returns.
         high_water: how many unsent frames make the client count as behind; defaults to
@@ -81,7 +94,7 @@ class SessionStream:
         self,
         *,
         capacity: int,
-        stamp: Callable[[str, int], str],
+        stamp: Callable[[str, int], F],
         slow_after: float,
         high_water: int | None = None,
         on_dropped: Callable[[], object] | None = None,
@@ -220,7 +233,7 @@ class SessionStream:
         for _ in range(min(seq - first + 1, len(self._sent))):
             self._sent.popleft()
 
-    def next_ready(self) -> str | None:
+    def next_ready(self) -> F | None:
         """Hand out the next stamped frame after the cursor, advancing it.
 
         Returns:
@@ -237,7 +250,7 @@ class SessionStream:
         self._stall.update(len(self._unsent))
         return self._stamp(body, self._cursor)
 
-    async def next_frame(self) -> str:
+    async def next_frame(self) -> F:
         """Wait for the next stamped frame and hand it out.
 
         Raises:
