@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 import trio
 import trio.testing
 from wsproto.connection import Connection, ConnectionType
+from wsproto.events import TextMessage
 
 from tilemud.wire import Limits, WebSocket, encode_text
 
@@ -137,3 +138,23 @@ async def test_memory_streams_take_no_fast_path() -> None:
     websocket = WebSocket(left, Connection(ConnectionType.SERVER), LIMITS)
     assert not websocket.can_write_nowait
     assert not websocket.write_nowait(encode_text("x"))
+
+
+async def test_a_message_is_dated_by_the_read_that_brought_its_bytes(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Two frames that arrived in one read share its time, however late the second is
+    taken (the actions limit judges a frame by it: docs/protocol.md)."""
+    server_side, client_side = trio.testing.memory_stream_pair()
+    websocket = WebSocket(server_side, Connection(ConnectionType.SERVER), LIMITS)
+    client = Connection(ConnectionType.CLIENT)
+    await trio.sleep(3)
+    await client_side.send_all(
+        client.send(TextMessage(data="first")) + client.send(TextMessage(data="second"))
+    )
+    assert await websocket.receive() == "first"
+    read = websocket.read_at
+    assert read == trio.current_time()
+    await trio.sleep(5)  # a busy server gets to the second frame later
+    assert await websocket.receive() == "second"
+    assert websocket.read_at == read

@@ -136,6 +136,8 @@ class WebSocket:
         # The client's close frame, when the client began the closing handshake.
         self._client_close: CloseConnection | None = None
         self._transport_gone = False
+        # The Trio time of the last read from the transport.
+        self._read_at = trio.current_time()
         # The message being received: its parts, its size, and the verdict of its frames.
         self._parts: list[str | bytes] = []
         self._size = 0
@@ -147,6 +149,11 @@ class WebSocket:
         return self._closed
 
     # -- receiving ---------------------------------------------------------------------
+
+    @property
+    def read_at(self) -> float:
+        """The Trio time at which the bytes that completed the last message were read."""
+        return self._read_at
 
     async def receive(self) -> str | bytes | Refused:
         """The next message: text, binary, or a :class:`Refused` frame to answer.
@@ -173,6 +180,7 @@ class WebSocket:
             if not data:
                 self._transport_gone = True
                 raise self._close_with(ConnectionClosed(ABNORMAL_CLOSURE))
+            self._read_at = trio.current_time()
             self._protocol.receive_data(bytes(data))
 
     async def _on_event(self, event: object) -> str | bytes | Refused | None:

@@ -290,7 +290,7 @@ class Connection:
             except ProtocolError as exc:
                 await self._send_reply(encode_server(error_reply(exc, rid=exc.rid)))
                 continue
-            reply = await self.session.handle(message)
+            reply = await self.session.handle(message, read_at=self._websocket.read_at)
             if reply is not None:
                 await self._send_reply(reply)
             if isinstance(message, Hello):

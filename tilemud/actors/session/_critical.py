@@ -238,6 +238,7 @@ async def apply_once(
     limiter: RateLimiter,
     count: Callable[[ActionOutcome], None] | None,
     limited: str,
+    read_at: float | None = None,
 ) -> str | None:
     """Apply a critical request at most once per ``rid`` of ``log``, under ``limiter``.
 
@@ -260,7 +261,7 @@ async def apply_once(
         counted("repeated")
         return seen.frame if isinstance(seen, Answered) else None
     assert isinstance(seen, Fresh)
-    retry_after = await limiter.acquire(player_id)
+    retry_after = await limiter.acquire(player_id, at=read_at)
     try:
         if retry_after is not None:
             raise Refused(ErrorCode.RATE_LIMITED, limited, retry_after=round(retry_after, 3))
