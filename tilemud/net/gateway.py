@@ -58,6 +58,9 @@ from tilemud.wire import ConnectionClosed, WebSocket
 
 log = logging.getLogger("tilemud.gateway")
 
+#: Seconds between two looks for slow clients (at most; a quarter of the timeout if less).
+SLOW_CLIENT_SWEEP = 0.25
+
 #: Sockets beyond ``max_connections`` that are still told ``server_full`` at once; any
 #: more are closed without a word, so that a flood of refusals holds few descriptors.
 _REFUSING_AT_ONCE = 64
@@ -154,6 +157,7 @@ class Gateway:
             self._table = SessionKeeper(
                 self._settings, self._services, self._presence, timers=handlers
             )
+            handlers.start_soon(self._close_slow_clients)
             listeners = await trio.open_tcp_listeners(self._server.ws_port, host=self._server.host)
             async with trio.open_nursery() as listening:
                 for listener in listeners:
@@ -176,6 +180,19 @@ class Gateway:
             await drain_connections(list(self._live), within=self._settings.drain_timeout)
             await self._close_all()
             handlers.cancel_scope.cancel()
+
+    async def _close_slow_clients(self) -> None:
+        """Close (4008) every connection whose backlog stayed full too long.
+
+        One task for all connections, a few times per ``slow_client_timeout``: two waiting
+        tasks per connection cost more memory per player than the whole check costs CPU.
+        """
+        interval = min(SLOW_CLIENT_SWEEP, self._settings.slow_client_timeout / 4)
+        while True:
+            await trio.sleep(interval)
+            now = trio.current_time()
+            for connection in list(self._live):
+                connection.close_if_stalled(now)
 
     def _accepted(self, stream: trio.SocketStream) -> None:
         """A socket was accepted: count it at once and serve it in its own task."""

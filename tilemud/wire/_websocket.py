@@ -16,6 +16,11 @@ own task, without waiting and without a task switch, when no send is in progress
 transport is a plain TCP socket. What the kernel's buffer does not take is held and goes
 out first with the next send (:meth:`WebSocket.flush`), so a frame is never cut or
 interleaved.
+
+Why one module of over 400 lines: receiving, the two ways of sending and the closing
+handshake share one object's state (the send lock, the bytes pending, how it closed), and
+their rules (a frame is never cut nor overtaken, a broken stream is only dropped) hold
+only together; split, each part would have to reach into the others.
 """
 
 from __future__ import annotations

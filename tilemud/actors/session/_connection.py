@@ -22,16 +22,17 @@ Sends:
 Mailbox:
     the outbox, ``gateway.outbound_queue`` replies. An outbox or a stream whose backlog
     stays full for ``gateway.slow_client_timeout`` seconds closes the connection with 4008
-    (slow client); the session keeps its frames for a resume. A close, once begun, ends
-    within ``gateway.close_timeout``: the writer's last frame, the close frame and the
-    client's answer share that deadline; a client that never answers is dropped then.
+    (slow client; the gateway looks at every connection a few times a second); the
+    session keeps its frames for a resume. A close, once begun, ends within
+    ``gateway.close_timeout``: the writer's last frame, the close frame and the client's
+    answer share that deadline; a client that never answers is dropped then.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import attrs
 import trio
@@ -232,8 +233,6 @@ class Connection:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(write)
             async with trio.open_nursery() as inbound:
-                inbound.start_soon(self._close_when_stalled, self._outbox.wait_stalled)
-                inbound.start_soon(self._close_when_stalled, self.session.stream.wait_stalled)
                 inbound.start_soon(self._read_until_client_leaves)
                 await self._close_requested.wait()
                 inbound.cancel_scope.cancel()
@@ -256,10 +255,19 @@ class Connection:
             await self._websocket.close(close.code, close.reason, deadline=deadline)
         return None if close.code == CLIENT_LEFT else close
 
-    async def _close_when_stalled(self, wait_stalled: Callable[[], Awaitable[None]]) -> None:
-        await wait_stalled()
-        log.warning("slow client: backlog full too long", extra=self._log_extra)
-        self.request_close(CloseCode.SLOW_CLIENT, ErrorCode.SLOW_CLIENT)
+    def close_if_stalled(self, now: float) -> bool:
+        """Close with 4008 when the outbox or the stream has stayed full too long.
+
+        The gateway calls it for every connection a few times a second (one task for all
+        of them, rather than two waiting tasks per connection: memory per player).
+
+        Returns:
+            Whether the connection is (now) closing as a slow client.
+        """
+        if self._close is None and (self._outbox.stalled(now) or self.session.stream.stalled(now)):
+            log.warning("slow client: backlog full too long", extra=self._log_extra)
+            self.request_close(CloseCode.SLOW_CLIENT, ErrorCode.SLOW_CLIENT)
+        return self._close is not None and self._close.code == CloseCode.SLOW_CLIENT
 
     async def _read_until_client_leaves(self) -> None:
         await self._read_player_frames()

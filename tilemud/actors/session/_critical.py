@@ -104,8 +104,6 @@ class Answered:
 Seen: TypeAlias = Fresh | Pending | Answered
 
 
-
-
 class RequestLog:
     """Remembers a player's critical request ids and their answers.
 

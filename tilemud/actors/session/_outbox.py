@@ -98,6 +98,10 @@ class Outbox:
         """Whether :meth:`close` was called."""
         return self._closed
 
+    def stalled(self, now: float) -> bool:
+        """Whether the queue has stayed full for longer than ``slow_after`` seconds."""
+        return self._stall.stalled(now)
+
     async def wait_stalled(self) -> None:
         """Return once the queue has stayed full for longer than ``slow_after`` seconds."""
         await self._stall.wait_stalled()

@@ -73,6 +73,10 @@ class StallWatch:
         elif level <= self._low_water and self._full_since is not None:
             self.clear()
 
+    def stalled(self, now: float) -> bool:
+        """Whether the queue has been full without a break for ``slow_after`` seconds."""
+        return self._full_since is not None and now - self._full_since >= self._slow_after
+
     def clear(self) -> None:
         """Forget the current full period (the queue drained, or a new connection began)."""
         if self._full_since is not None:

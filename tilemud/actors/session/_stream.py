@@ -311,6 +311,10 @@ class SessionStream(Generic[F]):
         self._stall.clear()
         self._wake()
 
+    def stalled(self, now: float) -> bool:
+        """Whether the unsent frames have stayed at high water for ``slow_after`` s."""
+        return self._stall.stalled(now)
+
     async def wait_stalled(self) -> None:
         """Return once the unsent frames have stayed at high water for ``slow_after`` s."""
         await self._stall.wait_stalled()
