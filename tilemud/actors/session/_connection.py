@@ -153,6 +153,7 @@ class Connection:
         # not overtake them.
         self._writing = False
         self._close_requested = trio.Event()
+        self._reading: trio.CancelScope | None = None
         self._close: CloseRequest | None = None
         # A graceful stop reads no more frames (stop_reading); the scope is the wait for one.
         self._reading_stopped = False
@@ -203,6 +204,8 @@ class Connection:
         if self._close is None:
             self._close = CloseRequest(code, reason)
             self._close_requested.set()
+            if self._reading is not None:
+                self._reading.cancel()
 
     async def run(self, welcome: str, last_seq: int | None) -> CloseRequest | None:
         """Serve the player until the connection ends or a close is requested.
@@ -232,10 +235,14 @@ class Connection:
 
         async with trio.open_nursery() as nursery:
             nursery.start_soon(write)
-            async with trio.open_nursery() as inbound:
-                inbound.start_soon(self._read_until_client_leaves)
-                await self._close_requested.wait()
-                inbound.cancel_scope.cancel()
+            # The reader runs in this task (one task less per player): a close request
+            # cancels it wherever it is, as it would cancel a task of its own.
+            with trio.CancelScope() as reading:
+                self._reading = reading
+                if self._close is not None:
+                    reading.cancel()
+                await self._read_until_client_leaves()
+                await self._close_requested.wait()  # after stop_reading: until the close
             # One deadline for the whole close, from the moment it began.
             deadline = trio.current_time() + self._settings.close_timeout
             # The writer may be in the middle of a frame: cancelling it there would leave
