@@ -42,7 +42,6 @@ from tilemud.actors.session._session import Session
 from tilemud.actors.session._stream import SessionStream
 from tilemud.config import GatewaySettings
 from tilemud.errors import ProtocolError
-from tilemud.mailbox import Doorbell
 from tilemud.metrics import ConnectionMeter
 from tilemud.protocol import (
     CloseCode,
@@ -98,20 +97,14 @@ def rate_limited_reply(data: str | bytes | None, retry_after: float) -> str:
     )
 
 
-class _WritingBell(Doorbell):
-    """The doorbell the session rings: ringing it writes at once what the socket takes
-    (``write_now``); :meth:`wake` is the plain doorbell that wakes the writer task."""
+class _WritingBell:
+    """The bell the session rings: ringing it writes at once what the socket takes
+    (:meth:`Connection.write_now`, which starts a writer task only when needed)."""
+
+    __slots__ = ("ring",)
 
     def __init__(self, write_now: Callable[[], None]) -> None:
-        super().__init__()
-        self._write_now = write_now
-
-    def ring(self) -> None:
-        self._write_now()
-
-    def wake(self) -> None:
-        """Wake the writer task."""
-        super().ring()
+        self.ring = write_now
 
 
 class Connection:
@@ -149,6 +142,10 @@ class Connection:
         #: them when the metrics are scraped.
         self.frames_sent = 0
         self._bell = _WritingBell(self.write_now)
+        # The writer task runs only while there is something the fast path could not
+        # write; `_writer_done` is set when it ends (None while none runs).
+        self._writers: trio.Nursery | None = None
+        self._writer_done: trio.Event | None = None
         # The writer holds frames it took and has not finished writing: the fast path must
         # not overtake them.
         self._writing = False
@@ -225,16 +222,9 @@ class Connection:
             self.session.detach()
 
     async def _serve(self) -> CloseRequest | None:
-        writer_done = trio.Event()
-
-        async def write() -> None:
-            try:
-                await self._write_frames()
-            finally:
-                writer_done.set()
-
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(write)
+            self._writers = nursery
+            self._wake_writer()  # whatever was queued before (the welcome, a resume)
             # The reader runs in this task (one task less per player): a close request
             # cancels it wherever it is, as it would cancel a task of its own.
             with trio.CancelScope() as reading:
@@ -250,9 +240,11 @@ class Connection:
             # finish that frame and stop; a writer still stuck at the deadline is
             # cancelled, and the wire layer then drops the socket without a close frame.
             self._outbox.close()
-            self._bell.wake()
-            with trio.move_on_at(deadline):
-                await writer_done.wait()
+            writer_done = self._writer_done
+            if writer_done is not None:
+                with trio.move_on_at(deadline):
+                    await writer_done.wait()
+            self._writers = None
             nursery.cancel_scope.cancel()
         close = self._close
         assert close is not None
@@ -315,7 +307,7 @@ class Connection:
 
     async def _send_reply(self, frame: str) -> None:
         await self._outbox.put(frame)
-        self._bell.wake()
+        self.write_now()
 
     def write_now(self) -> None:
         """Write what is queued from the caller's task, if the socket takes it at once.
@@ -328,7 +320,7 @@ class Connection:
         send is under way, only the writer is woken. Never blocks.
         """
         if self._writing or self._outbox.closed or not self._websocket.can_write_nowait:
-            self._bell.wake()
+            self._wake_writer()
             return
         batch = self._take_batch(self.session.stream)
         if not batch:
@@ -343,32 +335,44 @@ class Connection:
             or self.session.stream.unsent
             or self._outbox.depth
         ):
-            self._bell.wake()
+            self._wake_writer()
 
     def _sent(self, frames: int, *, first: bool) -> None:
         self.frames_sent += frames
         if first and frames:  # the welcome, always the first frame: run() queued it
             self._meter.handshake_seconds.observe(trio.current_time() - self._opened_at)
 
-    async def _write_frames(self) -> None:
+    def _wake_writer(self) -> None:
+        """Start the writer task unless it runs (it ends once nothing is left to write)."""
+        if self._writer_done is None and self._writers is not None and not self._outbox.closed:
+            self._writer_done = trio.Event()
+            self._writers.start_soon(self._write_frames, self._writer_done)
+
+    async def _write_frames(self, done: trio.Event) -> None:
         stream = self.session.stream
         websocket = self._websocket
-        while not self._outbox.closed:
-            batch = self._take_batch(stream)
-            if not batch and not websocket.pending:
-                await self._bell.wait()
-                continue
-            first = self.frames_sent == 0
-            self._writing = True
-            try:
-                # The rest of a frame the fast path began goes first (the wire sees to it).
-                await websocket.send_frames(b"".join(batch))
-            except ConnectionClosed:
-                self.request_close(CLIENT_LEFT, "client left")
-                return
-            finally:
-                self._writing = False
-            self._sent(len(batch), first=first)
+        try:
+            while not self._outbox.closed:
+                if websocket.closed is not None:  # the transport broke under write_now
+                    self.request_close(CLIENT_LEFT, "client left")
+                    return
+                batch = self._take_batch(stream)
+                if not batch and not websocket.pending:
+                    return  # all written: the next frame goes by the fast path again
+                first = self.frames_sent == 0
+                self._writing = True
+                try:
+                    # The rest of a frame the fast path began goes first (the wire sees to it).
+                    await websocket.send_frames(b"".join(batch))
+                except ConnectionClosed:
+                    self.request_close(CLIENT_LEFT, "client left")
+                    return
+                finally:
+                    self._writing = False
+                self._sent(len(batch), first=first)
+        finally:
+            self._writer_done = None
+            done.set()
 
     def _take_batch(self, stream: SessionStream[bytes]) -> list[bytes]:
         """Everything queued, replies first, up to :data:`SEND_BATCH_BYTES`."""

@@ -55,7 +55,7 @@ from tilemud.actors.session._stream import InvalidAck, SessionStream, stream_fra
 from tilemud.cluster.ratelimit import RateLimiter
 from tilemud.config import GatewaySettings
 from tilemud.errors import ActorGone, MailboxFull
-from tilemud.mailbox import Doorbell
+from tilemud.mailbox import Bell
 from tilemud.metrics import Action, ActionOutcome
 from tilemud.protocol import (
     UNSTAMPED,
@@ -133,7 +133,7 @@ class Session:
         #: The one way in for other actors.
         self.ref = SessionRef(self)
         self._outbox: Outbox | None = None
-        self._bell: Doorbell | None = None
+        self._bell: Bell | None = None
         self._resync_asked = False
 
     # -- what SessionRef forwards: synchronous, never blocking ---------------------------
@@ -191,7 +191,7 @@ class Session:
 
     # -- connections ----------------------------------------------------------------------
 
-    async def attach(self, outbox: Outbox, bell: Doorbell, last_seq: int | None) -> None:
+    async def attach(self, outbox: Outbox, bell: Bell, last_seq: int | None) -> None:
         """A connection takes over: resend after ``last_seq``, or a snapshot when too old.
 
         Without ``last_seq`` the stream resumes after the last ``ack`` (frames received but
