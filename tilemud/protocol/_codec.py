@@ -59,6 +59,7 @@ from tilemud.protocol._fields import (
 )
 from tilemud.protocol._server_messages import SERVER_MESSAGES, ServerMessage
 from tilemud.protocol._stream_frames import STREAM_MESSAGES, StreamMessage
+from tilemud.protocol._unchecked import unchecked
 from tilemud.protocol._versions import SUPPORTED_VERSIONS
 
 # Built completely at import and never reconfigured: a constant, though cattrs caches the
@@ -114,11 +115,12 @@ def _common_client_message(obj: dict[str, Any]) -> ClientMessage | None:
             and type(kind) is str
             and 1 <= len(kind) <= MAX_KIND_LENGTH
         ):
-            return Place(rid=rid, x=x, y=y, kind=kind)
+            # Every bound of Place's validators was checked just above.
+            return unchecked(Place, rid=rid, x=x, y=y, kind=kind)
     elif tag == "ack" and len(obj) == 2:
         seq = obj.get("seq")
         if type(seq) is int and 0 <= seq <= MAX_SAFE_INTEGER:
-            return Ack(seq=seq)
+            return unchecked(Ack, seq=seq)
     return None
 
 
