@@ -191,6 +191,8 @@ async def local_server(
                     if server.pid != process.pid:
                         with contextlib.suppress(ProcessLookupError):
                             os.kill(server.pid, signal.SIGTERM)  # the wrapper ends with it
+                        with trio.move_on_after(STOP_GRACE):
+                            await process.wait()  # a profiler writes its output then
                     await _stop(process)
                     with trio.move_on_after(5):
                         await server.log.ended.wait()
