@@ -10,17 +10,19 @@ the way out the server gets SIGTERM, then is killed if it has not exited within 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Final
 
 import orjson
+import psutil
 import trio
 
 #: Seconds the server gets to bind its ports.
@@ -120,7 +122,7 @@ class ServerLog:
 
 
 class LocalServer:
-    """A running server: its process, its URLs and its log."""
+    """A running server: its process (or its wrapper's), its URLs and its log."""
 
     def __init__(self, process: trio.Process, argv: list[str]) -> None:
         self.process = process
@@ -128,6 +130,8 @@ class LocalServer:
         self.log = ServerLog()
         self.ws_url = ""
         self.http_url = ""
+        #: The server's own pid (the process's, unless a wrapper runs it as a child).
+        self.pid = process.pid
 
 
 def _clean_environment() -> dict[str, str]:
@@ -136,13 +140,14 @@ def _clean_environment() -> dict[str, str]:
 
 @asynccontextmanager
 async def local_server(
-    data_dir: Path, *, env: Mapping[str, str] | None = None
+    data_dir: Path, *, env: Mapping[str, str] | None = None, wrapper: Sequence[str] = ()
 ) -> AsyncIterator[LocalServer]:
     """Start ``tilemud serve`` on loopback with ports chosen by the kernel.
 
     Args:
         data_dir: the server's data directory (its SQLite file by default).
         env: ``TILEMUD_*`` settings for the server (the caller's own are not passed on).
+        wrapper: a command that runs the server as its child (a profiler), or nothing.
     """
     argv = [
         sys.executable,
@@ -159,7 +164,7 @@ async def local_server(
         "json",
     ]
     process = await trio.lowlevel.open_process(
-        argv,
+        [*wrapper, *argv],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -176,10 +181,18 @@ async def local_server(
                 http = await server.log.wait_for("http listening")
             server.ws_url = str(gateway["url"])
             server.http_url = str(http["url"])
+            if wrapper:
+                children = psutil.Process(process.pid).children(recursive=True)
+                server.pid = next(c.pid for c in children if "tilemud" in c.cmdline())
             try:
                 yield server
             finally:
                 with trio.CancelScope(shield=True):
+                    if server.pid != process.pid:
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(server.pid, signal.SIGTERM)  # the wrapper ends with it
+                        with trio.move_on_after(STOP_GRACE):
+                            await process.wait()  # a profiler writes its output then
                     await _stop(process)
                     with trio.move_on_after(5):
                         await server.log.ended.wait()

@@ -5,6 +5,10 @@
     .venv/bin/python -m benchmarks list
     .venv/bin/python -m benchmarks run epic-300          # or: make bench SCENARIO=epic-300
     .venv/bin/python -m benchmarks run join-storm --duration 10 --out /tmp/results
+    .venv/bin/python -m benchmarks run epic-300 --profile /tmp/epic.txt   # py-spy, collapsed
+    .venv/bin/python -m benchmarks run epic-300 --burn-core               # a busy machine
+    .venv/bin/python -m benchmarks run epic-300 --baseline colyseus-b.json   # with ratios
+    .venv/bin/python -m benchmarks run epic-300 --set gateway.connect_attempts=20000
 
 Writes ``benchmarks/results/<scenario>-<UTC date and time>.json`` and ``.png`` and prints
 the summary with the targets table. The server is this checkout's ``tilemud serve``, with
@@ -14,11 +18,16 @@ on the local PostgreSQL, or nothing at all (the baseline for what storage costs)
 
 The machine is shared: before starting, the runner waits (up to ``--quiet-wait`` seconds)
 for its cores to be mostly idle, and the report says how busy they were during the run.
+``--burn-core`` then starts a process that keeps one core busy for the whole run (and
+stops it after), to measure the server on a machine that is not idle. ``--profile`` runs
+the server under py-spy (collapsed stacks, and the top functions in the summary);
+``--baseline`` reads a Colyseus harness result and prints the ratios beside the figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 import time
@@ -28,8 +37,16 @@ from pathlib import Path
 from typing import Any, Final
 
 import attrs
+import orjson
 import trio
 
+from benchmarks.companions import (
+    baseline_ratios,
+    burning_core,
+    profiler_command,
+    render_ratios,
+    top_functions,
+)
 from benchmarks.databases import STORAGE_CHOICES, server_storage
 from benchmarks.local_server import local_server
 from benchmarks.scenarios import SCENARIOS, Scenario
@@ -60,19 +77,34 @@ async def run_scenario(
     quiet_wait: float,
     command: list[str],
     storage: str = "sqlite",
+    settings: dict[str, str] | None = None,
+    burn_core: bool = False,
+    profile: Path | None = None,
 ) -> tuple[dict[str, Any], Path, Path]:
-    """Start a server, run ``scenario`` against it, stop it; returns the report and paths."""
+    """Start a server, run ``scenario`` against it, stop it; returns the report and paths.
+
+    Args:
+        settings: ``TILEMUD_*`` environment settings for the server, beside the defaults.
+        burn_core: keep one core busy (another process) from before the server starts
+            until it stopped.
+        profile: run the server under py-spy and write its collapsed stacks there.
+    """
     busy_before = await wait_until_quiet(quiet_wait)
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%MZ")
+    config = attrs.evolve(scenario.config, **overrides)
+    lifetime = config.duration + config.drain + 120
+    wrapper = profiler_command(profile) if profile is not None else []
     with (
         tempfile.TemporaryDirectory(prefix="tilemud-bench-") as tmp,
         server_storage(storage) as env,
     ):
-        async with local_server(Path(tmp) / "data", env=env) as server:
-            config = attrs.evolve(
-                scenario.config, http_url=server.http_url, ws_url=server.ws_url, **overrides
-            )
-            report = await run_loadtest(config, server_pid_hint=server.process.pid, command=command)
+        async with contextlib.AsyncExitStack() as stack:
+            burner = await stack.enter_async_context(burning_core(lifetime)) if burn_core else None
+            async with local_server(
+                Path(tmp) / "data", env={**env, **(settings or {})}, wrapper=wrapper
+            ) as server:
+                config = attrs.evolve(config, http_url=server.http_url, ws_url=server.ws_url)
+                report = await run_loadtest(config, server_pid_hint=server.pid, command=command)
         report["server_log"] = server.log.summary()
         report["benchmark"] = {
             "scenario": scenario.name,
@@ -82,6 +114,9 @@ async def run_scenario(
             "server_command": [Path(server.argv[0]).name, *server.argv[1:]],
             "server_exit_status": server.process.returncode,
             "machine_busy_percent_before_start": round(busy_before, 1),
+            "settings": settings or {},
+            "burn_core": burner,
+            "profile": None if profile is None else str(profile),
         }
     name = scenario.name if storage == "sqlite" else f"{scenario.name}-{storage}"
     json_path = out_dir / f"{name}-{stamp}.json"
@@ -109,12 +144,41 @@ def _parser() -> argparse.ArgumentParser:
         " database, or none",
     )
     run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="a server setting for this run (as TILEMUD_SECTION_KEY), e.g."
+        " gateway.connect_attempts=20000; may be repeated",
+    )
+    run.add_argument(
+        "--burn-core",
+        action="store_true",
+        help="keep one core busy with another process for the whole run",
+    )
+    run.add_argument(
+        "--profile", type=Path, help="run the server under py-spy; collapsed stacks go here"
+    )
+    run.add_argument(
+        "--baseline",
+        type=Path,
+        help="a Colyseus harness result (variant b): print tilemud / Colyseus ratios",
+    )
+    run.add_argument(
         "--quiet-wait",
         type=float,
         default=120.0,
         help="seconds to wait for an idle machine before starting (0: do not wait)",
     )
     return parser
+
+
+def _environment_setting(item: str) -> tuple[str, str]:
+    """``gateway.connect_attempts=20000`` -> ``("TILEMUD_GATEWAY_CONNECT_ATTEMPTS", "20000")``."""
+    name, equals, value = item.partition("=")
+    if not equals or "." not in name:
+        raise SystemExit(f"--set wants SECTION.KEY=VALUE, got {item!r}")
+    return "TILEMUD_" + name.replace(".", "_").upper(), value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -139,6 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if scenario.config.reconnect_at is not None:
             overrides["reconnect_at"] = overrides["duration"] / 2
     command = [Path(sys.executable).name, "-m", "benchmarks", *(argv or sys.argv[1:])]
+    settings = dict(_environment_setting(item) for item in args.set)
+    baseline = None if args.baseline is None else orjson.loads(args.baseline.read_bytes())
     report, json_path, png_path = trio.run(
         lambda: run_scenario(
             scenario,
@@ -147,9 +213,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             quiet_wait=args.quiet_wait,
             command=command,
             storage=args.storage,
+            settings=settings,
+            burn_core=args.burn_core,
+            profile=args.profile,
         )
     )
     print(render_summary(report))
+    if baseline is not None:
+        rows = baseline_ratios(report, baseline)
+        report["baseline"] = {"path": str(args.baseline), "ratios": rows}
+        write_report(report, json_path)
+        busy = baseline.get("machine", {}).get("busy_pct_of_all_cores")
+        print("\n" + render_ratios(rows, busy))
+    if args.profile is not None:
+        print(f"\nprofile: {args.profile}; % of samples inside / on top")
+        for function, inside, on_top in top_functions(args.profile):
+            print(f"  {inside:5.1f} {on_top:5.1f}  {function}")
     log = report["server_log"]
     print(f"\nserver log: {log['levels']}")
     for message, count in log["warnings_and_errors"].items():

@@ -188,6 +188,9 @@ class GatewaySettings:
     #: Frames a connection may send at once; also the longest run of refused frames
     #: before the connection is closed with 1008.
     frame_burst: int = attrs.field(default=100, validator=v.ge(1))
+    #: The kernel's send buffer per player socket (SO_SNDBUF), in bytes; 0 keeps the
+    #: system's default. Small values bound the kernel memory of many slow clients.
+    send_buffer_bytes: int = attrs.field(default=0, validator=v.ge(0))
 
 
 def _regions(value: object) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import attrs
 import trio
@@ -147,6 +147,12 @@ def open_mailbox(name: str, capacity: int, overflow: Overflow) -> Mailbox[M]:
         raise ValueError("a mailbox must hold at least one message")
     send_channel, receive_channel = trio.open_memory_channel[M](capacity)
     return Mailbox(ref=Ref(name, overflow, send_channel), inbox=receive_channel, capacity=capacity)
+
+
+class Bell(Protocol):
+    """Anything that can be rung: "something arrived for you"; never blocks."""
+
+    def ring(self) -> None: ...
 
 
 class Doorbell:

@@ -136,8 +136,15 @@ def frames(session: Session) -> list[Any]:
     """Every stream frame handed out since the last call, decoded."""
     got = []
     while (frame := session.stream.next_ready()) is not None:
-        got.append(decode_server(frame))
+        got.append(decode_server(text_of(frame)))
     return got
+
+
+def text_of(frame: bytes) -> str:
+    """The text of one server WebSocket frame (header: 2, 4 or 10 bytes, never masked)."""
+    length = frame[1] & 0x7F
+    offset = 2 if length < 126 else 4 if length == 126 else 10
+    return frame[offset:].decode()
 
 
 async def settle() -> None:

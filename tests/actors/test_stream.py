@@ -25,14 +25,14 @@ def seqs(frames: list[str]) -> list[int]:
     return [json.loads(frame)["seq"] for frame in frames]
 
 
-def drain(stream: SessionStream) -> list[str]:
+def drain(stream: SessionStream[str]) -> list[str]:
     frames = []
     while (frame := stream.next_ready()) is not None:
         frames.append(frame)
     return frames
 
 
-def attached_stream(capacity: int = 8, slow_after: float = 10) -> SessionStream:
+def attached_stream(capacity: int = 8, slow_after: float = 10) -> SessionStream[str]:
     stream = SessionStream(capacity=capacity, stamp=stamp, slow_after=slow_after)
     assert stream.attach(0)  # nothing published yet: nothing to miss
     return stream

@@ -48,7 +48,7 @@ class Client:
 class Owner:
     """The session state's side: publishes, and answers gaps with snapshots."""
 
-    def __init__(self, stream: SessionStream) -> None:
+    def __init__(self, stream: SessionStream[str]) -> None:
         self.stream = stream
         self.published: dict[int, str] = {}
         self.count = 0

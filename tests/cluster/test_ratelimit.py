@@ -104,3 +104,18 @@ async def test_cancelled_acquire_counts_nothing() -> None:
 def test_rejects_bad_settings(limit: int, window: float) -> None:
     with pytest.raises(ValueError, match="must"):
         InProcessRateLimiter(limit=limit, window=window)
+
+
+async def test_events_are_judged_when_they_happened(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Frames read 0.6 s apart but handled together (a busy server) are not a burst."""
+    read_at = [0.0, 0.6, 1.2]
+    await trio.sleep(1.3)  # all three are handled now
+    judged_late = InProcessRateLimiter(limit=2, window=1.0)
+    assert [await judged_late.acquire("p") for _ in read_at][2] is not None
+    judged_when_read = InProcessRateLimiter(limit=2, window=1.0)
+    assert [await judged_when_read.acquire("p", at=t) for t in read_at] == [None] * 3
+    # ... and the limit still holds for frames read together, and never from the future.
+    assert await judged_when_read.acquire("p", at=1.2) is not None
+    assert await judged_when_read.acquire("p", at=60.0) is not None

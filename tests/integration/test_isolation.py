@@ -65,12 +65,14 @@ async def test_a_bug_in_one_session_closes_only_its_connection_with_1011(
             handle = victim.handle
             calls = 0
 
-            async def buggy_once(message: ClientMessage) -> str | None:
+            async def buggy_once(
+                message: ClientMessage, *, read_at: float | None = None
+            ) -> str | None:
                 nonlocal calls
                 calls += 1
                 if isinstance(message, Place) and calls == 1:
                     raise RuntimeError("injected bug in one session's handling")
-                return await handle(message)
+                return await handle(message, read_at=read_at)
 
             # The session object only: every other player's session keeps the real code.
             monkeypatch.setattr(victim, "handle", buggy_once)

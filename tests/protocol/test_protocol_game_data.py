@@ -137,6 +137,15 @@ def test_board_snapshot_is_board_to_dict_and_round_trips(
     board = _board(tiles)
     snapshot = BoardSnapshot.from_board(board)
     assert snapshot.to_board() == board
+    # Built unchecked from a board: what the checked constructor accepts and builds.
+    data = board_to_dict(board)
+    assert snapshot == BoardSnapshot(
+        format=1,
+        width=data["width"],
+        height=data["height"],
+        palette=tuple((owner, kind) for owner, kind in data["palette"]),
+        runs=tuple(data["runs"]),
+    )
     frame = ArenaSnapshot(
         seq=1, sent_at=0.0, arena_id="a", tick=0, board=snapshot, scores=(), players=()
     )
@@ -177,6 +186,8 @@ def test_place_result_from_result(result: PlacementResult) -> None:
         result.winner,
     )
     assert decode_server(encode_server(answer)) == answer
+    # Built unchecked: what the checked constructor accepts and builds.
+    assert answer == PlaceResult(**attrs.asdict(answer, recurse=False))
     wire = orjson.loads(encode_server(answer))
     assert ("reason" in wire, "winner" in wire) == (
         result.reason is not None,

@@ -32,11 +32,14 @@ class RateLimiter(Protocol):
     ``oldest + window - now``.
     """
 
-    async def acquire(self, key: str) -> float | None:
+    async def acquire(self, key: str, *, at: float | None = None) -> float | None:
         """Count one event for ``key`` if the limit allows it.
 
         Args:
             key: what is being limited.
+            at: when the event happened, in Trio time (a frame is judged by when it was
+                read, not by when a busy server got to it); now when None. An
+                implementation whose clock is elsewhere (Redis) may ignore it.
 
         Returns:
             None when the event was allowed (and counted); otherwise the seconds until a
@@ -75,18 +78,20 @@ class InProcessRateLimiter:
         """How many keys are remembered (idle ones may linger until the next call)."""
         return len(self._logs)
 
-    async def acquire(self, key: str) -> float | None:
+    async def acquire(self, key: str, *, at: float | None = None) -> float | None:
         """Count one event for ``key`` if fewer than ``limit`` are in the window.
 
         Args:
             key: what is being limited.
+            at: when the event happened (Trio time, not in the future); now when None.
 
         Returns:
             None when allowed and counted; otherwise seconds until the oldest counted
             event leaves the window.
         """
         await trio.lowlevel.checkpoint_if_cancelled()
-        retry_after = self._acquire_now(key, trio.current_time())
+        now = trio.current_time()
+        retry_after = self._acquire_now(key, now if at is None else min(at, now))
         await trio.lowlevel.cancel_shielded_checkpoint()
         return retry_after
 
@@ -100,7 +105,8 @@ class InProcessRateLimiter:
             log.popleft()
         if len(log) >= self._limit:
             return log[0] + self._window - now
-        log.append(now)
+        # Kept in order even if an event read earlier is judged after a later one.
+        log.append(max(now, log[-1]) if log else now)
         self._logs.move_to_end(key)
         return None
 

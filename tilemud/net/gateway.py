@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import ssl
 import time
 from typing import Any
@@ -56,6 +57,9 @@ from tilemud.supervisors import ChildContext
 from tilemud.wire import ConnectionClosed, WebSocket
 
 log = logging.getLogger("tilemud.gateway")
+
+#: Seconds between two looks for slow clients (at most; a quarter of the timeout if less).
+SLOW_CLIENT_SWEEP = 0.25
 
 #: Sockets beyond ``max_connections`` that are still told ``server_full`` at once; any
 #: more are closed without a word, so that a flood of refusals holds few descriptors.
@@ -153,6 +157,7 @@ class Gateway:
             self._table = SessionKeeper(
                 self._settings, self._services, self._presence, timers=handlers
             )
+            handlers.start_soon(self._close_slow_clients)
             listeners = await trio.open_tcp_listeners(self._server.ws_port, host=self._server.host)
             async with trio.open_nursery() as listening:
                 for listener in listeners:
@@ -176,6 +181,19 @@ class Gateway:
             await self._close_all()
             handlers.cancel_scope.cancel()
 
+    async def _close_slow_clients(self) -> None:
+        """Close (4008) every connection whose backlog stayed full too long.
+
+        One task for all connections, a few times per ``slow_client_timeout``: two waiting
+        tasks per connection cost more memory per player than the whole check costs CPU.
+        """
+        interval = min(SLOW_CLIENT_SWEEP, self._settings.slow_client_timeout / 4)
+        while True:
+            await trio.sleep(interval)
+            now = trio.current_time()
+            for connection in list(self._live):
+                connection.close_if_stalled(now)
+
     def _accepted(self, stream: trio.SocketStream) -> None:
         """A socket was accepted: count it at once and serve it in its own task."""
         assert self._handlers is not None
@@ -183,6 +201,11 @@ class Gateway:
             address: str | None = str(stream.socket.getpeername()[0])
         except OSError:
             address = None  # already reset by the client
+        if self._settings.send_buffer_bytes:
+            with contextlib.suppress(OSError):  # a socket already reset is served and ends
+                stream.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_SNDBUF, self._settings.send_buffer_bytes
+                )
         self._connections += 1
         self._handlers.start_soon(self._serve_socket, stream, address)
 

@@ -44,10 +44,13 @@ from cattrs.errors import (
 )
 
 from tilemud.errors import ProtocolError
-from tilemud.protocol._client_messages import CLIENT_MESSAGES, ClientMessage, Hello
+from tilemud.protocol._client_messages import CLIENT_MESSAGES, Ack, ClientMessage, Hello, Place
 from tilemud.protocol._converter import make_wire_converter
 from tilemud.protocol._error_codes import ErrorCode, close_code_for
 from tilemud.protocol._fields import (
+    MAX_COORD,
+    MAX_KIND_LENGTH,
+    MAX_RID_LENGTH,
     MAX_SAFE_INTEGER,
     RID,
     UNSTAMPED,
@@ -56,6 +59,7 @@ from tilemud.protocol._fields import (
 )
 from tilemud.protocol._server_messages import SERVER_MESSAGES, ServerMessage
 from tilemud.protocol._stream_frames import STREAM_MESSAGES, StreamMessage
+from tilemud.protocol._unchecked import unchecked
 from tilemud.protocol._versions import SUPPORTED_VERSIONS
 
 # Built completely at import and never reconfigured: a constant, though cattrs caches the
@@ -83,8 +87,41 @@ def decode_client(frame: str | bytes) -> ClientMessage:
         ProtocolError: the frame is not a valid client message; ``code`` says why, ``rid``
             echoes the frame's request id when it had a valid one, ``close_code`` is None.
     """
-    message: ClientMessage = _decode(frame, CLIENT_MESSAGES)
+    obj = _parse_object(frame)
+    common = _common_client_message(obj)
+    if common is not None:
+        return common
+    message: ClientMessage = _structure(obj, CLIENT_MESSAGES, _rid_of(obj))
     return message
+
+
+def _common_client_message(obj: dict[str, Any]) -> ClientMessage | None:
+    """The fast path for the frames players send most (``place``, ``ack``), or None.
+
+    Only a frame with exactly the message's fields, each of the exact JSON type and within
+    its bounds, is taken here; anything else (an extra key, a float, a bool, a bound
+    broken) goes to the strict decoder, which stays the judge of what is wrong with it.
+    """
+    tag = obj.get("type")
+    if tag == "place" and len(obj) == 5:
+        rid, x, y, kind = obj.get("rid"), obj.get("x"), obj.get("y"), obj.get("kind")
+        if (
+            type(rid) is str
+            and 1 <= len(rid) <= MAX_RID_LENGTH
+            and type(x) is int
+            and 0 <= x <= MAX_COORD
+            and type(y) is int
+            and 0 <= y <= MAX_COORD
+            and type(kind) is str
+            and 1 <= len(kind) <= MAX_KIND_LENGTH
+        ):
+            # Every bound of Place's validators was checked just above.
+            return unchecked(Place, rid=rid, x=x, y=y, kind=kind)
+    elif tag == "ack" and len(obj) == 2:
+        seq = obj.get("seq")
+        if type(seq) is int and 0 <= seq <= MAX_SAFE_INTEGER:
+            return unchecked(Ack, seq=seq)
+    return None
 
 
 def decode_server(frame: str | bytes) -> ServerMessage:

@@ -359,7 +359,8 @@ NAME = Text(min_length=1, max_length=128)
 REGION = Text(min_length=1, max_length=32, pattern="[a-z0-9-]+")
 
 #: A tile kind name (the rule config's kinds match ``[a-z][a-z0-9_]{0,31}``).
-KIND = Text(min_length=1, max_length=32)
+MAX_KIND_LENGTH = 32
+KIND = Text(min_length=1, max_length=MAX_KIND_LENGTH)
 
 #: Largest cell coordinate a ``place`` may name; the board itself is at most
 #: ``tilemud.game.MAX_BOARD_SIDE`` cells a side, so larger ones are simply out of bounds.

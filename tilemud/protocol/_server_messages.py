@@ -24,6 +24,7 @@ from tilemud.protocol._moderation import ReportResult
 from tilemud.protocol._parties import PartyDeclined, PartyInfo, PartyLeft
 from tilemud.protocol._registry import tag_registry
 from tilemud.protocol._stream_frames import StreamMessage
+from tilemud.protocol._unchecked import unchecked
 
 #: A snake_case code: error codes, reject reasons.
 _CODE = Text(min_length=1, max_length=64, pattern="[a-z][a-z0-9_]*")
@@ -185,9 +186,13 @@ class PlaceResult:
     def from_result(
         cls, result: PlacementResult, *, rid: str, arena_id: str, tick: int
     ) -> PlaceResult:
-        """The answer to the ``place`` whose request id is ``rid``, from its game result."""
+        """The answer to the ``place`` whose request id is ``rid``, from its game result.
+
+        Built unchecked: every value comes from a strictly decoded ``place`` or the game.
+        """
         placement = result.placement
-        return cls(
+        return unchecked(
+            cls,
             rid=rid,
             arena_id=arena_id,
             tick=tick,

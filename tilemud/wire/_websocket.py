@@ -10,10 +10,23 @@ Tasks: one reader calls :meth:`WebSocket.receive`; any number of tasks send (a l
 frames whole). :meth:`WebSocket.close` is called once the reader has stopped: it reads the
 client's answer itself. Every send cancelled halfway marks the stream broken, and a broken
 stream is only ever dropped, never written to again.
+
+The fast path (issue 13): :meth:`WebSocket.write_nowait` writes frames from the caller's
+own task, without waiting and without a task switch, when no send is in progress and the
+transport is a plain TCP socket. What the kernel's buffer does not take is held and goes
+out first with the next send (:meth:`WebSocket.flush`), so a frame is never cut or
+interleaved.
+
+Why one module of over 400 lines: receiving, the two ways of sending and the closing
+handshake share one object's state (the send lock, the bytes pending, how it closed), and
+their rules (a frame is never cut nor overtaken, a broken stream is only dropped) hold
+only together; split, each part would have to reach into the others.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 from typing import Final, NoReturn
 
 import attrs
@@ -113,6 +126,13 @@ class WebSocket:
         )
         self._send_lock = trio.StrictFIFOLock()
         self._broken = False
+        # The socket's descriptor for write_nowait: only a plain TCP socket (TLS and memory
+        # streams have their own buffers, and always go through send_all).
+        self._fd = stream.socket.fileno() if isinstance(stream, trio.SocketStream) else None
+        # The rest of frames write_nowait could not finish: it goes out before anything else.
+        self._pending: memoryview | None = None
+        #: Writes of write_nowait that the kernel took only in part (or not at all).
+        self.writes_cut = 0
         #: Set once a close began; the first one wins.
         self._closed: ConnectionClosed | None = None
         # A close this layer started for a broken frame: the client's bytes after it are
@@ -121,6 +141,8 @@ class WebSocket:
         # The client's close frame, when the client began the closing handshake.
         self._client_close: CloseConnection | None = None
         self._transport_gone = False
+        # The Trio time of the last read from the transport.
+        self._read_at = trio.current_time()
         # The message being received: its parts, its size, and the verdict of its frames.
         self._parts: list[str | bytes] = []
         self._size = 0
@@ -132,6 +154,11 @@ class WebSocket:
         return self._closed
 
     # -- receiving ---------------------------------------------------------------------
+
+    @property
+    def read_at(self) -> float:
+        """The Trio time at which the bytes that completed the last message were read."""
+        return self._read_at
 
     async def receive(self) -> str | bytes | Refused:
         """The next message: text, binary, or a :class:`Refused` frame to answer.
@@ -158,6 +185,7 @@ class WebSocket:
             if not data:
                 self._transport_gone = True
                 raise self._close_with(ConnectionClosed(ABNORMAL_CLOSURE))
+            self._read_at = trio.current_time()
             self._protocol.receive_data(bytes(data))
 
     async def _on_event(self, event: object) -> str | bytes | Refused | None:
@@ -249,10 +277,74 @@ class WebSocket:
             raise self._closed
         await self._send_bytes(frames)
 
+    @property
+    def pending(self) -> bool:
+        """Bytes taken by :meth:`write_nowait` wait for :meth:`flush` (or the next send)."""
+        return self._pending is not None
+
+    @property
+    def can_write_nowait(self) -> bool:
+        """Whether :meth:`write_nowait` would take frames now."""
+        return (
+            self._fd is not None
+            and self._pending is None
+            and not self._send_lock.locked()
+            and not self._broken
+            and self._closed is None
+        )
+
+    def write_nowait(self, frames: bytes | bytearray) -> bool:
+        """Write complete, already encoded frames now, without waiting, if that is possible.
+
+        Possible when the transport is a plain TCP socket, no send is in progress, nothing
+        is :attr:`pending` and the connection is open. The kernel may take all of the
+        bytes, part of them or none: what it does not take is held (:attr:`pending`) and
+        written first by the next :meth:`flush` or send, which the caller must then
+        arrange (a writer task). A transport found broken closes the connection (1006);
+        the frames are then lost, as with a failed send.
+
+        Returns:
+            True when the frames were taken (written, or held as :attr:`pending`); False
+            when nothing was taken and the caller must send them the usual way.
+        """
+        if not self.can_write_nowait:
+            return False
+        assert self._fd is not None
+        try:
+            written = os.write(self._fd, frames)
+        except BlockingIOError:
+            written = 0
+        except OSError as exc:
+            if exc.errno == errno.EINTR:
+                written = 0
+            else:
+                self._transport_gone = True
+                self._close_with(ConnectionClosed(ABNORMAL_CLOSURE))
+                return True
+        if written < len(frames):
+            self._pending = memoryview(frames)[written:]
+            self.writes_cut += 1
+        return True
+
+    async def flush(self) -> None:
+        """Write what :meth:`write_nowait` held (nothing to do when nothing is pending).
+
+        Raises:
+            ConnectionClosed: the transport broke.
+        """
+        if self._pending is not None:
+            await self._send_bytes(b"", closing=True)
+
     async def _send_bytes(self, data: bytes | bytearray, *, closing: bool = False) -> None:
         async with self._send_lock:
             if self._broken or (self._closed is not None and not closing):
                 raise self._close_with(ConnectionClosed(ABNORMAL_CLOSURE))
+            if self._pending is not None:
+                # The rest of a frame already begun on the wire goes first, whatever follows.
+                data = bytes(self._pending) + data
+                self._pending = None
+            if not data:
+                return
             sent = False
             try:
                 await self._stream.send_all(data)

@@ -55,7 +55,7 @@ class BanAdmission:
 
 
 class _Unlimited:
-    async def acquire(self, key: str) -> float | None:
+    async def acquire(self, key: str, *, at: float | None = None) -> float | None:
         return None
 
 

@@ -13,30 +13,35 @@ Takes:
     ``rate_limited`` with ``retry_after``; a longer run closes 1008 (the wire layer).
     ``request_close`` (from the gateway or the session keeper).
 Sends:
-    one writer task writes every frame to the socket: replies first (the outbox), then the
-    session's stream frames, each stamped with its seq.
+    replies first (the outbox), then the session's stream frames, each stamped with its
+    seq. While the connection is idle (nothing queued, no send in progress), a stream frame
+    is written by the fan-out itself (:meth:`Connection.write_now`, a non-blocking write
+    to the socket: no task switch per player); the writer task is woken only when the
+    kernel's buffer is full or something is queued, and then writes everything queued in
+    one send.
 Mailbox:
     the outbox, ``gateway.outbound_queue`` replies. An outbox or a stream whose backlog
     stays full for ``gateway.slow_client_timeout`` seconds closes the connection with 4008
-    (slow client); the session keeps its frames for a resume. A close, once begun, ends
-    within ``gateway.close_timeout``: the writer's last frame, the close frame and the
-    client's answer share that deadline; a client that never answers is dropped then.
+    (slow client; the gateway looks at every connection a few times a second); the
+    session keeps its frames for a resume. A close, once begun, ends within
+    ``gateway.close_timeout``: the writer's last frame, the close frame and the client's
+    answer share that deadline; a client that never answers is dropped then.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import attrs
 import trio
 
 from tilemud.actors.session._outbox import Outbox
 from tilemud.actors.session._session import Session
+from tilemud.actors.session._stream import SessionStream
 from tilemud.config import GatewaySettings
 from tilemud.errors import ProtocolError
-from tilemud.mailbox import Doorbell
 from tilemud.metrics import ConnectionMeter
 from tilemud.protocol import (
     CloseCode,
@@ -48,9 +53,12 @@ from tilemud.protocol import (
     encode_server,
     error_reply,
 )
-from tilemud.wire import ConnectionClosed, Refused, WebSocket
+from tilemud.wire import ConnectionClosed, Refused, WebSocket, encode_text
 
 log = logging.getLogger("tilemud.connection")
+
+#: Bytes the writer gathers into one send (at least one frame, whatever its size).
+SEND_BATCH_BYTES = 256 * 1024
 
 #: Not a close code on the wire: marks a connection whose client closed or vanished first.
 CLIENT_LEFT = -1
@@ -89,6 +97,16 @@ def rate_limited_reply(data: str | bytes | None, retry_after: float) -> str:
     )
 
 
+class _WritingBell:
+    """The bell the session rings: ringing it writes at once what the socket takes
+    (:meth:`Connection.write_now`, which starts a writer task only when needed)."""
+
+    __slots__ = ("ring",)
+
+    def __init__(self, write_now: Callable[[], None]) -> None:
+        self.ring = write_now
+
+
 class Connection:
     """The connection actor's state and tasks. Only its own tasks touch it.
 
@@ -123,8 +141,16 @@ class Connection:
         #: Frames written to the socket. A plain int on the hot path: the gateway sums
         #: them when the metrics are scraped.
         self.frames_sent = 0
-        self._bell = Doorbell()
+        self._bell = _WritingBell(self.write_now)
+        # The writer task runs only while there is something the fast path could not
+        # write; `_writer_done` is set when it ends (None while none runs).
+        self._writers: trio.Nursery | None = None
+        self._writer_done: trio.Event | None = None
+        # The writer holds frames it took and has not finished writing: the fast path must
+        # not overtake them.
+        self._writing = False
         self._close_requested = trio.Event()
+        self._reading: trio.CancelScope | None = None
         self._close: CloseRequest | None = None
         # A graceful stop reads no more frames (stop_reading); the scope is the wait for one.
         self._reading_stopped = False
@@ -143,6 +169,11 @@ class Connection:
     def dropped(self) -> int:
         """Replies dropped because the outbox was full."""
         return self._outbox.dropped
+
+    @property
+    def writes_cut(self) -> int:
+        """Fast-path writes the kernel took only in part; the writer finished them."""
+        return self._websocket.writes_cut
 
     @property
     def outbox_depth(self) -> int:
@@ -170,6 +201,8 @@ class Connection:
         if self._close is None:
             self._close = CloseRequest(code, reason)
             self._close_requested.set()
+            if self._reading is not None:
+                self._reading.cancel()
 
     async def run(self, welcome: str, last_seq: int | None) -> CloseRequest | None:
         """Serve the player until the connection ends or a close is requested.
@@ -189,22 +222,17 @@ class Connection:
             self.session.detach()
 
     async def _serve(self) -> CloseRequest | None:
-        writer_done = trio.Event()
-
-        async def write() -> None:
-            try:
-                await self._write_frames()
-            finally:
-                writer_done.set()
-
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(write)
-            async with trio.open_nursery() as inbound:
-                inbound.start_soon(self._close_when_stalled, self._outbox.wait_stalled)
-                inbound.start_soon(self._close_when_stalled, self.session.stream.wait_stalled)
-                inbound.start_soon(self._read_until_client_leaves)
-                await self._close_requested.wait()
-                inbound.cancel_scope.cancel()
+            self._writers = nursery
+            self._wake_writer()  # whatever was queued before (the welcome, a resume)
+            # The reader runs in this task (one task less per player): a close request
+            # cancels it wherever it is, as it would cancel a task of its own.
+            with trio.CancelScope() as reading:
+                self._reading = reading
+                if self._close is not None:
+                    reading.cancel()
+                await self._read_until_client_leaves()
+                await self._close_requested.wait()  # after stop_reading: until the close
             # One deadline for the whole close, from the moment it began.
             deadline = trio.current_time() + self._settings.close_timeout
             # The writer may be in the middle of a frame: cancelling it there would leave
@@ -212,9 +240,11 @@ class Connection:
             # finish that frame and stop; a writer still stuck at the deadline is
             # cancelled, and the wire layer then drops the socket without a close frame.
             self._outbox.close()
-            self._bell.ring()
-            with trio.move_on_at(deadline):
-                await writer_done.wait()
+            writer_done = self._writer_done
+            if writer_done is not None:
+                with trio.move_on_at(deadline):
+                    await writer_done.wait()
+            self._writers = None
             nursery.cancel_scope.cancel()
         close = self._close
         assert close is not None
@@ -224,10 +254,19 @@ class Connection:
             await self._websocket.close(close.code, close.reason, deadline=deadline)
         return None if close.code == CLIENT_LEFT else close
 
-    async def _close_when_stalled(self, wait_stalled: Callable[[], Awaitable[None]]) -> None:
-        await wait_stalled()
-        log.warning("slow client: backlog full too long", extra=self._log_extra)
-        self.request_close(CloseCode.SLOW_CLIENT, ErrorCode.SLOW_CLIENT)
+    def close_if_stalled(self, now: float) -> bool:
+        """Close with 4008 when the outbox or the stream has stayed full too long.
+
+        The gateway calls it for every connection a few times a second (one task for all
+        of them, rather than two waiting tasks per connection: memory per player).
+
+        Returns:
+            Whether the connection is (now) closing as a slow client.
+        """
+        if self._close is None and (self._outbox.stalled(now) or self.session.stream.stalled(now)):
+            log.warning("slow client: backlog full too long", extra=self._log_extra)
+            self.request_close(CloseCode.SLOW_CLIENT, ErrorCode.SLOW_CLIENT)
+        return self._close is not None and self._close.code == CloseCode.SLOW_CLIENT
 
     async def _read_until_client_leaves(self) -> None:
         await self._read_player_frames()
@@ -258,7 +297,7 @@ class Connection:
             except ProtocolError as exc:
                 await self._send_reply(encode_server(error_reply(exc, rid=exc.rid)))
                 continue
-            reply = await self.session.handle(message)
+            reply = await self.session.handle(message, read_at=self._websocket.read_at)
             if reply is not None:
                 await self._send_reply(reply)
             if isinstance(message, Hello):
@@ -268,20 +307,82 @@ class Connection:
 
     async def _send_reply(self, frame: str) -> None:
         await self._outbox.put(frame)
-        self._bell.ring()
+        self.write_now()
 
-    async def _write_frames(self) -> None:
+    def write_now(self) -> None:
+        """Write what is queued from the caller's task, if the socket takes it at once.
+
+        The session's doorbell: the fan-out rings it after publishing a frame, an arena
+        after queueing a reply. While the writer task is idle and no bytes are pending,
+        everything queued (normally one frame) goes to the socket at once, without waking
+        the writer: no task switch per player. When the kernel's buffer takes only part of
+        it, the wire layer holds the rest and the writer is woken to finish it; when a
+        send is under way, only the writer is woken. Never blocks.
+        """
+        if self._writing or self._outbox.closed or not self._websocket.can_write_nowait:
+            self._wake_writer()
+            return
+        batch = self._take_batch(self.session.stream)
+        if not batch:
+            return
+        first = self.frames_sent == 0
+        self._websocket.write_nowait(batch[0] if len(batch) == 1 else b"".join(batch))
+        self._sent(len(batch), first=first)
+        websocket = self._websocket
+        if (
+            websocket.pending
+            or websocket.closed
+            or self.session.stream.unsent
+            or self._outbox.depth
+        ):
+            self._wake_writer()
+
+    def _sent(self, frames: int, *, first: bool) -> None:
+        self.frames_sent += frames
+        if first and frames:  # the welcome, always the first frame: run() queued it
+            self._meter.handshake_seconds.observe(trio.current_time() - self._opened_at)
+
+    def _wake_writer(self) -> None:
+        """Start the writer task unless it runs (it ends once nothing is left to write)."""
+        if self._writer_done is None and self._writers is not None and not self._outbox.closed:
+            self._writer_done = trio.Event()
+            self._writers.start_soon(self._write_frames, self._writer_done)
+
+    async def _write_frames(self, done: trio.Event) -> None:
         stream = self.session.stream
-        while not self._outbox.closed:
-            frame = self._outbox.take_nowait() or stream.next_ready()
-            if frame is None:
-                await self._bell.wait()
-                continue
-            try:
-                await self._websocket.send_text(frame)
-            except ConnectionClosed:
-                self.request_close(CLIENT_LEFT, "client left")
-                return
-            self.frames_sent += 1
-            if self.frames_sent == 1:  # the welcome, always the first frame: run() queued it
-                self._meter.handshake_seconds.observe(trio.current_time() - self._opened_at)
+        websocket = self._websocket
+        try:
+            while not self._outbox.closed:
+                if websocket.closed is not None:  # the transport broke under write_now
+                    self.request_close(CLIENT_LEFT, "client left")
+                    return
+                batch = self._take_batch(stream)
+                if not batch and not websocket.pending:
+                    return  # all written: the next frame goes by the fast path again
+                first = self.frames_sent == 0
+                self._writing = True
+                try:
+                    # The rest of a frame the fast path began goes first (the wire sees to it).
+                    await websocket.send_frames(b"".join(batch))
+                except ConnectionClosed:
+                    self.request_close(CLIENT_LEFT, "client left")
+                    return
+                finally:
+                    self._writing = False
+                self._sent(len(batch), first=first)
+        finally:
+            self._writer_done = None
+            done.set()
+
+    def _take_batch(self, stream: SessionStream[bytes]) -> list[bytes]:
+        """Everything queued, replies first, up to :data:`SEND_BATCH_BYTES`."""
+        batch: list[bytes] = []
+        size = 0
+        while size < SEND_BATCH_BYTES and (reply := self._outbox.take_nowait()) is not None:
+            encoded = encode_text(reply)
+            batch.append(encoded)
+            size += len(encoded)
+        while size < SEND_BATCH_BYTES and (frame := stream.next_ready()) is not None:
+            batch.append(frame)
+            size += len(frame)
+        return batch

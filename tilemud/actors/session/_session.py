@@ -51,11 +51,11 @@ from tilemud.actors.session._outbox import Outbox
 from tilemud.actors.session._ref import SessionRef
 from tilemud.actors.session._seat import Seat, SeatLink, take_seat
 from tilemud.actors.session._services import SessionServices
-from tilemud.actors.session._stream import InvalidAck, SessionStream
+from tilemud.actors.session._stream import InvalidAck, SessionStream, stream_frame
 from tilemud.cluster.ratelimit import RateLimiter
 from tilemud.config import GatewaySettings
 from tilemud.errors import ActorGone, MailboxFull
-from tilemud.mailbox import Doorbell
+from tilemud.mailbox import Bell
 from tilemud.metrics import Action, ActionOutcome
 from tilemud.protocol import (
     UNSTAMPED,
@@ -75,7 +75,6 @@ from tilemud.protocol import (
     StreamGap,
     encode_server,
     encode_stream_body,
-    stamp,
 )
 
 log = logging.getLogger("tilemud.session")
@@ -121,7 +120,7 @@ class Session:
         self._services = services
         self.stream = SessionStream(
             capacity=settings.stream_buffer,
-            stamp=stamp,
+            stamp=stream_frame,
             slow_after=settings.slow_client_timeout,
             on_dropped=services.meter.stream_dropped.inc,
         )
@@ -134,7 +133,7 @@ class Session:
         #: The one way in for other actors.
         self.ref = SessionRef(self)
         self._outbox: Outbox | None = None
-        self._bell: Doorbell | None = None
+        self._bell: Bell | None = None
         self._resync_asked = False
 
     # -- what SessionRef forwards: synchronous, never blocking ---------------------------
@@ -192,7 +191,7 @@ class Session:
 
     # -- connections ----------------------------------------------------------------------
 
-    async def attach(self, outbox: Outbox, bell: Doorbell, last_seq: int | None) -> None:
+    async def attach(self, outbox: Outbox, bell: Bell, last_seq: int | None) -> None:
         """A connection takes over: resend after ``last_seq``, or a snapshot when too old.
 
         Without ``last_seq`` the stream resumes after the last ``ack`` (frames received but
@@ -233,14 +232,14 @@ class Session:
 
     # -- the player's requests ------------------------------------------------------------
 
-    async def handle(self, message: ClientMessage) -> str | None:
+    async def handle(self, message: ClientMessage, *, read_at: float | None = None) -> str | None:
         """Answer one request of the player; None when there is nothing to send now.
 
         Critical requests (``join``, ``leave``, ``place``) are applied at most once per
         ``rid``: a repeat gets the first answer, or nothing while the first is in flight
         (its answer comes once). They count against the actions rate limit; a refused one
-        is not remembered, so it may be repeated after ``retry_after``. Each is counted in
-        ``tilemud_actions_total`` by what became of it.
+        is not remembered, so it may be repeated after ``retry_after`` (judged at ``read_at``,
+        when its frame was read). Each is counted in ``tilemud_actions_total``.
         """
         match message:
             case Ping(rid=rid):
@@ -254,7 +253,7 @@ class Session:
                     listener.stream_acked(self.ref, seq)
                 return None
             case Join() | Leave() | Place():
-                return await self._critical(message)
+                return await self._critical(message, read_at)
             case Hello():
                 return encode_server(
                     ErrorFrame(
@@ -279,13 +278,14 @@ class Session:
             )
         return await route.handle(self, message)
 
-    async def _critical(self, message: Join | Leave | Place) -> str | None:
+    async def _critical(self, message: Join | Leave | Place, read_at: float | None) -> str | None:
         action = _action_of(message)
         return await self.run_critical(
             message.rid,
             lambda: self._apply(message),
             limiter=self._services.actions,
             count=lambda outcome: self._services.meter.action(action, outcome),
+            read_at=read_at,
         )
 
     async def run_critical(
@@ -296,6 +296,7 @@ class Session:
         limiter: RateLimiter | None = None,
         count: Callable[[ActionOutcome], None] | None = None,
         limited: str = "too many actions; wait before the next one",
+        read_at: float | None = None,
     ) -> str | None:
         """Apply a critical request at most once per ``rid``, under ``limiter``.
 
@@ -311,8 +312,8 @@ class Session:
             limiter: the rate limit it counts against; the game actions' when None.
             count: told what became of the request, for the metrics.
             limited: the message of a ``rate_limited`` refusal.
+            read_at: when the request's frame was read (the limit judges it then).
         """
-
         return await apply_once(
             self.requests,
             rid,
@@ -321,6 +322,7 @@ class Session:
             limiter=self._services.actions if limiter is None else limiter,
             count=count,
             limited=limited,
+            read_at=read_at,
         )
 
     async def _apply(self, message: Join | Leave | Place) -> str | None:

@@ -47,7 +47,9 @@ class StallWatch:
         # Bumped every time the queue becomes full, so that a waiter can tell "still full
         # since then" from "drained and filled up again" even within one instant.
         self._episode = 0
-        self._became_full = trio.Event()
+        # Made only for a waiter (wait_stalled): the gateway polls `stalled` instead, and
+        # an Event per queue per player is memory for nothing.
+        self._became_full: trio.Event | None = None
 
     @property
     def full(self) -> bool:
@@ -69,20 +71,28 @@ class StallWatch:
             if self._full_since is None:
                 self._full_since = trio.current_time()
                 self._episode += 1
-                self._became_full.set()
+                if self._became_full is not None:
+                    self._became_full.set()
         elif level <= self._low_water and self._full_since is not None:
             self.clear()
+
+    def stalled(self, now: float) -> bool:
+        """Whether the queue has been full without a break for ``slow_after`` seconds."""
+        return self._full_since is not None and now - self._full_since >= self._slow_after
 
     def clear(self) -> None:
         """Forget the current full period (the queue drained, or a new connection began)."""
         if self._full_since is not None:
             self._full_since = None
-            self._became_full = trio.Event()
+            self._became_full = None
 
     async def wait_stalled(self) -> None:
         """Return once the queue has stayed full for ``slow_after`` seconds without a break."""
         while True:
-            await self._became_full.wait()
+            if self._full_since is None:
+                if self._became_full is None:
+                    self._became_full = trio.Event()
+                await self._became_full.wait()
             full_since = self._full_since
             if full_since is None:
                 # Drained between the wake-up and now: the event has been replaced by a

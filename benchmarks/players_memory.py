@@ -1,0 +1,231 @@
+"""Memory per connected player: idle players, then active ones, against a fresh server.
+
+::
+
+    .venv/bin/python -m benchmarks.players_memory --idle 10000 --active 1000 --seconds 60
+
+Starts ``tilemud serve`` (benchmarks/local_server.py, SQLite, default settings except the
+per-address connection-attempt limit and the connection cap, which one loopback address
+opening 10,000 sockets would hit, and a known token secret so that tokens are minted here
+instead of 10,000 guest logins). Then, from this one process, over loopback:
+
+1. opens ``--idle`` WebSockets that each say ``hello`` and then only read: the server's
+   RSS before and after, divided by the players, is the memory of an idle player;
+2. lets ``--active`` of them join the arena (epic arenas of 300) and place a tile at a
+   random cell twice a second for ``--seconds`` (most are refused as not adjacent: every
+   answer is remembered all the same), acknowledging their stream once a second: the
+   RSS growth divided by the active players is what an active player adds.
+
+Bounded: every socket is closed and the server stopped at the end, whatever happens;
+``--idle`` is at most 15,000. Prints the figures and writes them as JSON (``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import random
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Final
+
+import attrs
+import orjson
+import psutil
+import trio
+
+from benchmarks.local_server import local_server
+from tilemud.auth import TokenAuthority
+from tilemud.config import AuthSettings
+
+SECRET: Final = "players-memory-benchmark-secret-0123456789"
+#: Sockets being opened at once.
+CONNECTING_AT_ONCE: Final = 100
+_SEQ: Final = re.compile(rb'"seq":(\d+)')
+
+
+def client_frame(payload: dict[str, Any]) -> bytes:
+    """A masked text frame (clients must mask)."""
+    data = orjson.dumps(payload)
+    key = os.urandom(4)
+    masked = bytes(b ^ key[i % 4] for i, b in enumerate(data))
+    length = len(data)
+    if length <= 125:
+        header = bytes((0x81, 0x80 | length))
+    else:
+        header = bytes((0x81, 0x80 | 126)) + length.to_bytes(2, "big")
+    return header + key + masked
+
+
+@attrs.define
+class Player:
+    """One bot: its socket and the last seq seen on it."""
+
+    stream: trio.SocketStream
+    last_seq: int = 0
+    acked: int = 0
+
+    async def read_forever(self) -> None:
+        """Read and drop everything; remember the last seq for the acks."""
+        while data := await self.stream.receive_some(65536):
+            found = _SEQ.findall(data)
+            if found:
+                self.last_seq = max(self.last_seq, int(found[-1]))
+
+
+async def connect(port: int, token: str) -> Player:
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = (
+        f"GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    await stream.send_all(request.encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = await stream.receive_some(4096)
+        if not chunk:
+            raise ConnectionError("closed during the upgrade")
+        head += chunk
+    if not head.startswith(b"HTTP/1.1 101"):
+        raise ConnectionRefusedError(head.split(b"\r\n", 1)[0].decode())
+    await stream.send_all(client_frame({"type": "hello", "v": 1, "token": token}))
+    return Player(stream)
+
+
+def rss_mb(pid: int) -> float:
+    return psutil.Process(pid).memory_info().rss / 2**20
+
+
+async def measure(args: argparse.Namespace) -> dict[str, Any]:
+    tokens = TokenAuthority(AuthSettings(secret=SECRET))
+    env = {
+        "TILEMUD_AUTH_SECRET": SECRET,
+        "TILEMUD_GATEWAY_CONNECT_ATTEMPTS": str(args.idle * 2),
+        "TILEMUD_GATEWAY_MAX_CONNECTIONS": str(args.idle + 100),
+        "TILEMUD_GATEWAY_FRAME_RATE": "1000",
+        "TILEMUD_GATEWAY_FRAME_BURST": "1000",
+    }
+    players: list[Player] = []
+    with tempfile.TemporaryDirectory(prefix="tilemud-memory-") as tmp:
+        async with (
+            local_server(Path(tmp) / "data", env=env) as server,
+            trio.open_nursery() as nursery,
+        ):
+            port = int(server.ws_url.rsplit(":", 1)[1].split("/")[0])
+            await trio.sleep(2)
+            rss_start = rss_mb(server.pid)
+            limiter = trio.CapacityLimiter(CONNECTING_AT_ONCE)
+            all_tried = trio.Event()
+            failed = 0
+
+            async def one(n: int) -> None:
+                nonlocal failed
+                player = None
+                try:
+                    async with limiter:
+                        token = tokens.mint_access(player_id=f"p_mem_{n}", name=f"m{n}")
+                        player = await connect(port, token)
+                    players.append(player)
+                except OSError:
+                    failed += 1
+                if len(players) + failed >= args.idle:
+                    all_tried.set()
+                if player is not None:
+                    await player.read_forever()
+
+            for n in range(args.idle):
+                nursery.start_soon(one, n)
+            with trio.move_on_after(args.connect_within):
+                await all_tried.wait()
+            connected = len(players)
+            await trio.sleep(5)  # welcomes written, buffers settled
+            rss_idle = rss_mb(server.pid)
+            idle_kb = (rss_idle - rss_start) * 1024 / max(connected, 1)
+            print(
+                f"idle: {connected} players, RSS {rss_start:.1f} -> {rss_idle:.1f} MiB, "
+                f"{idle_kb:.1f} KiB per player",
+                file=sys.stderr,
+            )
+
+            active = players[: args.active]
+            rng = random.Random(7)
+            for player in active:
+                await player.stream.send_all(
+                    client_frame({"type": "join", "rid": "j", "mode": "arena", "region": "eu"})
+                )
+            await trio.sleep(5)
+            rss_joined = rss_mb(server.pid)
+            end = time.monotonic() + args.seconds
+            rid = 0
+            samples = []
+            while time.monotonic() < end:
+                tick = time.monotonic()
+                for player in active:
+                    rid += 1
+                    frame = {
+                        "type": "place",
+                        "rid": f"r{rid}",
+                        "x": rng.randrange(256),
+                        "y": rng.randrange(256),
+                        "kind": "stone",
+                    }
+                    data = client_frame(frame)
+                    if player.last_seq > player.acked:
+                        data += client_frame({"type": "ack", "seq": player.last_seq})
+                        player.acked = player.last_seq
+                    await player.stream.send_all(data)
+                samples.append(rss_mb(server.pid))
+                await trio.sleep(max(0.0, 0.5 - (time.monotonic() - tick)))
+            rss_active = rss_mb(server.pid)
+            active_kb = (rss_active - rss_joined) * 1024 / max(len(active), 1)
+            print(
+                f"active: {len(active)} players for {args.seconds:.0f} s, RSS "
+                f"{rss_joined:.1f} -> {rss_active:.1f} MiB, {active_kb:.1f} KiB per active player "
+                f"(peak {max(samples):.1f} MiB)",
+                file=sys.stderr,
+            )
+            nursery.cancel_scope.cancel()
+    for player in players:
+        await trio.aclose_forcefully(player.stream)
+    return {
+        "idle_players": connected,
+        "failed_to_connect": failed,
+        "rss_mb": {
+            "start": rss_start,
+            "idle": rss_idle,
+            "joined": rss_joined,
+            "active": rss_active,
+        },
+        "idle_kib_per_player": idle_kb,
+        "active_players": len(active),
+        "active_seconds": args.seconds,
+        "active_kib_per_player": active_kb,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.players_memory", description=__doc__
+    )
+    parser.add_argument("--idle", type=int, default=10_000)
+    parser.add_argument("--active", type=int, default=1_000)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--connect-within", type=float, default=180.0)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    if not 1 <= args.idle <= 15_000 or not 0 <= args.active <= args.idle:
+        parser.error("--idle is 1..15000 and --active at most --idle")
+    result = trio.run(measure, args)
+    print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+    if args.out is not None:
+        args.out.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
