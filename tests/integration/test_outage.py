@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import attrs
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -24,7 +23,7 @@ import trio
 from tests.integration.harness import bot, make_settings, running_server
 from tests.storage.actor_support import read, wait_until
 from tests.storage.conftest import truncate_all
-from tests.storage.proxy import TcpProxy
+from tests.storage.proxy import TcpProxy, database_through
 from tilemud.game import Mode
 from tilemud.player_client import PlayerClient
 from tilemud.protocol import ErrorFrame, Join, Joined, Place, PlaceResult
@@ -32,14 +31,6 @@ from tilemud.server import TilemudServer
 from tilemud.storage import load_placements
 
 pytestmark = pytest.mark.integration
-
-
-def through(proxy_port: int, url: str) -> str:
-    return (
-        sa.make_url(url)
-        .set(host="127.0.0.1", port=proxy_port)
-        .render_as_string(hide_password=False)
-    )
 
 
 async def join(client: PlayerClient, mode: Mode = "arena") -> Joined | ErrorFrame:
@@ -57,16 +48,7 @@ async def test_play_goes_on_through_a_database_outage_and_nothing_acknowledged_i
     with trio.fail_after(60):
         async with trio.open_nursery() as nursery:
             port = await nursery.start(proxy.run)
-            settings = make_settings(tmp_path)
-            settings = attrs.evolve(
-                settings,
-                database=attrs.evolve(
-                    settings.database,
-                    url=through(port, postgres_url),
-                    connect_timeout=1.0,
-                    retry_max=0.5,
-                ),
-            )
+            settings = database_through(make_settings(tmp_path), port, postgres_url)
             async with running_server(settings) as server, bot(server, "p_ada") as ada:
                 joined = await join(ada)
                 assert isinstance(joined, Joined)

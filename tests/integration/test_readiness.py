@@ -19,20 +19,12 @@ import trio
 
 from tests.integration.harness import make_settings, running_server
 from tests.storage.conftest import truncate_all
-from tests.storage.proxy import TcpProxy
+from tests.storage.proxy import TcpProxy, database_through
 from tilemud.server import TilemudServer
 
 pytestmark = pytest.mark.integration
 
 ALL_UP = {"storage": "up", "world": "up", "gateway": "up", "http": "up"}
-
-
-def through(proxy_port: int, url: str) -> str:
-    return (
-        sa.make_url(url)
-        .set(host="127.0.0.1", port=proxy_port)
-        .render_as_string(hide_password=False)
-    )
 
 
 async def readyz(server: TilemudServer) -> tuple[int, dict[str, Any]]:
@@ -79,16 +71,9 @@ async def test_a_cut_database_makes_the_node_not_ready_until_it_is_back(
     with trio.fail_after(60):
         async with trio.open_nursery() as nursery:
             port = await nursery.start(proxy.run)
-            settings = make_settings(tmp_path)
+            settings = database_through(make_settings(tmp_path), port, postgres_url)
             settings = attrs.evolve(
-                settings,
-                server=attrs.evolve(settings.server, readiness_timeout=1.0),
-                database=attrs.evolve(
-                    settings.database,
-                    url=through(port, postgres_url),
-                    connect_timeout=1.0,
-                    retry_max=0.5,
-                ),
+                settings, server=attrs.evolve(settings.server, readiness_timeout=1.0)
             )
             async with running_server(settings) as server:
                 status, body = await readyz(server)

@@ -7,7 +7,11 @@ database itself is never stopped.
 
 from __future__ import annotations
 
+import attrs
+import sqlalchemy as sa
 import trio
+
+from tilemud.config import Settings
 
 
 class TcpProxy:
@@ -71,3 +75,26 @@ async def _pump(source: trio.SocketStream, sink: trio.SocketStream, done: trio.C
         pass
     finally:
         done.cancel()
+
+
+def through(proxy_port: int, url: str) -> str:
+    """``url`` with its host and port replaced by the proxy's."""
+    return (
+        sa.make_url(url)
+        .set(host="127.0.0.1", port=proxy_port)
+        .render_as_string(hide_password=False)
+    )
+
+
+def database_through(settings: Settings, proxy_port: int, url: str) -> Settings:
+    """``settings`` with the database at ``url`` reached through the proxy, and short
+    connect and retry bounds so that a cut is felt within a second."""
+    return attrs.evolve(
+        settings,
+        database=attrs.evolve(
+            settings.database,
+            url=through(proxy_port, url),
+            connect_timeout=1.0,
+            retry_max=0.5,
+        ),
+    )
