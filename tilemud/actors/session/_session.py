@@ -189,7 +189,7 @@ class Session:
                 self.stream.invalidate()
 
     def say(self, frame: str) -> str:
-        """A reply frame in the client's protocol version (every reply has one)."""
+        """A reply or a snapshot in the client's protocol version (every version has them)."""
         if self._dialect is None:
             return frame
         said = self._dialect.say(frame)
@@ -199,7 +199,7 @@ class Session:
 
     def reset_stream(self, snapshot_body: str) -> None:
         """Replace what is unsent in the stream with a snapshot."""
-        self.stream.reset(snapshot_body)
+        self.stream.reset(self.say(snapshot_body))
         self._resync_asked = False
         self._ring()
 
