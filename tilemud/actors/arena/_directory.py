@@ -80,6 +80,8 @@ class ArenaListing:
     region: str
     players: int
     capacity: int
+    #: The arena's mailbox (the console's live board watches it); not part of equality.
+    ref: Ref[ArenaMessage] | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -390,4 +392,5 @@ class ArenaDirectory:
             region=entry.region,
             players=len(entry.seats),
             capacity=entry.capacity,
+            ref=entry.ref,
         )
