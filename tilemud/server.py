@@ -73,7 +73,9 @@ from tilemud.game import Mode, RuleConfig, default_rules
 from tilemud.metrics import ServerMetrics
 from tilemud.net.gateway import Gateway
 from tilemud.net.http import (
+    ConsoleNode,
     DatabaseCheck,
+    FigureRing,
     HealthReport,
     NodeReadiness,
     create_app,
@@ -261,6 +263,13 @@ class TilemudServer:
             readiness=readiness,
             admin=None if storage is None else storage.admin,
             moderation=self.moderation.client,
+            players=None if storage is None else storage.players,
+            console=ConsoleNode(
+                directory=self.directory.ref,
+                tree=lambda: self._root.outline(),
+                figures=FigureRing(self.metrics.registry),
+                stopping=lambda: self._stopping or self.stopped.is_set(),
+            ),
         )
         self._http_port: int | None = None
         self._started_at = time.time()

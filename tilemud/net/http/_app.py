@@ -1,6 +1,7 @@
 """The Quart-Trio application: routes, and JSON errors for everything that can go wrong.
 
-Every answer is JSON. Errors, including 401 for a missing or bad bearer token, 404 for unknown
+Every answer of the API is JSON (the console's pages under ``/console/`` are HTML:
+``_console``). Errors, including 401 for a missing or bad bearer token, 404 for unknown
 paths, 405 for wrong methods, 413 for oversized bodies and 500 for bugs, have one shape:
 ``{"error": {"code": ..., "message": ...}}`` (see ``_openapi.ERROR_CODES``; a 503 and a
 429 add ``retry_after``). No HTML page and no traceback ever reaches a client; a bug is
@@ -37,6 +38,9 @@ from tilemud.net.http._admin import (
     storage_unavailable,
 )
 from tilemud.net.http._admin_access import Forbidden
+from tilemud.net.http._console import add_console_routes
+from tilemud.net.http._console_live import ConsoleNode
+from tilemud.net.http._console_sessions import ConsoleSessions
 from tilemud.net.http._cors import install_cors
 from tilemud.net.http._health import HealthProbe
 from tilemud.net.http._names import check_player_name
@@ -45,7 +49,7 @@ from tilemud.net.http._readiness import ReadinessProbe, ReadinessReport
 from tilemud.net.http._replays import add_replay_route, unauthorized
 from tilemud.net.http._responses import error_response, json_response, retry_later_response
 from tilemud.net.http._rounds import add_rounds_route
-from tilemud.storage import AdminStorage, ArenaStorage, StorageUnavailable
+from tilemud.storage import AdminStorage, ArenaStorage, PlayerStorage, StorageUnavailable
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -79,6 +83,9 @@ def create_app(
     readiness: ReadinessProbe | None = None,
     admin: AdminStorage | None = None,
     moderation: ModerationClient | None = None,
+    players: PlayerStorage | None = None,
+    console: ConsoleNode | None = None,
+    console_sessions: ConsoleSessions | None = None,
 ) -> QuartTrio:
     """Build the HTTP API application.
 
@@ -99,11 +106,14 @@ def create_app(
         admin: admin accounts, the audit log and reports; None (no database): every
             ``/v1/admin/`` route answers 404 ``admin_not_stored``.
         moderation: the moderation actor's door, for the admin API's acts.
+        players: where the console finds players by id or name.
+        console: the live node for the console's live pages; None: no live pages.
+        console_sessions: the console's browser sessions (a fresh store when None).
 
     Returns:
         The app; serve it with ``serve_http``, which adds the Hypercorn #106 workaround.
     """
-    app = QuartTrio(__name__, static_folder=None)
+    app = QuartTrio(__name__, static_folder=None, template_folder="console")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     # No route answers OPTIONS by itself: it is a 405 like any method a route does not
     # take (only an allowed CORS preflight gets an answer).
@@ -186,6 +196,16 @@ def create_app(
     add_replay_route(app, tokens=tokens, storage=storage)
     add_admin_routes(app, tokens=tokens, storage=admin, moderation=moderation)
     add_rounds_route(app, tokens=tokens, storage=storage)
+    add_console_routes(
+        app,
+        sessions=ConsoleSessions() if console_sessions is None else console_sessions,
+        secure_cookie=settings.server.tls,
+        admin=admin,
+        moderation=moderation,
+        players=players,
+        arenas=storage,
+        node=console,
+    )
 
     install_cors(app, settings.server.cors_origins)
     app.register_error_handler(ProtocolError, _bad_request)
