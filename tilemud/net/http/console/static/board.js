@@ -14,7 +14,7 @@ const TilemudBoard = (() => {
     const cells = new Map();
     let n = 0;
     for (let i = 0; i < board.runs.length; i += 2) {
-      const code = board.runs[i], length = board.runs[i + 1];
+      const length = board.runs[i], code = board.runs[i + 1];
       if (code !== 0) {
         const [owner, kind] = board.palette[code - 1];
         for (let k = 0; k < length; k++) cells.set(n + k, [owner, kind]);
