@@ -24,7 +24,7 @@ const TilemudBoard = (() => {
     return cells;
   }
   function draw(canvas, width, height, cells) {
-    const size = Math.max(2, Math.floor(640 / Math.max(width, height)));
+    const size = Math.max(2, Math.min(14, Math.floor(560 / Math.max(width, height))));
     if (canvas.width !== width * size) { canvas.width = width * size; canvas.height = height * size; }
     const ctx = canvas.getContext("2d");
     ctx.clearRect(0, 0, canvas.width, canvas.height);
