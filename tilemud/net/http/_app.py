@@ -37,6 +37,7 @@ from tilemud.net.http._admin import (
     storage_unavailable,
 )
 from tilemud.net.http._admin_access import Forbidden
+from tilemud.net.http._admin_rules import add_rule_routes
 from tilemud.net.http._cors import install_cors
 from tilemud.net.http._health import HealthProbe
 from tilemud.net.http._names import check_player_name
@@ -45,7 +46,7 @@ from tilemud.net.http._readiness import ReadinessProbe, ReadinessReport
 from tilemud.net.http._replays import add_replay_route, unauthorized
 from tilemud.net.http._responses import error_response, json_response, retry_later_response
 from tilemud.net.http._rounds import add_rounds_route
-from tilemud.storage import AdminStorage, ArenaStorage, StorageUnavailable
+from tilemud.storage import AdminStorage, ArenaStorage, RuleStorage, StorageUnavailable
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -79,6 +80,7 @@ def create_app(
     readiness: ReadinessProbe | None = None,
     admin: AdminStorage | None = None,
     moderation: ModerationClient | None = None,
+    rules: RuleStorage | None = None,
 ) -> QuartTrio:
     """Build the HTTP API application.
 
@@ -99,6 +101,8 @@ def create_app(
         admin: admin accounts, the audit log and reports; None (no database): every
             ``/v1/admin/`` route answers 404 ``admin_not_stored``.
         moderation: the moderation actor's door, for the admin API's acts.
+        rules: rule-config versions (``/v1/admin/rules/``); None (no database): those
+            routes answer 404 ``admin_not_stored``.
 
     Returns:
         The app; serve it with ``serve_http``, which adds the Hypercorn #106 workaround.
@@ -185,6 +189,7 @@ def create_app(
     app.add_url_rule("/metrics", "metrics", get_metrics, methods=["GET"])
     add_replay_route(app, tokens=tokens, storage=storage)
     add_admin_routes(app, tokens=tokens, storage=admin, moderation=moderation)
+    add_rule_routes(app, tokens=tokens, storage=rules, regions=settings.world.regions)
     add_rounds_route(app, tokens=tokens, storage=storage)
 
     install_cors(app, settings.server.cors_origins)
