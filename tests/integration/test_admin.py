@@ -44,6 +44,15 @@ ADMIN_PATHS = (
     ("POST", "/v1/admin/reports/r_x/dismiss", "moderator"),
     ("POST", "/v1/admin/reports/r_x/act", "moderator"),
     ("GET", "/v1/admin/audit", "admin"),
+    ("GET", "/v1/admin/rules/battle", "admin"),
+    ("POST", "/v1/admin/rules/battle", "admin"),
+    ("GET", "/v1/admin/rules/battle/1", "admin"),
+    ("GET", "/v1/admin/rules/battle/diff", "admin"),
+    ("POST", "/v1/admin/rules/battle/1/activate", "admin"),
+    ("POST", "/v1/admin/rules/battle/rollback", "admin"),
+    ("GET", "/v1/admin/replays", "moderator"),
+    ("GET", "/v1/admin/replays/b_x/board", "moderator"),
+    ("DELETE", "/v1/admin/replays/b_x", "admin"),
 )
 
 

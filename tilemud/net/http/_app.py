@@ -37,6 +37,7 @@ from tilemud.net.http._admin import (
     storage_unavailable,
 )
 from tilemud.net.http._admin_access import Forbidden
+from tilemud.net.http._admin_replays import add_replay_admin_routes
 from tilemud.net.http._admin_rules import add_rule_routes
 from tilemud.net.http._cors import install_cors
 from tilemud.net.http._health import HealthProbe
@@ -190,6 +191,7 @@ def create_app(
     add_replay_route(app, tokens=tokens, storage=storage)
     add_admin_routes(app, tokens=tokens, storage=admin, moderation=moderation)
     add_rule_routes(app, tokens=tokens, storage=rules, regions=settings.world.regions)
+    add_replay_admin_routes(app, tokens=tokens, storage=admin)
     add_rounds_route(app, tokens=tokens, storage=storage)
 
     install_cors(app, settings.server.cors_origins)
