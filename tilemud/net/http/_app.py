@@ -189,7 +189,9 @@ def create_app(
     app.add_url_rule("/openapi.json", "openapi", get_openapi, methods=["GET"])
     app.add_url_rule("/metrics", "metrics", get_metrics, methods=["GET"])
     add_replay_route(app, tokens=tokens, storage=storage)
-    add_admin_routes(app, tokens=tokens, storage=admin, moderation=moderation)
+    add_admin_routes(
+        app, tokens=tokens, storage=admin, moderation=moderation, limits=settings.limits
+    )
     add_rule_routes(app, tokens=tokens, storage=rules, regions=settings.world.regions)
     add_replay_admin_routes(app, tokens=tokens, storage=admin)
     add_rounds_route(app, tokens=tokens, storage=storage)
