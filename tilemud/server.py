@@ -51,7 +51,6 @@ every room; splitting the wiring would hide the order the tree is built in.
 from __future__ import annotations
 
 import datetime
-import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -81,7 +80,7 @@ from tilemud.net.http import (
     create_app,
     serve_http,
 )
-from tilemud.storage import StorageActor, check_schema
+from tilemud.storage import RuleStorage, StorageActor, check_schema
 from tilemud.storage.janitor import ReplayJanitor
 from tilemud.supervisors import (
     ChildContext,
@@ -149,7 +148,7 @@ class TilemudServer:
         self.directory = ArenaDirectory(
             settings.world,
             self._arenas,
-            functools.partial(rules_for, settings.world),
+            ActiveRules(settings.world, None if storage is None else storage.rules).rules_for,
             meters=self.metrics.arenas,
             storage=None if storage is None else storage.arenas,
             snapshot_ticks=settings.database.snapshot_ticks,
@@ -263,6 +262,7 @@ class TilemudServer:
             readiness=readiness,
             admin=None if storage is None else storage.admin,
             moderation=self.moderation.client,
+            rules=None if storage is None else storage.rules,
             players=None if storage is None else storage.players,
             console=ConsoleNode(
                 directory=self.directory.ref,
@@ -420,9 +420,30 @@ def _blocks(chat: ChatClient) -> Callable[[str, str], Awaitable[bool]]:
 
 
 def rules_for(world: WorldSettings, mode: Mode) -> RuleConfig:
-    """The rule config new arenas of ``mode`` run under: the defaults, with the epic
-    arena's round length from ``world.arena_round_ticks`` (0: no rounds)."""
+    """The built-in rule config of ``mode``: the defaults, with the epic arena's round
+    length from ``world.arena_round_ticks`` (0: no rounds)."""
     rules = default_rules(mode)
     if mode != "arena":
         return rules
     return attrs.evolve(rules, round_ticks=world.arena_round_ticks or None)
+
+
+class ActiveRules:
+    """The arena directory's ``rules_for``: the rule version in force for the mode and
+    region (the admin API activates them, docs/console.md), else the built-in rules.
+
+    Asked once per new arena, from storage, so every node sees an activation at once.
+    """
+
+    def __init__(self, world: WorldSettings, storage: RuleStorage | None) -> None:
+        self._world = world
+        self._storage = storage
+
+    async def rules_for(self, mode: Mode, region: str) -> RuleConfig:
+        """The rules a new arena of ``mode`` in ``region`` runs under.
+
+        Raises:
+            StorageUnavailable: the database did not answer (no arena opens then).
+        """
+        active = None if self._storage is None else await self._storage.active_rules(mode, region)
+        return rules_for(self._world, mode) if active is None else active

@@ -47,3 +47,12 @@ class SchemaOutOfDate(StorageError):
     """The database's schema is not the one this tilemud needs; the message says the fix."""
 
     code = "schema_out_of_date"
+
+
+class RecordConflict(StorageError):
+    """A change that contradicts what is stored; ``code`` says how: the rules are a version
+    of the mode already (``duplicate_rules``), the version is in force already
+    (``already_active``), nothing to roll back to (``nothing_to_roll_back``), the replay's
+    arena still runs (``replay_live``)."""
+
+    code = "conflict"

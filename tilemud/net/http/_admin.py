@@ -2,8 +2,10 @@
 
 docs/console.md describes it; ``_admin_openapi`` documents every route. Who may call what
 is :mod:`tilemud.net.http._admin_access`' business. Every act is audited by the
-moderation actor and storage in the transaction that stores it; the sign-in is audited
-once the password matched. Nothing here updates or deletes an audit record.
+moderation actor and storage in the transaction that stores it; a sign-in is audited
+whether the password matched (``sign_in``) or not (``sign_in_failed``: the name tried and
+the client's address, never the password). Nothing here updates or deletes an audit
+record. Rule configs and replays: ``_admin_rules`` and ``_admin_replays``.
 
 Without a database (``database.durable`` off) there are no admin accounts, sanctions or
 reports to keep: every admin route answers 404 ``admin_not_stored`` (after the checks of
@@ -26,6 +28,7 @@ from quart_trio import QuartTrio
 from tilemud.actors.moderation import ModerationClient, ModerationRefused, Order, Outcome
 from tilemud.auth import TokenAuthority, admin_subject, hash_password, verify_password
 from tilemud.cluster import InProcessRateLimiter
+from tilemud.config import LimitSettings
 from tilemud.errors import ActorGone
 from tilemud.net.http._addresses import address_key
 from tilemud.net.http._admin_access import claims_with_role, json_object
@@ -41,9 +44,6 @@ from tilemud.storage import (
 
 #: Seconds an admin request waits for the moderation actor or storage.
 ADMIN_TIMEOUT: Final = 10.0
-#: Sign-in attempts per client address per minute (argon2 is slow on purpose: this
-#: bounds the CPU a guesser can take, and the guesses).
-SIGN_IN_ATTEMPTS: Final = 10
 #: Most records one page of the audit log or the report queue holds.
 MAX_PAGE: Final = 200
 
@@ -71,14 +71,20 @@ def add_admin_routes(
     tokens: TokenAuthority,
     storage: AdminStorage | None,
     moderation: ModerationClient | None,
+    limits: LimitSettings,
 ) -> None:
-    """Serve the admin API on ``app`` (see the module docstring)."""
-    sign_ins = InProcessRateLimiter(limit=SIGN_IN_ATTEMPTS, window=60.0)
+    """Serve the admin API on ``app`` (see the module docstring); sign-in attempts per
+    client address are limited by ``limits.admin_sign_ins`` per ``admin_sign_ins_window``."""
+    sign_ins = InProcessRateLimiter(
+        limit=limits.admin_sign_ins, window=limits.admin_sign_ins_window
+    )
     # A hash to check unknown names against, so that they take as long as known ones.
     decoy = hash_password("no such admin account, no such password")
 
     async def sign_in() -> Response:
-        retry_after = await sign_ins.acquire(address_key(request.scope.get("client")))
+        address = address_key(request.scope.get("client"))
+        # Refused attempts are not audited: a flood must not fill the log.
+        retry_after = await sign_ins.acquire(address)
         if retry_after is not None:
             return retry_later_response(
                 "rate_limited", "too many sign-in attempts", retry_after=retry_after, status=429
@@ -91,6 +97,17 @@ def add_admin_routes(
         stored = decoy if account is None else account.password_hash
         matched = await trio.to_thread.run_sync(verify_password, stored, password)
         if account is None or not matched:
+            # Who tried which name from where; never the password.
+            failed = AuditEntry(
+                actor="anonymous",
+                action="sign_in_failed",
+                target=admin_subject(name[:64]),
+                detail={
+                    "address": address,
+                    "why": "unknown_name" if account is None else "wrong_password",
+                },
+            )
+            await _within(storage.audit(failed))
             return error_response(401, "bad_credentials", "wrong name or password")
         now = time.time()
         subject = admin_subject(account.name)

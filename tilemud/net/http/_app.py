@@ -38,6 +38,8 @@ from tilemud.net.http._admin import (
     storage_unavailable,
 )
 from tilemud.net.http._admin_access import Forbidden
+from tilemud.net.http._admin_replays import add_replay_admin_routes
+from tilemud.net.http._admin_rules import add_rule_routes
 from tilemud.net.http._console import add_console_routes
 from tilemud.net.http._console_live import ConsoleNode
 from tilemud.net.http._console_sessions import ConsoleSessions
@@ -49,7 +51,13 @@ from tilemud.net.http._readiness import ReadinessProbe, ReadinessReport
 from tilemud.net.http._replays import add_replay_route, unauthorized
 from tilemud.net.http._responses import error_response, json_response, retry_later_response
 from tilemud.net.http._rounds import add_rounds_route
-from tilemud.storage import AdminStorage, ArenaStorage, PlayerStorage, StorageUnavailable
+from tilemud.storage import (
+    AdminStorage,
+    ArenaStorage,
+    PlayerStorage,
+    RuleStorage,
+    StorageUnavailable,
+)
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -86,6 +94,7 @@ def create_app(
     players: PlayerStorage | None = None,
     console: ConsoleNode | None = None,
     console_sessions: ConsoleSessions | None = None,
+    rules: RuleStorage | None = None,
 ) -> QuartTrio:
     """Build the HTTP API application.
 
@@ -109,6 +118,8 @@ def create_app(
         players: where the console finds players by id or name.
         console: the live node for the console's live pages; None: no live pages.
         console_sessions: the console's browser sessions (a fresh store when None).
+        rules: rule-config versions (``/v1/admin/rules/``); None (no database): those
+            routes answer 404 ``admin_not_stored``.
 
     Returns:
         The app; serve it with ``serve_http``, which adds the Hypercorn #106 workaround.
@@ -194,7 +205,11 @@ def create_app(
     app.add_url_rule("/openapi.json", "openapi", get_openapi, methods=["GET"])
     app.add_url_rule("/metrics", "metrics", get_metrics, methods=["GET"])
     add_replay_route(app, tokens=tokens, storage=storage)
-    add_admin_routes(app, tokens=tokens, storage=admin, moderation=moderation)
+    add_admin_routes(
+        app, tokens=tokens, storage=admin, moderation=moderation, limits=settings.limits
+    )
+    add_rule_routes(app, tokens=tokens, storage=rules, regions=settings.world.regions)
+    add_replay_admin_routes(app, tokens=tokens, storage=admin)
     add_rounds_route(app, tokens=tokens, storage=storage)
     add_console_routes(
         app,

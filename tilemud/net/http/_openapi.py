@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any, Final
 
-from tilemud.net.http._admin_openapi import ADMIN_ERROR_CODES, admin_paths, admin_schemas
+from tilemud.net.http._admin_openapi_more import ADMIN_ERROR_CODES, admin_paths, admin_schemas
 from tilemud.net.http._names import MAX_NAME_LENGTH, MIN_NAME_LENGTH, name_pattern
 from tilemud.net.http._replay_schema import REPLAY_DOCUMENT_SCHEMA
 from tilemud.net.http._rounds import ROUNDS_PATHS, ROUNDS_SCHEMAS
