@@ -26,16 +26,14 @@ from quart import Response, request
 from quart_trio import QuartTrio
 
 from tilemud.actors.moderation import ModerationClient, ModerationRefused, Order, Outcome
-from tilemud.auth import TokenAuthority, admin_subject, hash_password, verify_password
-from tilemud.cluster import InProcessRateLimiter
-from tilemud.config import LimitSettings
+from tilemud.auth import TokenAuthority, admin_subject
 from tilemud.errors import ActorGone
 from tilemud.net.http._addresses import address_key
 from tilemud.net.http._admin_access import claims_with_role, json_object
+from tilemud.net.http._admin_sign_in import SignInDesk, SignInRefused
 from tilemud.net.http._responses import error_response, json_response, retry_later_response
 from tilemud.storage import (
     AdminStorage,
-    AuditEntry,
     AuditQuery,
     AuditRecord,
     ReportRecord,
@@ -71,50 +69,31 @@ def add_admin_routes(
     tokens: TokenAuthority,
     storage: AdminStorage | None,
     moderation: ModerationClient | None,
-    limits: LimitSettings,
+    desk: SignInDesk | None,
 ) -> None:
-    """Serve the admin API on ``app`` (see the module docstring); sign-in attempts per
-    client address are limited by ``limits.admin_sign_ins`` per ``admin_sign_ins_window``."""
-    sign_ins = InProcessRateLimiter(
-        limit=limits.admin_sign_ins, window=limits.admin_sign_ins_window
-    )
-    # A hash to check unknown names against, so that they take as long as known ones.
-    decoy = hash_password("no such admin account, no such password")
+    """Serve the admin API on ``app`` (see the module docstring); ``desk`` checks
+    sign-ins (None without a database), the same desk as the console's."""
 
     async def sign_in() -> Response:
         address = address_key(request.scope.get("client"))
-        # Refused attempts are not audited: a flood must not fill the log.
-        retry_after = await sign_ins.acquire(address)
-        if retry_after is not None:
-            return retry_later_response(
-                "rate_limited", "too many sign-in attempts", retry_after=retry_after, status=429
-            )
-        body = await json_object({"name": str, "password": str})
-        if storage is None:
-            return _not_stored()
-        name, password = body["name"], body["password"]
-        account = await _within(storage.load_admin(name)) if len(name) <= 64 else None
-        stored = decoy if account is None else account.password_hash
-        matched = await trio.to_thread.run_sync(verify_password, stored, password)
-        if account is None or not matched:
-            # Who tried which name from where; never the password.
-            failed = AuditEntry(
-                actor="anonymous",
-                action="sign_in_failed",
-                target=admin_subject(name[:64]),
-                detail={
-                    "address": address,
-                    "why": "unknown_name" if account is None else "wrong_password",
-                },
-            )
-            await _within(storage.audit(failed))
-            return error_response(401, "bad_credentials", "wrong name or password")
+        try:
+            if desk is not None:
+                await desk.admit(address)
+            body = await json_object({"name": str, "password": str})
+            if desk is None:
+                return _not_stored()
+            account = await desk.check(body["name"], body["password"], address=address, door="api")
+        except SignInRefused as refused:
+            if refused.retry_after is not None:
+                return retry_later_response(
+                    refused.code, refused.message, retry_after=refused.retry_after, status=429
+                )
+            return error_response(401, refused.code, refused.message)
         now = time.time()
         subject = admin_subject(account.name)
         token = tokens.mint_access(
             player_id=subject, name=account.name, roles=(account.role,), now=now
         )
-        await _within(storage.audit(AuditEntry(actor=subject, action="sign_in", target=subject)))
         body = {
             "token": token,
             "token_type": "Bearer",

@@ -40,6 +40,7 @@ from tilemud.net.http._admin import (
 from tilemud.net.http._admin_access import Forbidden
 from tilemud.net.http._admin_replays import add_replay_admin_routes
 from tilemud.net.http._admin_rules import add_rule_routes
+from tilemud.net.http._admin_sign_in import SignInDesk
 from tilemud.net.http._console import add_console_routes
 from tilemud.net.http._console_live import ConsoleNode
 from tilemud.net.http._console_sessions import ConsoleSessions
@@ -205,15 +206,16 @@ def create_app(
     app.add_url_rule("/openapi.json", "openapi", get_openapi, methods=["GET"])
     app.add_url_rule("/metrics", "metrics", get_metrics, methods=["GET"])
     add_replay_route(app, tokens=tokens, storage=storage)
-    add_admin_routes(
-        app, tokens=tokens, storage=admin, moderation=moderation, limits=settings.limits
-    )
+    # One desk for both doors: attempts from an address count together.
+    desk = None if admin is None else SignInDesk(admin, settings.limits)
+    add_admin_routes(app, tokens=tokens, storage=admin, moderation=moderation, desk=desk)
     add_rule_routes(app, tokens=tokens, storage=rules, regions=settings.world.regions)
     add_replay_admin_routes(app, tokens=tokens, storage=admin)
     add_rounds_route(app, tokens=tokens, storage=storage)
     add_console_routes(
         app,
         sessions=ConsoleSessions() if console_sessions is None else console_sessions,
+        desk=desk,
         secure_cookie=settings.server.tls,
         admin=admin,
         moderation=moderation,

@@ -53,6 +53,7 @@ def add_console_routes(
     app: QuartTrio,
     *,
     sessions: ConsoleSessions,
+    desk: SignInDesk | None,
     secure_cookie: bool,
     admin: AdminStorage | None,
     moderation: ModerationClient | None,
@@ -64,6 +65,7 @@ def add_console_routes(
 
     Args:
         sessions: the node's console sessions.
+        desk: checks names and passwords (the JSON API's desk); None: no accounts.
         secure_cookie: TLS is on: cookies are ``Secure``.
         admin: admin accounts, the audit log, reports; None: no console (404).
         moderation: the moderation actor's door.
@@ -73,7 +75,6 @@ def add_console_routes(
             pages answer 404.
     """
     door = ConsoleDoor(sessions, secure_cookie=secure_cookie)
-    desk = None if admin is None else SignInDesk(admin)
 
     async def sign_in_page() -> Response:
         if desk is None:
@@ -83,6 +84,13 @@ def add_console_routes(
     async def sign_in() -> Response:
         if desk is None:
             return await _not_stored(door)
+        address = address_key(request.scope.get("client"))
+        try:
+            await desk.admit(address)
+        except SignInRefused:
+            return await _sign_in_form(
+                door, error="Too many sign-in attempts: wait a minute.", status=429
+            )
         form = await request.form
         expected = request.cookies.get(SIGN_IN_COOKIE)
         posted = form.get("csrf")
@@ -90,17 +98,9 @@ def add_console_routes(
             raise Refused(403, "the sign-in form expired or came from elsewhere: reload it")
         name, password = form.get("name", ""), form.get("password", "")
         try:
-            account = await desk.sign_in(
-                name, password, address=address_key(request.scope.get("client")), door="console"
-            )
-        except SignInRefused as refused:
-            message = (
-                "Wrong name or password."
-                if refused.code == "bad_credentials"
-                else "Too many sign-in attempts: wait a minute."
-            )
-            status = 401 if refused.code == "bad_credentials" else 429
-            return await _sign_in_form(door, error=message, name=name, status=status)
+            account = await desk.check(name, password, address=address, door="console")
+        except SignInRefused:
+            return await _sign_in_form(door, error="Wrong name or password.", name=name, status=401)
         except (StorageUnavailable, trio.TooSlowError):
             return await _sign_in_form(
                 door, error="The database cannot be reached: try again later.", status=503
