@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import pytest
 import trio
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
@@ -105,10 +106,18 @@ class Browser:
         return url.removeprefix(self.base_url)
 
     async def wait_for(self, check: Callable[[], Any], what: str, *, within: float = 10.0) -> Any:
-        """Poll ``check`` (in the worker thread) until it answers something true."""
+        """Poll ``check`` (in the worker thread) until it answers something true (an
+        element not there yet, or replaced while read, counts as not yet)."""
+
+        def attempt() -> Any:
+            try:
+                return check()
+            except (NoSuchElementException, StaleElementReferenceException):
+                return None
+
         with trio.move_on_after(within):
             while True:
-                found = await self.run(check)
+                found = await self.run(attempt)
                 if found:
                     return found
                 await trio.sleep(0.05)

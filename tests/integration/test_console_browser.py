@@ -221,3 +221,57 @@ async def test_step_through_a_replay(chromium: Any, tmp_path: Path) -> None:
             assert await browser.text("#placed") == "1"
             await browser.click("#first")
             assert await browser.text("#step") == "0"
+
+
+async def test_publish_and_activate_a_rule_version_then_the_next_battle_uses_it(
+    chromium: Any, tmp_path: Path
+) -> None:
+    with trio.fail_after(90):
+        async with console(chromium, tmp_path, ("alice", "admin")) as (server, browser):
+            await sign_in(browser, "alice")
+            await browser.open("/console/rules/battle")
+            await browser.fill("#new-version textarea[name=changes]", "battle_ticks = 20")
+            await browser.fill("#new-version input[name=reason]", "short battles")
+            await browser.click("#new-version button")
+            await browser.wait_path("/console/rules/battle?done=version+2+made+from+version+1")
+            await browser.fill("#activate-2 input[name=reason]", "try them")
+            await browser.click("#activate-2 button")
+            await browser.wait_for(
+                lambda: "in force" in browser.driver.find_element("id", "notice").text,
+                "the activation's notice",
+            )
+            rows = await browser.text("#versions")
+            assert "short battles" in rows
+            version_2 = next(line for line in rows.splitlines() if line.startswith("2 "))
+            assert "every region" in version_2
+            await browser.choose("#diff-form select[name=from]", "1")
+            await browser.choose("#diff-form select[name=to]", "2")
+            await browser.click("#diff-form button")
+            await browser.wait_for(
+                lambda: "battle_ticks 1800 20" in browser.driver.find_element("id", "diff").text,
+                "the diff of battle_ticks",
+            )
+            await browser.screenshot("rules")
+            # The next battle runs under version 2 (a running arena would keep its own).
+            async with bot(server, "p_tester") as tester:
+                joined = await join(tester, mode="battle", region="eu")
+                assert joined.rules.battle_ticks == 20
+                assert joined.rules.version.startswith(version_2.split()[1])
+                await place(tester, 4, 4)
+                with trio.move_on_after(3):  # the 20 ticks (2 s) run out
+                    await tester.receive_until(lambda _: False)
+            # Its replay names version 2; once ended an admin may delete it (audited).
+            await browser.open("/console/replays?player=p_tester")
+            replays = await browser.text("#replays")
+            assert joined.arena_id in replays
+            assert "v2" in replays
+            assert "ended" in replays
+            await browser.fill("#replays input[name=reason]", "test data")
+            await browser.click("#replays form button")
+            await browser.wait_for(
+                lambda: "deleted" in browser.driver.find_element("id", "notice").text,
+                "the deletion's notice",
+            )
+            assert joined.arena_id not in await browser.text("#replays")
+            await browser.open("/console/audit?action=replay_deleted")
+            assert "test data" in await browser.text("#audit")

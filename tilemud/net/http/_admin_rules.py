@@ -48,6 +48,7 @@ def add_rule_routes(
     tokens: TokenAuthority,
     storage: RuleStorage | None,
     regions: Sequence[str],
+    changing: trio.Lock,
 ) -> None:
     """Serve ``/v1/admin/rules/...`` on ``app`` (see the module docstring).
 
@@ -55,8 +56,8 @@ def add_rule_routes(
         tokens: verifies the callers' tokens (the ``admin`` role is needed).
         storage: rule versions; None (no database): 404 ``admin_not_stored``.
         regions: the regions an activation may name (``world.regions``).
+        changing: held while a version is made or activated (shared with the console).
     """
-    changing = trio.Lock()
 
     async def guarded(mode: str, work: Callable[[RuleStorage], Awaitable[T]]) -> T | Response:
         if mode not in _MODES:

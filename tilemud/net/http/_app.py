@@ -209,7 +209,11 @@ def create_app(
     # One desk for both doors: attempts from an address count together.
     desk = None if admin is None else SignInDesk(admin, settings.limits)
     add_admin_routes(app, tokens=tokens, storage=admin, moderation=moderation, desk=desk)
-    add_rule_routes(app, tokens=tokens, storage=rules, regions=settings.world.regions)
+    # Rule changes of this node go one at a time, through the API or the console.
+    rules_lock = trio.Lock()
+    add_rule_routes(
+        app, tokens=tokens, storage=rules, regions=settings.world.regions, changing=rules_lock
+    )
     add_replay_admin_routes(app, tokens=tokens, storage=admin)
     add_rounds_route(app, tokens=tokens, storage=storage)
     add_console_routes(
@@ -222,6 +226,9 @@ def create_app(
         players=players,
         arenas=storage,
         node=console,
+        rules=rules,
+        regions=settings.world.regions,
+        rules_lock=rules_lock,
     )
 
     install_cors(app, settings.server.cors_origins)

@@ -20,6 +20,7 @@ import hmac
 import importlib.resources
 import logging
 import secrets
+from collections.abc import Sequence
 from typing import Final
 
 import trio
@@ -35,13 +36,20 @@ from tilemud.net.http._console_door import ConsoleDoor, Refused, see_other
 from tilemud.net.http._console_live import ConsoleNode, add_live_pages
 from tilemud.net.http._console_moderation import add_moderation_pages
 from tilemud.net.http._console_replays import add_replay_pages
+from tilemud.net.http._console_rules import add_rule_pages
 from tilemud.net.http._console_sessions import (
     COOKIE_PATH,
     SIGN_IN_COOKIE,
     ConsoleSessions,
     ConsoleUser,
 )
-from tilemud.storage import AdminStorage, ArenaStorage, PlayerStorage, StorageUnavailable
+from tilemud.storage import (
+    AdminStorage,
+    ArenaStorage,
+    PlayerStorage,
+    RuleStorage,
+    StorageUnavailable,
+)
 
 #: Seconds the sign-in form's own CSRF cookie lives.
 SIGN_IN_FORM_LIFETIME: Final = 600
@@ -60,6 +68,9 @@ def add_console_routes(
     players: PlayerStorage | None,
     arenas: ArenaStorage | None,
     node: ConsoleNode | None,
+    rules: RuleStorage | None,
+    regions: Sequence[str],
+    rules_lock: trio.Lock,
 ) -> None:
     """Serve the console on ``app`` (see the module docstring).
 
@@ -73,6 +84,9 @@ def add_console_routes(
         arenas: for replays.
         node: the live node (arena directory, supervision tree, figures); None: the live
             pages answer 404.
+        rules: rule-config versions; None: no rule pages.
+        regions: the regions an activation may name.
+        rules_lock: the JSON API's lock over rule changes (one at a time per node).
     """
     door = ConsoleDoor(sessions, secure_cookie=secure_cookie)
 
@@ -130,7 +144,9 @@ def add_console_routes(
     app.add_url_rule("/console/", "console_home", home, methods=["GET"])
     if admin is not None:
         add_moderation_pages(app, door, admin=admin, moderation=moderation, players=players)
-        add_replay_pages(app, door, arenas=arenas, node=node)
+        add_replay_pages(app, door, arenas=arenas, admin=admin)
+    if rules is not None:
+        add_rule_pages(app, door, rules=rules, regions=regions, changing=rules_lock)
     if node is not None:
         add_live_pages(app, door, node)
     app.add_url_rule("/console/static/<name>", "console_static", _static, methods=["GET"])

@@ -54,8 +54,8 @@ def add_moderation_pages(
         found: list[Any] = []
         if text and players is not None:
             # Players are remembered behind the play (write-behind): wait for what is queued.
-            await _within(players.flush())
-            found = await _within(players.find_players(text, limit=PAGE_ROWS))
+            await within(players.flush())
+            found = await within(players.find_players(text, limit=PAGE_ROWS))
         return await door.page("players.html", session, q=text, found=found)
 
     async def player_page(
@@ -68,11 +68,11 @@ def add_moderation_pages(
     ) -> Response:
         record = None
         if players is not None:
-            matches = await _within(players.find_players(player_id, limit=1))
+            matches = await within(players.find_players(player_id, limit=1))
             record = next((m for m in matches if m.player_id == player_id), None)
         history: list[Any] = []
         if session.user.role == "admin":
-            history = await _within(admin.query_audit(AuditQuery(target=player_id, limit=20)))
+            history = await within(admin.query_audit(AuditQuery(target=player_id, limit=20)))
         return await door.page(
             "player.html",
             session,
@@ -101,7 +101,7 @@ def add_moderation_pages(
                 reason=form.get("reason", ""),
                 duration=_duration(form) if ACTS[action] else None,
             )
-            outcome = await _within(moderation.moderate(order))
+            outcome = await within(moderation.moderate(order))
         except ModerationRefused as refused:
             return await player_page(
                 session,
@@ -116,8 +116,8 @@ def add_moderation_pages(
         state = request.args.get("state", "open")
         if state not in ("open", "dismissed", "actioned", "all"):
             state = "open"
-        offset = _whole(request.args.get("offset"), 0)
-        found = await _within(
+        offset = whole_number(request.args.get("offset"), 0)
+        found = await within(
             admin.list_reports(
                 state=None if state == "all" else state,  # type: ignore[arg-type]
                 limit=PAGE_ROWS + 1,
@@ -144,7 +144,7 @@ def add_moderation_pages(
         if action not in ("dismiss", "mute", "ban", "kick"):
             raise Refused(400, "a report is dismissed, or acted on with mute, ban or kick")
         try:
-            outcome = await _within(
+            outcome = await within(
                 moderation.decide_report(
                     report_id,
                     decision=action,  # type: ignore[arg-type]
@@ -164,8 +164,8 @@ def add_moderation_pages(
         session = door.visitor("admin")
         args = request.args
         filters = {k: args.get(k, "").strip() for k in ("actor", "target", "action")}
-        since, until = _moment(args.get("since")), _moment(args.get("until"))
-        before = _whole(args.get("before"), None)
+        since, until = moment(args.get("since")), moment(args.get("until"))
+        before = whole_number(args.get("before"), None)
         query = AuditQuery(
             actor=filters["actor"] or None,
             target=filters["target"] or None,
@@ -175,7 +175,7 @@ def add_moderation_pages(
             before_id=before,
             limit=PAGE_ROWS,
         )
-        records = await _within(admin.query_audit(query))
+        records = await within(admin.query_audit(query))
         following = records[-1].audit_id if len(records) == PAGE_ROWS else None
         shown = {**filters, "since": args.get("since", ""), "until": args.get("until", "")}
         next_page = None
@@ -198,7 +198,8 @@ def add_moderation_pages(
     app.add_url_rule("/console/audit", "console_audit", audit, methods=["GET"])
 
 
-async def _within(pending: Awaitable[T]) -> T:
+async def within(pending: Awaitable[T]) -> T:
+    """``pending``, bounded; storage trouble becomes a 503 page."""
     try:
         with trio.fail_after(PAGE_TIMEOUT):
             return await pending
@@ -233,13 +234,14 @@ def _told(outcome: Outcome) -> str:
     return text
 
 
-def _whole(raw: str | None, default: int | None) -> Any:
+def whole_number(raw: str | None, default: int | None) -> Any:
+    """A query argument as a whole number, or ``default`` when absent or not one."""
     if raw is None or not raw.isdigit() or len(raw) > 10:
         return default
     return int(raw)
 
 
-def _moment(raw: str | None) -> dt.datetime | None:
+def moment(raw: str | None) -> dt.datetime | None:
     """A time from a ``datetime-local`` field (UTC) or ISO 8601 with its zone."""
     if not raw:
         return None

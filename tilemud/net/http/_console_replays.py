@@ -1,5 +1,6 @@
-"""The console's replays: find one, open it and step through it tick by tick on a drawn
-board.
+"""The console's replays: list and search them (player, mode, time), open one and step
+through it tick by tick on a drawn board, delete one (admin; audited as
+``replay_deleted`` in the transaction that deletes it, as the JSON API's ``DELETE``).
 
 The page gets the same replay document as ``GET /v1/replays/{arena_id}``
 (:func:`~tilemud.net.http._replay_format.replay_document`) embedded as JSON; its script
@@ -11,7 +12,7 @@ the cell like the arena did) and draws it on a canvas.
 from __future__ import annotations
 
 from typing import Final
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import trio
 from quart import Response, request
@@ -19,9 +20,17 @@ from quart_trio import QuartTrio
 
 from tilemud.errors import ActorGone
 from tilemud.net.http._console_door import ConsoleDoor, Refused, see_other
-from tilemud.net.http._console_live import ConsoleNode, list_arenas
+from tilemud.net.http._console_moderation import PAGE_ROWS, moment, whole_number, within
 from tilemud.net.http._replay_format import replay_document
-from tilemud.storage import ArenaStorage, RecordNotFound, StorageUnavailable
+from tilemud.storage import (
+    AdminStorage,
+    ArenaStorage,
+    AuditEntry,
+    RecordConflict,
+    RecordNotFound,
+    ReplayQuery,
+    StorageUnavailable,
+)
 from tilemud.storage.tables import ID_LENGTH
 
 #: Seconds a replay page waits for storage.
@@ -29,17 +38,63 @@ REPLAY_PAGE_TIMEOUT: Final = 10.0
 
 
 def add_replay_pages(
-    app: QuartTrio, door: ConsoleDoor, *, arenas: ArenaStorage | None, node: ConsoleNode | None
+    app: QuartTrio, door: ConsoleDoor, *, arenas: ArenaStorage | None, admin: AdminStorage
 ) -> None:
     """Serve the replay pages."""
 
     async def replays() -> Response:
         session = door.visitor()
-        wanted = request.args.get("arena_id", "").strip()
+        args = request.args
+        wanted = args.get("arena_id", "").strip()
         if wanted:
             return see_other("/console/replays/" + quote(wanted[:ID_LENGTH], safe=""))
-        running = [] if node is None else await list_arenas(node)
-        return await door.page("replays.html", session, running=running)
+        player = args.get("player", "").strip()[:ID_LENGTH]
+        mode = args.get("mode", "")
+        offset = whole_number(args.get("offset"), 0)
+        query = ReplayQuery(
+            player=player or None,
+            mode=mode if mode in ("battle", "arena") else None,
+            since=moment(args.get("since")),
+            until=moment(args.get("until")),
+            limit=PAGE_ROWS + 1,
+            offset=offset,
+        )
+        found = await within(admin.search_replays(query))
+        shown = {
+            "player": player,
+            "mode": query.mode or "",
+            "since": args.get("since", ""),
+            "until": args.get("until", ""),
+        }
+        pages = {}
+        if offset > 0:
+            pages["newer"] = {**shown, "offset": str(max(0, offset - PAGE_ROWS))}
+        if len(found) > PAGE_ROWS:
+            pages["older"] = {**shown, "offset": str(offset + PAGE_ROWS)}
+        return await door.page(
+            "replays.html",
+            session,
+            replays=found[:PAGE_ROWS],
+            filters=shown,
+            pages={k: "/console/replays?" + urlencode(v) for k, v in pages.items()},
+            notice=args.get("done"),
+        )
+
+    async def delete(arena_id: str) -> Response:
+        session, form = await door.checked_form("admin")
+        reason = form.get("reason", "").strip()
+        if not reason:
+            raise Refused(400, "give a reason")
+        entry = AuditEntry(
+            actor=session.user.subject, action="replay_deleted", target=arena_id, reason=reason
+        )
+        try:
+            await within(admin.delete_replay(arena_id[:ID_LENGTH], entry))
+        except RecordNotFound:
+            raise Refused(404, f"no replay {arena_id!r}") from None
+        except RecordConflict as conflict:
+            raise Refused(409, f"{conflict.code}: {conflict.message}") from None
+        return see_other("/console/replays?" + urlencode({"done": f"replay {arena_id} deleted"}))
 
     async def replay(arena_id: str) -> Response:
         session = door.visitor()
@@ -59,3 +114,6 @@ def add_replay_pages(
 
     app.add_url_rule("/console/replays", "console_replays", replays, methods=["GET"])
     app.add_url_rule("/console/replays/<arena_id>", "console_replay", replay, methods=["GET"])
+    app.add_url_rule(
+        "/console/replays/<arena_id>/delete", "console_replay_delete", delete, methods=["POST"]
+    )
