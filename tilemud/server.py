@@ -263,6 +263,7 @@ class TilemudServer:
             admin=None if storage is None else storage.admin,
             moderation=self.moderation.client,
             rules=None if storage is None else storage.rules,
+            sanctions=self.moderation.book,
             players=None if storage is None else storage.players,
             console=ConsoleNode(
                 directory=self.directory.ref,

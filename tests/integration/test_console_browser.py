@@ -92,6 +92,7 @@ async def test_sign_in_and_ban_a_connected_player(chromium: Any, tmp_path: Path)
                 assert "their connection was closed" in notice
                 closed = await read_until_closed(connection)
             assert closed.code == 4010
+            assert "Banned until" in await browser.text("#in-force")
             frame, code = await hello_refused(server, token)
             assert code == 4010
             assert frame["code"] == "banned"
@@ -116,6 +117,7 @@ async def test_mute_refuses_the_players_chat(chromium: Any, tmp_path: Path) -> N
                 await browser.fill("#form-mute input[name=duration]", "10")
                 await browser.click("#form-mute button")
                 assert "mute: done for" in await browser.text("#notice")
+                assert "Muted until" in await browser.text("#in-force")
                 await send(
                     connection,
                     {"type": "chat_send", "rid": "s1", "channel": "global", "text": "buy gold"},

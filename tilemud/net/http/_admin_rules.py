@@ -135,11 +135,9 @@ def add_rule_routes(
         found = await guarded(mode, both)
         if isinstance(found, Response):
             return found
-        old, new = (version.rules.to_dict() for version in found)
         changes = [
-            {"field": field, "from": old.get(field), "to": new.get(field)}
-            for field in dict.fromkeys([*old, *new])
-            if old.get(field) != new.get(field)
+            {"field": field, "from": before, "to": after}
+            for field, before, after in rule_changes(*found)
         ]
         body = {"mode": mode, "from": first, "to": second, "changes": changes}
         return json_response(body, headers=_NO_STORE)
@@ -182,6 +180,17 @@ def add_rule_routes(
     app.add_url_rule(
         f"{base}/<number>/activate", "admin_rules_activate", activate, methods=["POST"]
     )
+
+
+def rule_changes(old: RuleVersion, new: RuleVersion) -> list[tuple[str, Any, Any]]:
+    """The fields whose values differ between two versions, in config order:
+    ``(field, old value, new value)``."""
+    before, after = old.rules.to_dict(), new.rules.to_dict()
+    return [
+        (field, before.get(field), after.get(field))
+        for field in dict.fromkeys([*before, *after])
+        if before.get(field) != after.get(field)
+    ]
 
 
 def _reason(raw: str) -> str:

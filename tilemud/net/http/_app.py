@@ -23,7 +23,7 @@ from quart_trio.wrappers import TrioResponse
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 import tilemud
-from tilemud.actors.moderation import ModerationClient
+from tilemud.actors.moderation import ModerationClient, SanctionBook
 from tilemud.auth import TokenAuthority, new_player_id
 from tilemud.cluster import InProcessRateLimiter, RateLimiter
 from tilemud.config import Settings
@@ -92,6 +92,7 @@ def create_app(
     readiness: ReadinessProbe | None = None,
     admin: AdminStorage | None = None,
     moderation: ModerationClient | None = None,
+    sanctions: SanctionBook | None = None,
     players: PlayerStorage | None = None,
     console: ConsoleNode | None = None,
     console_sessions: ConsoleSessions | None = None,
@@ -116,6 +117,7 @@ def create_app(
         admin: admin accounts, the audit log and reports; None (no database): every
             ``/v1/admin/`` route answers 404 ``admin_not_stored``.
         moderation: the moderation actor's door, for the admin API's acts.
+        sanctions: the mutes and bans in force, shown on the console's player pages.
         players: where the console finds players by id or name.
         console: the live node for the console's live pages; None: no live pages.
         console_sessions: the console's browser sessions (a fresh store when None).
@@ -223,6 +225,7 @@ def create_app(
         secure_cookie=settings.server.tls,
         admin=admin,
         moderation=moderation,
+        sanctions=sanctions,
         players=players,
         arenas=storage,
         node=console,

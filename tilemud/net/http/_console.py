@@ -28,7 +28,7 @@ from quart import Response, request
 from quart_trio import QuartTrio
 from quart_trio.wrappers import TrioResponse
 
-from tilemud.actors.moderation import ModerationClient
+from tilemud.actors.moderation import ModerationClient, SanctionBook
 from tilemud.auth import admin_subject
 from tilemud.net.http._addresses import address_key
 from tilemud.net.http._admin_sign_in import SignInDesk, SignInRefused
@@ -65,6 +65,7 @@ def add_console_routes(
     secure_cookie: bool,
     admin: AdminStorage | None,
     moderation: ModerationClient | None,
+    sanctions: SanctionBook | None,
     players: PlayerStorage | None,
     arenas: ArenaStorage | None,
     node: ConsoleNode | None,
@@ -80,6 +81,7 @@ def add_console_routes(
         secure_cookie: TLS is on: cookies are ``Secure``.
         admin: admin accounts, the audit log, reports; None: no console (404).
         moderation: the moderation actor's door.
+        sanctions: the mutes and bans in force (shown on a player's page).
         players: for finding players.
         arenas: for replays.
         node: the live node (arena directory, supervision tree, figures); None: the live
@@ -143,7 +145,9 @@ def add_console_routes(
     app.add_url_rule("/console/sign-out", "console_sign_out", sign_out, methods=["POST"])
     app.add_url_rule("/console/", "console_home", home, methods=["GET"])
     if admin is not None:
-        add_moderation_pages(app, door, admin=admin, moderation=moderation, players=players)
+        add_moderation_pages(
+            app, door, admin=admin, moderation=moderation, players=players, sanctions=sanctions
+        )
         add_replay_pages(app, door, arenas=arenas, admin=admin)
     if rules is not None:
         add_rule_pages(app, door, rules=rules, regions=regions, changing=rules_lock)

@@ -19,7 +19,13 @@ from quart import Response, request
 from quart_trio import QuartTrio
 from werkzeug.datastructures import MultiDict
 
-from tilemud.actors.moderation import ModerationClient, ModerationRefused, Order, Outcome
+from tilemud.actors.moderation import (
+    ModerationClient,
+    ModerationRefused,
+    Order,
+    Outcome,
+    SanctionBook,
+)
 from tilemud.net.http._console_door import ConsoleDoor, Refused, see_other
 from tilemud.net.http._console_sessions import ConsoleSession
 from tilemud.storage import AdminStorage, AuditQuery, PlayerStorage, StorageUnavailable
@@ -45,8 +51,9 @@ def add_moderation_pages(
     admin: AdminStorage,
     moderation: ModerationClient | None,
     players: PlayerStorage | None,
+    sanctions: SanctionBook | None,
 ) -> None:
-    """Serve the moderation pages."""
+    """Serve the moderation pages (``sanctions``: the mutes and bans in force, read)."""
 
     async def find_players() -> Response:
         session = door.visitor()
@@ -70,6 +77,15 @@ def add_moderation_pages(
         if players is not None:
             matches = await within(players.find_players(player_id, limit=1))
             record = next((m for m in matches if m.player_id == player_id), None)
+        in_force = []
+        if sanctions is not None:
+            for kind in ("ban", "mute"):
+                found = sanctions.in_force(player_id, kind)
+                if found is not None:
+                    until = None
+                    if found.until is not None:
+                        until = dt.datetime.fromtimestamp(found.until, dt.UTC)
+                    in_force.append((kind, until, found.reason))
         history: list[Any] = []
         if session.user.role == "admin":
             history = await within(admin.query_audit(AuditQuery(target=player_id, limit=20)))
@@ -79,6 +95,7 @@ def add_moderation_pages(
             status=status,
             player_id=player_id,
             record=record,
+            in_force=in_force,
             history=history,
             acts=ACTS,
             units=UNITS,

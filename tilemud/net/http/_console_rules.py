@@ -21,6 +21,7 @@ from quart import Response, request
 from quart_trio import QuartTrio
 
 from tilemud.game import Mode, RuleConfigError
+from tilemud.net.http._admin_rules import rule_changes
 from tilemud.net.http._console_door import ConsoleDoor, Refused, see_other
 from tilemud.net.http._console_moderation import whole_number, within
 from tilemud.storage import RecordConflict, RecordNotFound, RecordRejected, RuleStorage
@@ -65,12 +66,7 @@ def add_rule_pages(
             by_number = {v.number: v for v in found}
             if first not in by_number or second not in by_number:
                 raise Refused(404, f"no version {first} or {second} of the {mode} rules")
-            old, new = by_number[first].rules.to_dict(), by_number[second].rules.to_dict()
-            diff = [
-                (field, old.get(field), new.get(field))
-                for field in dict.fromkeys([*old, *new])
-                if old.get(field) != new.get(field)
-            ]
+            diff = rule_changes(by_number[first], by_number[second])
         return await door.page(
             "rules.html",
             session,
@@ -105,38 +101,33 @@ def add_rule_pages(
             )
         return _done(mode, f"version {made.number} made from version {based_on}")
 
-    async def activate(mode: str, number: str) -> Response:
+    async def switch(
+        mode: str, number: int | None, what: str
+    ) -> Response:  # an activation (number) or a rollback (None)
         session, form = await door.checked_form("admin")
         _known(mode)
+        region = _region(form.get("region", ""), regions)
+        reason = _reason(form.get("reason", ""))
+        actor = session.user.subject
+        async with changing:
+            if number is None:
+                done = rules.roll_back(mode=mode, region=region, actor=actor, reason=reason)
+            else:
+                done = rules.activate(
+                    mode=mode, region=region, number=number, actor=actor, reason=reason
+                )
+            switched = await judged(done)
+        where = "every region" if switched.region is None else switched.region
+        return _done(mode, f"{what}version {switched.number} in force in {where}")
+
+    async def activate(mode: str, number: str) -> Response:
         wanted = whole_number(number, None)
         if wanted is None:
             raise Refused(404, f"no version {number!r}")
-        region = _region(form.get("region", ""), regions)
-        reason = _reason(form.get("reason", ""))
-        async with changing:
-            switch = await judged(
-                rules.activate(
-                    mode=mode,
-                    region=region,
-                    number=wanted,
-                    actor=session.user.subject,
-                    reason=reason,
-                )
-            )
-        where = "every region" if switch.region is None else switch.region
-        return _done(mode, f"version {switch.number} in force in {where}")
+        return await switch(mode, wanted, "")
 
     async def roll_back(mode: str) -> Response:
-        session, form = await door.checked_form("admin")
-        _known(mode)
-        region = _region(form.get("region", ""), regions)
-        reason = _reason(form.get("reason", ""))
-        async with changing:
-            switch = await judged(
-                rules.roll_back(mode=mode, region=region, actor=session.user.subject, reason=reason)
-            )
-        where = "every region" if switch.region is None else switch.region
-        return _done(mode, f"rolled back: version {switch.number} in force in {where}")
+        return await switch(mode, None, "rolled back: ")
 
     async def first_mode() -> Response:
         door.visitor("admin")
