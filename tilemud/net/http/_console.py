@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hmac
 import importlib.resources
-import logging
 import secrets
 from collections.abc import Sequence
 from typing import Final
@@ -53,8 +52,6 @@ from tilemud.storage import (
 
 #: Seconds the sign-in form's own CSRF cookie lives.
 SIGN_IN_FORM_LIFETIME: Final = 600
-
-_log = logging.getLogger("tilemud.http")
 
 
 def add_console_routes(
