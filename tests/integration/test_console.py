@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import attrs
 import httpx
 import orjson
 import pytest
@@ -232,3 +233,23 @@ async def test_live_pages_and_a_spectator_stream_that_takes_no_seat(tmp_path: Pa
                 tree = await client.get("/console/live")
                 for child in ("root", "storage", "world", "play", "arenas", "gateway", "http"):
                     assert f">{child}</td>" in tree.text, child
+
+
+async def test_sign_in_attempts_are_counted_with_the_apis(tmp_path: Path) -> None:
+    await trio.to_thread.run_sync(add_admin, tmp_path, "alice", "admin")
+    settings = make_settings(tmp_path)
+    settings = attrs.evolve(settings, limits=attrs.evolve(settings.limits, admin_sign_ins=3))
+    with trio.fail_after(60):
+        async with running_server(settings) as server, browser_like(server) as client:
+            api = await client.post(
+                "/v1/admin/sign-in", json={"name": "alice", "password": "wrong"}
+            )
+            assert api.status_code == 401
+            form = await client.get("/console/sign-in")
+            fields = {"csrf": form_token(form.text), "name": "alice", "password": "wrong"}
+            for status in (401, 401, 429, 429):
+                answer = await client.post("/console/sign-in", data=fields)
+                assert answer.status_code == status, answer.text
+            assert "Too many sign-in attempts" in answer.text
+            right = await client.post("/console/sign-in", data={**fields, "password": PASSWORD})
+            assert right.status_code == 429  # even the right password waits its turn
