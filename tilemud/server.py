@@ -261,6 +261,7 @@ class TilemudServer:
             admin=None if storage is None else storage.admin,
             moderation=self.moderation.client,
             rules=None if storage is None else storage.rules,
+            bans=BanAdmission(self.moderation.book),
         )
         self._http_port: int | None = None
         self._started_at = time.time()
@@ -330,13 +331,16 @@ class TilemudServer:
             },
         )
 
-    def _disconnect_player(self, player_id: str, code: int, reason: str) -> bool:
-        """Close a player's live connection (a ban, a kick); False when they have none."""
+    def _disconnect_player(
+        self, player_id: str, code: int, reason: str, farewell: str | None
+    ) -> bool:
+        """Close a player's live connection (a ban, a kick) after the ``farewell`` frame;
+        False when they have none."""
         try:
             sessions = self.gateway.sessions
         except RuntimeError:  # the gateway is not running: no connection to close
             return False
-        return sessions.disconnect(player_id, code, reason)
+        return sessions.disconnect(player_id, code, reason, farewell)
 
     def _root_children_up(self) -> dict[str, bool]:
         """Each child of the root and whether it runs now (``GET /readyz``)."""
