@@ -271,6 +271,7 @@ class TilemudServer:
                 figures=FigureRing(self.metrics.registry),
                 stopping=lambda: self._stopping or self.stopped.is_set(),
             ),
+            bans=BanAdmission(self.moderation.book),
         )
         self._http_port: int | None = None
         self._started_at = time.time()
@@ -340,13 +341,16 @@ class TilemudServer:
             },
         )
 
-    def _disconnect_player(self, player_id: str, code: int, reason: str) -> bool:
-        """Close a player's live connection (a ban, a kick); False when they have none."""
+    def _disconnect_player(
+        self, player_id: str, code: int, reason: str, farewell: str | None
+    ) -> bool:
+        """Close a player's live connection (a ban, a kick) after the ``farewell`` frame;
+        False when they have none."""
         try:
             sessions = self.gateway.sessions
         except RuntimeError:  # the gateway is not running: no connection to close
             return False
-        return sessions.disconnect(player_id, code, reason)
+        return sessions.disconnect(player_id, code, reason, farewell)
 
     def _root_children_up(self) -> dict[str, bool]:
         """Each child of the root and whether it runs now (``GET /readyz``)."""

@@ -231,6 +231,12 @@ async def test_ban_closes_the_live_socket_and_refuses_hello_until_unban(tmp_path
                     closed = await read_until_closed(connection)
                     assert closed.code == 4010
                 until = banned.json()["until"]
+                # The last frame before the close says why and until when.
+                [farewell] = closed.frames
+                assert farewell["type"] == "error"
+                assert farewell["code"] == "banned"
+                assert farewell["until"] == pytest.approx(until)
+                assert "griefing" in farewell["message"]
                 frame, code = await hello_refused(server, token)
                 assert code == 4010
                 assert frame["code"] == "banned"
@@ -277,7 +283,11 @@ async def test_kick_closes_without_a_ban(tmp_path: Path) -> None:
                         f"/v1/admin/players/{player_id}/kick", json={"reason": "calm down"}
                     )
                     assert kicked.status_code == 200, kicked.text
-                    assert (await read_until_closed(connection)).code == 4011
+                    closed = await read_until_closed(connection)
+                    assert closed.code == 4011
+                    assert [(f["code"], f["message"]) for f in closed.frames] == [
+                        ("kicked", "kicked: calm down")
+                    ]
                 async with player(server, token=token) as (_, welcome):
                     assert welcome["resumed"] is True
 

@@ -4,13 +4,14 @@ Every answer of the API is JSON (the console's pages under ``/console/`` are HTM
 ``_console``). Errors, including 401 for a missing or bad bearer token, 404 for unknown
 paths, 405 for wrong methods, 413 for oversized bodies and 500 for bugs, have one shape:
 ``{"error": {"code": ..., "message": ...}}`` (see ``_openapi.ERROR_CODES``; a 503 and a
-429 add ``retry_after``). No HTML page and no traceback ever reaches a client; a bug is
-logged on the ``tilemud.http`` logger.
+429 add ``retry_after``, a guest login's 403 ``banned`` ``until``). No traceback ever
+reaches a client; a bug is logged on the ``tilemud.http`` logger.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Mapping
 from typing import Final
@@ -23,7 +24,7 @@ from quart_trio.wrappers import TrioResponse
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 import tilemud
-from tilemud.actors.moderation import ModerationClient, SanctionBook
+from tilemud.actors.moderation import BanAdmission, ModerationClient, SanctionBook
 from tilemud.auth import TokenAuthority, new_player_id
 from tilemud.cluster import InProcessRateLimiter, RateLimiter
 from tilemud.config import Settings
@@ -71,6 +72,9 @@ GUEST_ROLES: Final = ("guest",)
 _log = logging.getLogger("tilemud.http")
 
 # werkzeug's HTTP errors by status, as our stable error codes.
+#: A guest login's ``device``: at least 128 bits of base64url, at most 128 characters.
+_DEVICE: Final = re.compile(r"[A-Za-z0-9_-]{22,128}")
+
 _HTTP_ERROR_CODES: Final[Mapping[int, str]] = {
     400: "bad_request",
     404: "not_found",
@@ -97,6 +101,7 @@ def create_app(
     console: ConsoleNode | None = None,
     console_sessions: ConsoleSessions | None = None,
     rules: RuleStorage | None = None,
+    bans: BanAdmission | None = None,
 ) -> QuartTrio:
     """Build the HTTP API application.
 
@@ -123,6 +128,8 @@ def create_app(
         console_sessions: the console's browser sessions (a fresh store when None).
         rules: rule-config versions (``/v1/admin/rules/``); None (no database): those
             routes answer 404 ``admin_not_stored``.
+        bans: the bans in force: a guest login from a banned player's ``device`` is
+            refused (403 ``banned``); None: no check.
 
     Returns:
         The app; serve it with ``serve_http``, which adds the Hypercorn #106 workaround.
@@ -175,8 +182,23 @@ def create_app(
                     retry_after=retry_after,
                     status=429,
                 )
-        name = check_player_name(await _json_name_field())
-        player_id = new_player_id()
+        raw_name, device = await _json_name_field()
+        name = check_player_name(raw_name)
+        if device is None:
+            player_id = new_player_id()
+        else:
+            if not _DEVICE.fullmatch(device):
+                raise ProtocolError(
+                    "device must be 22-128 characters of A-Z a-z 0-9 _ -", code="bad_request"
+                )
+            # A returning device is the same player: its ban holds here too.
+            player_id = tokens.device_player_id(device)
+            banned = None if bans is None else bans.refusal(player_id)
+            if banned is not None:
+                error: dict[str, object] = {"code": banned.code, "message": banned.message}
+                if banned.until is not None:
+                    error["until"] = banned.until
+                return json_response({"error": error}, status=403)
         now = time.time()
         token = tokens.mint_access(player_id=player_id, name=name, roles=GUEST_ROLES, now=now)
         claims = tokens.verify_access(token, now=now)
@@ -246,8 +268,9 @@ def create_app(
     return app
 
 
-async def _json_name_field() -> str:
-    """Read the request body as ``{"name": <string>}`` and return the name."""
+async def _json_name_field() -> tuple[str, str | None]:
+    """Read the request body as ``{"name": <string>, "device"?: <string>}``; returns the
+    name and the device (None when not given)."""
     if request.mimetype != "application/json":
         raise _UnsupportedMediaType()
     raw = await request.get_data(cache=False, as_text=False, parse_form_data=False)
@@ -255,13 +278,16 @@ async def _json_name_field() -> str:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ProtocolError(f"body is not valid JSON: {exc}", code="bad_json") from exc
-    if not isinstance(body, dict) or set(body) != {"name"} or not isinstance(body["name"], str):
+    if (
+        not isinstance(body, dict)
+        or not {"name"} <= set(body) <= {"name", "device"}
+        or not all(isinstance(value, str) for value in body.values())
+    ):
         raise ProtocolError(
-            'body must be a JSON object {"name": <string>} with no other keys',
+            'body must be a JSON object {"name": <string>, "device"?: <string>} with no other keys',
             code="bad_request",
         )
-    name: str = body["name"]
-    return name
+    return body["name"], body.get("device")
 
 
 class _UnsupportedMediaType(HTTPException):
