@@ -3,8 +3,8 @@
 Every answer is JSON. Errors, including 401 for a missing or bad bearer token, 404 for unknown
 paths, 405 for wrong methods, 413 for oversized bodies and 500 for bugs, have one shape:
 ``{"error": {"code": ..., "message": ...}}`` (see ``_openapi.ERROR_CODES``; a 503 and a
-429 add ``retry_after``, a guest login's 403 ``banned`` ``until``). No HTML page and no traceback ever reaches a client; a bug is
-logged on the ``tilemud.http`` logger.
+429 add ``retry_after``, a guest login's 403 ``banned`` ``until``). No HTML page and no
+traceback ever reaches a client; a bug is logged on the ``tilemud.http`` logger.
 """
 
 from __future__ import annotations
