@@ -31,6 +31,7 @@ from tilemud.config import (
     Settings,
 )
 from tilemud.player_client import PlayerClient
+from tilemud.protocol import PROTOCOL_VERSION
 from tilemud.server import TilemudServer
 
 SECRET = "integration-test-secret-0123456789abcdef"
@@ -132,13 +133,22 @@ async def open_client(
 
 @asynccontextmanager
 async def player(
-    server: TilemudServer, name: str = "ada", *, token: str | None = None
+    server: TilemudServer,
+    name: str = "ada",
+    *,
+    token: str | None = None,
+    version: int = PROTOCOL_VERSION,
+    resume_token: str | None = None,
 ) -> AsyncIterator[tuple[WebSocketConnection, dict[str, Any]]]:
-    """A connected, greeted player: yields the connection and its welcome frame."""
+    """A connected, greeted player speaking protocol ``version``: yields the connection
+    and its welcome frame."""
     if token is None:
         token, _ = await guest_login(server, name)
+    hello: dict[str, Any] = {"type": "hello", "v": version, "token": token}
+    if resume_token is not None:
+        hello["resume_token"] = resume_token
     async with open_client(server) as connection:
-        await send(connection, {"type": "hello", "v": 2, "token": token})
+        await send(connection, hello)
         welcome = await receive(connection)
         assert welcome["type"] == "welcome", welcome
         yield connection, welcome

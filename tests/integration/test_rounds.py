@@ -112,6 +112,7 @@ async def test_rounds_end_on_time_are_listed_and_each_replays_bit_exact(tmp_path
             status, body = await http_get(server, f"/v1/replays/{second.replay_id}", "p_cy")
             assert (status, body["error"]["code"]) == (403, "forbidden")
             status, body = await http_get(server, f"/v1/replays/{arena_id}", "p_ann")
-            assert (status, body["error"]["code"]) == (404, "not_found")
+            assert (status, body["error"]["code"]) == (404, "played_in_rounds")
+            assert f"/v1/arenas/{arena_id}/rounds" in body["error"]["message"]
             status, body = await http_get(server, "/v1/arenas/a_nope/rounds", "p_ann")
             assert (status, body["error"]["code"]) == (404, "not_found")

@@ -43,7 +43,7 @@ async def test_a_critical_write_is_answered_only_after_its_commit(database_url: 
     answers: list[str] = []
     with trio.fail_after(20):
         async with running(actor_for(database_url)) as storage:
-            # Migration 0007 stores the built-in rule configs: count from what is there.
+            # Migration 0007 stores version 1 of each mode's rules (SQLite keeps them).
             before = await read(database_url, _count_rule_configs)
 
             async def ask() -> None:

@@ -301,6 +301,9 @@ def render_summary(report: dict[str, Any]) -> str:
         lines.extend(f"  - {problem}" for problem in report["problems"])
     if report.get("windows"):
         lines += ["", render_windows(report["windows"])]
+    minutes = [m["acceptance"] for m in report.get("minutes", []) if m["acceptance"] is not None]
+    if minutes:
+        lines.append(f"acceptance per minute: lowest {min(minutes):.1%} of {len(minutes)} minutes")
     rows = [TargetRow(**row) for row in report["targets"]]
     lines += ["", render_targets(rows)]
     return "\n".join(lines)

@@ -24,7 +24,8 @@ ACCEPTANCE_FLOOR: Final = 0.5
 
 
 def below_floor(rows: list[dict[str, Any]]) -> list[str]:
-    """A problem line for each window whose acceptance is under :data:`ACCEPTANCE_FLOOR`."""
+    """A problem line for each row (a window or a minute) whose acceptance is under
+    :data:`ACCEPTANCE_FLOOR`."""
     return [
         f"acceptance {row['acceptance']:.1%} in {row['from_s']}-{row['to_s']} s is below the"
         f" floor of {ACCEPTANCE_FLOOR:.0%}"

@@ -302,6 +302,7 @@ class Gateway:
     ) -> None:
         table = self.sessions
         session, resumed = await table.claim(greeting.identity)
+        session.speak(greeting.version)
         identity = session.identity
         connection = Connection(
             websocket, session, self._settings, meter=self._meter, opened_at=opened_at

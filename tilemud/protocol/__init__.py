@@ -1,4 +1,5 @@
-"""Protocol v1 of the player WebSocket: wire messages, the strict codec, close codes, schemas.
+"""The player WebSocket's protocol: wire messages, the strict codec, close codes, schemas,
+and the dialects of the older versions still supported.
 
 Pure: no Trio, no I/O (except writing the schema files on request). ``docs/protocol.md`` is
 the specification; this package is its implementation and renders its reference tables.
@@ -46,6 +47,8 @@ from tilemud.protocol._codec import encode_client as encode_client
 from tilemud.protocol._codec import encode_server as encode_server
 from tilemud.protocol._codec import encode_stream_body as encode_stream_body
 from tilemud.protocol._codec import stamp as stamp
+from tilemud.protocol._dialects import Dialect as Dialect
+from tilemud.protocol._dialects import dialect_for as dialect_for
 from tilemud.protocol._error_codes import ERROR_CODES as ERROR_CODES
 from tilemud.protocol._error_codes import ErrorCode as ErrorCode
 from tilemud.protocol._error_codes import ErrorCodeInfo as ErrorCodeInfo

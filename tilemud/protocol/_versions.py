@@ -1,8 +1,9 @@
 """Protocol versions: the one this code speaks and the ones a ``hello`` may ask for.
 
 Version 2 (issue 12) added captures (``place_result.captured``, ``tick.captured``, the
-``held_firmly`` reason) and rounds (the ``round_ended`` stream frame). Version 1 was
-withdrawn with it: no public client existed yet (docs/protocol.md, "Versioning").
+``held_firmly`` reason) and rounds (the ``round_ended`` stream frame). Version 1 stays
+accepted for the support window: its sessions hear every frame through
+:mod:`tilemud.protocol._dialects`.
 
 ``docs/protocol.md`` (section "Versioning") says when a version number changes and how long
 an older one stays accepted.
@@ -16,4 +17,4 @@ from typing import Final
 PROTOCOL_VERSION: Final = 2
 
 #: Every ``hello.v`` the server accepts; any other answers ``unsupported_version`` and 4003.
-SUPPORTED_VERSIONS: Final = frozenset({2})
+SUPPORTED_VERSIONS: Final = frozenset({1, 2})

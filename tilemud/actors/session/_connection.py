@@ -316,7 +316,7 @@ class Connection:
                 return
 
     async def _send_reply(self, frame: str) -> None:
-        await self._outbox.put(frame)
+        await self._outbox.put(self.session.say(frame))
         self.write_now()
 
     def write_now(self) -> None:

@@ -21,6 +21,10 @@ Sends:
     ``PlaceTile``/``Resync`` to its arena (``send`` waits when the arena is saturated: the
     player's input is backpressured). Other rooms' requests go to the routes the
     composition root handed in (:class:`~tilemud.actors.session.RequestRoute`).
+
+Why one module of over 400 lines: everything that touches the stream, the request log and
+the seat together (publishing, resync, the client's protocol version, the requests) is here,
+so that their order of effects can be read in one place.
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ from tilemud.protocol import (
     UNSTAMPED,
     Ack,
     ClientMessage,
+    Dialect,
     ErrorCode,
     ErrorFrame,
     Hello,
@@ -73,6 +78,7 @@ from tilemud.protocol import (
     Pong,
     RulesSummary,
     StreamGap,
+    dialect_for,
     encode_server,
     encode_stream_body,
 )
@@ -135,6 +141,9 @@ class Session:
         self._outbox: Outbox | None = None
         self._bell: Bell | None = None
         self._resync_asked = False
+        # The protocol version of the client, when older than the newest: every frame is
+        # said in it before it is queued (None: the newest, nothing to rewrite).
+        self._dialect: Dialect | None = None
 
     # -- what SessionRef forwards: synchronous, never blocking ---------------------------
 
@@ -150,12 +159,43 @@ class Session:
 
     def publish(self, body: str) -> bool:
         """Append a high-volume frame body to the stream; True if that lost a frame."""
+        if self._dialect is not None:
+            said = self._dialect.say(body)
+            if said is None:
+                # No such frame in the client's version (`round_ended` for version 1): what
+                # the client has not seen is replaced by a snapshot, which every version has.
+                self.stream.invalidate()
+                if self._bell is not None:
+                    self._ask_resync()
+                return False
+            body = said
         dropped_before = self.stream.dropped
         self.stream.publish(body)
         if self.stream.needs_snapshot and self._bell is not None:
             self._ask_resync()
         self._ring()
         return self.stream.dropped > dropped_before
+
+    def speak(self, version: int) -> None:
+        """The client of the connection taking over speaks protocol ``version``.
+
+        Frames already said in another version are no use to it: a resume then starts from
+        a snapshot.
+        """
+        dialect = dialect_for(version)
+        if dialect is not self._dialect:
+            self._dialect = dialect
+            if self.stream.last_seq:
+                self.stream.invalidate()
+
+    def say(self, frame: str) -> str:
+        """A reply frame in the client's protocol version (every reply has one)."""
+        if self._dialect is None:
+            return frame
+        said = self._dialect.say(frame)
+        if said is None:
+            raise ValueError(f"a reply with no equivalent in version {self._dialect.version}")
+        return said
 
     def reset_stream(self, snapshot_body: str) -> None:
         """Replace what is unsent in the stream with a snapshot."""
@@ -175,7 +215,7 @@ class Session:
             self.requests.finish(rid, frame)
         if self._outbox is not None:
             # Never blocks: a full outbox drops it, and the player gets it by repeating rid.
-            self._outbox.offer(frame)
+            self._outbox.offer(self.say(frame))
             self._ring()
 
     def arena_closed(self, arena_id: str) -> None:

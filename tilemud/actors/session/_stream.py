@@ -193,6 +193,12 @@ class SessionStream(Generic[F]):
             self._wake()
         return self._last_seq
 
+    def invalidate(self) -> None:
+        """The frames retained no longer build the client's view (one had no equivalent in
+        the client's protocol version, or they were said in another version): hand out
+        nothing more until :meth:`reset` brings a snapshot. Nothing is counted as dropped."""
+        self._needs_snapshot = True
+
     def reset(self, snapshot_body: str) -> int:
         """Replace everything retained with a snapshot, the next frame handed out.
 

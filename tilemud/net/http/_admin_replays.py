@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from tilemud.auth import TokenAuthority
 from tilemud.game import ReplayTick, resimulate
-from tilemud.net.http._admin import MAX_PAGE, _int_arg, _not_stored, _time_arg, _within
+from tilemud.net.http._admin import _NO_STORE, MAX_PAGE, _int_arg, _not_stored, _time_arg, _within
 from tilemud.net.http._admin_access import claims_with_role, json_object
 from tilemud.net.http._responses import error_response, json_response
 from tilemud.storage import (
@@ -35,7 +35,6 @@ from tilemud.storage import (
 )
 from tilemud.storage.tables import ID_LENGTH
 
-_NO_STORE: Final = {"Cache-Control": "no-store"}
 _LAST_TICK: Final = 2**62
 
 

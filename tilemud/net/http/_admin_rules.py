@@ -22,7 +22,7 @@ from quart_trio import QuartTrio
 from tilemud.auth import TokenAuthority
 from tilemud.errors import ProtocolError
 from tilemud.game import Mode, RuleConfigError
-from tilemud.net.http._admin import _int_arg, _not_stored, _within
+from tilemud.net.http._admin import _NO_STORE, _int_arg, _not_stored, _within
 from tilemud.net.http._admin_access import claims_with_role, json_object
 from tilemud.net.http._responses import error_response, json_response
 from tilemud.storage import (
@@ -36,7 +36,6 @@ from tilemud.storage import (
 )
 
 _MODES: Final = get_args(Mode)
-_NO_STORE: Final = {"Cache-Control": "no-store"}
 _MAX_VERSION: Final = 2**31 - 1
 
 T = TypeVar("T")

@@ -30,6 +30,7 @@ ERROR_CODES: Final = (
     "token_expired",
     "forbidden",
     "not_found",
+    "played_in_rounds",
     "replays_not_stored",
     "method_not_allowed",
     "payload_too_large",
@@ -320,7 +321,9 @@ _PATHS: Final[dict[str, Any]] = {
                 ),
                 "404": _error_response(
                     "`not_found`: no such arena, or its replay was purged; "
-                    "`replays_not_stored`: this server runs without a database."
+                    "`played_in_rounds`: an epic arena played in rounds, each round a "
+                    "replay of its own (`GET /v1/arenas/{arena_id}/rounds` lists their "
+                    "`replay_id`s); `replays_not_stored`: this server runs without a database."
                 ),
                 "503": _error_response(
                     "`unavailable`: the database is down or slow; retry after "

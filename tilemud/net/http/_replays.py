@@ -6,8 +6,9 @@ the order they are decided:
 - 401 ``missing_token`` / ``invalid_token`` / ``token_expired``: no usable token (with a
   ``WWW-Authenticate: Bearer`` challenge, RFC 6750).
 - 404 ``replays_not_stored``: this server runs without a database.
-- 404 ``not_found``: no such arena, or its replay was purged, or it is an epic arena
-  played in rounds (each round is a replay of its own: ``GET /v1/arenas/{id}/rounds``).
+- 404 ``not_found``: no such arena, or its replay was purged.
+- 404 ``played_in_rounds``: an epic arena played in rounds; each round is a replay of its
+  own, and the error names the route that lists them (``GET /v1/arenas/{id}/rounds``).
   Before 403 on purpose: arena ids are not secret (the directory hands them out), and a
   purged arena has no participants left to tell a player's 403 from the truth.
 - 403 ``forbidden``: the caller neither took part nor has the ``admin`` role.
@@ -96,6 +97,13 @@ def add_replay_route(
         try:
             with trio.fail_after(timeout):
                 found = await storage.transact(read)
+        except PlayedInRounds:
+            return error_response(
+                404,
+                "played_in_rounds",
+                f"arena {arena_id!r} is played in rounds and each round is a replay of its "
+                f"own: GET /v1/arenas/{arena_id}/rounds lists them",
+            )
         except RecordNotFound:
             return _not_found(arena_id)
         except StorageUnavailable as exc:
@@ -150,6 +158,10 @@ def _unavailable(retry_after: float) -> Response:
     )
 
 
+class PlayedInRounds(RecordNotFound):
+    """The arena's own id names no replay: it is played in rounds, each a replay."""
+
+
 def _not_found(arena_id: str) -> Response:
     return error_response(404, "not_found", f"no replay of arena {arena_id!r} is stored")
 
@@ -171,7 +183,7 @@ def _read_replay(
     participants = load_participants(conn, arena_id)
     if not participants and list_rounds(conn, arena_id, limit=1):
         # An arena played in rounds logs nothing under its own id: each round is a replay.
-        raise RecordNotFound(f"arena {arena_id} is played in rounds; each has its replay")
+        raise PlayedInRounds(f"arena {arena_id} is played in rounds; each has its replay")
     if not admin and viewer not in participants:
         return None
     return load_replay(conn, arena_id), participants
