@@ -39,7 +39,12 @@ UNITS: Final = {"minutes": 60.0, "hours": 3600.0, "days": 86400.0}
 #: What the player page offers, and whether each act takes a duration.
 ACTS: Final = {"mute": True, "unmute": False, "ban": True, "unban": False, "kick": False}
 #: HTTP status of each refusal (as the JSON API answers it).
-REFUSAL_STATUS: Final = {"bad_request": 400, "unknown_player": 404, "not_found": 404}
+REFUSAL_STATUS: Final = {
+    "bad_request": 400,
+    "unknown_player": 404,
+    "not_found": 404,
+    "unavailable": 503,
+}
 
 T = TypeVar("T")
 
