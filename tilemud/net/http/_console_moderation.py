@@ -160,8 +160,8 @@ def add_moderation_pages(
 
     async def decide(report_id: str, decision: str) -> Response:
         session, form = await door.checked_form()
-        if moderation is None:
-            raise Refused(404, "no moderation on this server")
+        if moderation is None or decision not in ("act", "dismiss"):
+            raise Refused(404, "a report is acted on (act) or dismissed (dismiss)")
         action = form.get("action", "") if decision == "act" else "dismiss"
         if action not in ("dismiss", "mute", "ban", "kick"):
             raise Refused(400, "a report is dismissed, or acted on with mute, ban or kick")
