@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tilemud.storage import tables as t
-from tilemud.storage._errors import RecordConflict, RecordNotFound
+from tilemud.storage._errors import PLAYED_IN_ROUNDS, RecordConflict, RecordNotFound
 from tilemud.storage._records_rules import ReplayQuery, ReplaySummary
 from tilemud.storage._repo_rules import version_numbers
 from tilemud.storage._repo_world import drop_replay_logs, load_arena
@@ -78,8 +78,8 @@ def delete_replay(conn: Connection, arena_id: str, *, at: dt.datetime) -> None:
     """Delete an ended arena's replay (its log, checksums, snapshots, participants).
 
     Raises:
-        RecordNotFound: no such arena, its replay is gone already, or it is an arena
-            played in rounds (delete a round).
+        RecordNotFound: no such arena, its replay is gone already, or (``code``
+            ``played_in_rounds``) it is an arena played in rounds: delete a round.
         RecordConflict: ``replay_live``, the arena still runs.
     """
     arena = load_arena(conn, arena_id)
@@ -89,7 +89,7 @@ def delete_replay(conn: Connection, arena_id: str, *, at: dt.datetime) -> None:
         sa.select(t.arenas.c.id).where(t.arenas.c.parent_id == arena_id).limit(1)
     ).first()
     if has_rounds is not None:
-        raise RecordNotFound(f"arena {arena_id} is played in rounds; each has its replay")
+        raise RecordNotFound(f"arena {arena_id} is played in rounds", code=PLAYED_IN_ROUNDS)
     if arena.state != t.ENDED:
         raise RecordConflict(f"arena {arena_id} still runs", code="replay_live")
     drop_replay_logs(conn, [arena_id], at=at)
