@@ -92,4 +92,13 @@ def delete_replay(conn: Connection, arena_id: str, *, at: dt.datetime) -> None:
         raise RecordNotFound(f"arena {arena_id} is played in rounds", code=PLAYED_IN_ROUNDS)
     if arena.state != t.ENDED:
         raise RecordConflict(f"arena {arena_id} still runs", code="replay_live")
+    # Claim the row first: of two deletions at once (PostgreSQL), the second waits for
+    # the first's commit, then finds it purged and deletes (and audits) nothing.
+    claimed = conn.execute(
+        sa.update(t.arenas)
+        .where(t.arenas.c.id == arena_id, t.arenas.c.purged.is_(None))
+        .values(purged=at)
+    )
+    if claimed.rowcount != 1:
+        raise RecordNotFound(f"the replay of arena {arena_id} is deleted already")
     drop_replay_logs(conn, [arena_id], at=at)
