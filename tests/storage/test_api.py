@@ -39,6 +39,7 @@ PUBLIC = {
     "StorageUnavailable",
     "StatementTimeout",
     "RecordNotFound",
+    "PLAYED_IN_ROUNDS",
     "RecordConflict",
     "RecordRejected",
     "ReplayQuery",

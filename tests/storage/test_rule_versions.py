@@ -4,11 +4,13 @@ PostgreSQL (the ``db`` fixture's two params); and migration 0007's frozen versio
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from tilemud.config import DatabaseSettings
 from tilemud.game import ARENA_RULES, BATTLE_RULES, RuleConfigError
 from tilemud.storage import (
     Database,
@@ -20,20 +22,30 @@ from tilemud.storage import (
     create_arena,
     end_arena,
     load_replay,
+    migrate,
     record_rule_config,
 )
 from tilemud.storage import _repo_replays as replays
 from tilemud.storage import _repo_rules as rules
 from tilemud.storage import tables as t
-from tilemud.storage._records import ParticipantRecord
+from tilemud.storage._records import ParticipantRecord, RoundStart
 from tilemud.storage._repo_log import record_participants
-from tilemud.storage.migrations.versions.v0007_rule_versions import DEFAULTS
+from tilemud.storage._repo_rounds import start_round
 
 T0 = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
 
 
-def test_version_one_is_the_built_in_defaults() -> None:
-    assert {"battle": BATTLE_RULES.to_dict(), "arena": ARENA_RULES.to_dict()} == DEFAULTS
+def test_migration_0007_stores_the_built_in_defaults_as_version_1(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/tilemud.sqlite3"
+    migrate.upgrade(url)
+    database = Database(url, DatabaseSettings())
+    try:
+        with database.transaction() as conn:
+            battle, arena = rules.list_versions(conn, "battle"), rules.list_versions(conn, "arena")
+    finally:
+        database.dispose()
+    assert [(v.number, v.rules, v.author) for v in battle] == [(1, BATTLE_RULES, "system")]
+    assert [(v.number, v.rules, v.activations) for v in arena] == [(1, ARENA_RULES, ())]
 
 
 def seeded(conn: Connection) -> None:
@@ -182,3 +194,30 @@ def test_search_and_delete_replays(db: Database) -> None:
         with pytest.raises(RecordNotFound):
             replays.delete_replay(conn, "nope", at=T0)
         assert [r.arena_id for r in replays.search_replays(conn, ReplayQuery())] == ["b3", "b2"]
+
+
+def test_an_arena_played_in_rounds_is_listed_by_round(db: Database) -> None:
+    with db.transaction() as conn:
+        seeded(conn)
+        version = record_rule_config(conn, ARENA_RULES, at=T0)
+        create_arena(
+            conn, arena_id="a1", mode="arena", region="eu", rules_version=version, seed=1, at=T0
+        )
+        for number in (1, 2):
+            start_round(
+                conn,
+                RoundStart(arena_id=f"a1.r{number}", parent_id="a1", round=number, first_tick=1),
+                at=T0 + dt.timedelta(minutes=number),
+            )
+        end_arena(conn, arena_id="a1.r1", at=T0, result={})
+        found = replays.search_replays(conn, ReplayQuery(mode="arena"))
+        assert [(r.arena_id, r.parent_id, r.round) for r in found] == [
+            ("a1.r2", "a1", 2),
+            ("a1.r1", "a1", 1),
+        ]
+        assert found[0].rule_version == 1  # ARENA_RULES is version 1 of the arena mode
+        with pytest.raises(RecordNotFound) as parent:
+            replays.delete_replay(conn, "a1", at=T0)
+        assert parent.value.code == "played_in_rounds"
+        replays.delete_replay(conn, "a1.r1", at=T0)
+        assert [r.arena_id for r in replays.search_replays(conn, ReplayQuery())] == ["a1.r2"]

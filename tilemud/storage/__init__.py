@@ -25,6 +25,7 @@ from tilemud.storage._database import Database as Database
 from tilemud.storage._database import database_url as database_url
 from tilemud.storage._database import redact as redact
 from tilemud.storage._database import resolve_url as resolve_url
+from tilemud.storage._errors import PLAYED_IN_ROUNDS as PLAYED_IN_ROUNDS
 from tilemud.storage._errors import RecordConflict as RecordConflict
 from tilemud.storage._errors import RecordNotFound as RecordNotFound
 from tilemud.storage._errors import RecordRejected as RecordRejected

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from tilemud.errors import TilemudError
 
 
@@ -28,6 +30,10 @@ class StorageUnavailable(StorageError):
 
 class StatementTimeout(StorageUnavailable):
     """A statement ran longer than ``database.statement_timeout_ms`` and was cancelled."""
+
+
+#: ``RecordNotFound.code`` for an epic arena's own id, whose rounds are its replays.
+PLAYED_IN_ROUNDS: Final = "played_in_rounds"
 
 
 class RecordNotFound(StorageError):

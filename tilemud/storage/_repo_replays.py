@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tilemud.storage import tables as t
-from tilemud.storage._errors import RecordConflict, RecordNotFound
+from tilemud.storage._errors import PLAYED_IN_ROUNDS, RecordConflict, RecordNotFound
 from tilemud.storage._records_rules import ReplayQuery, ReplaySummary
 from tilemud.storage._repo_rules import version_numbers
 from tilemud.storage._repo_world import drop_replay_logs, load_arena
@@ -78,8 +78,8 @@ def delete_replay(conn: Connection, arena_id: str, *, at: dt.datetime) -> None:
     """Delete an ended arena's replay (its log, checksums, snapshots, participants).
 
     Raises:
-        RecordNotFound: no such arena, its replay is gone already, or it is an arena
-            played in rounds (delete a round).
+        RecordNotFound: no such arena, its replay is gone already, or (``code``
+            ``played_in_rounds``) it is an arena played in rounds: delete a round.
         RecordConflict: ``replay_live``, the arena still runs.
     """
     arena = load_arena(conn, arena_id)
@@ -89,7 +89,16 @@ def delete_replay(conn: Connection, arena_id: str, *, at: dt.datetime) -> None:
         sa.select(t.arenas.c.id).where(t.arenas.c.parent_id == arena_id).limit(1)
     ).first()
     if has_rounds is not None:
-        raise RecordNotFound(f"arena {arena_id} is played in rounds; each has its replay")
+        raise RecordNotFound(f"arena {arena_id} is played in rounds", code=PLAYED_IN_ROUNDS)
     if arena.state != t.ENDED:
         raise RecordConflict(f"arena {arena_id} still runs", code="replay_live")
+    # Claim the row first: of two deletions at once (PostgreSQL), the second waits for
+    # the first's commit, then finds it purged and deletes (and audits) nothing.
+    claimed = conn.execute(
+        sa.update(t.arenas)
+        .where(t.arenas.c.id == arena_id, t.arenas.c.purged.is_(None))
+        .values(purged=at)
+    )
+    if claimed.rowcount != 1:
+        raise RecordNotFound(f"the replay of arena {arena_id} is deleted already")
     drop_replay_logs(conn, [arena_id], at=at)

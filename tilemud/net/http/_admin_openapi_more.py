@@ -205,7 +205,10 @@ def admin_paths() -> dict[str, Any]:
                     "responses": {
                         "200": _ok("The board.", "ReplayBoard"),
                         "400": _error("`bad_request`: a bad tick."),
-                        "404": _error("`not_found`: no such replay; `admin_not_stored`."),
+                        "404": _error(
+                            "`not_found`: no such replay; `played_in_rounds`: ask for a "
+                            "round; `admin_not_stored`."
+                        ),
                     },
                 },
             )
@@ -222,7 +225,10 @@ def admin_paths() -> dict[str, Any]:
                     "responses": {
                         "200": _ok("Deleted.", "ReplayDeleted"),
                         **_BODY_ERRORS,
-                        "404": _error("`not_found`: no such replay, or deleted already."),
+                        "404": _error(
+                            "`not_found`: no such replay, or deleted already; "
+                            "`played_in_rounds`: delete a round."
+                        ),
                         "409": _error("`replay_live`: the arena still runs."),
                     },
                 },

@@ -23,6 +23,7 @@ from tilemud.net.http._admin import _NO_STORE, MAX_PAGE, _int_arg, _not_stored, 
 from tilemud.net.http._admin_access import claims_with_role, json_object
 from tilemud.net.http._responses import error_response, json_response
 from tilemud.storage import (
+    PLAYED_IN_ROUNDS,
     AdminStorage,
     AuditEntry,
     RecordConflict,
@@ -75,8 +76,8 @@ def add_replay_admin_routes(
             return _no_replay(arena_id)
         try:
             replay = await _within(storage.transact(functools.partial(_read, arena_id=arena_id)))
-        except RecordNotFound:
-            return _no_replay(arena_id)
+        except RecordNotFound as exc:
+            return _no_replay(arena_id, exc)
         body = await trio.to_thread.run_sync(_board_after, replay, tick)
         return json_response(body, headers=_NO_STORE)
 
@@ -95,8 +96,8 @@ def add_replay_admin_routes(
         )
         try:
             await _within(storage.delete_replay(arena_id, entry))
-        except RecordNotFound:
-            return _no_replay(arena_id)
+        except RecordNotFound as exc:
+            return _no_replay(arena_id, exc)
         except RecordConflict as exc:
             return error_response(409, exc.code, exc.message)
         return json_response({"arena_id": arena_id, "deleted": True}, headers=_NO_STORE)
@@ -121,7 +122,7 @@ def _read(conn: Connection, *, arena_id: str) -> Replay:
     """
     replay = load_replay(conn, arena_id)
     if not replay.ticks and list_rounds(conn, arena_id, limit=1):
-        raise RecordNotFound(f"arena {arena_id} is played in rounds; each has its replay")
+        raise RecordNotFound(f"arena {arena_id} is played in rounds", code=PLAYED_IN_ROUNDS)
     return replay
 
 
@@ -167,7 +168,14 @@ def _board_after(replay: Replay, tick: int) -> dict[str, Any]:
     }
 
 
-def _no_replay(arena_id: str) -> Response:
+def _no_replay(arena_id: str, why: RecordNotFound | None = None) -> Response:
+    if why is not None and why.code == PLAYED_IN_ROUNDS:
+        return error_response(
+            404,
+            PLAYED_IN_ROUNDS,
+            f"arena {arena_id!r} is played in rounds and each round is a replay of its own: "
+            f"GET /v1/arenas/{arena_id}/rounds lists them",
+        )
     return error_response(404, "not_found", f"no replay of arena {arena_id!r} is stored")
 
 

@@ -71,10 +71,10 @@ GUEST_ROLES: Final = ("guest",)
 
 _log = logging.getLogger("tilemud.http")
 
-# werkzeug's HTTP errors by status, as our stable error codes.
 #: A guest login's ``device``: at least 128 bits of base64url, at most 128 characters.
 _DEVICE: Final = re.compile(r"[A-Za-z0-9_-]{22,128}")
 
+# werkzeug's HTTP errors by status, as our stable error codes.
 _HTTP_ERROR_CODES: Final[Mapping[int, str]] = {
     400: "bad_request",
     404: "not_found",

@@ -29,7 +29,8 @@ _KINDS: Final = [
     {"name": "wood", "points": 1},
     {"name": "crystal", "points": 2},
 ]
-#: ``BATTLE_RULES.to_dict()`` and ``ARENA_RULES.to_dict()`` (tests/storage checks them).
+#: ``BATTLE_RULES.to_dict()`` and ``ARENA_RULES.to_dict()`` (tests/storage/test_rule_versions.py
+#: checks what a migrated database holds).
 DEFAULTS: Final[dict[str, dict[str, Any]]] = {
     "battle": {
         "format_version": 1,
