@@ -90,10 +90,28 @@ class Browser:
         await self.run(lambda: Select(self._find(css)).select_by_visible_text(option))
 
     async def click(self, css: str) -> None:
+        """Click something that stays on the page (a script's button)."""
         await self.run(lambda: self._find(css).click())
 
+    async def follow(self, css: str) -> None:
+        """Click a link or a form's button, and wait until the next page replaced this one
+        (under load the old page may still be there when the click returns)."""
+        old = await self.run(lambda: self.driver.find_element(By.TAG_NAME, "html"))
+        await self.run(lambda: self._find(css).click())
+
+        def replaced() -> bool:
+            try:
+                old.is_enabled()
+            except StaleElementReferenceException:
+                return bool(self.driver.execute_script("return document.readyState") == "complete")
+            return False
+
+        await self.wait_for(replaced, f"the page after clicking {css}")
+
     async def text(self, css: str) -> str:
-        return await self.run(lambda: str(self._find(css).text))
+        """The element's text, once it is there."""
+        found: str = await self.wait_for(lambda: str(self._find(css).text) or " ", css)
+        return found.strip()
 
     async def attribute(self, css: str, name: str) -> str | None:
         return await self.run(lambda: self._find(css).get_attribute(name))

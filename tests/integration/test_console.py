@@ -163,6 +163,12 @@ async def test_csrf_missing_wrong_or_of_another_session_is_refused(tmp_path: Pat
                 twice = await one.post(act, data={**fields, "csrf": mine})
                 assert twice.status_code == 409
                 assert "already_muted" in twice.text
+                odd = await one.post("/console/reports/r_x/approve", data={"csrf": mine})
+                assert odd.status_code == 404
+                unknown = await one.post(
+                    "/console/reports/r_x/dismiss", data={"csrf": mine, "reason": "x"}
+                )
+                assert unknown.status_code == 404
             # The sign-in form wants its own token, from its own cookie.
             async with browser_like(server) as stranger:
                 forged = await stranger.post(

@@ -61,7 +61,7 @@ async def sign_in(browser: Browser, name: str, *, shot: bool = False) -> None:
     await browser.fill("#password", PASSWORD)
     if shot:
         await browser.screenshot("sign-in")
-    await browser.click("#sign-in")
+    await browser.follow("#sign-in")
     await browser.wait_path("/console/")
     assert name in await browser.text("#who")
 
@@ -72,7 +72,7 @@ async def test_sign_in_and_ban_a_connected_player(chromium: Any, tmp_path: Path)
             await browser.open("/console/sign-in")
             await browser.fill("#name", "alice")
             await browser.fill("#password", "not the password")
-            await browser.click("#sign-in")
+            await browser.follow("#sign-in")
             assert "Wrong name or password" in await browser.text("#error")
             await sign_in(browser, "alice", shot=True)
             await browser.screenshot("home")
@@ -80,13 +80,13 @@ async def test_sign_in_and_ban_a_connected_player(chromium: Any, tmp_path: Path)
             async with player(server, token=token) as (connection, _):
                 await browser.open("/console/players")
                 await browser.fill("#q", "grief")
-                await browser.click("#find")
-                await browser.click(f"#found a[href='/console/players/{player_id}']")
+                await browser.follow("#find")
+                await browser.follow(f"#found a[href='/console/players/{player_id}']")
                 assert await browser.text("#player-name") == "Griefer"
                 await browser.fill("#form-ban input[name=reason]", "griefing the spawn")
                 await browser.fill("#form-ban input[name=duration]", "2")
                 await browser.choose("#form-ban select[name=unit]", "hours")
-                await browser.click("#form-ban button")
+                await browser.follow("#form-ban button")
                 notice = await browser.text("#notice")
                 assert "ban: done for" in notice
                 assert "their connection was closed" in notice
@@ -97,7 +97,7 @@ async def test_sign_in_and_ban_a_connected_player(chromium: Any, tmp_path: Path)
             assert code == 4010
             assert frame["code"] == "banned"
             await browser.screenshot("player")
-            await browser.click("#sign-out")
+            await browser.follow("#sign-out")
             await browser.wait_path("/console/sign-in")
             await browser.open("/console/audit")
             await browser.wait_path("/console/sign-in")
@@ -115,7 +115,7 @@ async def test_mute_refuses_the_players_chat(chromium: Any, tmp_path: Path) -> N
                 await browser.open(f"/console/players/{player_id}")
                 await browser.fill("#form-mute input[name=reason]", "spam")
                 await browser.fill("#form-mute input[name=duration]", "10")
-                await browser.click("#form-mute button")
+                await browser.follow("#form-mute button")
                 assert "mute: done for" in await browser.text("#notice")
                 assert "Muted until" in await browser.text("#in-force")
                 await send(
@@ -147,12 +147,12 @@ async def test_decide_a_report_and_find_it_in_the_audit_log(chromium: Any, tmp_p
             assert "slurs" in await browser.text("#reports")
             await browser.screenshot("reports")
             await browser.fill("#reports form[action$='/dismiss'] input[name=reason]", "banter")
-            await browser.click("#reports form[action$='/dismiss'] button")
+            await browser.follow("#reports form[action$='/dismiss'] button")
             assert "dismissed" in await browser.text("#notice")
             assert "No reports." in await browser.text("#reports")
             await browser.open("/console/audit")
             await browser.fill("#audit-filters input[name=action]", "report_dismissed")
-            await browser.click("#filter")
+            await browser.follow("#filter")
             table = await browser.text("#audit")
             assert "admin:alice report_dismissed" in table
             assert "banter" in table
@@ -170,7 +170,7 @@ async def test_live_board_shows_a_tile_a_bot_just_placed(chromium: Any, tmp_path
                 assert (await join(rival, mode="battle", region="eu")).arena_id == arena_id
                 await place(rival, 10, 10)
                 await browser.open("/console/live")
-                await browser.click(f"#arenas a[href='/console/arenas/{arena_id}']")
+                await browser.follow(f"#arenas a[href='/console/arenas/{arena_id}']")
                 await browser.wait_for(
                     lambda: browser.driver.find_element("id", "placed").text == "1",
                     "the rival's tile from the snapshot",
@@ -211,7 +211,7 @@ async def test_step_through_a_replay(chromium: Any, tmp_path: Path) -> None:
             await sign_in(browser, "mo")
             await browser.open("/console/replays")
             await browser.fill("#arena-id", arena_id)
-            await browser.click("#open-replay")
+            await browser.follow("#open-replay")
             assert await browser.text("#steps") == "2"
             assert await browser.text("#placed") == "0"
             await browser.click("#forward")
@@ -234,10 +234,10 @@ async def test_publish_and_activate_a_rule_version_then_the_next_battle_uses_it(
             await browser.open("/console/rules/battle")
             await browser.fill("#new-version textarea[name=changes]", "battle_ticks = 20")
             await browser.fill("#new-version input[name=reason]", "short battles")
-            await browser.click("#new-version button")
+            await browser.follow("#new-version button")
             await browser.wait_path("/console/rules/battle?done=version+2+made+from+version+1")
             await browser.fill("#activate-2 input[name=reason]", "try them")
-            await browser.click("#activate-2 button")
+            await browser.follow("#activate-2 button")
             await browser.wait_for(
                 lambda: "in force" in browser.driver.find_element("id", "notice").text,
                 "the activation's notice",
@@ -248,7 +248,7 @@ async def test_publish_and_activate_a_rule_version_then_the_next_battle_uses_it(
             assert "every region" in version_2
             await browser.choose("#diff-form select[name=from]", "1")
             await browser.choose("#diff-form select[name=to]", "2")
-            await browser.click("#diff-form button")
+            await browser.follow("#diff-form button")
             await browser.wait_for(
                 lambda: "battle_ticks 1800 20" in browser.driver.find_element("id", "diff").text,
                 "the diff of battle_ticks",
@@ -269,7 +269,7 @@ async def test_publish_and_activate_a_rule_version_then_the_next_battle_uses_it(
             assert "v2" in replays
             assert "ended" in replays
             await browser.fill("#replays input[name=reason]", "test data")
-            await browser.click("#replays form button")
+            await browser.follow("#replays form button")
             await browser.wait_for(
                 lambda: "deleted" in browser.driver.find_element("id", "notice").text,
                 "the deletion's notice",
