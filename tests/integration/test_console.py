@@ -236,6 +236,9 @@ async def test_live_pages_and_a_spectator_stream_that_takes_no_seat(tmp_path: Pa
                 row = re.search(rf"{arena_id}</a></td><td>(\d+)</td>", again.text)
                 assert row is not None, again.text
                 assert row.group(1) == "1", again.text
+                missing = await client.get("/console/replays/b_no_such_arena")
+                assert missing.status_code == 404
+                assert "no replay" in missing.text
                 tree = await client.get("/console/live")
                 for child in ("root", "storage", "world", "play", "arenas", "gateway", "http"):
                     assert f">{child}</td>" in tree.text, child

@@ -11,6 +11,7 @@ the cell like the arena did) and draws it on a canvas.
 
 from __future__ import annotations
 
+import functools
 from typing import Final
 from urllib.parse import quote, urlencode
 
@@ -22,6 +23,8 @@ from tilemud.errors import ActorGone
 from tilemud.net.http._console_door import ConsoleDoor, Refused, see_other
 from tilemud.net.http._console_moderation import PAGE_ROWS, moment, whole_number, within
 from tilemud.net.http._replay_format import replay_document
+from tilemud.net.http._replays import PlayedInRounds
+from tilemud.net.http._replays import _read_replay as read_replay
 from tilemud.storage import (
     AdminStorage,
     ArenaStorage,
@@ -100,15 +103,24 @@ def add_replay_pages(
         session = door.visitor()
         if arenas is None or len(arena_id) > ID_LENGTH:
             raise Refused(404, f"no replay {arena_id!r}")
+        # The API's own read: purged and played-in-rounds arenas are refused alike.
+        read = functools.partial(
+            read_replay, arena_id=arena_id, viewer=session.user.subject, admin=True
+        )
         try:
             with trio.fail_after(REPLAY_PAGE_TIMEOUT):
                 await arenas.flush()  # a live arena's latest placements too
-                found = await arenas.load_replay(arena_id)
-                participants = await arenas.load_participants(arena_id)
+                readable = await arenas.transact(read)
+        except PlayedInRounds:
+            raise Refused(
+                404, f"arena {arena_id!r} is played in rounds: each round is a replay"
+            ) from None
         except RecordNotFound:
             raise Refused(404, f"no replay {arena_id!r}") from None
         except (StorageUnavailable, ActorGone, trio.TooSlowError):
             raise Refused(503, "the database cannot be reached: try again later") from None
+        assert readable is not None  # admin=True: never refused
+        found, participants = readable
         document = await trio.to_thread.run_sync(replay_document, found, participants)
         return await door.page("replay.html", session, replay=document)
 
