@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck pytest schemas clean
+.PHONY: serve test lint typecheck pytest schemas clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,15 @@ typecheck: $(STAMP)
 ## Two workers on this kind of machine (2 cores): every test is isolated (port 0, its own
 ## data directory, a database of its own), so they may run side by side.
 PYTEST_ARGS ?= -n auto
-pytest: $(STAMP)
+pytest: $(STAMP) browser
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## The console's browser tests need Debian's chromium and its chromedriver: installed
+## here when missing (as root, as CI runs), never downloaded by a test.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		apt-get update -qq && apt-get install -y -qq chromium chromium-driver; \
+	fi
 
 ## Run one load scenario against a fresh local server: make bench SCENARIO=epic-300
 .PHONY: bench

@@ -19,6 +19,8 @@ with the same key (no algorithm confusion). Expiry is checked here against an in
 
 from __future__ import annotations
 
+import base64
+import hmac
 import math
 import secrets
 import time
@@ -159,6 +161,16 @@ class TokenAuthority:
         # Raise instead of warning when a key is shorter than the algorithm needs.
         self._jwt = jwt.PyJWT(options={"enforce_minimum_key_length": True})
         self._check_keys()
+
+    def device_player_id(self, device: str) -> str:
+        """The player id of a guest logging in from ``device`` (a secret the client keeps),
+        the same at every login: an HMAC of it under the signing key, shaped like
+        :func:`new_player_id`. Every node sharing ``auth.secret`` gives the same id; a new
+        secret gives new ids (the devices' bans then no longer match)."""
+        digest = hmac.new(
+            self._signing_key.encode(), b"tilemud guest device\x00" + device.encode(), "sha256"
+        ).digest()
+        return "p_" + base64.urlsafe_b64encode(digest[:12]).decode()
 
     def mint_access(
         self,

@@ -263,6 +263,12 @@ class LimitSettings:
     reports: int = attrs.field(default=5, validator=v.ge(1))
     #: The report window, in seconds (sliding).
     reports_window: float = attrs.field(default=600.0, validator=_positive)
+    #: ``POST /v1/admin/sign-in`` attempts per client address (IPv6: per /64) per window;
+    #: more answer 429 ``rate_limited``. argon2 is slow on purpose: this bounds the CPU a
+    #: guesser can take, and the guesses.
+    admin_sign_ins: int = attrs.field(default=10, validator=v.ge(1))
+    #: The admin sign-in window, in seconds (sliding).
+    admin_sign_ins_window: float = attrs.field(default=60.0, validator=_positive)
 
 
 @attrs.frozen(kw_only=True)

@@ -51,7 +51,6 @@ every room; splitting the wiring would hide the order the tree is built in.
 from __future__ import annotations
 
 import datetime
-import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -73,13 +72,15 @@ from tilemud.game import Mode, RuleConfig, default_rules
 from tilemud.metrics import ServerMetrics
 from tilemud.net.gateway import Gateway
 from tilemud.net.http import (
+    ConsoleNode,
     DatabaseCheck,
+    FigureRing,
     HealthReport,
     NodeReadiness,
     create_app,
     serve_http,
 )
-from tilemud.storage import StorageActor, check_schema
+from tilemud.storage import RuleStorage, StorageActor, check_schema
 from tilemud.storage.janitor import ReplayJanitor
 from tilemud.supervisors import (
     ChildContext,
@@ -147,7 +148,7 @@ class TilemudServer:
         self.directory = ArenaDirectory(
             settings.world,
             self._arenas,
-            functools.partial(rules_for, settings.world),
+            ActiveRules(settings.world, None if storage is None else storage.rules).rules_for,
             meters=self.metrics.arenas,
             storage=None if storage is None else storage.arenas,
             snapshot_ticks=settings.database.snapshot_ticks,
@@ -261,6 +262,16 @@ class TilemudServer:
             readiness=readiness,
             admin=None if storage is None else storage.admin,
             moderation=self.moderation.client,
+            rules=None if storage is None else storage.rules,
+            sanctions=self.moderation.book,
+            players=None if storage is None else storage.players,
+            console=ConsoleNode(
+                directory=self.directory.ref,
+                tree=lambda: self._root.outline(),
+                figures=FigureRing(self.metrics.registry),
+                stopping=lambda: self._stopping or self.stopped.is_set(),
+            ),
+            bans=BanAdmission(self.moderation.book),
         )
         self._http_port: int | None = None
         self._started_at = time.time()
@@ -330,13 +341,16 @@ class TilemudServer:
             },
         )
 
-    def _disconnect_player(self, player_id: str, code: int, reason: str) -> bool:
-        """Close a player's live connection (a ban, a kick); False when they have none."""
+    def _disconnect_player(
+        self, player_id: str, code: int, reason: str, farewell: str | None
+    ) -> bool:
+        """Close a player's live connection (a ban, a kick) after the ``farewell`` frame;
+        False when they have none."""
         try:
             sessions = self.gateway.sessions
         except RuntimeError:  # the gateway is not running: no connection to close
             return False
-        return sessions.disconnect(player_id, code, reason)
+        return sessions.disconnect(player_id, code, reason, farewell)
 
     def _root_children_up(self) -> dict[str, bool]:
         """Each child of the root and whether it runs now (``GET /readyz``)."""
@@ -411,9 +425,30 @@ def _blocks(chat: ChatClient) -> Callable[[str, str], Awaitable[bool]]:
 
 
 def rules_for(world: WorldSettings, mode: Mode) -> RuleConfig:
-    """The rule config new arenas of ``mode`` run under: the defaults, with the epic
-    arena's round length from ``world.arena_round_ticks`` (0: no rounds)."""
+    """The built-in rule config of ``mode``: the defaults, with the epic arena's round
+    length from ``world.arena_round_ticks`` (0: no rounds)."""
     rules = default_rules(mode)
     if mode != "arena":
         return rules
     return attrs.evolve(rules, round_ticks=world.arena_round_ticks or None)
+
+
+class ActiveRules:
+    """The arena directory's ``rules_for``: the rule version in force for the mode and
+    region (the admin API activates them, docs/console.md), else the built-in rules.
+
+    Asked once per new arena, from storage, so every node sees an activation at once.
+    """
+
+    def __init__(self, world: WorldSettings, storage: RuleStorage | None) -> None:
+        self._world = world
+        self._storage = storage
+
+    async def rules_for(self, mode: Mode, region: str) -> RuleConfig:
+        """The rules a new arena of ``mode`` in ``region`` runs under.
+
+        Raises:
+            StorageUnavailable: the database did not answer (no arena opens then).
+        """
+        active = None if self._storage is None else await self._storage.active_rules(mode, region)
+        return rules_for(self._world, mode) if active is None else active

@@ -35,6 +35,8 @@ FACES: dict[str, set[str]] = {
         "ReleaseSeat",
         "Resync",
         "TickStats",
+        "UnwatchArena",
+        "WatchArena",
     },
     "session": {
         "BattleParties",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import orjson
 import pytest
 import trio
 
@@ -35,9 +38,12 @@ def order(action: str, duration: float | None = None, player_id: str = "p_1") ->
 
 async def test_timed_mute_and_ban_end_on_trio_time(autojump_clock: object) -> None:
     closed: list[tuple[str, int]] = []
+    farewells: list[dict[str, object]] = []
 
-    def disconnect(player_id: str, code: int, reason: str) -> bool:
+    def disconnect(player_id: str, code: int, reason: str, farewell: str | None) -> bool:
         closed.append((player_id, code))
+        assert farewell is not None
+        farewells.append(orjson.loads(farewell))
         return True
 
     moderation = Moderation(
@@ -51,6 +57,15 @@ async def test_timed_mute_and_ban_end_on_trio_time(autojump_clock: object) -> No
         banned = await client.moderate(order("ban", 120.0))
         assert banned.disconnected
         assert closed == [("p_1", 4010)]
+        # The player reads why, and until when, before the close.
+        assert farewells == [
+            {
+                "type": "error",
+                "code": "banned",
+                "message": f"banned until {_iso(1e9 + 120)}: because",
+                "until": 1e9 + 120,
+            }
+        ]
         refusal = admission.refusal("p_1")
         assert refusal is not None
         assert refusal.code == "banned"
@@ -98,3 +113,7 @@ async def test_an_unknown_player_cannot_be_sanctioned(autojump_clock: object) ->
         assert unknown.value.code == "unknown_player"
         assert moderation.book.in_force("p_1", "ban") is None
         nursery.cancel_scope.cancel()
+
+
+def _iso(seconds: float) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat(timespec="seconds")

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 import trio
@@ -44,6 +45,15 @@ ADMIN_PATHS = (
     ("POST", "/v1/admin/reports/r_x/dismiss", "moderator"),
     ("POST", "/v1/admin/reports/r_x/act", "moderator"),
     ("GET", "/v1/admin/audit", "admin"),
+    ("GET", "/v1/admin/rules/battle", "admin"),
+    ("POST", "/v1/admin/rules/battle", "admin"),
+    ("GET", "/v1/admin/rules/battle/1", "admin"),
+    ("GET", "/v1/admin/rules/battle/diff", "admin"),
+    ("POST", "/v1/admin/rules/battle/1/activate", "admin"),
+    ("POST", "/v1/admin/rules/battle/rollback", "admin"),
+    ("GET", "/v1/admin/replays", "moderator"),
+    ("GET", "/v1/admin/replays/b_x/board", "moderator"),
+    ("DELETE", "/v1/admin/replays/b_x", "admin"),
 )
 
 
@@ -116,9 +126,39 @@ async def test_admin_add_then_sign_in_is_audited(tmp_path: Path) -> None:
             assert claims.player_id == "admin:alice"
             async with api(server, body["token"]) as admin:
                 audit = await admin.get("/v1/admin/audit", params={"action": "sign_in"})
+                failed = await admin.get("/v1/admin/audit", params={"action": "sign_in_failed"})
             assert audit.status_code == 200, audit.text
             records = audit.json()["records"]
             assert [(r["actor"], r["action"]) for r in records] == [("admin:alice", "sign_in")]
+            assert [
+                (r["actor"], r["target"], r["detail"]["why"]) for r in failed.json()["records"]
+            ] == [
+                ("anonymous", "admin:mallory", "unknown_name"),
+                ("anonymous", "admin:alice", "wrong_password"),
+            ]
+            assert failed.json()["records"][0]["detail"]["address"]
+            assert PASSWORD not in failed.text
+            assert "not it at all" not in failed.text
+
+
+async def test_sign_in_attempts_are_limited_by_the_setting(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    settings = attrs.evolve(settings, limits=attrs.evolve(settings.limits, admin_sign_ins=3))
+    with trio.fail_after(30):
+        async with running_server(settings) as server, api(server) as client:
+            statuses = []
+            for attempt in range(5):
+                answer = await client.post(
+                    "/v1/admin/sign-in", json={"name": f"guess{attempt}", "password": "x" * 12}
+                )
+                statuses.append(answer.status_code)
+                error_code(answer)
+            assert statuses == [401, 401, 401, 429, 429]
+            assert int(answer.headers["Retry-After"]) >= 1
+            async with api(server, token_for(server, "admin")) as admin:
+                failed = await admin.get("/v1/admin/audit", params={"action": "sign_in_failed"})
+            # Refused by the limit: not audited (a flood does not fill the log).
+            assert len(failed.json()["records"]) == 3
 
 
 async def test_admin_add_refuses_a_taken_name_and_a_short_password(tmp_path: Path) -> None:
@@ -191,6 +231,12 @@ async def test_ban_closes_the_live_socket_and_refuses_hello_until_unban(tmp_path
                     closed = await read_until_closed(connection)
                     assert closed.code == 4010
                 until = banned.json()["until"]
+                # The last frame before the close says why and until when.
+                [farewell] = closed.frames
+                assert farewell["type"] == "error"
+                assert farewell["code"] == "banned"
+                assert farewell["until"] == pytest.approx(until)
+                assert "griefing" in farewell["message"]
                 frame, code = await hello_refused(server, token)
                 assert code == 4010
                 assert frame["code"] == "banned"
@@ -237,7 +283,11 @@ async def test_kick_closes_without_a_ban(tmp_path: Path) -> None:
                         f"/v1/admin/players/{player_id}/kick", json={"reason": "calm down"}
                     )
                     assert kicked.status_code == 200, kicked.text
-                    assert (await read_until_closed(connection)).code == 4011
+                    closed = await read_until_closed(connection)
+                    assert closed.code == 4011
+                    assert [(f["code"], f["message"]) for f in closed.frames] == [
+                        ("kicked", "kicked: calm down")
+                    ]
                 async with player(server, token=token) as (_, welcome):
                     assert welcome["resumed"] is True
 

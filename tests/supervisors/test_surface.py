@@ -21,6 +21,7 @@ def test_public_names() -> None:
         "DuplicateChild",
         "DynamicSupervisor",
         "Intensity",
+        "NodeKind",
         "Restart",
         "Strategy",
         "Supervisor",
@@ -28,5 +29,6 @@ def test_public_names() -> None:
         "SupervisorEscalation",
         "SupervisorFull",
         "SupervisorNotRunning",
+        "TreeNode",
         "run_root",
     }

@@ -153,15 +153,19 @@ CLOSE_CODES: Mapping[CloseCode, CloseCodeInfo] = MappingProxyType(
         CloseCode.BANNED: CloseCodeInfo(
             when=(
                 "the player is banned (`banned`): their `hello` is refused, and a ban ends "
-                "every live connection of theirs at once; the `error` frame before a "
-                "refused `hello` says until when (`until`, absent for a permanent ban)"
+                "every live connection of theirs at once; the `error` frame before the "
+                "close (a refused `hello`'s, or a live connection's last frame) says until "
+                "when (`until`, absent for a permanent ban)"
             ),
             error_frame=True,
             client_action="do not reconnect before `until` (never, without one)",
         ),
         CloseCode.KICKED: CloseCodeInfo(
-            when="a moderator kicked the player (`kicked` close reason); no ban",
-            error_frame=False,
+            when=(
+                "a moderator kicked the player (`kicked` close reason, after an `error` "
+                "frame `kicked` giving the reason); no ban"
+            ),
+            error_frame=True,
             client_action="do not reconnect automatically; the player may log in again",
         ),
     }

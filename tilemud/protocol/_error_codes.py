@@ -319,7 +319,7 @@ ERROR_CODES: Mapping[ErrorCode, ErrorCodeInfo] = MappingProxyType(
             close_code=CloseCode.BANNED,
         ),
         ErrorCode.KICKED: ErrorCodeInfo(
-            meaning="a moderator kicked the player (the close reason only; no error frame)",
+            meaning="a moderator kicked the player; `message` gives the moderator's reason",
             close_code=CloseCode.KICKED,
         ),
         ErrorCode.MUTED: ErrorCodeInfo(

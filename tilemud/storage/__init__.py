@@ -6,7 +6,8 @@
   testable), run by the storage actor in worker threads, one transaction per request.
 - :class:`StorageActor`: the one owner of the database; others use one face of its
   :class:`StorageClient` per domain (:class:`ArenaStorage`, :class:`ChatStorage`,
-  :class:`GuildStorage`, :class:`PlayerStorage`, :class:`AdminStorage`): critical writes
+  :class:`GuildStorage`, :class:`PlayerStorage`, :class:`AdminStorage`,
+  :class:`RuleStorage`): critical writes
   acknowledged after commit, reads, and the never-blocking write-behind path for
   placements and checksums.
 
@@ -24,6 +25,8 @@ from tilemud.storage._database import Database as Database
 from tilemud.storage._database import database_url as database_url
 from tilemud.storage._database import redact as redact
 from tilemud.storage._database import resolve_url as resolve_url
+from tilemud.storage._errors import PLAYED_IN_ROUNDS as PLAYED_IN_ROUNDS
+from tilemud.storage._errors import RecordConflict as RecordConflict
 from tilemud.storage._errors import RecordNotFound as RecordNotFound
 from tilemud.storage._errors import RecordRejected as RecordRejected
 from tilemud.storage._errors import SchemaOutOfDate as SchemaOutOfDate
@@ -59,6 +62,11 @@ from tilemud.storage._records_chat import DirectMessageRecord as DirectMessageRe
 from tilemud.storage._records_guilds import GuildInviteRecord as GuildInviteRecord
 from tilemud.storage._records_guilds import GuildMemberRecord as GuildMemberRecord
 from tilemud.storage._records_guilds import GuildRecord as GuildRecord
+from tilemud.storage._records_rules import ReplayQuery as ReplayQuery
+from tilemud.storage._records_rules import ReplaySummary as ReplaySummary
+from tilemud.storage._records_rules import RuleActivation as RuleActivation
+from tilemud.storage._records_rules import RuleSwitch as RuleSwitch
+from tilemud.storage._records_rules import RuleVersion as RuleVersion
 from tilemud.storage._repo_admin import add_admin as add_admin
 from tilemud.storage._repo_admin import load_admin as load_admin
 from tilemud.storage._repo_chat import is_blocked as is_blocked
@@ -90,6 +98,7 @@ from tilemud.storage._repo_world import load_rule_config as load_rule_config
 from tilemud.storage._repo_world import purge_replays as purge_replays
 from tilemud.storage._repo_world import record_rule_config as record_rule_config
 from tilemud.storage._repo_world import upsert_player as upsert_player
+from tilemud.storage._rules_storage import RuleStorage as RuleStorage
 from tilemud.storage._write_behind import StorageStats as StorageStats
 from tilemud.storage.actor import StorageActor as StorageActor
 from tilemud.storage.migrate import check_schema as check_schema

@@ -1,5 +1,5 @@
-"""The storage face of the admin console: admin accounts, the audit log, sanctions and
-reports (see :mod:`tilemud.storage._link`).
+"""The storage face of the admin console: admin accounts, the audit log, sanctions,
+reports and replay management (see :mod:`tilemud.storage._link`).
 
 Every method that changes something an admin did writes its audit record in the same
 transaction (:mod:`tilemud.storage._repo_admin`).
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from sqlalchemy.engine import Connection
 
 from tilemud.storage import _repo_admin as repo
+from tilemud.storage import _repo_replays as replays
 from tilemud.storage._link import StorageLink
 from tilemud.storage._records_admin import (
     AdminAccount,
@@ -23,6 +24,7 @@ from tilemud.storage._records_admin import (
     SanctionKind,
     SanctionRecord,
 )
+from tilemud.storage._records_rules import ReplayQuery, ReplaySummary
 
 
 class AdminStorage(StorageLink):
@@ -122,3 +124,22 @@ class AdminStorage(StorageLink):
             return True
 
         return await self.transact(write)
+
+    async def search_replays(self, query: ReplayQuery) -> list[ReplaySummary]:
+        """The stored replays matching ``query``, newest first."""
+        return await self.transact(lambda c: replays.search_replays(c, query))
+
+    async def delete_replay(self, arena_id: str, entry: AuditEntry) -> None:
+        """Delete an ended arena's replay with its audit record, in one transaction.
+
+        Raises:
+            RecordNotFound: no such replay (or deleted already).
+            RecordConflict: ``replay_live``.
+        """
+        at = self._clock()
+
+        def write(conn: Connection) -> None:
+            replays.delete_replay(conn, arena_id, at=at)
+            repo.append_audit(conn, entry, at=at)
+
+        await self.transact(write)

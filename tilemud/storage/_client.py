@@ -13,6 +13,7 @@ from tilemud.storage._guild_storage import GuildStorage
 from tilemud.storage._link import StorageLink
 from tilemud.storage._messages import StorageMessage
 from tilemud.storage._player_storage import PlayerStorage
+from tilemud.storage._rules_storage import RuleStorage
 from tilemud.storage._write_behind import StorageStats, WriteBehind
 
 
@@ -43,6 +44,8 @@ class StorageClient(StorageLink):
         self.players = PlayerStorage(ref, buffer, clock)
         #: Admin accounts, the audit log, sanctions and reports.
         self.admin = AdminStorage(ref, buffer, clock)
+        #: Rule-config versions and their activations.
+        self.rules = RuleStorage(ref, buffer, clock)
 
     def stats(self) -> StorageStats:
         """The storage actor's counters, now."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from tilemud.errors import TilemudError
 
 
@@ -30,6 +32,10 @@ class StatementTimeout(StorageUnavailable):
     """A statement ran longer than ``database.statement_timeout_ms`` and was cancelled."""
 
 
+#: ``RecordNotFound.code`` for an epic arena's own id, whose rounds are its replays.
+PLAYED_IN_ROUNDS: Final = "played_in_rounds"
+
+
 class RecordNotFound(StorageError):
     """The arena, rule config or replay asked for is not stored (or was purged)."""
 
@@ -47,3 +53,12 @@ class SchemaOutOfDate(StorageError):
     """The database's schema is not the one this tilemud needs; the message says the fix."""
 
     code = "schema_out_of_date"
+
+
+class RecordConflict(StorageError):
+    """A change that contradicts what is stored; ``code`` says how: the rules are a version
+    of the mode already (``duplicate_rules``), the version is in force already
+    (``already_active``), nothing to roll back to (``nothing_to_roll_back``), the replay's
+    arena still runs (``replay_live``)."""
+
+    code = "conflict"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from tilemud.storage import _repo_players as players_repo
 from tilemud.storage import _repo_world as world_repo
 from tilemud.storage._link import StorageLink
-from tilemud.storage._records import PlayerSeen
+from tilemud.storage._records import PlayerRecord, PlayerSeen
 
 
 class PlayerStorage(StorageLink):
@@ -22,3 +23,8 @@ class PlayerStorage(StorageLink):
         return self._buffer.offer(
             [PlayerSeen(player_id=player_id, name=name, seen_at=self._clock())]
         )
+
+    async def find_players(self, text: str, *, limit: int = 50) -> list[PlayerRecord]:
+        """Players whose id is ``text`` or whose name starts with it (any case): the one
+        with that id first, then the most recently seen; at most ``limit``."""
+        return await self.transact(lambda c: players_repo.find_players(c, text, limit=limit))

@@ -173,10 +173,16 @@ def purge_replays(
     )
     if not ids:
         return 0
-    for table in (t.placements, t.tick_checksums, t.board_snapshots, t.arena_players):
-        conn.execute(sa.delete(table).where(table.c.arena_id.in_(ids)))
-    conn.execute(sa.update(t.arenas).where(t.arenas.c.id.in_(ids)).values(purged=at))
+    drop_replay_logs(conn, ids, at=at)
     return len(ids)
+
+
+def drop_replay_logs(conn: Connection, arena_ids: Sequence[str], *, at: dt.datetime) -> None:
+    """Delete the arenas' placements, checksums, snapshots and participants, and mark their
+    rows ``purged`` at ``at`` (the rows and their results stay)."""
+    for table in (t.placements, t.tick_checksums, t.board_snapshots, t.arena_players):
+        conn.execute(sa.delete(table).where(table.c.arena_id.in_(arena_ids)))
+    conn.execute(sa.update(t.arenas).where(t.arenas.c.id.in_(arena_ids)).values(purged=at))
 
 
 def upsert_players(conn: Connection, rows: Sequence[PlayerSeen]) -> int:

@@ -325,3 +325,54 @@ reports: Final = sa.Table(
     sa.CheckConstraint("state IN ('open', 'dismissed', 'actioned')", name="state"),
     sa.Index(None, "state", "created"),
 )
+
+# -- rule-config versions (migration 0007) --
+#
+# - ``rule_versions``: the numbered versions of each mode's rule config: its content (a
+#   ``rule_configs`` row, by content hash; one number per content and mode), the version it
+#   was made from, who made it and why. Never changed or deleted.
+# - ``rule_activations``: which version is in force for a mode in a region (``*``: every
+#   region without one of its own), from when until when (``active_to`` NULL: now). At most
+#   one in force per (mode, region), by a partial unique index.
+
+#: ``rule_activations.region`` of an activation for every region.
+EVERY_REGION: Final = "*"
+
+rule_versions: Final = sa.Table(
+    "rule_versions",
+    metadata,
+    sa.Column("mode", sa.String(16), primary_key=True),
+    sa.Column("number", sa.Integer(), primary_key=True),
+    sa.Column("content_hash", sa.String(80), sa.ForeignKey("rule_configs.version"), nullable=False),
+    sa.Column("based_on", sa.Integer(), nullable=True),
+    sa.Column("author", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("created", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("mode", "content_hash"),
+)
+
+rule_activations: Final = sa.Table(
+    "rule_activations",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("mode", sa.String(16), nullable=False),
+    sa.Column("region", sa.String(32), nullable=False),
+    sa.Column("number", sa.Integer(), nullable=False),
+    sa.Column("active_from", UTCDateTime(), nullable=False),
+    sa.Column("active_to", UTCDateTime(), nullable=True),
+    sa.Column("activated_by", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(
+        ["mode", "number"],
+        ["rule_versions.mode", "rule_versions.number"],
+        name="fk_rule_activations_mode_rule_versions",
+    ),
+    sa.Index(
+        "ux_rule_activations_in_force",
+        "mode",
+        "region",
+        unique=True,
+        sqlite_where=sa.text("active_to IS NULL"),
+        postgresql_where=sa.text("active_to IS NULL"),
+    ),
+)

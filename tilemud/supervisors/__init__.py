@@ -16,6 +16,8 @@ from tilemud.supervisors._errors import SupervisorError as SupervisorError
 from tilemud.supervisors._errors import SupervisorEscalation as SupervisorEscalation
 from tilemud.supervisors._errors import SupervisorFull as SupervisorFull
 from tilemud.supervisors._errors import SupervisorNotRunning as SupervisorNotRunning
+from tilemud.supervisors._outline import NodeKind as NodeKind
+from tilemud.supervisors._outline import TreeNode as TreeNode
 from tilemud.supervisors._root import run_root as run_root
 from tilemud.supervisors._spec import ChildContext as ChildContext
 from tilemud.supervisors._spec import ChildSpec as ChildSpec

@@ -23,6 +23,8 @@ The registry is only changed by synchronous code between checkpoints, so no lock
 
 from __future__ import annotations
 
+import collections
+
 import attrs
 import trio
 
@@ -44,6 +46,7 @@ from tilemud.supervisors._incarnation import (
     start_incarnation,
     stop_incarnation,
 )
+from tilemud.supervisors._outline import TreeNode, child_node
 from tilemud.supervisors._spec import ChildContext, ChildSpec, Intensity
 
 
@@ -101,6 +104,34 @@ class DynamicSupervisor:
         self.intensity = intensity
         self.max_children = max_children
         self._run: _DynamicRun | None = None
+        # Restarts per child id (ids of children that ended are forgotten).
+        self._restarts: collections.Counter[str] = collections.Counter()
+
+    def outline(self, *, name: str | None = None, restarts: int = 0) -> TreeNode:
+        """A read-only picture of this supervisor and its registered children now.
+
+        Args:
+            name: the node's name (its id in its parent); the supervisor's own by default.
+            restarts: how many times its parent restarted it.
+        """
+        state = self._run
+        entries = [] if state is None else list(state.children.values())
+        return TreeNode(
+            name=self.name if name is None else name,
+            kind="dynamic",
+            strategy="one_for_one",
+            running=state is not None,
+            restarts=restarts,
+            children=tuple(
+                child_node(
+                    entry.spec.run,
+                    name=entry.spec.id,
+                    running=entry.incarnation.running,
+                    restarts=self._restarts[entry.spec.id],
+                )
+                for entry in entries
+            ),
+        )
 
     def child_ids(self) -> list[str]:
         """Ids of the registered children (starting, running, restarting or stopping)."""
@@ -241,6 +272,7 @@ class DynamicSupervisor:
             child_id = entry.spec.id
             if not entry.spec.restart.wants_restart(crashed=inc.crash is not None):
                 del state.children[child_id]
+                self._restarts.pop(child_id, None)
                 log_debug(self.name, child_id, f"ended; not restarted ({entry.spec.restart.value})")
                 continue
             if not state.budget.spend():
@@ -260,6 +292,7 @@ class DynamicSupervisor:
                 child_id,
                 extra=log_extra(self.name, child_id),
             )
+            self._restarts[child_id] += 1
             new = Incarnation(entry.spec, self.name)
             entry.incarnation = new
             state.starting = new

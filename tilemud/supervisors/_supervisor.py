@@ -12,6 +12,7 @@ and ``started_value`` may be called from any task.
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Sequence
 
 import attrs
@@ -26,6 +27,7 @@ from tilemud.supervisors._incarnation import (
     start_incarnation,
     stop_incarnation,
 )
+from tilemud.supervisors._outline import TreeNode, child_node
 from tilemud.supervisors._spec import ChildContext, ChildSpec, Intensity, Restart, Strategy
 
 
@@ -86,6 +88,39 @@ class Supervisor:
         self.intensity = intensity
         self._specs = tuple(children)
         self._run: _Run | None = None
+        # Restarts per child id over every run of this supervisor (the console's tree).
+        self._restarts: collections.Counter[str] = collections.Counter()
+
+    def outline(self, *, name: str | None = None, restarts: int = 0) -> TreeNode:
+        """A read-only picture of this supervisor and its children now.
+
+        Args:
+            name: the node's name (its id in its parent); the supervisor's own by default.
+            restarts: how many times its parent restarted it.
+        """
+        state = self._run
+        children = [] if state is None else state.children
+        by_id = {child.spec.id: child for child in children}
+        nodes = []
+        for spec in self._specs:
+            child = by_id.get(spec.id)
+            inc = None if child is None else child.incarnation
+            nodes.append(
+                child_node(
+                    spec.run,
+                    name=spec.id,
+                    running=inc is not None and inc.running,
+                    restarts=self._restarts[spec.id],
+                )
+            )
+        return TreeNode(
+            name=self.name if name is None else name,
+            kind="supervisor",
+            strategy=self.strategy.value,
+            running=state is not None,
+            restarts=restarts,
+            children=tuple(nodes),
+        )
 
     def started_value(self, child_id: str) -> object:
         """The value the child's current incarnation passed to ``started()``.
@@ -239,6 +274,7 @@ class Supervisor:
             extra={"supervisor": self.name, "child": child.spec.id},
         )
         index = state.children.index(child)
+        self._restarts[child.spec.id] += 1
         if self.strategy is Strategy.ONE_FOR_ALL:
             group = state.children[:]
         elif self.strategy is Strategy.REST_FOR_ONE:
@@ -256,6 +292,7 @@ class Supervisor:
             else:
                 # OTP restarts the whole group, transient children that had ended included.
                 sibling.wanted = True
+                self._restarts[sibling.spec.id] += 1
         return None
 
     def _retire(self, state: _Run, child: _Child) -> None:

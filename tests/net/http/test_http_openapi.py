@@ -27,6 +27,8 @@ def served_operations() -> set[tuple[str, str]]:
     app = create_app(settings=Settings(auth=auth), tokens=TokenAuthority(auth), health=UpProbe())
     operations = set()
     for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/console/"):
+            continue  # the browser console's HTML pages are not the API (docs/console.md)
         # Werkzeug's "/x/<int:id>" is OpenAPI's "/x/{id}".
         path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
         for method in (rule.methods or set()) - _AUTOMATIC:

@@ -73,7 +73,10 @@ def test_public_surface() -> None:
     assert sorted(tilemud.net.http.__all__) == sorted(
         [
             "ADMIN_ROLE",
+            "ConsoleNode",
+            "ConsoleSessions",
             "ERROR_CODES",
+            "FigureRing",
             "GRACEFUL_TIMEOUT",
             "MAX_BODY_BYTES",
             "MAX_NAME_LENGTH",

@@ -21,6 +21,7 @@ Started by:
     incarnation, which then returns.
 Takes (:data:`ArenaMessage`):
     ``JoinArena`` (ask), ``LeaveArena``, ``PlaceTile``, ``Resync``, ``DescribeArena`` (ask),
+    ``WatchArena`` (ask; a spectator's link gets every published frame), ``UnwatchArena``,
     ``PlacementsStored`` (from the storage actor: release the answers held for it).
 Sends:
     to players, only through their links, never waiting on one of them:
@@ -107,6 +108,8 @@ from tilemud.actors.arena._messages import (
     PlacementsStored,
     PlaceTile,
     Resync,
+    UnwatchArena,
+    WatchArena,
 )
 from tilemud.errors import ActorGone
 from tilemud.game import ArenaState, BattleResult, Mode, RuleConfig, board_checksum
@@ -297,6 +300,10 @@ class Arena:
                 table.resync(player_id)
             case DescribeArena(reply=reply):
                 reply.send(table.view())
+            case WatchArena(link=link, reply=reply):
+                reply.send(table.watch(link))
+            case UnwatchArena(watcher_id=watcher_id):
+                table.unwatch(watcher_id)
             case PlacementsStored():
                 if table.journal is not None:
                     table.journal.release()
@@ -431,7 +438,9 @@ class Arena:
                 self._core.place_too_late(player_id=player_id, rid=rid, x=x, y=y, kind=kind)
             case DescribeArena(reply=reply):
                 reply.send(self._core.view())
-            case LeaveArena() | Resync() | PlacementsStored():
+            case WatchArena(reply=reply):
+                reply.send(False)
+            case LeaveArena() | Resync() | UnwatchArena() | PlacementsStored():
                 pass
             case _:
                 assert_never(message)

@@ -122,14 +122,27 @@ class ArenaCore:
             return
         snapshot = self._frames.snapshot(self.state, players=self._seats.names())
         if player_id is None:
-            for link in self._seats:
+            for link in (*self._seats, *self._seats.watchers()):
                 link.reset_stream(snapshot)
         elif (seated := self._seats.get(player_id)) is not None:
             seated.reset_stream(snapshot)
 
+    def watch(self, link: PlayerLink) -> bool:
+        """Add a spectator and reset its stream with a snapshot; False once closing."""
+        if self.closing:
+            return False
+        snapshot = self._frames.snapshot(self.state, players=self._seats.names())
+        self._seats.watch(link)
+        link.reset_stream(snapshot)
+        return True
+
+    def unwatch(self, watcher_id: str) -> None:
+        """Remove a spectator."""
+        self._seats.unwatch(watcher_id)
+
     def tell_closed(self) -> None:
-        """Tell every seated player the arena is gone."""
-        for link in self._seats:
+        """Tell every seated player and spectator the arena is gone."""
+        for link in (*self._seats, *self._seats.watchers()):
             link.arena_closed(self.arena_id)
 
     # -- placements and ticks -------------------------------------------------------------

@@ -12,7 +12,8 @@ Started by:
     node, or of the arenas' supervisor): same id, rules, seed and board, no seats yet.
 Takes:
     ``FindArena`` (ask): Mode -> Region -> Load: the least-loaded arena of that mode and
-    region with a free seat, or a new one; the seat is reserved before the answer. A
+    region with a free seat, or a new one (under the rules ``rules_for(mode, region)``
+    gives now: the rule version in force); the seat is reserved before the answer. A
     party leader's ask reserves seats for the party in one arena with room for all; a
     member whose seat is kept that way gets it. A new
     arena is stored (its record and rule config, committed) before it starts: with the
@@ -23,7 +24,8 @@ Takes:
     ``ListArenas`` (ask): the directory, for discovery and tests.
 Sends:
     nothing to players; it starts arenas through the dynamic supervisor, and asks the
-    storage actor (create an arena; list and load live arenas when it starts).
+    storage actor (the rules in force, through ``rules_for``; create an arena; list and
+    load live arenas when it starts).
 Mailbox:
     ``world.arena_mailbox`` messages, ``BLOCK``: joins wait when matchmaking is busy.
 """
@@ -33,7 +35,7 @@ from __future__ import annotations
 import itertools
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeAlias, assert_never
 
 import attrs
@@ -80,6 +82,8 @@ class ArenaListing:
     region: str
     players: int
     capacity: int
+    #: The arena's mailbox (the console's live board watches it); not part of equality.
+    ref: Ref[ArenaMessage] | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -152,7 +156,7 @@ class ArenaDirectory:
         self,
         settings: WorldSettings,
         arenas: DynamicSupervisor,
-        rules_for: Callable[[Mode], RuleConfig],
+        rules_for: Callable[[Mode, str], Awaitable[RuleConfig]],
         *,
         meters: Mapping[Mode, ArenaMeter],
         storage: ArenaStorage | None = None,
@@ -302,20 +306,22 @@ class ArenaDirectory:
         )
 
     async def _open_arena(self, mode: Mode, region: str) -> _Entry | NoArena:
-        rules = self._rules_for(mode)
         arena_id = f"{'b' if mode == 'battle' else 'a'}_{secrets.token_urlsafe(9)}"
         seed = secrets.randbits(63)
-        if self._storage is not None:
-            try:
+        try:
+            # The rule version in force now; the arena keeps it for its whole life (a
+            # restart brings it back with the rules stored with it, not these).
+            rules = await self._rules_for(mode, region)
+            if self._storage is not None:
                 await self._storage.create_arena(
                     arena_id=arena_id, mode=mode, region=region, rules=rules, seed=seed
                 )
-            except StorageUnavailable as exc:
-                return NoArena(
-                    code="unavailable",
-                    message=f"no arena can be opened while the database is down: {exc}",
-                    retry_after=exc.retry_after,
-                )
+        except StorageUnavailable as exc:
+            return NoArena(
+                code="unavailable",
+                message=f"no arena can be opened while the database is down: {exc}",
+                retry_after=exc.retry_after,
+            )
         entry = await self._start_arena(
             arena_id=arena_id, mode=mode, region=region, rules=rules, seed=seed
         )
@@ -390,4 +396,5 @@ class ArenaDirectory:
             region=entry.region,
             players=len(entry.seats),
             capacity=entry.capacity,
+            ref=entry.ref,
         )

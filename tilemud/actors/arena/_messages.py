@@ -179,6 +179,30 @@ class DescribeArena:
 
 
 @attrs.frozen(kw_only=True)
+class WatchArena:
+    """Add a spectator: ``link`` gets a snapshot now, then every frame the players get.
+
+    A spectator holds no seat (it never counts against ``rules.player_cap``, places
+    nothing and is never announced to the players); the console's live board is one.
+
+    Attributes:
+        link: how the arena reaches the spectator; its ``player_id`` names it (unique
+            among the arena's spectators; a second watch with the same id replaces it).
+        reply: answered at once: True when watching, False when the arena has ended.
+    """
+
+    link: PlayerLink
+    reply: Reply[bool]
+
+
+@attrs.frozen(kw_only=True)
+class UnwatchArena:
+    """Remove the spectator ``watcher_id`` (nothing happens when there is none)."""
+
+    watcher_id: str
+
+
+@attrs.frozen(kw_only=True)
 class PlacementsStored:
     """The storage actor committed rows this arena logged: release the answers held for them.
 
@@ -189,5 +213,12 @@ class PlacementsStored:
 
 #: Everything the arena actor takes, closed.
 ArenaMessage: TypeAlias = (
-    JoinArena | LeaveArena | PlaceTile | Resync | DescribeArena | PlacementsStored
+    JoinArena
+    | LeaveArena
+    | PlaceTile
+    | Resync
+    | DescribeArena
+    | WatchArena
+    | UnwatchArena
+    | PlacementsStored
 )

@@ -19,12 +19,14 @@ FORMER_PLAYERS: Final = 1024
 class Seats:
     """Seated players' links by player id, in join order, and recent leavers' links."""
 
-    __slots__ = ("_former", "_former_limit", "_seated", "frames_dropped")
+    __slots__ = ("_former", "_former_limit", "_seated", "_watchers", "frames_dropped")
 
     def __init__(self, *, former_limit: int = FORMER_PLAYERS) -> None:
         self._seated: dict[str, PlayerLink] = {}
         self._former: dict[str, PlayerLink] = {}
         self._former_limit = former_limit
+        # Spectators: they get what is published, hold no seat and are never announced.
+        self._watchers: dict[str, PlayerLink] = {}
         #: Stream frames this arena's players lost for good (evicted before they had them).
         self.frames_dropped = 0
 
@@ -68,9 +70,24 @@ class Seats:
                 del self._former[next(iter(self._former))]
         return link
 
+    def watch(self, link: PlayerLink) -> None:
+        """Add (or replace) the spectator ``link.player_id``."""
+        self._watchers[link.player_id] = link
+
+    def unwatch(self, watcher_id: str) -> None:
+        """Remove a spectator, if there is one by that id."""
+        self._watchers.pop(watcher_id, None)
+
+    def watchers(self) -> tuple[PlayerLink, ...]:
+        """The spectators' links."""
+        return tuple(self._watchers.values())
+
     def publish(self, body: str) -> None:
-        """Append ``body`` to every seated player's stream: the same ``str`` for all."""
+        """Append ``body`` to every seated player's stream, then to every spectator's:
+        the same ``str`` for all (a spectator's losses are its own, not counted here)."""
         dropped = 0
         for link in self._seated.values():
             dropped += link.publish(body)
         self.frames_dropped += dropped
+        for watcher in self._watchers.values():
+            watcher.publish(body)

@@ -19,8 +19,10 @@ Takes:
     target), the report's decision, the sanction and their audit records in one
     transaction.
 Sends:
-    ``disconnect(player_id, close_code, reason)`` (the gateway's session keeper, handed in
-    by the composition root; never blocks). Asks storage.
+    ``disconnect(player_id, close_code, reason, farewell)`` (the gateway's session keeper,
+    handed in by the composition root; never blocks): the player reads the farewell
+    ``error`` frame (``banned`` with ``until``, or ``kicked``), then the close. Asks
+    storage.
 Mailbox:
     ``MAILBOX_SIZE`` messages, ``BLOCK``: a moderator's request waits while another is
     being stored.
@@ -37,6 +39,7 @@ from typing import Final, Literal, assert_never
 import trio
 
 from tilemud.actors.moderation._book import Kind, Sanction, SanctionBook
+from tilemud.actors.moderation._gates import farewell, kick_farewell
 from tilemud.actors.moderation._orders import (
     DecideReport,
     Moderate,
@@ -66,7 +69,7 @@ _PAST: Final = {"mute": "muted", "ban": "banned"}
 MAILBOX_SIZE: Final = 64
 
 
-def _no_one(player_id: str, code: int, reason: str) -> bool:
+def _no_one(player_id: str, code: int, reason: str, farewell: str | None) -> bool:
     return False
 
 
@@ -77,8 +80,8 @@ class Moderation:
         storage: where sanctions, reports and the audit log are kept; None keeps the book
             in memory only.
         online: whether a player has a session on this node (unknown players are refused).
-        disconnect: closes a player's live connection with a close code; False when they
-            had none. Never blocks.
+        disconnect: closes a player's live connection with a close code, after an encoded
+            ``error`` frame (the farewell); False when they had none. Never blocks.
         wall_clock: seconds since the Unix epoch (``until`` is told in it).
     """
 
@@ -87,7 +90,7 @@ class Moderation:
         *,
         storage: AdminStorage | None,
         online: Callable[[str], bool],
-        disconnect: Callable[[str, int, str], bool] = _no_one,
+        disconnect: Callable[[str, int, str, str | None], bool] = _no_one,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._storage = storage
@@ -179,7 +182,7 @@ class Moderation:
                     await self._storage.impose(self._record(player_id, sanction, order), entry)
                 self.book.put(player_id, sanction)
                 disconnected = kind == "ban" and self._disconnect(
-                    player_id, CloseCode.BANNED, ErrorCode.BANNED
+                    player_id, CloseCode.BANNED, ErrorCode.BANNED, farewell(sanction)
                 )
                 log.info("%s", kind, extra={"player_id": player_id, "actor": order.actor})
                 return Outcome(
@@ -205,7 +208,9 @@ class Moderation:
                     )
                 if self._storage is not None:
                     await self._storage.audit(entry)
-                disconnected = self._disconnect(player_id, CloseCode.KICKED, ErrorCode.KICKED)
+                disconnected = self._disconnect(
+                    player_id, CloseCode.KICKED, ErrorCode.KICKED, kick_farewell(entry.reason or "")
+                )
                 return Outcome(
                     action=action, player_id=player_id, until=None, disconnected=disconnected
                 )
@@ -293,7 +298,7 @@ class Moderation:
             raise ModerationRefused("decided meanwhile", code="already_decided")
         self.book.put(order.player_id, sanction)
         disconnected = kind == "ban" and self._disconnect(
-            order.player_id, CloseCode.BANNED, ErrorCode.BANNED
+            order.player_id, CloseCode.BANNED, ErrorCode.BANNED, farewell(sanction)
         )
         return Outcome(
             action=kind, player_id=order.player_id, until=sanction.until, disconnected=disconnected

@@ -20,6 +20,7 @@ from tilemud.protocol import (
     ClientMessage,
     DmSend,
     ErrorCode,
+    ErrorFrame,
     Report,
     ReportResult,
     encode_server,
@@ -36,6 +37,23 @@ def _until_text(sanction: Sanction) -> str:
         return "permanently"
     at = dt.datetime.fromtimestamp(sanction.until, dt.UTC).isoformat(timespec="seconds")
     return f"until {at}"
+
+
+def farewell(sanction: Sanction) -> str:
+    """The ``error`` frame a live connection reads just before a ban closes it (4010):
+    ``banned``, with ``until`` (absent for a permanent ban) and the reason."""
+    return encode_server(
+        ErrorFrame(
+            code=ErrorCode.BANNED,
+            message=f"banned {_until_text(sanction)}: {sanction.reason}",
+            until=sanction.until,
+        )
+    )
+
+
+def kick_farewell(reason: str) -> str:
+    """The ``error`` frame a live connection reads just before a kick closes it (4011)."""
+    return encode_server(ErrorFrame(code=ErrorCode.KICKED, message=f"kicked: {reason}"))
 
 
 class BanAdmission:

@@ -30,6 +30,7 @@ Mailbox:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from collections.abc import Callable
@@ -69,10 +70,13 @@ class CloseRequest:
     """Why a connection is being closed: the WebSocket close code and reason.
 
     The reason is the error code that names the cause (docs/protocol.md, close codes).
+    ``farewell``, when given, is an encoded ``error`` frame written just before the close
+    frame (a ban's ``banned`` with ``until``): the last thing the client reads.
     """
 
     code: int
     reason: str
+    farewell: str | None = None
 
 
 def rate_limited_reply(data: str | bytes | None, retry_after: float) -> str:
@@ -196,10 +200,11 @@ class Connection:
         if self._waiting_for_frame is not None:
             self._waiting_for_frame.cancel()
 
-    def request_close(self, code: int, reason: str) -> None:
-        """Ask the connection to close with ``code``; the first request wins."""
+    def request_close(self, code: int, reason: str, farewell: str | None = None) -> None:
+        """Ask the connection to close with ``code`` (after the ``farewell`` frame, if
+        any); the first request wins."""
         if self._close is None:
-            self._close = CloseRequest(code, reason)
+            self._close = CloseRequest(code, reason, farewell)
             self._close_requested.set()
             if self._reading is not None:
                 self._reading.cancel()
@@ -251,6 +256,11 @@ class Connection:
         with trio.CancelScope(shield=True):
             # Bounded by the deadline; shielded so that a cancelled gateway still drops
             # the socket (the close itself ends by the deadline).
+            if close.farewell is not None:
+                # After the writer stopped, so never inside another frame; a connection
+                # already broken or closed refuses it and the close goes on.
+                with trio.move_on_at(deadline), contextlib.suppress(ConnectionClosed):
+                    await self._websocket.send_text(close.farewell)
             await self._websocket.close(close.code, close.reason, deadline=deadline)
         return None if close.code == CLIENT_LEFT else close
 

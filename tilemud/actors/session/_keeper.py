@@ -107,14 +107,17 @@ class SessionKeeper:
             return await self.claim(identity)
         return session, True
 
-    def disconnect(self, player_id: str, code: int, reason: str) -> bool:
-        """Close the player's attached connection with ``code`` (a ban, a kick); False
-        when none is attached. The session waits out its grace as after any close."""
+    def disconnect(
+        self, player_id: str, code: int, reason: str, farewell: str | None = None
+    ) -> bool:
+        """Close the player's attached connection with ``code`` (a ban, a kick), after the
+        encoded ``farewell`` frame if one is given; False when none is attached. The
+        session waits out its grace as after any close."""
         connection = self._attached.get(player_id)
         if connection is None:
             return False
         log.info("connection closed by moderation", extra={"player_id": player_id})
-        connection.request_close(code, reason)
+        connection.request_close(code, reason, farewell)
         return True
 
     def attached(self, connection: Connection) -> None:

@@ -4,11 +4,16 @@ Routes: ``GET /healthz`` (liveness), ``GET /readyz`` (readiness), ``POST /v1/aut
 ``GET /metrics`` (Prometheus), ``GET /v1/replays/{arena_id}`` (a replay document:
 ``replay_document`` writes it, ``parse_replay_document`` reads it back), ``GET /openapi.json``
 (which describes them all).
+The admin console's pages live under ``/console/`` (``ConsoleNode`` is what its live pages
+read, ``ConsoleSessions`` its browser sessions, ``FigureRing`` its sampled figures).
 Build the app with ``create_app`` and run it with ``serve_http``.
 """
 
 from tilemud.net.http._app import MAX_BODY_BYTES as MAX_BODY_BYTES
 from tilemud.net.http._app import create_app as create_app
+from tilemud.net.http._console_figures import FigureRing as FigureRing
+from tilemud.net.http._console_live import ConsoleNode as ConsoleNode
+from tilemud.net.http._console_sessions import ConsoleSessions as ConsoleSessions
 from tilemud.net.http._health import HealthProbe as HealthProbe
 from tilemud.net.http._health import HealthReport as HealthReport
 from tilemud.net.http._names import MAX_NAME_LENGTH as MAX_NAME_LENGTH
@@ -36,7 +41,10 @@ __all__ = [
     "MAX_BODY_BYTES",
     "MAX_NAME_LENGTH",
     "REPLAY_FORMAT",
+    "ConsoleNode",
+    "ConsoleSessions",
     "DatabaseCheck",
+    "FigureRing",
     "HealthProbe",
     "HealthReport",
     "NodeReadiness",

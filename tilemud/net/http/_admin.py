@@ -2,8 +2,10 @@
 
 docs/console.md describes it; ``_admin_openapi`` documents every route. Who may call what
 is :mod:`tilemud.net.http._admin_access`' business. Every act is audited by the
-moderation actor and storage in the transaction that stores it; the sign-in is audited
-once the password matched. Nothing here updates or deletes an audit record.
+moderation actor and storage in the transaction that stores it; a sign-in is audited
+whether the password matched (``sign_in``) or not (``sign_in_failed``: the name tried and
+the client's address, never the password). Nothing here updates or deletes an audit
+record. Rule configs and replays: ``_admin_rules`` and ``_admin_replays``.
 
 Without a database (``database.durable`` off) there are no admin accounts, sanctions or
 reports to keep: every admin route answers 404 ``admin_not_stored`` (after the checks of
@@ -24,15 +26,14 @@ from quart import Response, request
 from quart_trio import QuartTrio
 
 from tilemud.actors.moderation import ModerationClient, ModerationRefused, Order, Outcome
-from tilemud.auth import TokenAuthority, admin_subject, hash_password, verify_password
-from tilemud.cluster import InProcessRateLimiter
+from tilemud.auth import TokenAuthority, admin_subject
 from tilemud.errors import ActorGone
 from tilemud.net.http._addresses import address_key
 from tilemud.net.http._admin_access import claims_with_role, json_object
+from tilemud.net.http._admin_sign_in import SignInDesk, SignInRefused
 from tilemud.net.http._responses import error_response, json_response, retry_later_response
 from tilemud.storage import (
     AdminStorage,
-    AuditEntry,
     AuditQuery,
     AuditRecord,
     ReportRecord,
@@ -41,9 +42,6 @@ from tilemud.storage import (
 
 #: Seconds an admin request waits for the moderation actor or storage.
 ADMIN_TIMEOUT: Final = 10.0
-#: Sign-in attempts per client address per minute (argon2 is slow on purpose: this
-#: bounds the CPU a guesser can take, and the guesses).
-SIGN_IN_ATTEMPTS: Final = 10
 #: Most records one page of the audit log or the report queue holds.
 MAX_PAGE: Final = 200
 
@@ -71,33 +69,31 @@ def add_admin_routes(
     tokens: TokenAuthority,
     storage: AdminStorage | None,
     moderation: ModerationClient | None,
+    desk: SignInDesk | None,
 ) -> None:
-    """Serve the admin API on ``app`` (see the module docstring)."""
-    sign_ins = InProcessRateLimiter(limit=SIGN_IN_ATTEMPTS, window=60.0)
-    # A hash to check unknown names against, so that they take as long as known ones.
-    decoy = hash_password("no such admin account, no such password")
+    """Serve the admin API on ``app`` (see the module docstring); ``desk`` checks
+    sign-ins (None without a database), the same desk as the console's."""
 
     async def sign_in() -> Response:
-        retry_after = await sign_ins.acquire(address_key(request.scope.get("client")))
-        if retry_after is not None:
-            return retry_later_response(
-                "rate_limited", "too many sign-in attempts", retry_after=retry_after, status=429
-            )
-        body = await json_object({"name": str, "password": str})
-        if storage is None:
-            return _not_stored()
-        name, password = body["name"], body["password"]
-        account = await _within(storage.load_admin(name)) if len(name) <= 64 else None
-        stored = decoy if account is None else account.password_hash
-        matched = await trio.to_thread.run_sync(verify_password, stored, password)
-        if account is None or not matched:
-            return error_response(401, "bad_credentials", "wrong name or password")
+        address = address_key(request.scope.get("client"))
+        try:
+            if desk is not None:
+                await desk.admit(address)
+            body = await json_object({"name": str, "password": str})
+            if desk is None:
+                return _not_stored()
+            account = await desk.check(body["name"], body["password"], address=address, door="api")
+        except SignInRefused as refused:
+            if refused.retry_after is not None:
+                return retry_later_response(
+                    refused.code, refused.message, retry_after=refused.retry_after, status=429
+                )
+            return error_response(401, refused.code, refused.message)
         now = time.time()
         subject = admin_subject(account.name)
         token = tokens.mint_access(
             player_id=subject, name=account.name, roles=(account.role,), now=now
         )
-        await _within(storage.audit(AuditEntry(actor=subject, action="sign_in", target=subject)))
         body = {
             "token": token,
             "token_type": "Bearer",

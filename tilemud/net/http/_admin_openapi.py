@@ -122,8 +122,9 @@ def admin_paths() -> dict[str, Any]:
                 "description": (
                     "Accounts are made with `tilemud admin add NAME --role admin|moderator`. "
                     "The token is an access token whose `roles` hold the account's role and "
-                    "whose subject is `admin:<name>`. Every sign-in is audited "
-                    "(`sign_in`). Limited to 10 attempts per client address per minute."
+                    "whose subject is `admin:<name>`. Every sign-in is audited (`sign_in`, "
+                    "or `sign_in_failed` without the password). Attempts per client address "
+                    "are limited by `limits.admin_sign_ins` per `admin_sign_ins_window`."
                 ),
                 "tags": ["admin"],
                 "requestBody": _body("SignInRequest"),

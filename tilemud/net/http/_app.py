@@ -1,15 +1,17 @@
 """The Quart-Trio application: routes, and JSON errors for everything that can go wrong.
 
-Every answer is JSON. Errors, including 401 for a missing or bad bearer token, 404 for unknown
+Every answer of the API is JSON (the console's pages under ``/console/`` are HTML:
+``_console``). Errors, including 401 for a missing or bad bearer token, 404 for unknown
 paths, 405 for wrong methods, 413 for oversized bodies and 500 for bugs, have one shape:
 ``{"error": {"code": ..., "message": ...}}`` (see ``_openapi.ERROR_CODES``; a 503 and a
-429 add ``retry_after``). No HTML page and no traceback ever reaches a client; a bug is
-logged on the ``tilemud.http`` logger.
+429 add ``retry_after``, a guest login's 403 ``banned`` ``until``). No traceback ever
+reaches a client; a bug is logged on the ``tilemud.http`` logger.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Mapping
 from typing import Final
@@ -22,7 +24,7 @@ from quart_trio.wrappers import TrioResponse
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 import tilemud
-from tilemud.actors.moderation import ModerationClient
+from tilemud.actors.moderation import BanAdmission, ModerationClient, SanctionBook
 from tilemud.auth import TokenAuthority, new_player_id
 from tilemud.cluster import InProcessRateLimiter, RateLimiter
 from tilemud.config import Settings
@@ -37,6 +39,12 @@ from tilemud.net.http._admin import (
     storage_unavailable,
 )
 from tilemud.net.http._admin_access import Forbidden
+from tilemud.net.http._admin_replays import add_replay_admin_routes
+from tilemud.net.http._admin_rules import add_rule_routes
+from tilemud.net.http._admin_sign_in import SignInDesk
+from tilemud.net.http._console import add_console_routes
+from tilemud.net.http._console_live import ConsoleNode
+from tilemud.net.http._console_sessions import ConsoleSessions
 from tilemud.net.http._cors import install_cors
 from tilemud.net.http._health import HealthProbe
 from tilemud.net.http._names import check_player_name
@@ -45,7 +53,13 @@ from tilemud.net.http._readiness import ReadinessProbe, ReadinessReport
 from tilemud.net.http._replays import add_replay_route, unauthorized
 from tilemud.net.http._responses import error_response, json_response, retry_later_response
 from tilemud.net.http._rounds import add_rounds_route
-from tilemud.storage import AdminStorage, ArenaStorage, StorageUnavailable
+from tilemud.storage import (
+    AdminStorage,
+    ArenaStorage,
+    PlayerStorage,
+    RuleStorage,
+    StorageUnavailable,
+)
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
@@ -56,6 +70,9 @@ MAX_BODY_BYTES: Final = 16 * 1024
 GUEST_ROLES: Final = ("guest",)
 
 _log = logging.getLogger("tilemud.http")
+
+#: A guest login's ``device``: at least 128 bits of base64url, at most 128 characters.
+_DEVICE: Final = re.compile(r"[A-Za-z0-9_-]{22,128}")
 
 # werkzeug's HTTP errors by status, as our stable error codes.
 _HTTP_ERROR_CODES: Final[Mapping[int, str]] = {
@@ -79,6 +96,12 @@ def create_app(
     readiness: ReadinessProbe | None = None,
     admin: AdminStorage | None = None,
     moderation: ModerationClient | None = None,
+    sanctions: SanctionBook | None = None,
+    players: PlayerStorage | None = None,
+    console: ConsoleNode | None = None,
+    console_sessions: ConsoleSessions | None = None,
+    rules: RuleStorage | None = None,
+    bans: BanAdmission | None = None,
 ) -> QuartTrio:
     """Build the HTTP API application.
 
@@ -99,11 +122,19 @@ def create_app(
         admin: admin accounts, the audit log and reports; None (no database): every
             ``/v1/admin/`` route answers 404 ``admin_not_stored``.
         moderation: the moderation actor's door, for the admin API's acts.
+        sanctions: the mutes and bans in force, shown on the console's player pages.
+        players: where the console finds players by id or name.
+        console: the live node for the console's live pages; None: no live pages.
+        console_sessions: the console's browser sessions (a fresh store when None).
+        rules: rule-config versions (``/v1/admin/rules/``); None (no database): those
+            routes answer 404 ``admin_not_stored``.
+        bans: the bans in force: a guest login from a banned player's ``device`` is
+            refused (403 ``banned``); None: no check.
 
     Returns:
         The app; serve it with ``serve_http``, which adds the Hypercorn #106 workaround.
     """
-    app = QuartTrio(__name__, static_folder=None)
+    app = QuartTrio(__name__, static_folder=None, template_folder="console")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     # No route answers OPTIONS by itself: it is a 405 like any method a route does not
     # take (only an allowed CORS preflight gets an answer).
@@ -151,8 +182,23 @@ def create_app(
                     retry_after=retry_after,
                     status=429,
                 )
-        name = check_player_name(await _json_name_field())
-        player_id = new_player_id()
+        raw_name, device = await _json_name_field()
+        name = check_player_name(raw_name)
+        if device is None:
+            player_id = new_player_id()
+        else:
+            if not _DEVICE.fullmatch(device):
+                raise ProtocolError(
+                    "device must be 22-128 characters of A-Z a-z 0-9 _ -", code="bad_request"
+                )
+            # A returning device is the same player: its ban holds here too.
+            player_id = tokens.device_player_id(device)
+            banned = None if bans is None else bans.refusal(player_id)
+            if banned is not None:
+                error: dict[str, object] = {"code": banned.code, "message": banned.message}
+                if banned.until is not None:
+                    error["until"] = banned.until
+                return json_response({"error": error}, status=403)
         now = time.time()
         token = tokens.mint_access(player_id=player_id, name=name, roles=GUEST_ROLES, now=now)
         claims = tokens.verify_access(token, now=now)
@@ -184,8 +230,31 @@ def create_app(
     app.add_url_rule("/openapi.json", "openapi", get_openapi, methods=["GET"])
     app.add_url_rule("/metrics", "metrics", get_metrics, methods=["GET"])
     add_replay_route(app, tokens=tokens, storage=storage)
-    add_admin_routes(app, tokens=tokens, storage=admin, moderation=moderation)
+    # One desk for both doors: attempts from an address count together.
+    desk = None if admin is None else SignInDesk(admin, settings.limits)
+    add_admin_routes(app, tokens=tokens, storage=admin, moderation=moderation, desk=desk)
+    # Rule changes of this node go one at a time, through the API or the console.
+    rules_lock = trio.Lock()
+    add_rule_routes(
+        app, tokens=tokens, storage=rules, regions=settings.world.regions, changing=rules_lock
+    )
+    add_replay_admin_routes(app, tokens=tokens, storage=admin)
     add_rounds_route(app, tokens=tokens, storage=storage)
+    add_console_routes(
+        app,
+        sessions=ConsoleSessions() if console_sessions is None else console_sessions,
+        desk=desk,
+        secure_cookie=settings.server.tls,
+        admin=admin,
+        moderation=moderation,
+        sanctions=sanctions,
+        players=players,
+        arenas=storage,
+        node=console,
+        rules=rules,
+        regions=settings.world.regions,
+        rules_lock=rules_lock,
+    )
 
     install_cors(app, settings.server.cors_origins)
     app.register_error_handler(ProtocolError, _bad_request)
@@ -199,8 +268,9 @@ def create_app(
     return app
 
 
-async def _json_name_field() -> str:
-    """Read the request body as ``{"name": <string>}`` and return the name."""
+async def _json_name_field() -> tuple[str, str | None]:
+    """Read the request body as ``{"name": <string>, "device"?: <string>}``; returns the
+    name and the device (None when not given)."""
     if request.mimetype != "application/json":
         raise _UnsupportedMediaType()
     raw = await request.get_data(cache=False, as_text=False, parse_form_data=False)
@@ -208,13 +278,16 @@ async def _json_name_field() -> str:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ProtocolError(f"body is not valid JSON: {exc}", code="bad_json") from exc
-    if not isinstance(body, dict) or set(body) != {"name"} or not isinstance(body["name"], str):
+    if (
+        not isinstance(body, dict)
+        or not {"name"} <= set(body) <= {"name", "device"}
+        or not all(isinstance(value, str) for value in body.values())
+    ):
         raise ProtocolError(
-            'body must be a JSON object {"name": <string>} with no other keys',
+            'body must be a JSON object {"name": <string>, "device"?: <string>} with no other keys',
             code="bad_request",
         )
-    name: str = body["name"]
-    return name
+    return body["name"], body.get("device")
 
 
 class _UnsupportedMediaType(HTTPException):

@@ -2,7 +2,8 @@
 
 Written by hand next to the routes it describes; ``tests/net/http`` checks that every rule in
 the app's URL map (and every method on it) is documented here and nothing else is, so the two
-cannot drift apart.
+cannot drift apart. It runs over 400 lines because it is one hand-written document of the
+public routes and their schemas (the admin API's part lives in ``_admin_openapi*``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any, Final
 
-from tilemud.net.http._admin_openapi import ADMIN_ERROR_CODES, admin_paths, admin_schemas
+from tilemud.net.http._admin_openapi_more import ADMIN_ERROR_CODES, admin_paths, admin_schemas
 from tilemud.net.http._names import MAX_NAME_LENGTH, MIN_NAME_LENGTH, name_pattern
 from tilemud.net.http._replay_schema import REPLAY_DOCUMENT_SCHEMA
 from tilemud.net.http._rounds import ROUNDS_PATHS, ROUNDS_SCHEMAS
@@ -94,6 +95,10 @@ _SCHEMAS: Final[dict[str, Any]] = {
                             "same."
                         ),
                     },
+                    "until": {
+                        "type": "number",
+                        "description": "Only on 403 `banned`: when the ban ends (Unix time).",
+                    },
                 },
             }
         },
@@ -156,7 +161,16 @@ _SCHEMAS: Final[dict[str, Any]] = {
                     "sent in decomposed form may be accepted although the pattern refuses it."
                 ),
                 "examples": ["Ada Lovelace", "  Grace_Hopper-2 ", "Zoë"],
-            }
+            },
+            "device": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9_-]{22,128}$",
+                "description": (
+                    "A secret the client made once (e.g. 16 random bytes, base64url) and "
+                    "keeps: the same device gets the same `player_id` at every login (so "
+                    "its bans hold). Without it every login is a new player."
+                ),
+            },
         },
     },
     "GuestLoginResponse": {
@@ -222,7 +236,7 @@ _PATHS: Final[dict[str, Any]] = {
     "/v1/auth/guest": {
         "post": {
             "operationId": "guestLogin",
-            "summary": "Mint an access token for a new guest player.",
+            "summary": "Mint an access token for a guest player (new, or the device's).",
             "description": (
                 "Development login: anyone may call it. Switched off in production with "
                 "`TILEMUD_AUTH_GUEST_LOGIN=false`, which makes it answer 403. Limited per "
@@ -238,7 +252,9 @@ _PATHS: Final[dict[str, Any]] = {
             "responses": {
                 "200": _json_response("A token for a fresh player id.", "GuestLoginResponse"),
                 "400": _error_response("`bad_json`, `bad_request` (wrong shape) or `bad_name`."),
-                "403": _error_response("`guest_login_disabled`."),
+                "403": _error_response(
+                    "`guest_login_disabled`; `banned`: this device's player is banned (`until`)."
+                ),
                 "413": _error_response("`payload_too_large`."),
                 "415": _error_response("`unsupported_media_type`: send `application/json`."),
                 "429": {
