@@ -101,11 +101,15 @@ class ArenaMeter:
         running: ``tilemud_arenas{mode}``: incremented while an incarnation runs.
         tick_seconds: ``tilemud_tick_duration_seconds{mode}``: one observation per
             resolved tick.
+        broadcast_seconds: ``tilemud_broadcast_delay_seconds{mode}``: one observation
+            per resolved tick, from its boundary until its frames were handed to every
+            player's socket (or queue).
         ticks_skipped: ``tilemud_ticks_skipped_total{mode}``.
     """
 
     running: Gauge
     tick_seconds: Histogram
+    broadcast_seconds: Histogram
     ticks_skipped: Counter
     _placements: Mapping[Outcome, Counter]
 
@@ -371,6 +375,16 @@ class ServerMetrics:
             buckets=TICK_BUCKETS,
             registry=registry,
         )
+        # The server's part of a broadcast's latency (the clients measure the rest): how
+        # late after its boundary a tick's frames reached every socket; the loop's lag
+        # (a busy machine) shows here, which the tick's own processing time cannot show.
+        broadcast_seconds = Histogram(
+            "tilemud_broadcast_delay_seconds",
+            "From a tick's boundary until its frames were handed to every player's socket.",
+            ["mode"],
+            buckets=TICK_BUCKETS,
+            registry=registry,
+        )
         ticks_skipped = Counter(
             "tilemud_ticks_skipped",
             "Tick boundaries passed over because a tick's processing overran them.",
@@ -416,6 +430,7 @@ class ServerMetrics:
                 mode: ArenaMeter(
                     running=arenas.labels(mode),
                     tick_seconds=tick_seconds.labels(mode),
+                    broadcast_seconds=broadcast_seconds.labels(mode),
                     ticks_skipped=ticks_skipped.labels(mode),
                     placements=MappingProxyType(
                         {

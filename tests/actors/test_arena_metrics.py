@@ -72,6 +72,9 @@ async def test_an_arena_counts_while_it_runs_and_observes_every_tick(
     assert value(metrics, "tilemud_tick_duration_seconds_count", mode=mode) == 10
     assert value(metrics, "tilemud_tick_duration_seconds_sum", mode=mode) > 0
     assert value(metrics, "tilemud_tick_duration_seconds_count", mode="battle") == 0
+    # On time: each tick's frames reached the links at its boundary, in Trio time.
+    assert value(metrics, "tilemud_broadcast_delay_seconds_count", mode=mode) == 10
+    assert value(metrics, "tilemud_broadcast_delay_seconds_sum", mode=mode) == 0
     placements = "tilemud_placements_total"
     assert value(metrics, placements, mode=mode, outcome="accepted") == 1
     assert value(metrics, placements, mode=mode, outcome="lost_conflict") == 1
@@ -105,3 +108,28 @@ async def test_skipped_ticks_are_counted(autojump_clock: trio.testing.MockClock)
         value(metrics, "tilemud_tick_duration_seconds_count", mode=SMALL_RULES.mode)
         == view.tick_stats.count
     )
+
+
+async def test_a_late_tick_shows_in_the_broadcast_delay(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A loop that wakes the arena late (a busy machine) delays the broadcast, not the
+    tick's own processing: only ``tilemud_broadcast_delay_seconds`` sees it."""
+    metrics = ServerMetrics(process=False)
+    arena = metered_arena(metrics)
+    mode = SMALL_RULES.mode
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            t0 = await start_arena(nursery, arena)
+            await trio.sleep_until(t0 + 2.9 * TICK)
+            # The clock leaps past tick 3's boundary while the arena waits for it: it
+            # wakes 30 ms late, as under a starved event loop.
+            autojump_clock.jump(0.04)
+            await trio.sleep_until(t0 + 4.5 * TICK)
+            nursery.cancel_scope.cancel()
+    late = metrics.registry.get_sample_value(
+        "tilemud_broadcast_delay_seconds_bucket", {"mode": mode, "le": "0.025"}
+    )
+    assert value(metrics, "tilemud_broadcast_delay_seconds_count", mode=mode) == 4
+    assert late == 3  # ticks 1, 2 and 4 on time; tick 3 beyond 25 ms
+    assert value(metrics, "tilemud_broadcast_delay_seconds_sum", mode=mode) > 0.025

@@ -10,6 +10,7 @@ from quart.testing import QuartClient
 
 from tilemud.auth import TokenAuthority
 from tilemud.config import AuthSettings, ServerSettings, Settings
+from tilemud.metrics import ServerMetrics
 from tilemud.net.http import ConsoleSessions, FigureRing, HealthReport, create_app
 from tilemud.net.http._console_live import SpectatorLink
 from tilemud.net.http._console_sessions import SESSION_COOKIE, ConsoleUser
@@ -123,6 +124,20 @@ def test_the_ring_samples_at_most_once_a_second_and_reads_the_p95_of_each_interv
     assert ring.sample()[-1].tick_p95_ms is None  # no tick in that second
     clock.now += 1.0
     assert len(ring.sample()) == 3  # bounded
+
+
+def test_the_ring_reads_the_servers_own_broadcast_and_tick_histograms() -> None:
+    clock = FakeClock()
+    metrics = ServerMetrics(process=False)
+    ring = FigureRing(metrics.registry, clock=clock)
+    ring.sample()
+    meter = metrics.arenas["arena"]
+    for _ in range(20):
+        meter.tick_seconds.observe(0.004)
+        meter.broadcast_seconds.observe(0.04)
+    clock.now += 1.0
+    (figures,) = ring.sample()
+    assert (figures.broadcast_p95_ms, figures.tick_p95_ms) == (50.0, 5.0)
 
 
 async def test_a_spectator_that_falls_behind_is_done_not_blocking() -> None:

@@ -258,6 +258,7 @@ class Arena:
                     self._take(await inbox.receive())
                     self._take_waiting(inbox)
             ended = table.end_tick(tick)
+            self._meter.broadcast_seconds.observe(trio.current_time() - schedule.end_of(tick))
             if ended is not None:
                 self._end_battle(ended)
                 await self._store_end(ended, ctx.stopping)

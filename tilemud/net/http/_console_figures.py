@@ -5,10 +5,13 @@ and takes a sample when the last one is at least :data:`SAMPLE_EVERY` seconds ol
 time), so the ring fills while someone watches and costs nothing otherwise. Each sample
 reads the server's Prometheus registry once (the same numbers ``GET /metrics`` shows):
 
-- ``tick_p95_ms``: the 95th percentile of arena tick processing (resolve, encode and
-  fan-out to every player: the broadcast) over the interval since the previous sample,
-  from the ``tilemud_tick_duration_seconds`` histogram's buckets (the bucket's upper
-  bound: a histogram knows no finer); None when no tick ended in the interval;
+- ``broadcast_p95_ms``: the 95th percentile of the server's part of a broadcast's latency
+  (from a tick's boundary until its frames were handed to every player's socket,
+  ``tilemud_broadcast_delay_seconds``) over the interval since the previous sample;
+- ``tick_p95_ms``: the same of arena tick processing (resolve, encode and fan-out,
+  ``tilemud_tick_duration_seconds``); both are the upper bound of the bucket the
+  percentile falls in (a histogram knows no finer), None when no tick ended in the
+  interval;
 - ``actions_per_s``: players' critical requests (``tilemud_actions_total``) per second;
 - ``ticks_skipped``: tick boundaries passed over in the interval;
 - ``connections``: open player connections now;
@@ -32,12 +35,17 @@ SAMPLE_EVERY: Final = 1.0
 #: Samples kept (five minutes at one a second).
 RING_SIZE: Final = 300
 
+_TICK: Final = "tilemud_tick_duration_seconds_bucket"
+_BROADCAST: Final = "tilemud_broadcast_delay_seconds_bucket"
+_HISTOGRAMS: Final = (_TICK, _BROADCAST)
+
 
 @attrs.frozen(kw_only=True)
 class Figures:
     """One sample: Trio time ``at`` and the figures of the interval that ended then."""
 
     at: float
+    broadcast_p95_ms: float | None
     tick_p95_ms: float | None
     actions_per_s: float
     ticks_skipped: int
@@ -53,7 +61,9 @@ class _Reading:
     """Raw cumulative values at one instant."""
 
     at: float
-    buckets: tuple[tuple[float, float], ...]  # (upper bound, cumulative count), by bound
+    # (upper bound, cumulative count), by bound
+    buckets: tuple[tuple[float, float], ...]
+    broadcast_buckets: tuple[tuple[float, float], ...]
     actions: float
     skipped: float
     connections: float
@@ -87,12 +97,14 @@ class FigureRing:
 
 
 def _read(families: Iterable[Metric], now: float) -> _Reading:
-    buckets: dict[float, float] = collections.defaultdict(float)
+    buckets: dict[str, dict[float, float]] = {
+        name: collections.defaultdict(float) for name in _HISTOGRAMS
+    }
     totals: dict[str, float] = collections.defaultdict(float)
     for family in families:
         for sample in family.samples:
-            if sample.name == "tilemud_tick_duration_seconds_bucket":
-                buckets[float(sample.labels["le"])] += sample.value
+            if sample.name in buckets:
+                buckets[sample.name][float(sample.labels["le"])] += sample.value
             elif sample.name in (
                 "tilemud_actions_total",
                 "tilemud_ticks_skipped_total",
@@ -102,7 +114,8 @@ def _read(families: Iterable[Metric], now: float) -> _Reading:
                 totals[sample.name] += sample.value
     return _Reading(
         at=now,
-        buckets=tuple(sorted(buckets.items())),
+        buckets=tuple(sorted(buckets[_TICK].items())),
+        broadcast_buckets=tuple(sorted(buckets[_BROADCAST].items())),
         actions=totals["tilemud_actions_total"],
         skipped=totals["tilemud_ticks_skipped_total"],
         connections=totals["tilemud_connections_open"],
@@ -114,6 +127,7 @@ def _figures(before: _Reading, now: _Reading) -> Figures:
     elapsed = max(now.at - before.at, 1e-9)
     return Figures(
         at=now.at,
+        broadcast_p95_ms=_p95_ms(before.broadcast_buckets, now.broadcast_buckets),
         tick_p95_ms=_p95_ms(before.buckets, now.buckets),
         actions_per_s=round((now.actions - before.actions) / elapsed, 3),
         ticks_skipped=int(now.skipped - before.skipped),
