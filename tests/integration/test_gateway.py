@@ -135,7 +135,7 @@ async def test_unsupported_version_is_closed_4003(tmp_path: Path) -> None:
     with trio.fail_after(10):
         async with running_server(make_settings(tmp_path)) as server:
             token, _ = await guest_login(server, "ada")
-            frame = orjson.dumps({"type": "hello", "v": 3, "token": token, "new": 1}).decode()
+            frame = orjson.dumps({"type": "hello", "v": 4, "token": token, "new": 1}).decode()
             code, frames = await refused(server, frame)
     assert code == 4003
     assert frames[0]["code"] == "unsupported_version"

@@ -3,6 +3,8 @@
 Version 2 (issue 12) added captures (``place_result.captured``, ``tick.captured``, the
 ``held_firmly`` reason) and rounds (the ``round_ended`` stream frame). Version 1 was
 withdrawn with it: no public client existed yet (docs/protocol.md, "Versioning").
+Version 3 (issue 15) marks NPCs: ``snapshot.npcs``, ``player_joined.npcs`` and
+``player_left.npc``; a version 2 client gets the frames without them.
 
 ``docs/protocol.md`` (section "Versioning") says when a version number changes and how long
 an older one stays accepted.
@@ -13,7 +15,7 @@ from __future__ import annotations
 from typing import Final
 
 #: The version this code speaks and sends in ``welcome.v`` to a client that asked for it.
-PROTOCOL_VERSION: Final = 2
+PROTOCOL_VERSION: Final = 3
 
 #: Every ``hello.v`` the server accepts; any other answers ``unsupported_version`` and 4003.
-SUPPORTED_VERSIONS: Final = frozenset({2})
+SUPPORTED_VERSIONS: Final = frozenset({2, 3})
