@@ -30,6 +30,8 @@ FACES: dict[str, set[str]] = {
         "LeaveReason",
         "ListArenas",
         "NoArena",
+        "NpcPolicy",
+        "NpcTurn",
         "PlaceTile",
         "PlayerLink",
         "ReleaseSeat",
@@ -82,6 +84,14 @@ FACES: dict[str, set[str]] = {
         "ReportRequests",
         "Sanction",
         "SanctionBook",
+    },
+    "elasticity": {
+        "Elasticity",
+        "NpcAllowance",
+        "ProcessSampler",
+        "Sample",
+        "Sampler",
+        "Thresholds",
     },
     "parties": {
         "Parties",

@@ -226,9 +226,7 @@ class PlayerJoined:
     players: tuple[tuple[str, str], ...] = attrs.field(
         validator=Items(item=Fixed(ID, NAME), min_items=1, max_items=MAX_PLAYERS)
     )
-    npcs: tuple[str, ...] = attrs.field(
-        default=(), validator=Items(item=ID, max_items=MAX_PLAYERS)
-    )
+    npcs: tuple[str, ...] = attrs.field(default=(), validator=Items(item=ID, max_items=MAX_PLAYERS))
 
 
 @attrs.frozen(kw_only=True)

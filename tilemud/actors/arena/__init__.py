@@ -28,3 +28,5 @@ from tilemud.actors.arena._messages import LeaveReason as LeaveReason
 from tilemud.actors.arena._messages import PlaceTile as PlaceTile
 from tilemud.actors.arena._messages import Resync as Resync
 from tilemud.actors.arena._messages import TickStats as TickStats
+from tilemud.actors.arena._npcs import NpcPolicy as NpcPolicy
+from tilemud.actors.arena._npcs import NpcTurn as NpcTurn
