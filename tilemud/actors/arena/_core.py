@@ -22,7 +22,7 @@ from tilemud.actors.arena._messages import (
     JoinRefused,
     LeaveReason,
 )
-from tilemud.actors.arena._npcs import NpcRoster
+from tilemud.actors.arena._npcs import NpcPolicy, NpcRoster
 from tilemud.actors.arena._seats import Seats
 from tilemud.game import (
     ArenaState,
@@ -56,11 +56,15 @@ class ArenaCore:
         seed: int,
         meter: ArenaMeter,
         journal: ArenaJournal | None = None,
-        npcs: NpcRoster,
+        npcs: NpcRoster | None = None,
     ) -> None:
         self.arena_id = arena_id
         #: The arena's NPC seats (not human seats), their turns and territories.
-        self.npcs = npcs
+        self.npcs = (
+            NpcPolicy(enabled=False).roster(arena_id=arena_id, rules=rules, seed=seed)
+            if npcs is None
+            else npcs
+        )
         #: Where accepted placements are logged and their answers held (None: not stored).
         self.journal = journal
         self.mode = mode
