@@ -1,0 +1,85 @@
+"""NPCs over real sockets: what a player sees of them, and shedding seen from outside."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+import pytest
+import trio
+
+from tests.integration.harness import bot, make_settings, running_server
+from tests.world.play import describe, join, place
+from tilemud.config import NpcSettings
+from tilemud.game import is_npc
+from tilemud.player_client import PlayerClient
+from tilemud.protocol import PlaceResult, PlayerJoined, PlayerLeft
+
+pytestmark = pytest.mark.integration
+
+
+async def read_for(client: PlayerClient, seconds: float) -> None:
+    with trio.move_on_after(seconds):
+        await client.receive_until(lambda _: False)
+
+
+async def test_a_player_sees_npcs_marked_playing_on_its_board_and_leaving_when_shed(
+    tmp_path: Path,
+) -> None:
+    settings = attrs.evolve(make_settings(tmp_path), npcs=NpcSettings(step_percent=10))
+    with trio.fail_after(60):
+        async with running_server(settings) as server:
+            async with bot(server, "p_ann") as ann:
+                await join(ann)  # an epic arena: 100 NPCs by its rules
+                view = ann.view
+                assert len(view.npcs) == 100
+                assert all(is_npc(n) and n in view.players for n in view.npcs)
+                assert "p_ann" in view.players and "p_ann" not in view.npcs
+                answer = await place(ann, 5, 5)
+                assert isinstance(answer, PlaceResult) and answer.outcome == "accepted"
+                await read_for(ann, 1.5)
+                # Their tiles are on the player's board, their scores in its scores.
+                npc_tiles = {cell for cell, (owner, _) in view.tiles.items() if is_npc(owner)}
+                assert len(npc_tiles) >= 100
+                assert {o for o, _ in view.tiles.values() if is_npc(o)} <= view.npcs
+                assert sum(1 for p in view.scores if p in view.npcs) >= 90
+
+                # One step shed (10 %): the ten newest NPCs leave, marked; the player stays.
+                allowance = server.elasticity.allowance
+                assert allowance.shed()
+                left: list[PlayerLeft] = []
+                joins: list[PlayerJoined] = []
+                with trio.move_on_after(1.0):
+                    while True:
+                        frame = await ann.receive()
+                        if isinstance(frame, PlayerLeft):
+                            left.append(frame)
+                        await ann.ack()
+                assert [f.player_id for f in left] == [f"npc:{n}" for n in range(100, 90, -1)]
+                assert all(f.npc for f in left)
+                assert "p_ann" in view.players
+                assert allowance.restore()
+                with trio.move_on_after(1.0):
+                    while True:
+                        frame = await ann.receive()
+                        if isinstance(frame, PlayerJoined):
+                            joins.append(frame)
+                        await ann.ack()
+                (fresh,) = joins
+                assert fresh.npcs == tuple(f"npc:{n}" for n in range(101, 111))
+                assert len([p for p in view.players if p in view.npcs]) == 100
+                server_view = await describe(server, "p_ann")
+                assert server_view.npcs == tuple(
+                    [f"npc:{n}" for n in range(1, 91)] + [f"npc:{n}" for n in range(101, 111)]
+                )
+                # Every step shed: no NPC places any more and the board holds still, so
+                # what the player built from frames must be the server's board exactly.
+                while allowance.shed():
+                    pass
+                await read_for(ann, 1.0)
+                assert view.npcs >= {f"npc:{n}" for n in range(1, 111)}
+                assert not any(p in view.npcs for p in view.players)
+                server_view = await describe(server, "p_ann")
+                assert server_view.npcs == ()
+                assert view.matches(server_view.board)
+                assert view.scores == {p: s for p, s in server_view.scores.items() if s}
