@@ -1,4 +1,5 @@
-"""A player client speaking the current protocol version: what tests, bots and the load tester drive.
+"""A player client speaking the current protocol version: what tests, bots and the load
+tester drive.
 
 It keeps what a real client keeps: the numbered stream (checking it for gaps and
 duplicates, acknowledging it), and a view of its arena's board built only from the frames
@@ -194,7 +195,9 @@ class PlayerClient:
         Raises:
             HandshakeFailed: the server refused the hello.
         """
-        await self.send(Hello(v=PROTOCOL_VERSION, token=token, resume_token=resume_token, last_seq=last_seq))
+        await self.send(
+            Hello(v=PROTOCOL_VERSION, token=token, resume_token=resume_token, last_seq=last_seq)
+        )
         reply = await self._receive_one()
         if isinstance(reply, ErrorFrame):
             raise HandshakeFailed(reply)

@@ -34,9 +34,11 @@ async def test_a_player_sees_npcs_marked_playing_on_its_board_and_leaving_when_s
                 view = ann.view
                 assert len(view.npcs) == 100
                 assert all(is_npc(n) and n in view.players for n in view.npcs)
-                assert "p_ann" in view.players and "p_ann" not in view.npcs
+                assert "p_ann" in view.players
+                assert "p_ann" not in view.npcs
                 answer = await place(ann, 5, 5)
-                assert isinstance(answer, PlaceResult) and answer.outcome == "accepted"
+                assert isinstance(answer, PlaceResult)
+                assert answer.outcome == "accepted"
                 await read_for(ann, 1.5)
                 # Their tiles are on the player's board, their scores in its scores.
                 npc_tiles = {cell for cell, (owner, _) in view.tiles.items() if is_npc(owner)}
