@@ -237,6 +237,8 @@ class WorldSettings:
     #: Ticks per round of an epic arena (its rule config's ``round_ticks``; 3000 is 5 min
     #: at 10 Hz); 0 plays one endless round, as before rounds existed.
     arena_round_ticks: int = attrs.field(default=3000, validator=v.ge(0))
+    #: NPCs an epic arena runs at most (its rule config's ``npc_cap``); 0 runs none.
+    arena_npc_cap: int = attrs.field(default=100, validator=v.and_(v.ge(0), v.le(10_000)))
 
 
 @attrs.frozen(kw_only=True)

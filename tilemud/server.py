@@ -440,8 +440,11 @@ def _blocks(chat: ChatClient) -> Callable[[str, str], Awaitable[bool]]:
 
 def rules_for(world: WorldSettings, mode: Mode) -> RuleConfig:
     """The rule config new arenas of ``mode`` run under: the defaults, with the epic
-    arena's round length from ``world.arena_round_ticks`` (0: no rounds)."""
+    arena's round length from ``world.arena_round_ticks`` (0: no rounds) and its NPC cap
+    from ``world.arena_npc_cap``."""
     rules = default_rules(mode)
     if mode != "arena":
         return rules
-    return attrs.evolve(rules, round_ticks=world.arena_round_ticks or None)
+    return attrs.evolve(
+        rules, round_ticks=world.arena_round_ticks or None, npc_cap=world.arena_npc_cap
+    )
