@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import attrs
+import httpx
 import pytest
 import trio
 
 from tests.integration.harness import bot, make_settings, running_server
 from tests.world.play import describe, join, place
-from tilemud.config import NpcSettings
+from tilemud.config import NpcSettings, WorldSettings
 from tilemud.game import is_npc
+from tilemud.net.http import parse_replay_document
 from tilemud.player_client import PlayerClient
 from tilemud.protocol import PlaceResult, PlayerJoined, PlayerLeft
 
@@ -85,3 +87,44 @@ async def test_a_player_sees_npcs_marked_playing_on_its_board_and_leaving_when_s
                 assert server_view.npcs == ()
                 assert view.matches(server_view.board)
                 assert view.scores == {p: s for p, s in server_view.scores.items() if s}
+
+
+async def test_npc_placements_and_capacity_changes_are_in_the_replay_which_replays_bit_exact(
+    tmp_path: Path,
+) -> None:
+    settings = attrs.evolve(
+        make_settings(tmp_path),  # durable: the embedded SQLite database
+        world=WorldSettings(arena_round_ticks=0, arena_npc_cap=10),
+        npcs=NpcSettings(step_percent=50),
+    )
+    with trio.fail_after(60):
+        async with running_server(settings) as server:
+            async with bot(server, "p_ann") as ann:
+                arena_id = (await join(ann)).arena_id
+                await read_for(ann, 1.0)
+                assert server.elasticity.allowance.shed()  # 10 -> 5 NPCs
+                await read_for(ann, 1.0)
+                await server.storage.client.flush()  # type: ignore[union-attr]
+                token = server.tokens.mint_access(player_id="p_ann", name="Ann")
+                async with httpx.AsyncClient(base_url=server.addresses.http_url) as http:
+                    response = await http.get(
+                        f"/v1/replays/{arena_id}", headers={"Authorization": f"Bearer {token}"}
+                    )
+                assert response.status_code == 200
+                body = response.json()
+    document = parse_replay_document(body)
+    assert document.verify().ok
+    placers = {p.player_id for tick in document.ticks for p in tick.placements}
+    assert {f"npc:{n}" for n in range(1, 11)} <= placers
+    ((tick, kind, detail),) = document.events
+    assert (kind, dict(detail)) == ("npc_capacity", {"npc_cap": 5, "shed_steps": 1})
+    # NPCs 6..10 placed nothing after the tick their capacity went.
+    assert all(
+        t.tick <= tick + 1
+        for t in document.ticks
+        for p in t.placements
+        if p.player_id in {f"npc:{n}" for n in range(6, 11)}
+    )
+    # A document of a server before events is read as before.
+    older = {k: v for k, v in body.items() if k != "events"}
+    assert parse_replay_document(older).events == ()

@@ -43,6 +43,7 @@ PUBLIC = {
     "SchemaOutOfDate",
     # Records.
     "ArenaLifecycle",
+    "ArenaEvent",
     "ArenaRecord",
     "ParticipantRecord",
     "PlacementRecord",

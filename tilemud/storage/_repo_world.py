@@ -173,7 +173,8 @@ def purge_replays(
     )
     if not ids:
         return 0
-    for table in (t.placements, t.tick_checksums, t.board_snapshots, t.arena_players):
+    tables = (t.placements, t.tick_checksums, t.board_snapshots, t.arena_players, t.arena_events)
+    for table in tables:
         conn.execute(sa.delete(table).where(table.c.arena_id.in_(ids)))
     conn.execute(sa.update(t.arenas).where(t.arenas.c.id.in_(ids)).values(purged=at))
     return len(ids)

@@ -153,7 +153,14 @@ class ArenaCore:
         Joins are announced with the tick's other joins; leaves at once, newest first.
         """
         npcs = self.npcs
-        joined, left = npcs.adjust()
+        joined, left, moved = npcs.adjust()
+        if moved and self.journal is not None:
+            # In the replay: why NPCs left or came back at this tick.
+            self.journal.record_event(
+                self.state.tick,
+                "npc_capacity",
+                {"npc_cap": npcs.cap, "shed_steps": npcs.steps},
+            )
         self._joined.update(joined)
         for npc in left:
             if self._joined.pop(npc, None) is None:

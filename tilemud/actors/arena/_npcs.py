@@ -241,11 +241,12 @@ class NpcRoster:
         """Seated NPC id -> display name."""
         return {npc: seat.name for npc, seat in self.seats.items()}
 
-    def adjust(self) -> tuple[list[tuple[str, str]], list[str]]:
+    def adjust(self) -> tuple[list[tuple[str, str]], list[str], bool]:
         """Seat or unseat NPCs to match :attr:`cap` (newest leave first).
 
         Returns:
-            ``(joined, left)``: ``(id, name)`` of the NPCs seated, ids of those unseated.
+            ``(joined, left, moved)``: ``(id, name)`` of the NPCs seated, ids of those
+            unseated, and whether the elastic reduction moved since the last call.
         """
         cap = self.cap
         self._meter.capacity.inc(cap - self._counted_cap)
@@ -265,14 +266,20 @@ class NpcRoster:
             self._meter.running.inc(len(joined) - len(left))
             changed, self.changed = self.changed, trio.Event()
             changed.set()
-        steps = 0 if self._allowance is None else self._allowance.steps
-        if steps != self._steps_seen:
-            log.info(
-                "NPC capacity %s" % ("shed" if steps > self._steps_seen else "restored"),
+        moved = self.steps != self._steps_seen
+        if moved:
+            # Logged once for the node by the elasticity supervisor; here only in detail.
+            log.debug(
+                "NPC capacity moved",
                 extra={"arena_id": self.arena_id, "npc_cap": cap, "left": len(left)},
             )
-            self._steps_seen = steps
-        return joined, left
+            self._steps_seen = self.steps
+        return joined, left, moved
+
+    @property
+    def steps(self) -> int:
+        """Steps of NPC capacity shed on the node now."""
+        return 0 if self._allowance is None else self._allowance.steps
 
     def collect(self, tick: int) -> list[Placement]:
         """Every seated NPC's placements for ``tick``, within each one's budget."""
