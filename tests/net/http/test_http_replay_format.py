@@ -112,7 +112,8 @@ def test_events_are_listed_and_read_back_and_bad_ones_refused() -> None:
     document = parse_replay_document(orjson.loads(orjson.dumps(body)))
     assert document.events == ((2, "npc_capacity", {"npc_cap": 4, "shed_steps": 1}),)
     assert document.verify().ok  # events change no tile
-    for bad in ({}, [[2, "npc_capacity"]], [["2", "npc_capacity", {}]], [[2, 3, {}]]):
+    bads: list[object] = [{}, [[2, "npc_capacity"]], [["2", "npc_capacity", {}]], [[2, 3, {}]]]
+    for bad in bads:
         with pytest.raises(ReplayFormatError):
             parse_replay_document({**body, "events": bad})
 
