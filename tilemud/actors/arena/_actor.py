@@ -208,11 +208,9 @@ class Arena:
             seed=seed,
             meter=self._meter,
             journal=journal,
-            npcs=(NpcPolicy(enabled=False) if npcs is None else npcs).roster(
-                arena_id=arena_id, rules=rules, seed=seed
-            ),
+            npcs=None if npcs is None else npcs.roster(arena_id=arena_id, rules=rules, seed=seed),
         )
-        self._crew = NpcCrew(self._core.npcs, **({} if npcs is None else {"mind": npcs.mind}))
+        self._crew = NpcCrew(self._core.npcs, mind=None if npcs is None else npcs.mind)
         self._restored = restored
         self._restored_round = restored_round
         self._incarnations = 0

@@ -214,10 +214,11 @@ class ArenaCore:
         if self.rules.round_ticks is not None and round_of(tick, self.rules) > self.round:
             # The round's last tick was skipped (an overrun): end it before this one.
             self._end_round()
+        # NPCs' placements join the tick first: what storage cannot take, nobody places.
+        self._pending.extend(self.npcs.collect(tick))
         journal = self.journal
         if journal is not None and self._pending and not journal.can_take(len(self._pending)):
             self._refuse_unstorable(journal.retry_after())
-        self._pending.extend(self.npcs.collect(tick))
         before = self.state
         state, outcome = resolve_tick(
             before, self._pending, tick=tick, seed=self.seed, rules=self.rules

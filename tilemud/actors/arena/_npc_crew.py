@@ -45,9 +45,9 @@ NPC_BACKOFF: Final = 1.0
 class NpcCrew:
     """The actors of one arena's NPCs, under their dynamic supervisor."""
 
-    def __init__(self, roster: NpcRoster, *, mind: NpcMind = play_by_the_rules) -> None:
+    def __init__(self, roster: NpcRoster, *, mind: NpcMind | None = None) -> None:
         self._roster = roster
-        self._mind = mind
+        self._mind = play_by_the_rules if mind is None else mind
         #: Times the NPC supervisor gave up and was started afresh.
         self.escalations = 0
 
