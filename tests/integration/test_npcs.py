@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 import attrs
 import httpx
@@ -10,6 +11,7 @@ import pytest
 import trio
 
 from tests.integration.harness import bot, make_settings, running_server
+from tests.integration.test_arena_play import keep_reading
 from tests.world.play import describe, join, place
 from tilemud.config import NpcSettings, WorldSettings
 from tilemud.game import is_npc
@@ -19,10 +21,19 @@ from tilemud.protocol import PlaceResult, PlayerJoined, PlayerLeft
 
 pytestmark = pytest.mark.integration
 
+F = TypeVar("F")
 
-async def read_for(client: PlayerClient, seconds: float) -> None:
+
+async def frames_for(client: PlayerClient, seconds: float, kind: type[F]) -> list[F]:
+    """The frames of ``kind`` the client reads (and acks) in ``seconds``."""
+    found: list[F] = []
     with trio.move_on_after(seconds):
-        await client.receive_until(lambda _: False)
+        while True:
+            frame = await client.receive()
+            if isinstance(frame, kind):
+                found.append(frame)
+            await client.ack()
+    return found
 
 
 async def test_a_player_sees_npcs_marked_playing_on_its_board_and_leaving_when_shed(
@@ -41,7 +52,7 @@ async def test_a_player_sees_npcs_marked_playing_on_its_board_and_leaving_when_s
                 answer = await place(ann, 5, 5)
                 assert isinstance(answer, PlaceResult)
                 assert answer.outcome == "accepted"
-                await read_for(ann, 1.5)
+                await keep_reading(ann, 1.5)
                 # Their tiles are on the player's board, their scores in its scores.
                 npc_tiles = {cell for cell, (owner, _) in view.tiles.items() if is_npc(owner)}
                 assert len(npc_tiles) >= 100
@@ -51,24 +62,12 @@ async def test_a_player_sees_npcs_marked_playing_on_its_board_and_leaving_when_s
                 # One step shed (10 %): the ten newest NPCs leave, marked; the player stays.
                 allowance = server.elasticity.allowance
                 assert allowance.shed()
-                left: list[PlayerLeft] = []
-                joins: list[PlayerJoined] = []
-                with trio.move_on_after(1.0):
-                    while True:
-                        frame = await ann.receive()
-                        if isinstance(frame, PlayerLeft):
-                            left.append(frame)
-                        await ann.ack()
+                left = await frames_for(ann, 1.0, PlayerLeft)
                 assert [f.player_id for f in left] == [f"npc:{n}" for n in range(100, 90, -1)]
                 assert all(f.npc for f in left)
                 assert "p_ann" in view.players
                 assert allowance.restore()
-                with trio.move_on_after(1.0):
-                    while True:
-                        frame = await ann.receive()
-                        if isinstance(frame, PlayerJoined):
-                            joins.append(frame)
-                        await ann.ack()
+                joins = await frames_for(ann, 1.0, PlayerJoined)
                 (fresh,) = joins
                 assert fresh.npcs == tuple(f"npc:{n}" for n in range(101, 111))
                 assert len([p for p in view.players if p in view.npcs]) == 100
@@ -80,7 +79,7 @@ async def test_a_player_sees_npcs_marked_playing_on_its_board_and_leaving_when_s
                 # what the player built from frames must be the server's board exactly.
                 while allowance.shed():
                     pass
-                await read_for(ann, 1.0)
+                await keep_reading(ann, 1.0)
                 assert view.npcs >= {f"npc:{n}" for n in range(1, 111)}
                 assert not any(p in view.npcs for p in view.players)
                 server_view = await describe(server, "p_ann")
@@ -101,9 +100,9 @@ async def test_npc_placements_and_capacity_changes_are_in_the_replay_which_repla
         async with running_server(settings) as server:
             async with bot(server, "p_ann") as ann:
                 arena_id = (await join(ann)).arena_id
-                await read_for(ann, 1.0)
+                await keep_reading(ann, 1.0)
                 assert server.elasticity.allowance.shed()  # 10 -> 5 NPCs
-                await read_for(ann, 1.0)
+                await keep_reading(ann, 1.0)
                 await server.storage.client.flush()  # type: ignore[union-attr]
                 token = server.tokens.mint_access(player_id="p_ann", name="Ann")
                 async with httpx.AsyncClient(base_url=server.addresses.http_url) as http:

@@ -186,37 +186,36 @@ def decide_npc_move(
     kind = kinds[next(draws) % len(kinds)]
     leader = _leader(state, npc) if behaviour == "contest" else None
     board = state.board
-    best: tuple[int, Placement] | None = None
     if own:
-        start = next(draws) % len(own)
-        turn = next(draws) % 4
-        for i in range(min(FRONTIER_SAMPLE, len(own))):
-            ox, oy = own[(start + i) % len(own)]
-            for j in range(4):
-                dx, dy = _ORTHOGONAL[(turn + j) % 4]
-                x, y = ox + dx, oy + dy
-                if not board.in_bounds(x, y):
-                    continue
-                placement = Placement(player_id=npc, x=x, y=y, kind=kind)
-                if _check(state, placement, tick, rules) is not None:
-                    continue
-                worth = _worth(state, placement, leader)
-                if best is None or worth > best[0]:
-                    best = (worth, placement)
-                if leader is None or worth == 2:
-                    return best[1]
-        return None if best is None else best[1]
-    for _ in range(RANDOM_LOOKS):
-        x, y = next(draws) % board.width, next(draws) % board.height
+        candidates, enough = _frontier(own, draws, board.width, board.height), 2
+    else:
+        looks = range(RANDOM_LOOKS)
+        candidates = ((next(draws) % board.width, next(draws) % board.height) for _ in looks)
+        enough = 1
+    best: tuple[int, Placement] | None = None
+    for x, y in candidates:
         placement = Placement(player_id=npc, x=x, y=y, kind=kind)
         if _check(state, placement, tick, rules) is not None:
             continue
         worth = _worth(state, placement, leader)
         if best is None or worth > best[0]:
             best = (worth, placement)
-        if leader is None or worth >= 1:
+        if leader is None or worth >= enough:
             break
     return None if best is None else best[1]
+
+
+def _frontier(own: Sequence[Cell], draws: Iterator[int], width: int, height: int) -> Iterator[Cell]:
+    """Cells next to up to ``FRONTIER_SAMPLE`` own tiles, from a random one, in a random turn."""
+    start = next(draws) % len(own)
+    turn = next(draws) % 4
+    for i in range(min(FRONTIER_SAMPLE, len(own))):
+        ox, oy = own[(start + i) % len(own)]
+        for j in range(4):
+            dx, dy = _ORTHOGONAL[(turn + j) % 4]
+            x, y = ox + dx, oy + dy
+            if 0 <= x < width and 0 <= y < height:
+                yield x, y
 
 
 def _worth(state: ArenaState, placement: Placement, leader: str | None) -> int:
