@@ -6,6 +6,7 @@ autojump clock. NPC minds are injected to break them on purpose.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 
 import attrs
@@ -24,6 +25,7 @@ from tests.actors.test_arena_fakes import (
 from tilemud.actors.arena import JoinRefused, NpcPolicy, NpcTurn, PlaceTile
 from tilemud.actors.elasticity import NpcAllowance
 from tilemud.game import Placement, board_checksum, is_npc
+from tilemud.metrics import NpcMeter
 from tilemud.protocol import ArenaTick, PlayerJoined, PlayerLeft
 
 NPC_RULES = attrs.evolve(SMALL_RULES, npc_cap=3, player_cap=2, cooldown_ticks=2)
@@ -114,14 +116,17 @@ async def test_an_npc_that_floods_gets_no_more_than_its_budget(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     def flood(turn: NpcTurn) -> Iterable[Placement]:
-        for i in range(50):  # 50 placements a turn, some on cells of the others
+        yield Placement(player_id="ann", x=0, y=0, kind="stone")  # not its own: dropped
+        for i in itertools.count():  # endless: it must not stall the arena
             yield Placement(
                 player_id=turn.npc_id, x=(turn.tick * 7 + i) % 16, y=i % 16, kind="stone"
             )
-        yield Placement(player_id="ann", x=0, y=0, kind="stone")  # not its own: dropped
 
     rules = attrs.evolve(NPC_RULES, npc_cap=1, cooldown_ticks=0)
-    arena = make_arena(rules, npcs=NpcPolicy(mind=flood, actions=3, actions_window=1.0))
+    meter = NpcMeter.standalone()
+    arena = make_arena(
+        rules, npcs=NpcPolicy(mind=flood, actions=3, actions_window=1.0, meter=meter)
+    )
     with trio.fail_after(10):
         async with trio.open_nursery() as nursery:
             await start_arena(nursery, arena)
@@ -130,6 +135,8 @@ async def test_an_npc_that_floods_gets_no_more_than_its_budget(
             held = sum(1 for row in view.board.rows() for t in row if t is not None)
             assert 0 < held <= 3 * 5 + 3
             assert "ann" not in owners(view.board)
+            assert view.tick >= 50  # the arena ticked on
+            assert meter.refused._value.get() >= 50  # every turn offered more than 3
             nursery.cancel_scope.cancel()
 
 

@@ -24,6 +24,7 @@ turn. What is over is dropped and counted (``refused``), whatever the NPC's code
 from __future__ import annotations
 
 import collections
+import itertools
 import logging
 from collections.abc import Callable, Iterable, Sequence
 
@@ -126,7 +127,7 @@ class NpcPolicy:
 class NpcSeat:
     """One NPC's place at the table: its turn slot and the placements it left there."""
 
-    __slots__ = ("_taken", "behaviour", "name", "npc_id", "proposals", "turn", "turned")
+    __slots__ = ("_over", "_taken", "behaviour", "name", "npc_id", "proposals", "turn", "turned")
 
     def __init__(self, npc_id: str, behaviour: Behaviour) -> None:
         self.npc_id = npc_id
@@ -140,6 +141,8 @@ class NpcSeat:
         self.proposals: list[Placement] = []
         # Ticks in which the arena took this NPC's placements (the budget's window).
         self._taken: collections.deque[int] = collections.deque()
+        # Placements offered over ``limit`` since the last collection.
+        self._over = 0
 
     def give_turn(self, turn: NpcTurn) -> None:
         """Hand over a new turn; never waits. Placements on the previous one are dropped."""
@@ -154,17 +157,24 @@ class NpcSeat:
             await self.turned.wait()
         return self.turn
 
-    def propose(self, turn: NpcTurn, placements: Iterable[Placement], limit: int) -> int:
-        """Leave placements for ``turn``; returns how many did not fit (over ``limit``)."""
+    def propose(self, turn: NpcTurn, placements: Iterable[Placement], limit: int) -> None:
+        """Leave placements for ``turn``, at most ``limit`` of them.
+
+        ``placements`` is read no further than one past the limit (that one is counted
+        as dropped), so even an endless generator ends here.
+        """
         if self.turn is not turn:
-            return 0  # a newer turn came while the NPC was deciding: too late
-        over = 0
-        for placement in placements:
+            return  # a newer turn came while the NPC was deciding: too late
+        for placement in itertools.islice(placements, limit + 1):
             if len(self.proposals) >= limit:
-                over += 1
+                self._over += 1
             else:
                 self.proposals.append(placement)
-        return over
+
+    @property
+    def has_over(self) -> bool:
+        """Whether placements over the limit were dropped since the last collection."""
+        return self._over > 0
 
     def collect(self, tick: int, budget: NpcBudget) -> tuple[list[Placement], int]:
         """The placements the arena takes in ``tick`` (within budget) and how many it drops."""
@@ -172,10 +182,11 @@ class NpcSeat:
         while taken and taken[0] <= tick - budget.window_ticks:
             taken.popleft()
         proposals, self.proposals = self.proposals, []
+        over, self._over = self._over, 0
         room = max(0, budget.actions - len(taken))
         accepted = [p for p in proposals[:room] if p.player_id == self.npc_id]
         taken.extend([tick] * len(accepted))
-        return accepted, len(proposals) - len(accepted)
+        return accepted, over + len(proposals) - len(accepted)
 
 
 async def play_npc(seat: NpcSeat, mind: NpcMind, limit: int, ctx: ChildContext) -> None:
@@ -189,7 +200,7 @@ async def play_npc(seat: NpcSeat, mind: NpcMind, limit: int, ctx: ChildContext) 
     while not ctx.stopping.is_set():
         turn = await seat.next_turn(seen)
         seen = turn.tick
-        seat.propose(turn, list(mind(turn)), limit)
+        seat.propose(turn, mind(turn), limit)
 
 
 class NpcRoster:
@@ -286,7 +297,7 @@ class NpcRoster:
         collected: list[Placement] = []
         refused = 0
         for seat in self.seats.values():
-            if seat.proposals:
+            if seat.proposals or seat.has_over:
                 taken, dropped = seat.collect(tick, self.budget)
                 collected.extend(taken)
                 refused += dropped
