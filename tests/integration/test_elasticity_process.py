@@ -1,9 +1,12 @@
 """Elasticity on a real ``tilemud serve``: real CPU, real sockets, observed through /metrics.
 
 The thresholds are set low and the windows short so that a few seconds tell: an epic arena
-with its NPCs and a player placing as fast as the server lets it keep the process over
-``cpu_over``, so NPC capacity is shed; once the player is gone and every NPC shed, the
-process idles under ``cpu_under`` and capacity comes back. Nothing is read from inside the
+with its 100 NPCs and three players joining and leaving it as fast as the server answers
+keep the process over ``cpu_over`` (3 %), so NPC capacity is shed (one step: all of it);
+once the players are gone and every NPC shed, the process idles under ``cpu_under``
+(1.5 %: an epic arena's empty ticks) and capacity comes back. The thresholds are that low
+because the machine running the tests may be saturated (two cores, tests in parallel):
+the server then gets a small share of a core however busy it is. Nothing is read from inside the
 server: only ``GET /metrics``. Real clock (a real process), generous absolute limits.
 """
 
@@ -26,12 +29,12 @@ pytestmark = pytest.mark.integration
 ENV = {
     "TILEMUD_NPCS_ENABLED": "true",
     "TILEMUD_NPCS_WINDOW": "1.0",
-    "TILEMUD_NPCS_CPU_OVER": "0.06",
-    "TILEMUD_NPCS_CPU_UNDER": "0.03",
+    "TILEMUD_NPCS_CPU_OVER": "0.03",
+    "TILEMUD_NPCS_CPU_UNDER": "0.015",
     "TILEMUD_NPCS_MEMORY_OVER": "0.99",
     "TILEMUD_NPCS_MEMORY_UNDER": "0.98",
     "TILEMUD_NPCS_WINDOWS_OVER": "3",
-    "TILEMUD_NPCS_WINDOWS_UNDER": "4",
+    "TILEMUD_NPCS_WINDOWS_UNDER": "3",
     "TILEMUD_NPCS_STEP_PERCENT": "100",
     "TILEMUD_DATABASE_DURABLE": "false",
     # The load is a player joining and leaving as fast as the server answers.
@@ -52,7 +55,7 @@ async def scrape(http: httpx.AsyncClient) -> dict[str, float]:
 
 async def test_a_loaded_server_sheds_npcs_then_restores_them(tmp_path: Path) -> None:
     seen: list[dict[str, float]] = []
-    with trio.fail_after(120):
+    with trio.fail_after(240):
         async with (
             running_process(tmp_path, env=ENV) as server,
             httpx.AsyncClient(base_url=server.http_url) as http,
@@ -84,7 +87,7 @@ async def test_a_loaded_server_sheds_npcs_then_restores_them(tmp_path: Path) -> 
             assert shed["tilemud_npc_restores_total"] == 0
             assert shed["tilemud_npc_shed_steps"] >= 1
             assert shed["tilemud_npc_capacity"] == 0
-            assert max(m["tilemud_elasticity_cpu_share"] for m in seen) > 0.06
+            assert max(m["tilemud_elasticity_cpu_share"] for m in seen) > 0.03
             # The players left and every NPC was shed, the process idles, steps come back.
             while True:
                 metrics = await scrape(http)
@@ -93,4 +96,4 @@ async def test_a_loaded_server_sheds_npcs_then_restores_them(tmp_path: Path) -> 
                     break
                 await trio.sleep(0.25)
             assert metrics["tilemud_npc_sheds_total"] >= 1
-            assert min(m["tilemud_elasticity_cpu_share"] for m in seen[len(seen) // 2 :]) < 0.03
+            assert min(m["tilemud_elasticity_cpu_share"] for m in seen[len(seen) // 2 :]) < 0.015
