@@ -28,7 +28,7 @@ pytestmark = pytest.mark.integration
 
 ENV = {
     "TILEMUD_NPCS_ENABLED": "true",
-    "TILEMUD_NPCS_WINDOW": "1.0",
+    "TILEMUD_NPCS_WINDOW": "2.0",
     "TILEMUD_NPCS_CPU_OVER": "0.03",
     "TILEMUD_NPCS_CPU_UNDER": "0.015",
     "TILEMUD_NPCS_MEMORY_OVER": "0.99",
@@ -94,6 +94,6 @@ async def test_a_loaded_server_sheds_npcs_then_restores_them(tmp_path: Path) -> 
                 seen.append(metrics)
                 if metrics["tilemud_npc_restores_total"] >= 1:
                     break
-                await trio.sleep(0.25)
+                await trio.sleep(1.0)  # a scrape costs the idle server CPU too
             assert metrics["tilemud_npc_sheds_total"] >= 1
             assert min(m["tilemud_elasticity_cpu_share"] for m in seen[len(seen) // 2 :]) < 0.015
