@@ -9,6 +9,7 @@
     .venv/bin/python -m benchmarks run epic-300 --burn-core               # a busy machine
     .venv/bin/python -m benchmarks run epic-300 --baseline colyseus-b.json   # with ratios
     .venv/bin/python -m benchmarks run epic-300 --set gateway.connect_attempts=20000
+    .venv/bin/python -m benchmarks run epic-300 --npcs 0        # the epic arena without NPCs
 
 Writes ``benchmarks/results/<scenario>-<UTC date and time>.json`` and ``.png`` and prints
 the summary with the targets table. The server is this checkout's ``tilemud serve``, with
@@ -152,6 +153,11 @@ def _parser() -> argparse.ArgumentParser:
         " gateway.connect_attempts=20000; may be repeated",
     )
     run.add_argument(
+        "--npcs",
+        type=int,
+        help="NPCs in the epic arena (world.arena_npc_cap; 0: none); default: the server's 100",
+    )
+    run.add_argument(
         "--burn-core",
         action="store_true",
         help="keep one core busy with another process for the whole run",
@@ -204,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             overrides["reconnect_at"] = overrides["duration"] / 2
     command = [Path(sys.executable).name, "-m", "benchmarks", *(argv or sys.argv[1:])]
     settings = dict(_environment_setting(item) for item in args.set)
+    if args.npcs is not None:
+        settings["TILEMUD_WORLD_ARENA_NPC_CAP"] = str(args.npcs)
     baseline = None if args.baseline is None else orjson.loads(args.baseline.read_bytes())
     report, json_path, png_path = trio.run(
         lambda: run_scenario(

@@ -369,3 +369,11 @@ def test_a_malformed_nbf_is_invalid(nbf: object) -> None:
     with pytest.raises(AuthError) as exc_info:
         TokenAuthority(make_settings()).verify_access(sign(payload), now=NOW)
     assert_auth_error("invalid_token", exc_info)
+
+
+def test_a_token_for_an_npc_id_is_invalid(tokens: TokenAuthority) -> None:
+    # NPCs are marked by their id's prefix: a human who could take one would pass as an NPC.
+    token = sign(access_payload(sub="npc:1"))
+    with pytest.raises(AuthError) as exc_info:
+        tokens.verify_access(token, now=NOW)
+    assert_auth_error("invalid_token", exc_info)

@@ -53,6 +53,7 @@ ACTOR_KINDS: dict[str, int] = {
     "moderation": 0,
     "session": 1,
     "arena": 2,
+    "elasticity": 3,
 }
 
 #: Rooms that must stay pure.

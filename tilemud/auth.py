@@ -34,6 +34,7 @@ import jwt.algorithms
 
 from tilemud.config import AuthSettings
 from tilemud.errors import AuthError, ConfigError
+from tilemud.game import NPC_PREFIX, is_npc
 
 __all__ = [
     "ADMIN_ROLES",
@@ -225,6 +226,11 @@ class TokenAuthority:
             raise AuthError("token has no valid 'name' claim", code="invalid_token")
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise AuthError("token has no valid 'roles' claim", code="invalid_token")
+        if is_npc(payload["sub"]):
+            # NPC ids are marked by their prefix in frames and scores: no human may have one.
+            raise AuthError(
+                f"player ids starting with {NPC_PREFIX!r} are NPCs'", code="invalid_token"
+            )
         return Claims(
             player_id=payload["sub"],
             name=name,

@@ -237,6 +237,8 @@ class WorldSettings:
     #: Ticks per round of an epic arena (its rule config's ``round_ticks``; 3000 is 5 min
     #: at 10 Hz); 0 plays one endless round, as before rounds existed.
     arena_round_ticks: int = attrs.field(default=3000, validator=v.ge(0))
+    #: NPCs an epic arena runs at most (its rule config's ``npc_cap``); 0 runs none.
+    arena_npc_cap: int = attrs.field(default=100, validator=v.and_(v.ge(0), v.le(10_000)))
 
 
 @attrs.frozen(kw_only=True)
@@ -337,6 +339,34 @@ class SocialSettings:
 
 
 @attrs.frozen(kw_only=True)
+class NpcSettings:
+    """NPCs (computer players) and the elasticity supervisor that sheds them (docs/game.md)."""
+
+    #: False runs no NPC in any arena (whatever the rules' ``npc_cap``).
+    enabled: bool = True
+    #: Placements one NPC may make per window (its own budget, not the players' limits).
+    actions: int = attrs.field(default=4, validator=v.ge(1))
+    #: The NPC budget's window, in seconds of arena ticks (sliding).
+    actions_window: float = attrs.field(default=1.0, validator=_positive)
+    #: Seconds of one elasticity window (CPU and memory are sampled once per window).
+    window: float = attrs.field(default=10.0, validator=_positive)
+    #: CPU share (of one core, 0..1) over which a window counts as over.
+    cpu_over: float = attrs.field(default=0.75, validator=v.and_(v.gt(0.0), v.le(1.0)))
+    #: Memory share (RSS / memory available, 0..1) over which a window counts as over.
+    memory_over: float = attrs.field(default=0.70, validator=v.and_(v.gt(0.0), v.le(1.0)))
+    #: A window counts as under when CPU is below this share and memory below ``memory_under``.
+    cpu_under: float = attrs.field(default=0.50, validator=v.and_(v.ge(0.0), v.le(1.0)))
+    #: See ``cpu_under``.
+    memory_under: float = attrs.field(default=0.55, validator=v.and_(v.ge(0.0), v.le(1.0)))
+    #: Consecutive windows over that shed one step of NPC capacity.
+    windows_over: int = attrs.field(default=3, validator=v.ge(1))
+    #: Consecutive windows under that restore one step.
+    windows_under: int = attrs.field(default=6, validator=v.ge(1))
+    #: One step, in per cent of each arena's static NPC cap.
+    step_percent: int = attrs.field(default=25, validator=v.and_(v.ge(1), v.le(100)))
+
+
+@attrs.frozen(kw_only=True)
 class Settings:
     """The whole settings tree."""
 
@@ -348,6 +378,7 @@ class Settings:
     log: LogSettings = LogSettings()
     database: DatabaseSettings = DatabaseSettings()
     social: SocialSettings = SocialSettings()
+    npcs: NpcSettings = NpcSettings()
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -359,6 +390,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "log": LogSettings,
     "database": DatabaseSettings,
     "social": SocialSettings,
+    "npcs": NpcSettings,
 }
 
 _T = TypeVar("_T")

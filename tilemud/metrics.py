@@ -125,6 +125,36 @@ class ArenaMeter:
 
 
 @attrs.frozen(kw_only=True)
+class NpcMeter:
+    """What arenas' NPC rosters and the elasticity supervisor feed.
+
+    Attributes:
+        running: ``tilemud_npcs``: NPCs seated in running arenas.
+        capacity: ``tilemud_npc_capacity``: the sum of running arenas' effective NPC caps.
+        refused: ``tilemud_npc_placements_refused_total``: over an NPC's budget.
+        sheds: ``tilemud_npc_sheds_total``: steps of NPC capacity shed.
+        restores: ``tilemud_npc_restores_total``: steps restored.
+        steps: ``tilemud_npc_shed_steps``: steps shed now.
+        cpu: ``tilemud_elasticity_cpu_share``: the last window's CPU share of one core.
+        memory: ``tilemud_elasticity_memory_share``: the last window's RSS share.
+    """
+
+    running: Gauge
+    capacity: Gauge
+    refused: Counter
+    sheds: Counter
+    restores: Counter
+    steps: Gauge
+    cpu: Gauge
+    memory: Gauge
+
+    @classmethod
+    def standalone(cls) -> NpcMeter:
+        """A meter on a registry of its own (tests)."""
+        return ServerMetrics(process=False).npcs
+
+
+@attrs.frozen(kw_only=True)
 class SessionMeter:
     """What every session feeds.
 
@@ -441,6 +471,36 @@ class ServerMetrics:
                 )
                 for mode in MODES
             }
+        )
+        #: What NPC rosters and the elasticity supervisor feed.
+        self.npcs = NpcMeter(
+            running=Gauge("tilemud_npcs", "NPCs seated in running arenas.", registry=registry),
+            capacity=Gauge(
+                "tilemud_npc_capacity",
+                "Effective NPC capacity of running arenas: static caps minus the elastic "
+                "reduction.",
+                registry=registry,
+            ),
+            refused=Counter(
+                "tilemud_npc_placements_refused",
+                "NPC placements dropped over their budget.",
+                registry=registry,
+            ),
+            sheds=Counter("tilemud_npc_sheds", "Steps of NPC capacity shed.", registry=registry),
+            restores=Counter(
+                "tilemud_npc_restores", "Steps of NPC capacity restored.", registry=registry
+            ),
+            steps=Gauge("tilemud_npc_shed_steps", "Steps shed now.", registry=registry),
+            cpu=Gauge(
+                "tilemud_elasticity_cpu_share",
+                "Process CPU seconds per wall second over the last elasticity window.",
+                registry=registry,
+            ),
+            memory=Gauge(
+                "tilemud_elasticity_memory_share",
+                "Resident memory over the memory available (cgroup limit or machine).",
+                registry=registry,
+            ),
         )
         #: What every session feeds.
         self.session = SessionMeter(

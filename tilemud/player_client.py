@@ -1,4 +1,5 @@
-"""A player client speaking protocol v1: what tests, bots and the load tester drive.
+"""A player client speaking the current protocol version: what tests, bots and the load
+tester drive.
 
 It keeps what a real client keeps: the numbered stream (checking it for gaps and
 duplicates, acknowledging it), and a view of its arena's board built only from the frames
@@ -19,6 +20,7 @@ from trio_websocket import WebSocketConnection
 from tilemud.errors import TilemudError
 from tilemud.game import Board
 from tilemud.protocol import (
+    PROTOCOL_VERSION,
     STREAM_MESSAGES,
     Ack,
     ArenaSnapshot,
@@ -86,6 +88,8 @@ class ArenaView:
     tiles: dict[tuple[int, int], tuple[str, str]] = attrs.field(factory=dict)
     scores: dict[str, int] = attrs.field(factory=dict)
     players: dict[str, str] = attrs.field(factory=dict)
+    #: Ids the server marked as NPCs (protocol version 3), seated or holding tiles.
+    npcs: set[str] = attrs.field(factory=set)
     ended: BattleEnded | None = None
     #: The rounds that ended while this view followed the arena, in order.
     rounds: list[RoundEnded] = attrs.field(factory=list)
@@ -101,6 +105,7 @@ class ArenaView:
             self.tiles = {(t.x, t.y): (t.tile.owner, t.tile.kind) for t in board.tiles()}
             self.scores = dict(frame.scores)
             self.players = dict(frame.players)
+            self.npcs = set(frame.npcs)
             self.ended = None
         elif not isinstance(frame, _ARENA_FRAMES) or frame.arena_id != self.arena_id:
             return  # not an arena frame, or one of an arena this view does not follow
@@ -121,8 +126,11 @@ class ArenaView:
             self.scores.clear()
         elif isinstance(frame, PlayerJoined):
             self.players.update(frame.players)
+            self.npcs.update(frame.npcs)
         elif isinstance(frame, PlayerLeft):
             self.players.pop(frame.player_id, None)
+            if frame.npc:
+                self.npcs.add(frame.player_id)  # its tiles and score stay an NPC's
         elif isinstance(frame, BattleEnded):
             self.ended = frame
 
@@ -187,7 +195,9 @@ class PlayerClient:
         Raises:
             HandshakeFailed: the server refused the hello.
         """
-        await self.send(Hello(v=2, token=token, resume_token=resume_token, last_seq=last_seq))
+        await self.send(
+            Hello(v=PROTOCOL_VERSION, token=token, resume_token=resume_token, last_seq=last_seq)
+        )
         reply = await self._receive_one()
         if isinstance(reply, ErrorFrame):
             raise HandshakeFailed(reply)

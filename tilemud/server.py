@@ -41,8 +41,10 @@ A bug in one connection never gets this far (tilemud/net/containment.py).
 One :class:`~tilemud.actors.session.PresenceRegistry` is built here and handed to the gateway
 (whose session keeper keeps it) and to guilds, parties and chat (which reach players
 through it). Sessions get the chat, guild and party request routes and listeners here, so
-the session room imports none of them. The cluster link, NPCs and elasticity join the tree
-with the issues that build them.
+the session room imports none of them. One :class:`~tilemud.actors.elasticity.NpcAllowance`
+is built here too: the elasticity supervisor (a child of the world) moves it, and every
+arena reads it through the NPC policy the directory hands each arena. The cluster link
+joins the tree with the issue that builds it.
 
 Why one module of over 400 lines: it is the composition root, the one place that knows
 every room; splitting the wiring would hide the order the tree is built in.
@@ -59,8 +61,9 @@ import attrs
 import trio
 
 from tilemud import __version__
-from tilemud.actors.arena import ArenaDirectory
+from tilemud.actors.arena import ArenaDirectory, NpcPolicy
 from tilemud.actors.chat import ChatClient, ChatService
+from tilemud.actors.elasticity import Elasticity, NpcAllowance, ProcessSampler, Thresholds
 from tilemud.actors.guilds import GuildRequests, Guilds
 from tilemud.actors.moderation import BanAdmission, Moderation, MuteGate, ReportRequests
 from tilemud.actors.parties import Parties, PartyRequests
@@ -140,6 +143,23 @@ class TilemudServer:
             self.storage = StorageActor(settings.database, data_dir=settings.server.data_dir)
             self.metrics.watch_storage(self.storage.stats)
         storage = None if self.storage is None else self.storage.client
+        npcs = settings.npcs
+        # The elasticity supervisor alone moves the allowance; every arena reads it.
+        allowance = NpcAllowance(step_percent=npcs.step_percent)
+        self.elasticity = Elasticity(
+            allowance=allowance,
+            sampler=ProcessSampler,
+            meter=self.metrics.npcs,
+            thresholds=Thresholds(
+                cpu_over=npcs.cpu_over,
+                memory_over=npcs.memory_over,
+                cpu_under=npcs.cpu_under,
+                memory_under=npcs.memory_under,
+                windows_over=npcs.windows_over,
+                windows_under=npcs.windows_under,
+            ),
+            window=npcs.window,
+        )
         self._arenas = DynamicSupervisor(
             "arenas",
             intensity=Intensity(restarts=10, period=10.0),
@@ -152,6 +172,13 @@ class TilemudServer:
             meters=self.metrics.arenas,
             storage=None if storage is None else storage.arenas,
             snapshot_ticks=settings.database.snapshot_ticks,
+            npcs=NpcPolicy(
+                allowance=allowance,
+                meter=self.metrics.npcs,
+                enabled=npcs.enabled,
+                actions=npcs.actions,
+                actions_window=npcs.actions_window,
+            ),
         )
         # Arenas and matchmaking restart together: the directory only knows arenas its
         # supervisor runs.
@@ -204,6 +231,7 @@ class TilemudServer:
             self.parties.child_spec(),
             self.chat.child_spec(),
             ChildSpec(id="moderation", run=self.moderation.run),
+            ChildSpec(id="elasticity", run=self.elasticity.run, shutdown=1.0),
         ]
         if storage is not None:
             janitor = ReplayJanitor(storage.arenas, settings.database)
@@ -426,11 +454,14 @@ def _blocks(chat: ChatClient) -> Callable[[str, str], Awaitable[bool]]:
 
 def rules_for(world: WorldSettings, mode: Mode) -> RuleConfig:
     """The built-in rule config of ``mode``: the defaults, with the epic arena's round
-    length from ``world.arena_round_ticks`` (0: no rounds)."""
+    length from ``world.arena_round_ticks`` (0: no rounds) and its NPC cap from
+    ``world.arena_npc_cap``."""
     rules = default_rules(mode)
     if mode != "arena":
         return rules
-    return attrs.evolve(rules, round_ticks=world.arena_round_ticks or None)
+    return attrs.evolve(
+        rules, round_ticks=world.arena_round_ticks or None, npc_cap=world.arena_npc_cap
+    )
 
 
 class ActiveRules:

@@ -14,7 +14,14 @@ from typing import TypeVar
 import attrs
 import trio
 
-from tilemud.actors.arena import Arena, ArenaView, DescribeArena, JoinArena, JoinOutcome
+from tilemud.actors.arena import (
+    Arena,
+    ArenaView,
+    DescribeArena,
+    JoinArena,
+    JoinOutcome,
+    NpcPolicy,
+)
 from tilemud.game import ARENA_RULES, RuleConfig
 from tilemud.protocol import (
     STREAM_MESSAGES,
@@ -121,6 +128,7 @@ def make_arena(
     seed: int = 7,
     mailbox_size: int = 1024,
     on_closed: Callable[[str], None] | None = None,
+    npcs: NpcPolicy | None = None,
 ) -> Arena:
     """An arena of ``rules`` (its mode is the rules' mode)."""
     return Arena(
@@ -131,6 +139,7 @@ def make_arena(
         seed=seed,
         mailbox_size=mailbox_size,
         on_closed=on_closed,
+        npcs=npcs,
     )
 
 

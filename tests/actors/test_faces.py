@@ -30,6 +30,8 @@ FACES: dict[str, set[str]] = {
         "LeaveReason",
         "ListArenas",
         "NoArena",
+        "NpcPolicy",
+        "NpcTurn",
         "PlaceTile",
         "PlayerLink",
         "ReleaseSeat",
@@ -84,6 +86,14 @@ FACES: dict[str, set[str]] = {
         "ReportRequests",
         "Sanction",
         "SanctionBook",
+    },
+    "elasticity": {
+        "Elasticity",
+        "NpcAllowance",
+        "ProcessSampler",
+        "Sample",
+        "Sampler",
+        "Thresholds",
     },
     "parties": {
         "Parties",

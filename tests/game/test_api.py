@@ -6,6 +6,15 @@ import tilemud.game
 
 PUBLIC = {
     "ARENA_RULES",
+    "BEHAVIOURS",
+    "Behaviour",
+    "NPC_PREFIX",
+    "Territory",
+    "decide_npc_move",
+    "is_npc",
+    "npc_behaviour",
+    "npc_id",
+    "npc_name",
     "ArenaState",
     "BATTLE_RULES",
     "BattleResult",

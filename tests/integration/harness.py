@@ -27,6 +27,7 @@ from tilemud.config import (
     DatabaseSettings,
     GatewaySettings,
     LimitSettings,
+    NpcSettings,
     ServerSettings,
     Settings,
 )
@@ -49,6 +50,8 @@ def make_settings(data_dir: Path, *, durable: bool = True, **gateway: Any) -> Se
         database=DatabaseSettings(durable=durable),
         # Tests log in dozens of players from 127.0.0.1.
         limits=LimitSettings(guest_logins=1000),
+        # Tests of players' play count tiles and scores; NPC tests switch NPCs on.
+        npcs=NpcSettings(enabled=False),
     )
 
 

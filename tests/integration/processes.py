@@ -66,7 +66,8 @@ def server_environment(env: Mapping[str, str]) -> dict[str, str]:
     """This process's environment without its TILEMUD_* settings, plus ``env``."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TILEMUD_")}
     # Tests log in dozens of players from 127.0.0.1: a guest login limit far above that.
-    limit = {"TILEMUD_LIMITS_GUEST_LOGINS": "1000"}
+    # Tests of players' play count tiles and scores; NPC tests switch NPCs on in ``env``.
+    limit = {"TILEMUD_LIMITS_GUEST_LOGINS": "1000", "TILEMUD_NPCS_ENABLED": "false"}
     return {**clean, "TILEMUD_AUTH_SECRET": SECRET, **limit, **env}
 
 

@@ -34,7 +34,7 @@ async def test_guest_login_hello_welcome_ping(tmp_path: Path) -> None:
         async with running_server(make_settings(tmp_path)) as server:
             token, player_id = await guest_login(server, "ada")
             async with player(server, token=token) as (connection, welcome):
-                assert welcome["v"] == 2
+                assert welcome["v"] == 3
                 assert welcome["player_id"] == player_id
                 assert welcome["session_id"].startswith("s_")
                 assert welcome["resume_token"]
@@ -135,7 +135,7 @@ async def test_unsupported_version_is_closed_4003(tmp_path: Path) -> None:
     with trio.fail_after(10):
         async with running_server(make_settings(tmp_path)) as server:
             token, _ = await guest_login(server, "ada")
-            frame = orjson.dumps({"type": "hello", "v": 3, "token": token, "new": 1}).decode()
+            frame = orjson.dumps({"type": "hello", "v": 4, "token": token, "new": 1}).decode()
             code, frames = await refused(server, frame)
     assert code == 4003
     assert frames[0]["code"] == "unsupported_version"

@@ -1,6 +1,6 @@
-"""Protocol version 1 said from version 2: every frame a v1 client can get fits the frozen
-v1 schemas, frames whose shape did not change pass untouched, ``round_ended`` has no v1
-form."""
+"""Older protocol versions said from the newest: every frame a v1 or v2 client can get fits
+that version's frozen schemas, frames whose shape did not change pass untouched,
+``round_ended`` has no v1 form."""
 
 from __future__ import annotations
 
@@ -25,26 +25,29 @@ from tilemud.protocol import (
     stamp,
 )
 
-V1 = SCHEMA_DIR / "v1" / "server"
 STREAM_TYPES = set(STREAM_MESSAGES)
 
 
-def v1_schema(frame_type: str) -> dict[str, Any] | None:
-    path = V1 / f"{frame_type}.json"
+def frozen_schema(version: int, frame_type: str) -> dict[str, Any] | None:
+    path = SCHEMA_DIR / f"v{version}" / "server" / f"{frame_type}.json"
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def test_version_1_is_still_supported_and_2_needs_no_dialect() -> None:
-    assert {1, 2} <= SUPPORTED_VERSIONS
+def test_older_versions_are_still_supported_and_the_newest_needs_no_dialect() -> None:
+    assert {1, 2, 3} <= SUPPORTED_VERSIONS
     assert dialect_for(PROTOCOL_VERSION) is None
     assert dialect_for(1) is not None
+    assert dialect_for(2) is not None
     with pytest.raises(ValueError, match="not supported"):
         dialect_for(99)
 
 
+@pytest.mark.parametrize("version", [1, 2])
 @pytest.mark.parametrize("frame_type", sorted(SERVER_EXAMPLES))
-def test_every_frame_a_v1_client_gets_fits_the_frozen_v1_schema(frame_type: str) -> None:
-    dialect = dialect_for(1)
+def test_every_frame_an_older_client_gets_fits_its_frozen_schema(
+    frame_type: str, version: int
+) -> None:
+    dialect = dialect_for(version)
     assert dialect is not None
     message = SERVER_EXAMPLES[frame_type]
     newest = (
@@ -53,12 +56,12 @@ def test_every_frame_a_v1_client_gets_fits_the_frozen_v1_schema(frame_type: str)
         else encode_server(message)
     )
     said = dialect.say(newest)
-    if frame_type == "round_ended":
+    if frame_type == "round_ended" and version == 1:
         assert said is None  # the session answers it with a snapshot
         return
     assert said is not None
     text = stamp(said, 5) if frame_type in STREAM_TYPES else said
-    schema = v1_schema(frame_type)
+    schema = frozen_schema(version, frame_type)
     if schema is None:  # added to version 2 in a compatible way (e.g. `report_result`)
         assert said is newest
         return
@@ -66,12 +69,14 @@ def test_every_frame_a_v1_client_gets_fits_the_frozen_v1_schema(frame_type: str)
 
 
 def test_unchanged_frames_pass_as_the_same_object() -> None:
-    dialect = dialect_for(1)
-    assert dialect is not None
-    snapshot = encode_stream_body(SERVER_EXAMPLES["snapshot"])  # type: ignore[arg-type]
-    assert dialect.say(snapshot) is snapshot
+    v1, v2 = dialect_for(1), dialect_for(2)
+    assert v1 is not None
+    assert v2 is not None
+    tick = encode_stream_body(SERVER_EXAMPLES["tick"])  # type: ignore[arg-type]
+    assert v2.say(tick) is tick  # version 3 left `tick` as version 2 had it
     pong = encode_server(SERVER_EXAMPLES["pong"])
-    assert dialect.say(pong) is pong
+    assert v1.say(pong) is pong
+    assert v2.say(pong) is pong
 
 
 def test_a_capture_reaches_v1_as_a_plain_placement_and_each_body_is_rewritten_once() -> None:
@@ -94,6 +99,17 @@ def test_a_capture_reaches_v1_as_a_plain_placement_and_each_body_is_rewritten_on
     captured = attrs.evolve(result, outcome="accepted", winner=None, captured="p-2")
     v1 = orjson.loads(dialect.say(encode_server(captured)) or "null")
     assert v1 == {k: v for k, v in orjson.loads(encode_server(captured)).items() if k != "captured"}
+
+
+def test_npc_marks_are_dropped_for_v2() -> None:
+    dialect = dialect_for(2)
+    assert dialect is not None
+    for frame_type, mark in (("snapshot", "npcs"), ("player_joined", "npcs")):
+        body = encode_stream_body(SERVER_EXAMPLES[frame_type])  # type: ignore[arg-type]
+        assert mark in orjson.loads(stamp(body, 1))
+        said = dialect.say(body)
+        assert said is not None
+        assert mark not in orjson.loads(stamp(said, 1))
 
 
 def test_joined_rules_lose_the_v2_fields() -> None:

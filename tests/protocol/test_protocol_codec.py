@@ -225,7 +225,7 @@ def _hello_error(frame: str | bytes) -> ProtocolError:
 
 
 def test_unsupported_version_is_checked_before_the_rest() -> None:
-    future = '{"type":"hello","v":3,"token":"t","capabilities":["x"],"rid":"r"}'
+    future = '{"type":"hello","v":4,"token":"t","capabilities":["x"],"rid":"r"}'
     error = _hello_error(future)
     assert error.code == ErrorCode.UNSUPPORTED_VERSION
     assert error.close_code == CloseCode.UNSUPPORTED_VERSION

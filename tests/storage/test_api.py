@@ -51,6 +51,7 @@ PUBLIC = {
     "SchemaOutOfDate",
     # Records.
     "ArenaLifecycle",
+    "ArenaEvent",
     "ArenaRecord",
     "ParticipantRecord",
     "PlacementRecord",

@@ -1,5 +1,5 @@
 """The pure rules of tilemud: board, placement, captures, conflict resolution, scoring,
-rounds, rule configs.
+rounds, rule configs, NPC moves.
 
 Nothing here does I/O, reads a clock, or draws from a global random source: the same
 state, placements, tick, seed and rules always give the same result. ``docs/game.md``
@@ -15,6 +15,15 @@ from tilemud.game._board import board_checksum as board_checksum
 from tilemud.game._board import cell_digest as cell_digest
 from tilemud.game._errors import RuleConfigError as RuleConfigError
 from tilemud.game._errors import SnapshotError as SnapshotError
+from tilemud.game._npc_moves import BEHAVIOURS as BEHAVIOURS
+from tilemud.game._npc_moves import NPC_PREFIX as NPC_PREFIX
+from tilemud.game._npc_moves import Behaviour as Behaviour
+from tilemud.game._npc_moves import Territory as Territory
+from tilemud.game._npc_moves import decide_npc_move as decide_npc_move
+from tilemud.game._npc_moves import is_npc as is_npc
+from tilemud.game._npc_moves import npc_behaviour as npc_behaviour
+from tilemud.game._npc_moves import npc_id as npc_id
+from tilemud.game._npc_moves import npc_name as npc_name
 from tilemud.game._placement import REJECT_REASONS as REJECT_REASONS
 from tilemud.game._placement import Outcome as Outcome
 from tilemud.game._placement import Placement as Placement

@@ -47,10 +47,18 @@ def _v2_to_v1(frame: dict[str, Any]) -> bool:
     return True
 
 
+def _v3_to_v2(frame: dict[str, Any]) -> bool:
+    """Version 3 marked NPCs; without the marks an NPC is a player whose id starts with
+    ``npc:`` (docs/protocol.md, "Versioning")."""
+    frame.pop("npc" if frame["type"] == "player_left" else "npcs", None)
+    return True
+
+
 #: For each version ``n`` with a step, the frame types whose shape changed from ``n - 1``
 #: to ``n`` and the step that takes them back.
 _STEPS: Final[Mapping[int, tuple[frozenset[str], Step]]] = {
     2: (frozenset({"round_ended", "tick", "place_result", "joined"}), _v2_to_v1),
+    3: (frozenset({"snapshot", "player_joined", "player_left"}), _v3_to_v2),
 }
 
 

@@ -77,7 +77,10 @@ class ArenaSnapshot:
         scores: ``[player_id, score]`` for every tile holder, in player id order; a player
             who holds no tile is absent (score 0).
         players: ``[player_id, name]`` for every player seated in the arena, in player id
-            order.
+            order, NPCs included.
+        npcs: the ids among ``players`` and ``scores`` that are NPCs (computer players),
+            sorted (since protocol version 3). Every NPC id starts with ``npc:``, which no
+            human's id may.
     """
 
     TYPE: ClassVar[str] = "snapshot"
@@ -91,6 +94,7 @@ class ArenaSnapshot:
     players: tuple[tuple[str, str], ...] = attrs.field(
         validator=Items(item=Fixed(ID, NAME), max_items=MAX_PLAYERS)
     )
+    npcs: tuple[str, ...] = attrs.field(default=(), validator=Items(item=ID, max_items=MAX_CELLS))
 
     @classmethod
     def from_state(
@@ -210,6 +214,8 @@ class PlayerJoined:
         sent_at: the server's clock when the frame was built, Unix seconds.
         arena_id: the arena.
         players: ``[player_id, name]`` of each player who joined, in the order they did.
+        npcs: the ids among ``players`` that are NPCs, in the same order (since protocol
+            version 3).
     """
 
     TYPE: ClassVar[str] = "player_joined"
@@ -220,6 +226,7 @@ class PlayerJoined:
     players: tuple[tuple[str, str], ...] = attrs.field(
         validator=Items(item=Fixed(ID, NAME), min_items=1, max_items=MAX_PLAYERS)
     )
+    npcs: tuple[str, ...] = attrs.field(default=(), validator=Items(item=ID, max_items=MAX_PLAYERS))
 
 
 @attrs.frozen(kw_only=True)
@@ -233,7 +240,9 @@ class PlayerLeft:
         arena_id: the arena.
         player_id: who left.
         reason: ``left`` (they sent ``leave``), ``timeout`` (their connection was gone
-            for longer than the reconnect grace) or ``battle_over``.
+            for longer than the reconnect grace) or ``battle_over``; an NPC leaves with
+            ``left`` when the arena's NPC capacity shrinks.
+        npc: whether the player who left is an NPC (since protocol version 3).
     """
 
     TYPE: ClassVar[str] = "player_left"
@@ -243,6 +252,7 @@ class PlayerLeft:
     arena_id: str = attrs.field(validator=ID)
     player_id: str = attrs.field(validator=ID)
     reason: LeaveReason
+    npc: bool = False
 
 
 @attrs.frozen(kw_only=True)

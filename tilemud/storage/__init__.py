@@ -38,6 +38,7 @@ from tilemud.storage._messages import FlushWriteBehind as FlushWriteBehind
 from tilemud.storage._messages import StorageMessage as StorageMessage
 from tilemud.storage._messages import Transact as Transact
 from tilemud.storage._player_storage import PlayerStorage as PlayerStorage
+from tilemud.storage._records import ArenaEvent as ArenaEvent
 from tilemud.storage._records import ArenaLifecycle as ArenaLifecycle
 from tilemud.storage._records import ArenaRecord as ArenaRecord
 from tilemud.storage._records import ParticipantRecord as ParticipantRecord

@@ -15,6 +15,7 @@ from tilemud.storage import _repo_rounds as rounds_repo
 from tilemud.storage import _repo_world as world_repo
 from tilemud.storage._link import StorageLink
 from tilemud.storage._records import (
+    ArenaEvent,
     ArenaRecord,
     ParticipantRecord,
     PlacementRecord,
@@ -190,6 +191,15 @@ class ArenaStorage(StorageLink):
     def record_round_end(self, round_id: str, result: Mapping[str, Any]) -> int | None:
         """Buffer the end of the round stored as ``round_id``, after its last ticks."""
         return self._buffer.offer([RoundEnd(arena_id=round_id, result=result)])
+
+    def record_event(
+        self, arena_id: str, tick: int, kind: str, detail: Mapping[str, Any]
+    ) -> int | None:
+        """Buffer an event of the arena's log at ``tick``; never blocks. See
+        :meth:`record_placements` for the return value."""
+        return self._buffer.offer(
+            [ArenaEvent(arena_id=arena_id, tick=tick, kind=kind, detail=detail)]
+        )
 
     def record_checksum(self, arena_id: str, tick: int, checksum: str) -> int | None:
         """Buffer the board checksum after ``tick``; never blocks. See

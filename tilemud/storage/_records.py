@@ -139,6 +139,21 @@ class RoundEnd:
 
 
 @attrs.frozen(kw_only=True)
+class ArenaEvent:
+    """Something that happened to an arena at the end of ``tick``, beside its placements.
+
+    ``kind`` ``npc_capacity``: the elasticity supervisor changed the arena's NPC capacity;
+    ``detail`` is ``{"npc_cap": effective cap, "shed_steps": steps shed on the node}``.
+    Events do not change the board: a replay re-simulates without them.
+    """
+
+    arena_id: str
+    tick: int
+    kind: str
+    detail: Mapping[str, Any]
+
+
+@attrs.frozen(kw_only=True)
 class TickChecksum:
     """The board checksum of ``arena_id`` after ``tick`` (``board_checksum``)."""
 
@@ -252,6 +267,8 @@ class Replay:
     arena: ArenaRecord
     rules: RuleConfig
     ticks: tuple[ReplayTick, ...]
+    #: Its events (NPC capacity changes), by tick; none for arenas logged before them.
+    events: tuple[ArenaEvent, ...] = ()
 
     def verify(self) -> ReplayCheck:
         """Re-simulate the replay with the game rules and compare it with what is stored.

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from tilemud.storage import tables as t
 from tilemud.storage._errors import RecordNotFound
 from tilemud.storage._records import (
+    ArenaEvent,
     ParticipantRecord,
     PlacementRecord,
     Recovery,
@@ -73,6 +74,35 @@ def record_tick_checksums(conn: Connection, rows: Sequence[TickChecksum]) -> int
         stmt, [{"arena_id": r.arena_id, "tick": r.tick, "checksum": r.checksum} for r in rows]
     )
     return len(rows)
+
+
+def record_events(conn: Connection, rows: Sequence[ArenaEvent]) -> int:
+    """Store arena events (an event of a kind already stored for that tick keeps the first).
+
+    Returns:
+        How many rows were given.
+    """
+    if not rows:
+        return 0
+    e = t.arena_events
+    stmt = insert(conn, e).on_conflict_do_nothing(index_elements=[e.c.arena_id, e.c.tick, e.c.kind])
+    conn.execute(
+        stmt,
+        [
+            {"arena_id": r.arena_id, "tick": r.tick, "kind": r.kind, "detail": dict(r.detail)}
+            for r in rows
+        ],
+    )
+    return len(rows)
+
+
+def load_events(conn: Connection, arena_id: str) -> tuple[ArenaEvent, ...]:
+    """The arena's events, by tick then kind."""
+    e = t.arena_events
+    rows = conn.execute(sa.select(e).where(e.c.arena_id == arena_id).order_by(e.c.tick, e.c.kind))
+    return tuple(
+        ArenaEvent(arena_id=r.arena_id, tick=r.tick, kind=r.kind, detail=r.detail) for r in rows
+    )
 
 
 def record_participants(conn: Connection, rows: Sequence[ParticipantRecord]) -> int:
@@ -199,4 +229,4 @@ def load_replay(conn: Connection, arena_id: str) -> Replay:
         raise RecordNotFound(f"the replay of arena {arena_id} was purged at {arena.purged}")
     rules = load_rule_config(conn, arena.rules_version)
     ticks = logged_ticks(load_placements(conn, arena_id), load_tick_checksums(conn, arena_id))
-    return Replay(arena=arena, rules=rules, ticks=ticks)
+    return Replay(arena=arena, rules=rules, ticks=ticks, events=load_events(conn, arena_id))

@@ -178,9 +178,10 @@ def purge_replays(
 
 
 def drop_replay_logs(conn: Connection, arena_ids: Sequence[str], *, at: dt.datetime) -> None:
-    """Delete the arenas' placements, checksums, snapshots and participants, and mark their
-    rows ``purged`` at ``at`` (the rows and their results stay)."""
-    for table in (t.placements, t.tick_checksums, t.board_snapshots, t.arena_players):
+    """Delete the arenas' placements, checksums, snapshots, events and participants, and
+    mark their rows ``purged`` at ``at`` (the rows and their results stay)."""
+    tables = (t.placements, t.tick_checksums, t.board_snapshots, t.arena_players, t.arena_events)
+    for table in tables:
         conn.execute(sa.delete(table).where(table.c.arena_id.in_(arena_ids)))
     conn.execute(sa.update(t.arenas).where(t.arenas.c.id.in_(arena_ids)).values(purged=at))
 

@@ -31,6 +31,7 @@ from tilemud.mailbox import Doorbell, Reply
 from tilemud.storage._errors import StorageUnavailable
 from tilemud.storage._messages import Answer
 from tilemud.storage._records import (
+    ArenaEvent,
     ParticipantRecord,
     PlacementRecord,
     PlayerSeen,
@@ -49,6 +50,7 @@ PendingRow: TypeAlias = (
     | PlayerSeen
     | RoundStart
     | RoundEnd
+    | ArenaEvent
 )
 
 
@@ -230,6 +232,7 @@ class RowsByKind:
     players: list[PlayerSeen] = attrs.field(factory=list)
     round_starts: list[RoundStart] = attrs.field(factory=list)
     round_ends: list[RoundEnd] = attrs.field(factory=list)
+    events: list[ArenaEvent] = attrs.field(factory=list)
 
 
 def split_rows(rows: Iterable[PendingRow]) -> RowsByKind:
@@ -251,6 +254,8 @@ def split_rows(rows: Iterable[PendingRow]) -> RowsByKind:
                 by_kind.round_starts.append(row)
             case RoundEnd():
                 by_kind.round_ends.append(row)
+            case ArenaEvent():
+                by_kind.events.append(row)
             case _:
                 assert_never(row)
     return by_kind

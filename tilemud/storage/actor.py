@@ -66,6 +66,7 @@ from tilemud.storage._messages import Answer, FlushWriteBehind, StorageMessage, 
 from tilemud.storage._records import PlayerSeen
 from tilemud.storage._repo_log import (
     append_placements,
+    record_events,
     record_participants,
     record_tick_checksums,
     save_snapshot,
@@ -271,6 +272,7 @@ def _write_rows(rows: Sequence[PendingRow], at: dt.datetime, conn: Connection) -
         + record_participants(conn, batch.participants)
         + append_placements(conn, batch.placements)
         + record_tick_checksums(conn, batch.checksums)
+        + record_events(conn, batch.events)
         + len(batch.snapshots)
     )
     for end in batch.round_ends:

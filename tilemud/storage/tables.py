@@ -156,6 +156,16 @@ tick_checksums: Final = sa.Table(
     sa.Column("checksum", sa.String(80), nullable=False),
 )
 
+#: Events of an arena's log beside its placements (migration 0008): NPC capacity changes.
+arena_events: Final = sa.Table(
+    "arena_events",
+    metadata,
+    sa.Column("arena_id", sa.String(ID_LENGTH), sa.ForeignKey("arenas.id"), primary_key=True),
+    sa.Column("tick", sa.BigInteger(), primary_key=True),
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("detail", JSONDocument, nullable=False),
+)
+
 arena_players: Final = sa.Table(
     "arena_players",
     metadata,

@@ -23,7 +23,7 @@ from tilemud.net.http import (
     parse_replay_document,
     replay_document,
 )
-from tilemud.storage import ArenaRecord, Replay
+from tilemud.storage import ArenaEvent, ArenaRecord, Replay
 
 PROTOCOL_DOC = Path(__file__).resolve().parents[3] / "docs" / "protocol.md"
 CREATED = dt.datetime(2025, 3, 1, 12, 0, 0, 250000, tzinfo=dt.UTC)
@@ -98,7 +98,24 @@ def test_the_document_is_compact_and_exact() -> None:
             [1, checksums[0], [[0, 0, 0, 0]]],
             [3, checksums[1], [[0, 2, 0, 0], [1, 1, 0, 1]]],
         ],
+        "events": [],
     }
+
+
+def test_events_are_listed_and_read_back_and_bad_ones_refused() -> None:
+    replay, _ = sample()
+    event = ArenaEvent(
+        arena_id="a_1", tick=2, kind="npc_capacity", detail={"npc_cap": 4, "shed_steps": 1}
+    )
+    body = replay_document(attrs.evolve(replay, events=(event,)), ["ann"])
+    assert body["events"] == [[2, "npc_capacity", {"npc_cap": 4, "shed_steps": 1}]]
+    document = parse_replay_document(orjson.loads(orjson.dumps(body)))
+    assert document.events == ((2, "npc_capacity", {"npc_cap": 4, "shed_steps": 1}),)
+    assert document.verify().ok  # events change no tile
+    bads: list[object] = [{}, [[2, "npc_capacity"]], [["2", "npc_capacity", {}]], [[2, 3, {}]]]
+    for bad in bads:
+        with pytest.raises(ReplayFormatError):
+            parse_replay_document({**body, "events": bad})
 
 
 def test_the_document_reads_back_to_the_replay() -> None:

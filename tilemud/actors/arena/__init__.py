@@ -30,3 +30,5 @@ from tilemud.actors.arena._messages import Resync as Resync
 from tilemud.actors.arena._messages import TickStats as TickStats
 from tilemud.actors.arena._messages import UnwatchArena as UnwatchArena
 from tilemud.actors.arena._messages import WatchArena as WatchArena
+from tilemud.actors.arena._npcs import NpcPolicy as NpcPolicy
+from tilemud.actors.arena._npcs import NpcTurn as NpcTurn

@@ -19,6 +19,12 @@ Started by:
     answer. An arena brought back after a restart of the node starts from the state the
     world rebuilt from storage. A crash while closing is finished by the next
     incarnation, which then returns.
+NPCs. Each incarnation runs its NPCs' dynamic supervisor beside the tick loop
+(:mod:`~tilemud.actors.arena._npc_crew`: one ``transient`` actor per NPC). Their seats,
+turns and placements live in the core's roster (:mod:`~tilemud.actors.arena._npcs`): at
+each tick end the arena collects the NPCs' placements into the tick (within their
+budget), then seats or unseats NPCs to its effective cap and hands each its next turn,
+never waiting on one of them.
 Takes (:data:`ArenaMessage`):
     ``JoinArena`` (ask), ``LeaveArena``, ``PlaceTile``, ``Resync``, ``DescribeArena`` (ask),
     ``WatchArena`` (ask; a spectator's link gets every published frame), ``UnwatchArena``,
@@ -111,6 +117,8 @@ from tilemud.actors.arena._messages import (
     UnwatchArena,
     WatchArena,
 )
+from tilemud.actors.arena._npc_crew import NpcCrew
+from tilemud.actors.arena._npcs import NpcPolicy
 from tilemud.errors import ActorGone
 from tilemud.game import ArenaState, BattleResult, Mode, RuleConfig, board_checksum
 from tilemud.mailbox import Mailbox, Overflow, Ref, open_mailbox
@@ -150,6 +158,7 @@ class Arena:
         snapshot_ticks: int = 600,
         restored: ArenaState | None = None,
         restored_round: int | None = None,
+        npcs: NpcPolicy | None = None,
     ) -> None:
         """Describe an arena; nothing runs until :meth:`run`.
 
@@ -171,6 +180,7 @@ class Arena:
                 restart of the node (rebuilt from storage with ``recover_state``; the
                 arena's record is stored already).
             restored_round: the round ``restored`` is in (arenas with rounds).
+            npcs: how this node runs NPCs (``_npcs.py``); None runs none.
 
         Raises:
             ValueError: ``mode`` is not the rules' mode, or ``seed`` is out of range.
@@ -201,7 +211,9 @@ class Arena:
             seed=seed,
             meter=self._meter,
             journal=journal,
+            npcs=None if npcs is None else npcs.roster(arena_id=arena_id, rules=rules, seed=seed),
         )
+        self._crew = NpcCrew(self._core.npcs, mind=None if npcs is None else npcs.mind)
         self._restored = restored
         self._restored_round = restored_round
         self._incarnations = 0
@@ -221,7 +233,9 @@ class Arena:
         """
         self._meter.running.inc()
         try:
-            await self._run_incarnation(ctx)
+            # Its NPCs' supervisor runs beside the tick loop and ends with the incarnation.
+            async with self._crew.running():
+                await self._run_incarnation(ctx)
         finally:
             self._meter.running.dec()
 
@@ -242,6 +256,7 @@ class Arena:
             await self._recover_after_crash()
             # The crashed incarnation may have sent part of a tick's frames: start over.
             table.resync()
+        table.seat_npcs()
         inbox = self._mailbox.inbox
         tick = table.state.tick + 1
         schedule = TickSchedule(

@@ -22,6 +22,7 @@ from tilemud.actors.arena._messages import (
     JoinRefused,
     LeaveReason,
 )
+from tilemud.actors.arena._npcs import NpcPolicy, NpcRoster
 from tilemud.actors.arena._seats import Seats
 from tilemud.game import (
     ArenaState,
@@ -55,8 +56,15 @@ class ArenaCore:
         seed: int,
         meter: ArenaMeter,
         journal: ArenaJournal | None = None,
+        npcs: NpcRoster | None = None,
     ) -> None:
         self.arena_id = arena_id
+        #: The arena's NPC seats (not human seats), their turns and territories.
+        self.npcs = (
+            NpcPolicy(enabled=False).roster(arena_id=arena_id, rules=rules, seed=seed)
+            if npcs is None
+            else npcs
+        )
         #: Where accepted placements are logged and their answers held (None: not stored).
         self.journal = journal
         self.mode = mode
@@ -92,7 +100,7 @@ class ArenaCore:
             return JoinRefused(code="arena_full")
         # Encode first, seat after: a frame that cannot be built leaves the seats as they
         # were, so a restarted arena does not trip over the same joiner again.
-        players = self._seats.names()
+        players = self._players()
         players[player_id] = link.name
         snapshot = self._frames.snapshot(self.state, players=players)
         self._seats.seat(link)
@@ -120,7 +128,7 @@ class ArenaCore:
         """Reset one seated player's stream (or everybody's) with a fresh snapshot."""
         if player_id is not None and player_id not in self._seats:
             return
-        snapshot = self._frames.snapshot(self.state, players=self._seats.names())
+        snapshot = self._frames.snapshot(self.state, players=self._players())
         if player_id is None:
             for link in (*self._seats, *self._seats.watchers()):
                 link.reset_stream(snapshot)
@@ -131,7 +139,7 @@ class ArenaCore:
         """Add a spectator and reset its stream with a snapshot; False once closing."""
         if self.closing:
             return False
-        snapshot = self._frames.snapshot(self.state, players=self._seats.names())
+        snapshot = self._frames.snapshot(self.state, players=self._players())
         self._seats.watch(link)
         link.reset_stream(snapshot)
         return True
@@ -141,9 +149,37 @@ class ArenaCore:
         self._seats.unwatch(watcher_id)
 
     def tell_closed(self) -> None:
-        """Tell every seated player and spectator the arena is gone."""
+        """Tell every seated player and spectator the arena is gone; its NPCs stop
+        counting."""
         for link in (*self._seats, *self._seats.watchers()):
             link.arena_closed(self.arena_id)
+        self.npcs.closed()
+
+    def _players(self) -> dict[str, str]:
+        """Everyone at the table, humans and NPCs: id -> display name."""
+        players = self._seats.names()
+        players.update(self.npcs.names())
+        return players
+
+    def seat_npcs(self) -> None:
+        """Seat or unseat NPCs to the current cap and hand every NPC its next turn.
+
+        Joins are announced with the tick's other joins; leaves at once, newest first.
+        """
+        npcs = self.npcs
+        joined, left, moved = npcs.adjust()
+        if moved and self.journal is not None:
+            # In the replay: why NPCs left or came back at this tick.
+            self.journal.record_event(
+                self.state.tick,
+                "npc_capacity",
+                {"npc_cap": npcs.cap, "shed_steps": npcs.steps},
+            )
+        self._joined.update(joined)
+        for npc in left:
+            if self._joined.pop(npc, None) is None:
+                self._seats.publish(self._frames.player_left(player_id=npc, reason="left"))
+        npcs.give_turns(self.state)
 
     # -- placements and ticks -------------------------------------------------------------
 
@@ -192,6 +228,8 @@ class ArenaCore:
         if self.rules.round_ticks is not None and round_of(tick, self.rules) > self.round:
             # The round's last tick was skipped (an overrun): end it before this one.
             self._end_round()
+        # NPCs' placements join the tick first: what storage cannot take, nobody places.
+        self._pending.extend(self.npcs.collect(tick))
         journal = self.journal
         if journal is not None and self._pending and not journal.can_take(len(self._pending)):
             self._refuse_unstorable(journal.retry_after())
@@ -201,6 +239,7 @@ class ArenaCore:
         )
         # Committed together: a crash after this line never resolves a placement twice.
         self.state, self._pending = state, []
+        self.npcs.resolved(outcome)
         position = None
         if journal is not None and outcome.placed:
             position = journal.record_tick(state, outcome.accepted, outcome.checksum)
@@ -228,6 +267,8 @@ class ArenaCore:
             self._seats.publish(frames.tick(outcome, scores_before=before.scores))
         if round_over(tick, self.round, self.rules):
             self._end_round()
+        if outcome.ended is None:
+            self.seat_npcs()
         elapsed = time.perf_counter() - started
         self.times.record(elapsed)
         meter = self._meter
@@ -273,6 +314,7 @@ class ArenaCore:
         if self.journal is not None:
             self.journal.end_round(result)
         self.state = state
+        self.npcs.restored(state)
         self.round += 1
         self.begin_round()
         log.info(
@@ -295,6 +337,7 @@ class ArenaCore:
         if round_number is not None:
             self.round = round_number
         self.state = state
+        self.npcs.restored(state)
         self.begin_round()  # the round's row before anything logged into it
         if self.journal is not None:
             self.journal.restored(state)
@@ -321,6 +364,7 @@ class ArenaCore:
             board=state.board,
             scores=scores,
             players=self._seats.ids(),
+            npcs=tuple(self.npcs.seats),
             tick_stats=self.times.stats(),
             frames_dropped=self._seats.frames_dropped,
         )

@@ -43,6 +43,7 @@ import attrs
 from tilemud.actors.arena._actor import Arena
 from tilemud.actors.arena._journal import RecoveryMismatch
 from tilemud.actors.arena._messages import ArenaMessage
+from tilemud.actors.arena._npcs import NpcPolicy
 from tilemud.actors.arena._rounds import load_live_state
 from tilemud.config import WorldSettings
 from tilemud.errors import ActorGone
@@ -161,8 +162,10 @@ class ArenaDirectory:
         meters: Mapping[Mode, ArenaMeter],
         storage: ArenaStorage | None = None,
         snapshot_ticks: int = 600,
+        npcs: NpcPolicy | None = None,
     ) -> None:
         self._settings = settings
+        self._npcs = npcs
         self._storage = storage
         self._snapshot_ticks = snapshot_ticks
         # Each arena gets its mode's meter (``ServerMetrics.arenas``, labels resolved once).
@@ -372,6 +375,7 @@ class ArenaDirectory:
             snapshot_ticks=self._snapshot_ticks,
             restored=restored,
             restored_round=restored_round,
+            npcs=self._npcs,
         )
         await self._arenas.start_child(
             # A graceful stop lets the arena finish its tick and answer what it holds.

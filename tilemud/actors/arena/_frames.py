@@ -21,6 +21,7 @@ from tilemud.game import (
     PlacementResult,
     RoundResult,
     TickOutcome,
+    is_npc,
 )
 from tilemud.protocol import (
     UNSTAMPED,
@@ -70,6 +71,7 @@ class ArenaFrames:
             board=self._board_snapshot,
             scores=tuple(sorted(state.scores.items())),
             players=tuple(sorted(players.items())),
+            npcs=tuple(sorted(p for p in {*players, *state.scores} if is_npc(p))),
         )
         return encode_stream_body(frame)
 
@@ -83,7 +85,11 @@ class ArenaFrames:
     def players_joined(self, players: Sequence[tuple[str, str]]) -> str:
         """The ``player_joined`` body announcing ``players`` (id, name) at once."""
         frame = PlayerJoined(
-            seq=UNSTAMPED, sent_at=time.time(), arena_id=self._arena_id, players=tuple(players)
+            seq=UNSTAMPED,
+            sent_at=time.time(),
+            arena_id=self._arena_id,
+            players=tuple(players),
+            npcs=tuple(player_id for player_id, _ in players if is_npc(player_id)),
         )
         return encode_stream_body(frame)
 
@@ -95,6 +101,7 @@ class ArenaFrames:
             arena_id=self._arena_id,
             player_id=player_id,
             reason=reason,
+            npc=is_npc(player_id),
         )
         return encode_stream_body(frame)
 

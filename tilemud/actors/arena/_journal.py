@@ -133,6 +133,14 @@ class ArenaJournal:
                 extra={"arena_id": self.arena_id, "player_id": player_id},
             )
 
+    def record_event(self, tick: int, kind: str, detail: dict[str, int]) -> None:
+        """Log an event of the current replay at ``tick`` (an NPC capacity change)."""
+        if self.storage.record_event(self.replay_id, tick, kind, detail) is None:
+            log.warning(
+                "write-behind buffer full: arena event not stored",
+                extra={"arena_id": self.arena_id, "kind": kind, "tick": tick},
+            )
+
     def begin_round(
         self, *, replay_id: str, round_number: int, first_tick: int, players: Iterable[str]
     ) -> None:

@@ -96,6 +96,7 @@ class ArenaView:
         tick_stats: tick processing times.
         frames_dropped: stream frames of this arena its players lost for good (evicted
             from a stream before the player had them; the player got a snapshot instead).
+        npcs: ids of the seated NPCs, oldest first (not counted in ``players``).
     """
 
     arena_id: str
@@ -109,6 +110,7 @@ class ArenaView:
     players: tuple[str, ...]
     tick_stats: TickStats
     frames_dropped: int = 0
+    npcs: tuple[str, ...] = ()
 
 
 @attrs.frozen(kw_only=True)

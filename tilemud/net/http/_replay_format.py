@@ -26,7 +26,7 @@ from tilemud.game import (
     RuleConfigError,
     check_replay,
 )
-from tilemud.net.http._replay_schema import REPLAY_KEYS
+from tilemud.net.http._replay_schema import OPTIONAL_REPLAY_KEYS, REPLAY_KEYS
 from tilemud.storage import Replay
 
 #: The layout version of replay documents (their ``format``).
@@ -34,6 +34,7 @@ REPLAY_FORMAT: Final = 1
 
 _SEED_LIMIT: Final = 1 << 64
 _KEYS: Final = frozenset(REPLAY_KEYS)
+_OPTIONAL: Final = frozenset(OPTIONAL_REPLAY_KEYS)
 
 
 class ReplayFormatError(TilemudError):
@@ -58,6 +59,7 @@ class ReplayDocument:
         seed: its seed.
         participants: the players who took part, sorted.
         ticks: the logged ticks, in increasing order.
+        events: ``(tick, kind, detail)`` of each event, by tick (none in older documents).
     """
 
     arena_id: str
@@ -71,6 +73,7 @@ class ReplayDocument:
     seed: int
     participants: tuple[str, ...]
     ticks: tuple[ReplayTick, ...]
+    events: tuple[tuple[int, str, Mapping[str, Any]], ...] = ()
 
     def verify(self) -> ReplayCheck:
         """Re-simulate the document's ticks with the game rules (see ``check_replay``)."""
@@ -120,6 +123,7 @@ def replay_document(replay: Replay, participants: Sequence[str]) -> dict[str, An
         "players": list(players),
         "kinds": list(kinds),
         "ticks": ticks,
+        "events": [[e.tick, e.kind, dict(e.detail)] for e in replay.events],
     }
 
 
@@ -136,7 +140,7 @@ def parse_replay_document(data: object) -> ReplayDocument:
         raise ReplayFormatError(f"not a replay document of format {REPLAY_FORMAT}")
     if missing := sorted(_KEYS - body.keys()):
         raise ReplayFormatError(f"missing keys: {', '.join(missing)}")
-    if unknown := sorted(body.keys() - _KEYS):
+    if unknown := sorted(body.keys() - _KEYS - _OPTIONAL):
         raise ReplayFormatError(f"unknown keys: {', '.join(map(str, unknown))}")
     state = _text(body["state"], "state")
     if state not in ("live", "ended"):
@@ -156,7 +160,22 @@ def parse_replay_document(data: object) -> ReplayDocument:
         seed=_seed(body["seed"]),
         participants=_texts(body["participants"], "participants"),
         ticks=_ticks(body["ticks"], players, kinds),
+        events=_events(body.get("events", [])),
     )
+
+
+def _events(value: object) -> tuple[tuple[int, str, Mapping[str, Any]], ...]:
+    if not isinstance(value, list):
+        raise ReplayFormatError("events: expected an array")
+    events = []
+    for item in value:
+        if not isinstance(item, list) or len(item) != 3:
+            raise ReplayFormatError("events: each event is [tick, kind, detail]")
+        tick, kind, detail = item
+        events.append(
+            (_integer(tick, "event tick"), _text(kind, "event kind"), _mapping(detail, "detail"))
+        )
+    return tuple(events)
 
 
 def _timestamp(value: dt.datetime) -> str:

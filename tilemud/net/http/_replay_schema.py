@@ -27,6 +27,9 @@ REPLAY_KEYS: Final = (
     "ticks",
 )
 
+#: Keys a replay document may lack: documents of servers before them stay readable.
+OPTIONAL_REPLAY_KEYS: Final = ("events",)
+
 _INDEX: Final = {"type": "integer", "minimum": 0}
 _TIMESTAMP: Final = {
     "type": "string",
@@ -45,7 +48,7 @@ REPLAY_DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
         'checksum the board has that checksum. docs/protocol.md ("Replays") has the '
         "details and an example."
     ),
-    "required": list(REPLAY_KEYS),
+    "required": list(REPLAY_KEYS),  # not OPTIONAL_REPLAY_KEYS
     "additionalProperties": False,
     "properties": {
         "format": {"type": "integer", "const": 1, "description": "Layout version."},
@@ -124,6 +127,24 @@ REPLAY_DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                             "maxItems": 4,
                         },
                     },
+                ],
+                "minItems": 3,
+                "maxItems": 3,
+            },
+        },
+        "events": {
+            "type": "array",
+            "description": (
+                "What happened to the arena beside its placements, by tick: `[tick, kind, "
+                "detail]`. Kind `npc_capacity`: its NPC capacity changed at the end of "
+                "`tick`, detail `{npc_cap, shed_steps}`. Absent from older documents."
+            ),
+            "items": {
+                "type": "array",
+                "prefixItems": [
+                    {"type": "integer", "minimum": 0},
+                    {"type": "string"},
+                    {"type": "object"},
                 ],
                 "minItems": 3,
                 "maxItems": 3,
