@@ -12,22 +12,23 @@ Started by:
     node, or of the arenas' supervisor): same id, rules, seed and board, no seats yet.
 Takes:
     ``FindArena`` (ask): Mode -> Region -> Load: the least-loaded arena of that mode and
-    region with a free seat, or a new one (under the rules ``rules_for(mode, region)``
-    gives now: the rule version in force); the seat is reserved before the answer. A
-    party leader's ask reserves seats for the party in one arena with room for all; a
-    member whose seat is kept that way gets it. A new
-    arena is stored (its record and rule config, committed) before it starts: with the
-    database down the answer is ``unavailable`` with a ``retry_after``.
+    region with a free seat, or a new one (under the rule version in force, from
+    ``rules_for(mode, region)``); the seat is reserved before the answer. A party leader's
+    ask reserves seats for the party in one arena with room for all. A new arena is stored
+    (record and rules, committed) before it starts: with the database down the answer is
+    ``unavailable`` with a ``retry_after``.
     ``ReleaseSeat``: the player left, timed out, or never made it in (with no arena named:
     every seat reserved for the player).
     ``ArenaClosed``: a battle ended (sent by the arena's ``on_closed`` hook).
     ``ListArenas`` (ask): the directory, for discovery and tests.
 Sends:
-    nothing to players; it starts arenas through the dynamic supervisor, and asks the
-    storage actor (the rules in force, through ``rules_for``; create an arena; list and
-    load live arenas when it starts).
+    nothing to players; it starts arenas through the dynamic supervisor and asks the
+    storage actor (rules in force; create an arena; list and load live arenas at start).
 Mailbox:
     ``world.arena_mailbox`` messages, ``BLOCK``: joins wait when matchmaking is busy.
+
+Why one module of over 400 lines: seat reservations, arena starts and their restoring
+after a restart change one state together; split, each part would reach into the other's.
 """
 
 from __future__ import annotations
