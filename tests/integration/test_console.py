@@ -244,6 +244,30 @@ async def test_live_pages_and_a_spectator_stream_that_takes_no_seat(tmp_path: Pa
                     assert f">{child}</td>" in tree.text, child
 
 
+async def test_the_live_arenas_count_players_and_npcs(tmp_path: Path) -> None:
+    await trio.to_thread.run_sync(add_admin, tmp_path, "mo", "moderator")
+    settings = make_settings(tmp_path)
+    settings = attrs.evolve(
+        settings,
+        npcs=attrs.evolve(settings.npcs, enabled=True),
+        world=attrs.evolve(settings.world, arena_npc_cap=5),
+    )
+    with trio.fail_after(60):
+        async with running_server(settings) as server:
+            async with browser_like(server) as client, bot(server, "p_ann") as ann:
+                await sign_in(client, "mo")
+                arena_id = (await join(ann, mode="arena", region="eu")).arena_id
+                pattern = rf"{arena_id}</a></td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td>"
+                while True:  # NPCs take their seats at the next tick's end
+                    live = await client.get("/console/live")
+                    row = re.search(pattern, live.text)
+                    assert row is not None, live.text
+                    if row.group(3) == "5":
+                        break
+                    await trio.sleep(0.1)
+                assert row.group(1) == "1"  # NPCs take no human seat
+
+
 async def test_sign_in_attempts_are_counted_with_the_apis(tmp_path: Path) -> None:
     await trio.to_thread.run_sync(add_admin, tmp_path, "alice", "admin")
     settings = make_settings(tmp_path)

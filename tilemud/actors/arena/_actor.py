@@ -224,6 +224,11 @@ class Arena:
         """The arena's mailbox; valid across restarts, dead once the arena has ended."""
         return self._mailbox.ref
 
+    @property
+    def npcs_seated(self) -> int:
+        """NPCs at the table now (read without a hop: one int, for the directory's list)."""
+        return len(self._core.npcs.seats)
+
     async def run(self, ctx: ChildContext) -> None:
         """Run one incarnation: take messages and end a tick every ``1 / tick_rate_hz`` s.
 

@@ -84,6 +84,7 @@ class ArenaListing:
     region: str
     players: int
     capacity: int
+    npcs: int = 0
     #: The arena's mailbox (the console's live board watches it); not part of equality.
     ref: Ref[ArenaMessage] | None = attrs.field(default=None, eq=False, repr=False)
 
@@ -145,6 +146,7 @@ class _Entry:
     ref: Ref[ArenaMessage]
     order: int
     seats: set[str] = attrs.field(factory=set)
+    npcs: Callable[[], int] = lambda: 0
 
     @property
     def capacity(self) -> int:
@@ -389,6 +391,7 @@ class ArenaDirectory:
             rules=rules,
             ref=arena.ref,
             order=next(self._order),
+            npcs=lambda: arena.npcs_seated,
         )
         self._entries[arena_id] = entry
         return entry
@@ -401,5 +404,6 @@ class ArenaDirectory:
             region=entry.region,
             players=len(entry.seats),
             capacity=entry.capacity,
+            npcs=entry.npcs(),
             ref=entry.ref,
         )
