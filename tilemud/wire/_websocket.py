@@ -210,8 +210,8 @@ class WebSocket:
                 self._transport_gone = True
                 raise self._close_with(ConnectionClosed(ABNORMAL_CLOSURE))
             self._read_at = trio.current_time()
-            if splitter is not None:
-                splitter.feed(data)
+            if self._splitter is not None:  # (a close may have retired it meanwhile)
+                self._splitter.feed(data)
             else:
                 self._protocol.receive_data(bytes(data))
 
