@@ -16,18 +16,20 @@ from __future__ import annotations
 
 from typing import Final
 
+from tilemud.wire._frames import BINARY, TEXT
+
 #: What :meth:`FrameSplitter.take` hands out: bytes for wsproto, or a plain text payload.
 JUDGE: Final = 0
 PLAIN_TEXT: Final = 1
 
+_FIN: Final = 0x80
 #: The first byte of a plain frame: FIN, no reserved bits, the text opcode.
-_FINAL_TEXT: Final = 0x81
+_FINAL_TEXT: Final = _FIN | TEXT
 _MASKED: Final = 0x80
+#: The 7-bit length codes announcing a 16-bit and a 64-bit length (RFC 6455, 5.2).
 _LENGTH_16: Final = 126
 _LENGTH_64: Final = 127
 _CONTINUATION: Final = 0x0
-_TEXT: Final = 0x1
-_BINARY: Final = 0x2
 
 
 def unmask(payload: bytes, key: bytes) -> bytes:
@@ -113,9 +115,9 @@ class FrameSplitter:
             return PLAIN_TEXT, payload
         # Any other frame: wsproto reads it (and fails the connection if it is broken).
         opcode = first & 0x0F
-        if opcode in (_TEXT, _BINARY):
-            self._in_message = not first & 0x80
-        elif opcode == _CONTINUATION and first & 0x80:
+        if opcode in (TEXT, BINARY):
+            self._in_message = not first & _FIN
+        elif opcode == _CONTINUATION and first & _FIN:
             self._in_message = False
         self._to_judge = offset + length
         return self.take()
