@@ -24,7 +24,7 @@ from tilemud.game._rules import MAX_BOARD_SIDE
 #: The layout version of board snapshots.
 SNAPSHOT_FORMAT: Final = 1
 _MAGIC: Final = b"TMB1"
-#: zlib's fastest level: 2 ms for a half-full 256x256 board where level 6 took 15-20 ms,
+#: zlib's fastest level: ~2 ms for a half-full 256x256 board where level 6 took 15-20 ms,
 #: on the arena's tick every ``snapshot_ticks``; the bytes are ~20 % larger.
 _ZLIB_LEVEL: Final = 1
 _OWNER: Final = attrgetter("owner")
@@ -36,8 +36,8 @@ def board_to_dict(board: Board) -> dict[str, Any]:
 
     Every step runs over whole lists in C (``map``, ``compress``, slices), not cell by
     cell in Python: it runs on the arena's tick when a player joins or the board is
-    stored, and a half-full 256x256 board took 38 ms cell by cell, 24 ms this way
-    (docs/performance.md, issue 13).
+    stored, and a half-full 256x256 board took 34.8 ms cell by cell, 21.9 ms this way
+    (``benchmarks/board_snapshot.py``, docs/performance.md).
     """
     cells = list(chain.from_iterable(board.rows()))
     held = list(compress(cells, map(is_not, cells, repeat(None))))
