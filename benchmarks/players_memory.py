@@ -41,6 +41,7 @@ import trio
 from benchmarks.local_server import local_server
 from tilemud.auth import TokenAuthority
 from tilemud.config import AuthSettings
+from tilemud.protocol import PROTOCOL_VERSION
 
 SECRET: Final = "players-memory-benchmark-secret-0123456789"
 #: Sockets being opened at once.
@@ -93,7 +94,10 @@ async def connect(port: int, token: str) -> Player:
         head += chunk
     if not head.startswith(b"HTTP/1.1 101"):
         raise ConnectionRefusedError(head.split(b"\r\n", 1)[0].decode())
-    await stream.send_all(client_frame({"type": "hello", "v": 1, "token": token}))
+    # The current version: a hello of a version the server does not speak is closed, and
+    # the "idle players" were then sockets the server had already let go.
+    hello = {"type": "hello", "v": PROTOCOL_VERSION, "token": token}
+    await stream.send_all(client_frame(hello))
     return Player(stream)
 
 

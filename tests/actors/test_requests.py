@@ -8,7 +8,14 @@ import pytest
 import trio
 import trio.testing
 
-from tilemud.actors.session._critical import Answered, Fresh, Pending, RequestLog, TooManyPending
+from tilemud.actors.session._critical import (
+    BLOCK_ANSWERS,
+    Answered,
+    Fresh,
+    Pending,
+    RequestLog,
+    TooManyPending,
+)
 from tilemud.errors import TilemudError
 
 
@@ -30,7 +37,7 @@ async def test_every_repeat_gets_the_first_answer() -> None:
     for _ in range(3):
         seen = log.begin("r1")
         assert isinstance(seen, Answered)
-        assert seen.frame is answer
+        assert seen.frame == answer
     assert log.begin("r2") == Fresh()  # other rids are independent
 
 
@@ -162,7 +169,7 @@ async def test_answers_are_out_of_the_garbage_collectors_sight(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     """300 players x 480 answers as tracked objects made each full collection a stall of
-    the loop; the answers are kept as strings and floats only, which it never tracks."""
+    the loop; the answers are kept in blocks (three tracked objects per block)."""
     log = RequestLog(window=240, max_entries=4096)
     gc.collect()
     before = len(gc.get_objects())
@@ -170,8 +177,45 @@ async def test_answers_are_out_of_the_garbage_collectors_sight(
         assert isinstance(log.begin(f"r{n}"), Fresh)
         log.finish(f"r{n}", f'{{"type":"place_result","rid":"r{n}"}}')
     gc.collect()
-    assert len(gc.get_objects()) - before < 50
+    # A block and its two arrays per BLOCK_ANSWERS answers, nothing per answer.
+    assert len(gc.get_objects()) - before < 3 * (2000 // BLOCK_ANSWERS) + 50
     assert log.begin("r1999") == Answered(frame='{"type":"place_result","rid":"r1999"}')
     await trio.sleep(241)
     assert isinstance(log.begin("r1999"), Fresh)  # expired: forgotten in order
     assert log.answered == 0
+
+
+async def test_answers_in_packed_blocks_are_found_and_expire_in_order(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Blocks of answers are packed once full; a repeat of any rid in them still gets its
+    answer, each answer expires `window` after its own finish, and a block goes when its
+    last answer has."""
+    log = RequestLog(window=100, max_entries=10_000)
+    count = 3 * BLOCK_ANSWERS + 5
+    for n in range(count):
+        assert log.begin(f"r{n}") == Fresh()
+        log.finish(f"r{n}", f"answer {n}")
+        await trio.sleep(0.1)
+    first_expires = trio.current_time() - count * 0.1 + 100
+    for n in (0, 1, BLOCK_ANSWERS - 1, BLOCK_ANSWERS, 2 * BLOCK_ANSWERS + 7, count - 1):
+        assert log.begin(f"r{n}") == Answered(frame=f"answer {n}")
+    assert log.answered == count
+    # A log of many blocks: each lookup of an unknown rid is refused by the hashes only.
+    assert log.begin("unknown") == Fresh()
+    log.abandon("unknown")
+    await trio.sleep_until(first_expires + (BLOCK_ANSWERS + 3) * 0.1 - 0.05)
+    assert log.begin(f"r{BLOCK_ANSWERS + 2}") == Fresh()  # expired, in the second block
+    log.abandon(f"r{BLOCK_ANSWERS + 2}")
+    assert log.begin(f"r{BLOCK_ANSWERS + 3}") == Answered(frame=f"answer {BLOCK_ANSWERS + 3}")
+    assert log.answered == count - BLOCK_ANSWERS - 3
+
+
+async def test_the_first_answer_wins_in_a_packed_block() -> None:
+    log = RequestLog(window=100, max_entries=10_000)
+    for n in range(BLOCK_ANSWERS + 1):
+        log.begin(f"r{n}")
+        log.finish(f"r{n}", f"first {n}")
+    log.finish("r3", "second")  # r3 sits in a packed block now
+    assert log.begin("r3") == Answered(frame="first 3")
+    assert log.answered == BLOCK_ANSWERS + 1

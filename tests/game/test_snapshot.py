@@ -49,6 +49,36 @@ def test_equal_boards_encode_equally(board: Board) -> None:
     assert encode_board(rebuilt) == encode_board(board)
 
 
+def _runs_cell_by_cell(board: Board) -> tuple[list[list[str]], list[int]]:
+    """The palette and runs of ``board`` the plain way: one cell at a time."""
+    palette = sorted({(t.tile.owner, t.tile.kind) for t in board.tiles()})
+    codes = {pair: i + 1 for i, pair in enumerate(palette)}
+    runs: list[int] = []
+    for row in board.rows():
+        for tile in row:
+            code = 0 if tile is None else codes[(tile.owner, tile.kind)]
+            if runs and runs[-1] == code:
+                runs[-2] += 1
+            else:
+                runs += (1, code)
+    return [list(pair) for pair in palette], runs
+
+
+@given(boards(max_side=24))
+def test_runs_are_those_of_the_cells_one_by_one(board: Board) -> None:
+    # Equal tiles are separate objects on a real board (each placement makes its own):
+    # rebuild the board with a fresh Tile per cell, so that codes follow values.
+    fresh = Board.from_tiles(
+        board.width,
+        board.height,
+        [attrs.evolve(t, tile=Tile(owner=t.tile.owner, kind=t.tile.kind)) for t in board.tiles()],
+    )
+    palette, runs = _runs_cell_by_cell(board)
+    for each in (board, fresh):
+        data = board_to_dict(each)
+        assert (data["palette"], data["runs"]) == (palette, runs)
+
+
 def test_the_documented_layout() -> None:
     ann = Tile(owner="ann", kind="stone")
     board = Board.from_tiles(

@@ -21,9 +21,11 @@ from tests.integration.raw_ws import (
     RawClient,
     ServerFrame,
     client_frame,
+    connect,
     greeted,
     open_raw,
     text,
+    upgrade_request,
 )
 from tilemud.server import TilemudServer
 
@@ -164,3 +166,36 @@ async def split_ping(client: RawClient) -> None:
     frame = await client.next_frame()
     assert frame is not None
     assert frame.json()["rid"] == "split"
+
+
+@pytest.mark.parametrize("split", [None, 1, 7], ids=["one-write", "byte-1", "byte-7"])
+async def test_frames_sent_with_the_upgrade_request_are_read_in_order(
+    tmp_path: Path, split: int | None
+) -> None:
+    """Frames right behind the request (in its packet, or cut anywhere) reach the
+    WebSocket's reader at a frame boundary: h11 is given only the request's head."""
+    with trio.fail_after(15):
+        async with running_server(make_settings(tmp_path, durable=False)) as server:
+            token, _ = await guest_login(server, "ada")
+            client = await connect(server.addresses.ws_port)
+            async with client:
+                data = (
+                    upgrade_request()
+                    + text({"type": "hello", "v": 2, "token": token})
+                    + client_frame(PING, b"behind the hello")
+                    + text({"type": "ping", "rid": "third"})
+                )
+                if split is None:
+                    await client.send(data)
+                else:
+                    for start in range(0, len(data), split):
+                        await client.send(data[start : start + split])
+                status, _, _ = await client.read_http_response()
+                assert status == 101
+                welcome = await client.next_frame()
+                assert welcome is not None
+                assert welcome.json()["type"] == "welcome"
+                assert await client.next_frame() == ServerFrame(PONG, b"behind the hello")
+                pong = await client.next_frame()
+                assert pong is not None
+                assert (pong.json()["type"], pong.json()["rid"]) == ("pong", "third")

@@ -10,6 +10,7 @@ time (the gateway gives the whole upgrade ``gateway.hello_timeout``).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 import attrs
@@ -20,6 +21,9 @@ from wsproto.events import AcceptConnection, RejectConnection, RejectData, Reque
 from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 from tilemud.wire._websocket import ABNORMAL_CLOSURE, ConnectionClosed, Limits, WebSocket
+
+#: The blank line that ends a request's head (h11 also takes bare line feeds).
+_END_OF_HEAD = re.compile(rb"\r?\n\r?\n")
 
 
 @attrs.frozen(kw_only=True)
@@ -61,6 +65,10 @@ class Upgrade:
         self._stream = stream
         self._receive_bytes = receive_bytes
         self._protocol = WSConnection(ConnectionType.SERVER)
+        # Bytes read but not given to h11: h11 gets the request up to the blank line that
+        # ends its head, never more, so that whatever the client sent after it (frames)
+        # reaches the WebSocket's own reader at a frame boundary.
+        self._unparsed = bytearray()
 
     async def receive_request(self) -> UpgradeRequest:
         """Read the client's upgrade request.
@@ -85,8 +93,11 @@ class Upgrade:
                 data = b""
             if not data:
                 raise ConnectionClosed(ABNORMAL_CLOSURE)
+            head = self._request_bytes(data)
+            if not head:
+                continue  # (h11 would take empty bytes for the end of the stream)
             try:
-                self._protocol.receive_data(bytes(data))
+                self._protocol.receive_data(head)
             except RemoteProtocolError as exc:
                 hint = exc.event_hint
                 status, headers = 400, []
@@ -94,12 +105,23 @@ class Upgrade:
                     status, headers = hint.status_code, list(hint.headers)
                 raise BadUpgrade(str(exc), status, headers) from exc
 
+    def _request_bytes(self, data: bytes | bytearray) -> bytes:
+        """What of the bytes read so far h11 may parse: up to the end of the request's
+        head; the last three bytes wait while no end is seen (it may straddle reads)."""
+        unparsed = self._unparsed
+        unparsed += data
+        end = _END_OF_HEAD.search(unparsed)
+        cut = end.end() if end is not None else max(0, len(unparsed) - 3)
+        head = bytes(unparsed[:cut])
+        del unparsed[:cut]
+        return head
+
     async def accept(self, limits: Limits) -> WebSocket:
         """Answer 101 and return the open WebSocket."""
         await self._stream.send_all(self._protocol.send(AcceptConnection()))
         protocol = self._protocol.connection
         assert protocol is not None  # set by the accept above
-        return WebSocket(self._stream, protocol, limits)
+        return WebSocket(self._stream, protocol, limits, received=bytes(self._unparsed))
 
     async def refuse(
         self,

@@ -42,6 +42,7 @@ from wsproto.events import (
 
 from tilemud.wire._budget import FrameBudget, Verdict
 from tilemud.wire._frames import encode_text
+from tilemud.wire._reader import JUDGE, FrameSplitter
 
 #: Not a code on the wire: the TCP connection ended without a close frame (RFC 6455 7.1.5).
 ABNORMAL_CLOSURE = 1006
@@ -115,12 +116,26 @@ class WebSocket:
         stream: the transport (TCP, TLS, or a memory stream in tests).
         protocol: wsproto's connection state after the upgrade was accepted.
         limits: message size, close timeout and frame budget.
+        received: the client's bytes that came after its upgrade request (in the same
+            read), not given to ``protocol``.
     """
 
-    def __init__(self, stream: trio.abc.Stream, protocol: Connection, limits: Limits) -> None:
+    def __init__(
+        self,
+        stream: trio.abc.Stream,
+        protocol: Connection,
+        limits: Limits,
+        *,
+        received: bytes = b"",
+    ) -> None:
         self._stream = stream
         self._protocol = protocol
         self._limits = limits
+        # Plain text frames are read without wsproto; the rest goes to it (_reader.py).
+        # None once the connection is closing: then wsproto reads everything.
+        self._splitter: FrameSplitter | None = FrameSplitter(
+            plain_limit=min(limits.max_message_bytes, limits.receive_bytes), received=received
+        )
         self._budget = FrameBudget(
             rate=limits.frame_rate, burst=limits.frame_burst, now=trio.current_time()
         )
@@ -174,10 +189,19 @@ class WebSocket:
         if self._closed is not None:
             raise self._closed
         while True:
+            # wsproto's events first: they came before anything still in the splitter.
             for event in self._protocol.events():
                 result = await self._on_event(event)
                 if result is not None:
                     return result
+            splitter = self._splitter
+            if splitter is not None and (piece := splitter.take()) is not None:
+                kind, frame = piece
+                if kind == JUDGE:
+                    self._protocol.receive_data(frame)
+                elif (message := self._on_plain_text(frame)) is not None:
+                    return message
+                continue
             try:
                 data = await self._stream.receive_some(self._limits.receive_bytes)
             except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -186,7 +210,22 @@ class WebSocket:
                 self._transport_gone = True
                 raise self._close_with(ConnectionClosed(ABNORMAL_CLOSURE))
             self._read_at = trio.current_time()
-            self._protocol.receive_data(bytes(data))
+            if self._splitter is not None:  # (a close may have retired it meanwhile)
+                self._splitter.feed(data)
+            else:
+                self._protocol.receive_data(bytes(data))
+
+    def _on_plain_text(self, payload: bytes) -> str | Refused | None:
+        """A final text frame read by the splitter: the whole message (what ``_on_data``
+        does for one from wsproto, in one step)."""
+        try:
+            text = payload.decode()
+        except UnicodeDecodeError:
+            self._fail(_INVALID_UTF8)
+        verdict = self._charge()
+        if verdict is Verdict.ADMIT:
+            return text
+        return self._refused(text) if verdict is Verdict.REFUSE else None
 
     async def _on_event(self, event: object) -> str | bytes | Refused | None:
         match event:
@@ -252,6 +291,12 @@ class WebSocket:
     def _close_with(self, closed: ConnectionClosed) -> ConnectionClosed:
         if self._closed is None:
             self._closed = closed
+        if self._splitter is not None:
+            # Closing: wsproto reads whatever comes now (the client's close frame).
+            rest = self._splitter.rest()
+            self._splitter = None
+            if rest and not self._failed and self._protocol.state is not ConnectionState.CLOSED:
+                self._protocol.receive_data(rest)
         return self._closed
 
     # -- sending -----------------------------------------------------------------------

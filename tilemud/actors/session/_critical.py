@@ -19,12 +19,24 @@ pending entry is not silent: it keeps the rid answering ``Pending`` and holds a 
 The log is bounded by ``max_entries`` (pending and answered together); when it is full, the
 oldest answers are evicted first (counted in ``evicted``), and a log full of pending
 requests refuses new ones with :class:`TooManyPending`.
+
+Compact (issue 13): an active player places twice a second and every answer is kept for
+twice the grace, ~480 answers. As strings in dicts they took ~148 KiB per player
+(tracemalloc, 480 ``place_result`` answers). They are kept in blocks of
+:data:`BLOCK_ANSWERS`: the newest block as lists, older ones as one zlib-compressed
+buffer each (~20 bytes per answer), with a 4-byte hash and an 8-byte expiry per answer in
+arrays for the lookups: ~22 KiB per player. A rid never seen, which is nearly every
+lookup, is ruled out by the hashes alone (a scan in C); only a repeat (after a reconnect)
+unpacks a block. No container is kept per answer for the garbage collector to walk (the
+earlier stall, see ``docs/performance.md``).
 """
 
 from __future__ import annotations
 
+import zlib
+from array import array
 from collections.abc import Awaitable, Callable
-from typing import TypeAlias, TypeVar
+from typing import Final, TypeAlias, TypeVar
 
 import attrs
 import orjson
@@ -40,6 +52,10 @@ T = TypeVar("T")
 
 #: Seconds a client should wait before retrying a request refused for a passing reason.
 RETRY_SOON = 1.0
+
+#: Answers per block of the request log; a full block is packed (compressed).
+BLOCK_ANSWERS: Final = 32
+_HASH_MASK: Final = 0xFFFFFFFF
 
 
 class Refused(TilemudError):
@@ -113,6 +129,48 @@ class Answered:
 Seen: TypeAlias = Fresh | Pending | Answered
 
 
+class _Block:
+    """Up to :data:`BLOCK_ANSWERS` answers in finish order: the rids' hashes and the
+    expiries as arrays, the rids and frames as lists until the block is full, then packed."""
+
+    __slots__ = ("expiry", "frames", "hashes", "packed", "rids")
+
+    def __init__(self) -> None:
+        self.hashes = array("I")
+        self.expiry = array("d")
+        self.rids: list[str] | None = []
+        self.frames: list[str] | None = []
+        self.packed = b""
+
+    def add(self, rid_hash: int, rid: str, frame: str, expires_at: float) -> None:
+        assert self.rids is not None
+        assert self.frames is not None
+        self.hashes.append(rid_hash)
+        self.expiry.append(expires_at)
+        self.rids.append(rid)
+        self.frames.append(frame)
+        if len(self.rids) == BLOCK_ANSWERS:
+            self.packed = zlib.compress(orjson.dumps([self.rids, self.frames]), 1)
+            self.rids = self.frames = None
+
+    def find(self, rid: str, rid_hash: int, start: int) -> str | None:
+        """The answer to ``rid`` among this block's answers from index ``start``."""
+        hashes = self.hashes
+        if rid_hash not in hashes:
+            return None
+        rids, frames = self.rids, self.frames
+        if rids is None or frames is None:
+            rids, frames = orjson.loads(zlib.decompress(self.packed))
+        index = start - 1
+        while True:
+            try:
+                index = hashes.index(rid_hash, index + 1)
+            except ValueError:
+                return None
+            if rids[index] == rid:
+                return frames[index]
+
+
 class RequestLog:
     """Remembers a player's critical request ids and their answers.
 
@@ -133,13 +191,13 @@ class RequestLog:
         self._window = window
         self._max_entries = max_entries
         self._pending: set[str] = set()
-        # rid -> answer and rid -> expiry, in finish order (which is also expiry order,
-        # since every answer lives `window`). Plain dicts of strings and floats only: the
-        # garbage collector never tracks them. A log of ~144,000 answers (300 players
-        # placing for twice the grace) kept as objects in an OrderedDict made every full
-        # collection a stall of the loop (~50 ms here).
-        self._answered: dict[str, str] = {}
-        self._expiry: dict[str, float] = {}
+        # Answers in finish order, which is also expiry order (every answer lives
+        # `window`); the first `_gone` of the oldest block expired or were evicted. A
+        # list, not a deque: an idle player's empty deque was ~600 bytes, a list 56, and
+        # there are at most max_entries / BLOCK_ANSWERS blocks to shift.
+        self._blocks: list[_Block] = []
+        self._gone = 0
+        self._answered = 0
         self._evicted = 0
 
     @property
@@ -150,7 +208,7 @@ class RequestLog:
     @property
     def answered(self) -> int:
         """Answers currently remembered (expired ones may linger until the next call)."""
-        return len(self._answered)
+        return self._answered
 
     @property
     def evicted(self) -> int:
@@ -174,7 +232,7 @@ class RequestLog:
         self._prune(trio.current_time())
         if rid in self._pending:
             return Pending()
-        answer = self._answered.get(rid)
+        answer = self._find(rid)
         if answer is not None:
             return Answered(frame=answer)
         if not self._make_room():
@@ -199,14 +257,15 @@ class RequestLog:
         """
         now = trio.current_time()
         self._prune(now)
-        if rid in self._answered:
-            return
         if rid in self._pending:
             self._pending.remove(rid)
-        elif not self._make_room():
+        elif self._find(rid) is not None or not self._make_room():
             return
-        self._answered[rid] = frame
-        self._expiry[rid] = now + self._window
+        blocks = self._blocks
+        if not blocks or blocks[-1].rids is None:
+            blocks.append(_Block())
+        blocks[-1].add(hash(rid) & _HASH_MASK, rid, frame, now + self._window)
+        self._answered += 1
 
     def abandon(self, rid: str) -> None:
         """Forget a pending request that was refused before it was applied.
@@ -219,27 +278,40 @@ class RequestLog:
         """
         self._pending.discard(rid)
 
+    def _find(self, rid: str) -> str | None:
+        """The remembered answer to ``rid``, if any (newest blocks first)."""
+        if not self._answered:
+            return None
+        rid_hash = hash(rid) & _HASH_MASK
+        blocks = self._blocks
+        oldest = blocks[0]
+        for block in reversed(blocks):
+            answer = block.find(rid, rid_hash, self._gone if block is oldest else 0)
+            if answer is not None:
+                return answer
+        return None
+
     def _make_room(self) -> bool:
         """Evict the oldest answers until one more entry fits; False if none can go."""
-        while len(self._pending) + len(self._answered) >= self._max_entries:
+        while len(self._pending) + self._answered >= self._max_entries:
             if not self._answered:
                 return False
-            self._forget(next(iter(self._answered)))
+            self._forget_oldest()
             self._evicted += 1
         return True
 
     def _prune(self, now: float) -> None:
-        expired = []
-        for rid, expires_at in self._expiry.items():
-            if expires_at > now:
-                break
-            expired.append(rid)
-        for rid in expired:
-            self._forget(rid)
+        blocks = self._blocks
+        while blocks and blocks[0].expiry[self._gone] <= now:
+            self._forget_oldest()
 
-    def _forget(self, rid: str) -> None:
-        del self._answered[rid]
-        del self._expiry[rid]
+    def _forget_oldest(self) -> None:
+        self._gone += 1
+        self._answered -= 1
+        oldest = self._blocks[0]
+        if self._gone == len(oldest.expiry):
+            del self._blocks[0]
+            self._gone = 0
 
 
 async def apply_once(
