@@ -24,7 +24,11 @@ from typing import Any, TypeVar
 import pytest
 import trio
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
@@ -102,7 +106,9 @@ class Browser:
         def replaced() -> bool:
             try:
                 old.is_enabled()
-            except StaleElementReferenceException:
+            except WebDriverException:
+                # Stale, or (Chromium, mid-navigation) "Node with given id does not belong
+                # to the document": either way the old page is gone.
                 return bool(self.driver.execute_script("return document.readyState") == "complete")
             return False
 
@@ -132,6 +138,11 @@ class Browser:
                 return check()
             except (NoSuchElementException, StaleElementReferenceException):
                 return None
+            except WebDriverException as exc:
+                # Chromium's way of saying stale while a page is being replaced.
+                if "does not belong to the document" in str(exc):
+                    return None
+                raise
 
         with trio.move_on_after(within):
             while True:
