@@ -26,6 +26,10 @@ Mailbox:
     session keeps its frames for a resume. A close, once begun, ends within
     ``gateway.close_timeout``: the writer's last frame, the close frame and the client's
     answer share that deadline; a client that never answers is dropped then.
+
+Why one module of over 400 lines: the reader, the writer, the fast path from the fan-out
+and the close share the connection's few flags (writing, closing, reading stopped), whose
+order of changes is the correctness of the send path: they are kept in one place.
 """
 
 from __future__ import annotations
