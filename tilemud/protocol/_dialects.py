@@ -87,10 +87,9 @@ class Dialect:
             raise ValueError(f"no dialect for protocol version {version}")
         self.version = version
         # Newest first: version n's step turns n into n - 1.
-        self._steps = [_STEPS[n][1] for n in range(PROTOCOL_VERSION, version, -1)]
-        self._changed = frozenset().union(
-            *(_STEPS[n][0] for n in range(PROTOCOL_VERSION, version, -1))
-        )
+        chain = [_STEPS[n] for n in range(PROTOCOL_VERSION, version, -1)]
+        self._steps = [step for _, step in chain]
+        self._changed = frozenset().union(*(types for types, _ in chain))
         self._last_in: str | None = None
         self._last_out: str | None = None
 

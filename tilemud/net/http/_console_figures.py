@@ -62,7 +62,7 @@ class _Reading:
 
     at: float
     # (upper bound, cumulative count), by bound
-    buckets: tuple[tuple[float, float], ...]
+    tick_buckets: tuple[tuple[float, float], ...]
     broadcast_buckets: tuple[tuple[float, float], ...]
     actions: float
     skipped: float
@@ -114,7 +114,7 @@ def _read(families: Iterable[Metric], now: float) -> _Reading:
                 totals[sample.name] += sample.value
     return _Reading(
         at=now,
-        buckets=tuple(sorted(buckets[_TICK].items())),
+        tick_buckets=tuple(sorted(buckets[_TICK].items())),
         broadcast_buckets=tuple(sorted(buckets[_BROADCAST].items())),
         actions=totals["tilemud_actions_total"],
         skipped=totals["tilemud_ticks_skipped_total"],
@@ -128,7 +128,7 @@ def _figures(before: _Reading, now: _Reading) -> Figures:
     return Figures(
         at=now.at,
         broadcast_p95_ms=_p95_ms(before.broadcast_buckets, now.broadcast_buckets),
-        tick_p95_ms=_p95_ms(before.buckets, now.buckets),
+        tick_p95_ms=_p95_ms(before.tick_buckets, now.tick_buckets),
         actions_per_s=round((now.actions - before.actions) / elapsed, 3),
         ticks_skipped=int(now.skipped - before.skipped),
         connections=int(now.connections),
