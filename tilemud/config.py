@@ -367,6 +367,40 @@ class NpcSettings:
 
 
 @attrs.frozen(kw_only=True)
+class RedisSettings:
+    """The Redis server the nodes of a cluster share (``tilemud.cluster``, docs/operations.md).
+
+    Unset ``url``: one node, everything in process (the embedded default).
+    """
+
+    #: ``redis://host:port/db`` (``rediss://`` for TLS). Set: this node joins the cluster of
+    #: every node with the same URL and ``key_prefix``.
+    url: str | None = attrs.field(default=None, repr=False)
+    #: Every key and pub/sub channel this cluster uses starts with ``<key_prefix>:``, so that
+    #: several clusters (or test runs) can share one Redis.
+    key_prefix: str = attrs.field(default="tilemud", validator=v.min_len(1))
+    #: Seconds to wait for a connection to Redis before it counts as unavailable.
+    connect_timeout: float = attrs.field(default=2.0, validator=_positive)
+    #: Seconds one Redis command may take before it counts as unavailable.
+    command_timeout: float = attrs.field(default=2.0, validator=_positive)
+    #: Seconds a client is told to wait (``retry_after``) when a request needs Redis and
+    #: Redis is unavailable.
+    retry_after: float = attrs.field(default=5.0, validator=_positive)
+
+
+@attrs.frozen(kw_only=True)
+class ClusterSettings:
+    """This node's place in a cluster (used only when ``redis.url`` is set)."""
+
+    #: This node's name in the cluster; empty: ``<hostname>-<pid>-<random>`` at start.
+    node_id: str = ""
+    #: Seconds between two heartbeats of this node (and renewals of its arenas' leases).
+    heartbeat_interval: float = attrs.field(default=2.0, validator=_positive)
+    #: Seconds without a heartbeat after which a node (and its arenas' leases) counts as dead.
+    node_ttl: float = attrs.field(default=10.0, validator=_positive)
+
+
+@attrs.frozen(kw_only=True)
 class Settings:
     """The whole settings tree."""
 
@@ -379,6 +413,8 @@ class Settings:
     database: DatabaseSettings = DatabaseSettings()
     social: SocialSettings = SocialSettings()
     npcs: NpcSettings = NpcSettings()
+    redis: RedisSettings = RedisSettings()
+    cluster: ClusterSettings = ClusterSettings()
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -391,6 +427,8 @@ _SECTIONS: dict[str, type[Any]] = {
     "database": DatabaseSettings,
     "social": SocialSettings,
     "npcs": NpcSettings,
+    "redis": RedisSettings,
+    "cluster": ClusterSettings,
 }
 
 _T = TypeVar("_T")
