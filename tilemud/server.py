@@ -7,6 +7,7 @@ As built today (docs/architecture.md keeps the picture)::
     root (rest_for_one: a child restarts with everything started after it)
     ├── storage   the one owner of the database: requests, write-behind (durable only)
     ├── cluster   the link to the cluster's Redis (only when ``redis.url`` is set)
+    ├── bus       the cluster's pub/sub: messages to every node (only with ``cluster``)
     ├── world (one_for_one)
     │   ├── play (rest_for_one)
     │   │   ├── arenas     dynamic: one arena actor per battle or epic arena
@@ -45,8 +46,9 @@ through it). Sessions get the chat, guild and party request routes and listeners
 the session room imports none of them. One :class:`~tilemud.actors.elasticity.NpcAllowance`
 is built here too: the elasticity supervisor (a child of the world) moves it, and every
 arena reads it through the NPC policy the directory hands each arena. With ``redis.url``
-set, one :class:`~tilemud.cluster.ClusterLink` joins the tree right after storage; the parts
-that act across nodes are handed it and ask it for the open link when they act.
+set, one :class:`~tilemud.cluster.ClusterLink` joins the tree right after storage, then the
+:class:`~tilemud.cluster.ClusterBus`; the parts that act across nodes are handed them and
+ask the link for the open connection when they act.
 
 Why one module of over 400 lines: it is the composition root, the one place that knows
 every room; splitting the wiring would hide the order the tree is built in.
@@ -71,6 +73,7 @@ from tilemud.actors.moderation import BanAdmission, Moderation, MuteGate, Report
 from tilemud.actors.parties import Parties, PartyRequests
 from tilemud.actors.session import PresenceRegistry, SessionServices
 from tilemud.auth import TokenAuthority
+from tilemud.cluster.bus import ClusterBus
 from tilemud.cluster.link import ClusterLink
 from tilemud.cluster.ratelimit import InProcessRateLimiter
 from tilemud.config import Settings, WorldSettings
@@ -148,8 +151,12 @@ class TilemudServer:
         storage = None if self.storage is None else self.storage.client
         #: The cluster's Redis when ``redis.url`` is set; None: this node runs alone.
         self.cluster: ClusterLink | None = None
+        #: Messages to every node of the cluster (rooms register their topics before the
+        #: tree starts); None when this node runs alone.
+        self.bus: ClusterBus | None = None
         if settings.redis.url is not None:
             self.cluster = ClusterLink(settings.redis, settings.cluster)
+            self.bus = ClusterBus(self.cluster)
         npcs = settings.npcs
         # The elasticity supervisor alone moves the allowance; every arena reads it.
         allowance = NpcAllowance(step_percent=npcs.step_percent)
@@ -323,9 +330,12 @@ class TilemudServer:
             ),
             ChildSpec(id="http", run=self._run_http, shutdown=grace),
         ]
-        if self.cluster is not None:
-            # Before the world: arenas, chat and presence of a cluster act through it.
-            children.insert(0, ChildSpec(id="cluster", run=self.cluster.run, shutdown=2.0))
+        if self.cluster is not None and self.bus is not None:
+            # Before the world: arenas, chat and presence of a cluster act through them.
+            children[0:0] = [
+                ChildSpec(id="cluster", run=self.cluster.run, shutdown=2.0),
+                ChildSpec(id="bus", run=self.bus.run, shutdown=2.0),
+            ]
         if self.storage is not None:
             # The final flush may take a while on a slow database; the stop waits for it.
             children.insert(0, ChildSpec(id="storage", run=self._run_storage, shutdown=30.0))

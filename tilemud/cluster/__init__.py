@@ -1,5 +1,6 @@
 """In-process and Redis implementations of presence, directory, pub/sub, rate limits."""
 
+from tilemud.cluster.bus import ClusterBus as ClusterBus
 from tilemud.cluster.link import ClusterLink as ClusterLink
 from tilemud.cluster.link import ClusterUnavailable as ClusterUnavailable
 from tilemud.cluster.link import RedisLink as RedisLink

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 #: What coredis (and the sockets under it) raise when Redis cannot be reached or answer.
-_UNREACHABLE: tuple[type[BaseException], ...] = (
+UNREACHABLE: tuple[type[BaseException], ...] = (
     coredis.exceptions.ConnectionError,
     TimeoutError,
     coredis.exceptions.BusyLoadingError,
@@ -117,7 +117,7 @@ class RedisLink:
             raise ClusterUnavailable(
                 "Redis did not answer in time", retry_after=self.retry_after
             ) from None
-        except _UNREACHABLE as exc:
+        except UNREACHABLE as exc:
             self._went_down(f"{type(exc).__name__}: {exc}")
             raise ClusterUnavailable(
                 f"Redis is unavailable: {exc}", retry_after=self.retry_after
