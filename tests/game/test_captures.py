@@ -212,3 +212,18 @@ def test_a_round_s_result_names_its_winners() -> None:
     assert cleared == ArenaState(board=Board(6, 6), tick=30)
     assert PLAYERS
     assert SEED
+
+
+def test_a_player_who_loses_every_tile_in_one_tick_leaves_the_scores_once() -> None:
+    # bob's two lone tiles are each surrounded by ann: both taken in the same tick. His
+    # score entry goes once both captures are counted (it used to go at the first one,
+    # and the second capture then found no entry: a KeyError that stopped the tick).
+    state = _board(".a.... aba... .a.... ....a. ...aba ....a.")
+    after, outcome = step(state, _RULES, place("ann", 1, 1), place("ann", 4, 4))
+    assert [r.outcome for r in outcome.results] == ["accepted", "accepted"]
+    assert sorted((c.x, c.y, c.previous) for c in outcome.captures) == [
+        (1, 1, "bob"),
+        (4, 4, "bob"),
+    ]
+    assert "bob" not in after.scores
+    assert after.scores == score_board(after.board, _RULES)

@@ -293,6 +293,7 @@ def _advance(
     captures: list[Capture] = []
     if placed:
         new_scores = dict(scores)
+        losers: set[str] = set()
         for item in placed:
             owner = item.tile.owner
             new_scores[owner] = new_scores.get(owner, 0) + rules.tile_score(item.tile.kind)
@@ -301,8 +302,13 @@ def _advance(
                 loser = previous.owner
                 captures.append(Capture(x=item.x, y=item.y, previous=loser))
                 new_scores[loser] -= rules.tile_score(previous.kind)
-                if not board.tiles_held(loser):
-                    del new_scores[loser]  # score maps list tile holders only
+                losers.add(loser)
+        # Score maps list tile holders only. Judged once every capture of the tick is
+        # counted: a player can lose several tiles in one tick (removing them at the first
+        # capture that leaves the final board without their tiles broke the next one).
+        for loser in losers:
+            if not board.tiles_held(loser):
+                del new_scores[loser]
         scores = MappingProxyType(new_scores)
     # An entry matters while it can still block a later tick: last + cooldown > tick + 1.
     if placed or last_placed:
