@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 import trio
@@ -33,7 +33,7 @@ _INTERNAL_FRAME = encode_server(
 
 async def serve_contained(
     websocket: WebSocket,
-    work: Callable[[], Awaitable[None]],
+    work: Awaitable[None],
     *,
     close_timeout: float,
     log_extra: dict[str, Any],
@@ -42,7 +42,9 @@ async def serve_contained(
 
     Args:
         websocket: the connection ``work`` serves; closed with 1011 if ``work`` fails.
-        work: everything the connection does after its WebSocket upgrade.
+        work: everything the connection does after its WebSocket upgrade, not awaited
+            yet (a coroutine rather than a function that makes one: one object less held
+            for each connection's whole life).
         close_timeout: how long the 1011 close may wait for the client's close handshake.
         log_extra: the fields the failure is logged with; ``work`` may add to it (the
             player's id once the handshake named them).
@@ -52,7 +54,7 @@ async def serve_contained(
     """
     failed = False
     try:
-        await work()
+        await work
     except* ConnectionClosed:
         # The client went away while the work was writing to it: not a bug.
         log.debug("connection closed under its work", extra=log_extra)

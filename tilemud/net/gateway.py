@@ -39,6 +39,7 @@ from tilemud.actors.session import (
     CloseRequest,
     Connection,
     PresenceRegistry,
+    SessionIdentity,
     SessionKeeper,
     SessionServices,
 )
@@ -253,7 +254,7 @@ class Gateway:
         extra: dict[str, Any] = {}
         await serve_contained(
             websocket,
-            lambda: self._greet_and_serve(websocket, opened_at, hello_deadline, extra),
+            self._serve_player(websocket, opened_at, hello_deadline, extra),
             close_timeout=self._settings.close_timeout,
             log_extra=extra,
         )
@@ -262,13 +263,59 @@ class Gateway:
         full = TilemudError("the server is full; try again later", code=ErrorCode.SERVER_FULL)
         return HandshakeRefused(full, retry_after=self._settings.full_retry_after)
 
-    async def _greet_and_serve(
+    async def _serve_player(
         self,
         websocket: WebSocket,
         opened_at: float,
         hello_deadline: float,
         extra: dict[str, Any],
     ) -> None:
+        """The greeting, then the session: one coroutine for the connection's whole life.
+
+        What only the greeting needs (the hello, the tokens, the welcome) lives in the
+        frames of calls that have returned: an idle player's connection holds only what
+        it serves with (memory per player, docs/performance.md).
+        """
+        greeting = await self._greet(websocket, hello_deadline)
+        if greeting is None:
+            return
+        table = self.sessions
+        session, resumed = await table.claim(greeting.identity)
+        session.speak(greeting.version)
+        assert self._handlers is not None
+        connection = Connection(
+            websocket,
+            session,
+            self._settings,
+            meter=self._meter,
+            opened_at=opened_at,
+            writers=self._handlers,
+        )
+        extra.update(player_id=session.identity.player_id, session_id=session.identity.session_id)
+        log.info("connection opened", extra={**extra, "resumed": resumed})
+        table.attached(connection)
+        self._live.add(connection)
+        try:
+            close = await connection.run(
+                self._welcome(greeting, session.identity, resumed), greeting.last_seq
+            )
+        finally:
+            self._live.discard(connection)
+            self._frames_sent_before += connection.frames_sent
+            table.released(connection)
+            self._note_if_all_closed()
+        log.info(
+            "connection closed",
+            extra={
+                **extra,
+                "close_code": None if close is None else close.code,
+                "dropped": connection.dropped,
+            },
+        )
+
+    async def _greet(self, websocket: WebSocket, hello_deadline: float) -> Greeting | None:
+        """The client's hello, checked and admitted; None when the connection was refused
+        (and closed) instead."""
         outcome: Greeting | HandshakeRefused | ConnectionClosed | None = None
         with trio.CancelScope() as greeting:
             self._greeting.add(greeting)
@@ -291,52 +338,24 @@ class Gateway:
             # The client left or broke the protocol: echo its close, or send the wire's.
             await websocket.close(CloseCode.NORMAL, "")
         else:
-            await self._serve_session(websocket, outcome, opened_at, extra)
+            return outcome
+        return None
 
-    async def _serve_session(
-        self,
-        websocket: WebSocket,
-        greeting: Greeting,
-        opened_at: float,
-        extra: dict[str, Any],
-    ) -> None:
-        table = self.sessions
-        session, resumed = await table.claim(greeting.identity)
-        session.speak(greeting.version)
-        identity = session.identity
-        connection = Connection(
-            websocket, session, self._settings, meter=self._meter, opened_at=opened_at
-        )
-        welcome = Welcome(
-            v=greeting.version,
-            player_id=identity.player_id,
-            session_id=identity.session_id,
-            resume_token=self._tokens.mint_resume(
-                player_id=identity.player_id, session_id=identity.session_id
-            ),
-            resumed=resumed,
-            server_time=time.time(),
-            max_frame_bytes=self._settings.max_frame_bytes,
-            resume_grace=self._settings.reconnect_grace,
-        )
-        extra.update(player_id=identity.player_id, session_id=identity.session_id)
-        log.info("connection opened", extra={**extra, "resumed": resumed})
-        table.attached(connection)
-        self._live.add(connection)
-        try:
-            close = await connection.run(encode_server(welcome), greeting.last_seq)
-        finally:
-            self._live.discard(connection)
-            self._frames_sent_before += connection.frames_sent
-            table.released(connection)
-            self._note_if_all_closed()
-        log.info(
-            "connection closed",
-            extra={
-                **extra,
-                "close_code": None if close is None else close.code,
-                "dropped": connection.dropped,
-            },
+    def _welcome(self, greeting: Greeting, identity: SessionIdentity, resumed: bool) -> str:
+        """The encoded ``welcome`` (its resume token minted now, held by nobody after)."""
+        return encode_server(
+            Welcome(
+                v=greeting.version,
+                player_id=identity.player_id,
+                session_id=identity.session_id,
+                resume_token=self._tokens.mint_resume(
+                    player_id=identity.player_id, session_id=identity.session_id
+                ),
+                resumed=resumed,
+                server_time=time.time(),
+                max_frame_bytes=self._settings.max_frame_bytes,
+                resume_grace=self._settings.reconnect_grace,
+            )
         )
 
     async def _refuse(self, websocket: WebSocket, refused: HandshakeRefused) -> None:
