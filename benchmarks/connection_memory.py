@@ -23,6 +23,8 @@ import argparse
 import base64
 import gc
 import os
+import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -53,6 +55,7 @@ SECRET: Final = "connection-memory-benchmark-secret-0123456789"
 CONNECT_WITHIN: Final = 120.0
 #: Seconds after the last welcome before the second snapshot (writes settle).
 SETTLE: Final = 1.0
+_SEQ: Final = re.compile(rb'"seq":(\d+)')
 
 
 @attrs.frozen
@@ -115,24 +118,74 @@ async def _one_client(port: int, path: str, token: str) -> trio.SocketStream:
     return stream
 
 
+@attrs.define
+class _Client:
+    """One player of the clients' process: its socket and the last seq it read."""
+
+    stream: trio.SocketStream
+    last_seq: int = 0
+
+    async def read_forever(self) -> None:
+        while data := await self.stream.receive_some(65536):
+            found = _SEQ.findall(data)
+            if found:
+                self.last_seq = max(self.last_seq, int(found[-1]))
+
+
+async def _play(clients: list[_Client], seconds: float) -> None:
+    """Join an arena, then place a tile at a random cell twice a second (most are refused
+    as not adjacent; every answer is remembered all the same) and ack what was read."""
+    rng = random.Random(7)
+    join = {"type": "join", "rid": "j", "mode": "arena", "region": "eu"}
+    for client in clients:
+        await client.stream.send_all(_masked_text(orjson.dumps(join)))
+    await trio.sleep(2)
+    rid = 0
+    end = trio.current_time() + seconds
+    while trio.current_time() < end:
+        started = trio.current_time()
+        for client in clients:
+            rid += 1
+            place = {
+                "type": "place",
+                "rid": f"r{rid}",
+                "x": rng.randrange(256),
+                "y": rng.randrange(256),
+                "kind": "stone",
+            }
+            data = _masked_text(orjson.dumps(place))
+            if client.last_seq:
+                data += _masked_text(orjson.dumps({"type": "ack", "seq": client.last_seq}))
+            await client.stream.send_all(data)
+        await trio.sleep_until(started + 0.5)
+
+
 async def _run_clients(port: int, path: str, first: int, count: int) -> None:
-    """Connect ``count`` players, say "ready" on stdout, then hold them until stdin ends."""
+    """Connect ``count`` players, say "ready" on stdout, then follow stdin's commands
+    ("play <seconds>": join and place, then say "played") until it ends."""
     tokens = TokenAuthority(AuthSettings(secret=SECRET))
-    streams: list[trio.SocketStream] = []
+    clients: list[_Client] = []
     limiter = trio.CapacityLimiter(50)
 
     async def connect(n: int) -> None:
         async with limiter:
             token = tokens.mint_access(player_id=f"p_conn_{n}", name=f"c{n}")
-            streams.append(await _one_client(port, path, token))
+            clients.append(_Client(await _one_client(port, path, token)))
 
     async with trio.open_nursery() as nursery:
         for n in range(first, first + count):
             nursery.start_soon(connect, n)
     print("ready", flush=True)
-    await trio.to_thread.run_sync(sys.stdin.read)
-    for stream in streams:
-        await trio.aclose_forcefully(stream)
+    async with trio.open_nursery() as nursery:
+        for client in clients:
+            nursery.start_soon(client.read_forever)
+        while command := await trio.to_thread.run_sync(sys.stdin.readline):
+            if command.startswith("play "):
+                await _play(clients, float(command.split()[1]))
+                print("played", flush=True)
+        nursery.cancel_scope.cancel()
+    for client in clients:
+        await trio.aclose_forcefully(client.stream)
 
 
 # -- the server's process ------------------------------------------------------------
@@ -151,6 +204,18 @@ def _settings(data_dir: Path, clients: int) -> Settings:
     )
 
 
+async def _said(child: trio.Process) -> bytes:
+    """The child's next line on stdout."""
+    assert child.stdout is not None
+    said = b""
+    while not said.endswith(b"\n"):
+        chunk = await child.stdout.receive_some(1)
+        if not chunk:
+            break
+        said += chunk
+    return said.strip()
+
+
 async def _clients(port: int, path: str, first: int, count: int) -> trio.Process:
     """Start a child process holding ``count`` idle players; return once all are welcomed."""
     child = await trio.lowlevel.open_process(
@@ -164,14 +229,8 @@ async def _clients(port: int, path: str, first: int, count: int) -> trio.Process
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
     )
-    assert child.stdout is not None
-    said = b""
-    while b"\n" not in said:
-        chunk = await child.stdout.receive_some()
-        if not chunk:
-            break
-        said += chunk
-    if said.strip() != b"ready":
+    said = await _said(child)
+    if said != b"ready":
         child.kill()
         raise RuntimeError(f"the clients' process failed (said {said!r})")
     return child
@@ -190,11 +249,19 @@ async def _end(child: trio.Process) -> None:
 
 
 async def measure(
-    clients: int, *, warm: int = 50, top: int = 20, by_caller: bool = False
+    clients: int,
+    *,
+    warm: int = 50,
+    top: int = 20,
+    by_caller: bool = False,
+    active_seconds: float = 0.0,
 ) -> ConnectionMemory:
     """Measure ``clients`` idle connections against a server run in this process.
 
-    Bounded by :data:`CONNECT_WITHIN`; both children are ended whatever happens.
+    With ``active_seconds``, what the same players add while they play that long instead
+    (the first snapshot taken once they are idle, the second after their play).
+    Bounded by :data:`CONNECT_WITHIN` (plus the play); both children are ended whatever
+    happens.
     ``by_caller`` groups the allocations by the innermost line of tilemud's own code in
     their stacks (what in tilemud caused them) instead of the line that allocated.
     """
@@ -203,7 +270,7 @@ async def measure(
         server = TilemudServer(_settings(Path(tmp), warm + clients))
         tracemalloc.start(_CALLER_FRAMES if by_caller else 1)
         try:
-            with trio.fail_after(CONNECT_WITHIN):
+            with trio.fail_after(CONNECT_WITHIN + active_seconds * 2):
                 async with trio.open_nursery() as nursery:
                     addresses = await nursery.start(server.run)
                     port, path = addresses.ws_port, addresses.ws_path
@@ -216,6 +283,9 @@ async def measure(
                         await trio.sleep(SETTLE)
                         gc.collect()
                         after = tracemalloc.take_snapshot()
+                        if active_seconds:
+                            before = after
+                            after = await _after_play(children[-1], active_seconds)
                     finally:
                         for child in children:
                             await _end(child)
@@ -251,6 +321,17 @@ async def measure(
         blocks_per_connection=blocks / clients,
         sites=sites,
     )
+
+
+async def _after_play(child: trio.Process, seconds: float) -> tracemalloc.Snapshot:
+    assert child.stdin is not None
+    await child.stdin.send_all(f"play {seconds}\n".encode())
+    said = await _said(child)
+    if said != b"played":
+        raise RuntimeError(f"the clients' process failed (said {said!r})")
+    await trio.sleep(SETTLE)
+    gc.collect()
+    return tracemalloc.take_snapshot()
 
 
 #: Frames kept per allocation when grouping by tilemud's line (enough to reach it).
@@ -289,6 +370,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="group by the innermost line of tilemud's code that led to each allocation",
     )
+    parser.add_argument(
+        "--active-seconds",
+        type=float,
+        default=0.0,
+        help="measure what the players add while they join and place twice a second",
+    )
     parser.add_argument("--as-clients", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.as_clients:
@@ -298,10 +385,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not 1 <= args.clients <= 5000:
         parser.error("--clients is 1..5000")
     result = trio.run(
-        lambda: measure(args.clients, warm=args.warm, top=args.top, by_caller=args.by_caller)
+        lambda: measure(
+            args.clients,
+            warm=args.warm,
+            top=args.top,
+            by_caller=args.by_caller,
+            active_seconds=args.active_seconds,
+        )
     )
     print(
-        f"{result.clients} idle connections: {result.bytes_per_connection:,.0f} bytes "
+        f"{result.clients} {'active' if args.active_seconds else 'idle'} connections: "
+        f"{result.bytes_per_connection:,.0f} bytes "
         f"({result.blocks_per_connection:.1f} blocks) per connection"
     )
     for site in result.sites:
