@@ -226,16 +226,28 @@ class Gateway:
         """One socket's whole life, counted until it is closed."""
         try:
             if self._connections <= self._settings.max_connections + _REFUSING_AT_ONCE:
-                await self._serve_stream(stream, address)
+                opened_at = trio.current_time()
+                hello_deadline = opened_at + self._settings.hello_timeout
+                websocket = await self._open(stream, address, hello_deadline)
+                if websocket is not None:
+                    extra: dict[str, Any] = {}
+                    await serve_contained(
+                        websocket,
+                        self._serve_player(websocket, opened_at, hello_deadline, extra),
+                        close_timeout=self._settings.close_timeout,
+                        log_extra=extra,
+                    )
         except (trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError, OSError):
             pass  # the client broke the connection (or its TLS) first
         finally:
             await trio.aclose_forcefully(stream)
             self._connections -= 1
 
-    async def _serve_stream(self, transport: trio.abc.Stream, address: str | None) -> None:
-        opened_at = trio.current_time()
-        hello_deadline = opened_at + self._settings.hello_timeout
+    async def _open(
+        self, transport: trio.abc.Stream, address: str | None, hello_deadline: float
+    ) -> WebSocket | None:
+        """The TLS handshake and the WebSocket upgrade; None when the connection was
+        refused (the socket is closed by the caller)."""
         websocket: WebSocket | None = None
         with trio.move_on_at(hello_deadline):
             stream = transport
@@ -244,20 +256,14 @@ class Gateway:
                 await stream.do_handshake()
             websocket = await self._doorway.open(stream, address)
         if websocket is None:
-            return  # refused, or no upgrade in time: the socket is closed by the caller
+            return None  # refused, or no upgrade in time
         if self._connections > self._settings.max_connections:
             await self._refuse(websocket, self._server_full())
-            return
+            return None
         if self._stopping:
             await websocket.close(CloseCode.GOING_AWAY, ErrorCode.SHUTTING_DOWN)
-            return
-        extra: dict[str, Any] = {}
-        await serve_contained(
-            websocket,
-            self._serve_player(websocket, opened_at, hello_deadline, extra),
-            close_timeout=self._settings.close_timeout,
-            log_extra=extra,
-        )
+            return None
+        return websocket
 
     def _server_full(self) -> HandshakeRefused:
         full = TilemudError("the server is full; try again later", code=ErrorCode.SERVER_FULL)

@@ -250,7 +250,8 @@ class Connection:
         return None if close.code == CLIENT_LEFT else close
 
     async def _read(self) -> None:
-        """Read and handle the player's frames until a close is requested.
+        """Read and handle the player's frames until the client leaves or no more may be
+        read, then wait for the close request.
 
         The reader runs in the connection's own (the gateway's) task: one task per
         player. A graceful stop (stop_reading) ends the reading but not the connection:
@@ -262,7 +263,23 @@ class Connection:
             self._reading = reading
             if self._close is not None:
                 reading.cancel()
-            late = await self._read_player_frames(reading)
+            # (Here rather than in a method of its own: one coroutine less per player.)
+            while not self._reading_stopped:
+                self._waiting_for_frame = True
+                try:
+                    frame = await self._websocket.receive()
+                except ConnectionClosed as closed:
+                    if closed.local:  # the wire closes: a broken frame, too big, a flood
+                        self.request_close(closed.code, closed.reason)
+                    break
+                finally:
+                    self._waiting_for_frame = False
+                if reading.cancel_called:
+                    late = frame  # stop_reading came as it arrived: handled out of the scope
+                    break
+                if not await self._handle_frame(frame):
+                    break
+                del frame  # not held while the next one is awaited
         if self._close is None and late is not None:
             # stop_reading came as a frame arrived: the frame read is handled all the same.
             with trio.CancelScope() as reading:
@@ -312,25 +329,6 @@ class Connection:
             )
             self.request_close(CloseCode.SLOW_CLIENT, ErrorCode.SLOW_CLIENT)
         return self._close is not None and self._close.code == CloseCode.SLOW_CLIENT
-
-    async def _read_player_frames(self, reading: trio.CancelScope) -> str | bytes | Refused | None:
-        """Read and handle frames until the client leaves or no more may be read; the
-        frame that arrived as ``reading`` was cancelled, if any, is returned."""
-        while not self._reading_stopped:
-            self._waiting_for_frame = True
-            try:
-                frame = await self._websocket.receive()
-            except ConnectionClosed as closed:
-                if closed.local:  # the wire layer closes: a broken frame, too big, a flood
-                    self.request_close(closed.code, closed.reason)
-                return None
-            finally:
-                self._waiting_for_frame = False
-            if reading.cancel_called:
-                return frame  # stop_reading came as it arrived: handled out of the scope
-            if not await self._handle_frame(frame):
-                return None
-        return None
 
     async def _handle_frame(self, frame: str | bytes | Refused) -> bool:
         """Answer one frame of the player's; False when no more may be read."""
