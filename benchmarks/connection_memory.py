@@ -35,6 +35,7 @@ from typing import Final
 
 import attrs
 import orjson
+import psutil
 import trio
 
 from tilemud.auth import TokenAuthority
@@ -75,6 +76,9 @@ class ConnectionMemory:
     bytes_per_connection: float
     blocks_per_connection: float
     sites: list[Site]
+    #: This process's RSS growth between the two snapshots, per connection (tracemalloc's
+    #: own bookkeeping included: a rough figure beside the exact one above).
+    rss_bytes_per_connection: float
 
 
 # -- the clients' process ------------------------------------------------------------
@@ -191,14 +195,14 @@ async def _run_clients(port: int, path: str, first: int, count: int) -> None:
 # -- the server's process ------------------------------------------------------------
 
 
-def _settings(data_dir: Path, clients: int) -> Settings:
+def _settings(data_dir: Path, clients: int, *, durable: bool = False) -> Settings:
     return Settings(
         server=ServerSettings(ws_port=0, http_port=0, data_dir=data_dir, shutdown_grace=5.0),
         auth=AuthSettings(secret=SECRET),
         gateway=GatewaySettings(
             connect_attempts=clients * 2 + 100, max_connections=clients * 2 + 100
         ),
-        database=DatabaseSettings(durable=False),
+        database=DatabaseSettings(durable=durable),
         limits=LimitSettings(guest_logins=0),
         npcs=NpcSettings(enabled=False),
     )
@@ -255,19 +259,22 @@ async def measure(
     top: int = 20,
     by_caller: bool = False,
     active_seconds: float = 0.0,
+    durable: bool = False,
 ) -> ConnectionMemory:
     """Measure ``clients`` idle connections against a server run in this process.
 
     With ``active_seconds``, what the same players add while they play that long instead
     (the first snapshot taken once they are idle, the second after their play).
     Bounded by :data:`CONNECT_WITHIN` (plus the play); both children are ended whatever
-    happens.
+    happens. ``durable`` runs the server with its SQLite database (default: none, so that
+    only the connections' own state is measured).
     ``by_caller`` groups the allocations by the innermost line of tilemud's own code in
     their stacks (what in tilemud caused them) instead of the line that allocated.
     """
     children: list[trio.Process] = []
     with tempfile.TemporaryDirectory(prefix="tilemud-connmem-") as tmp:
-        server = TilemudServer(_settings(Path(tmp), warm + clients))
+        server = TilemudServer(_settings(Path(tmp), warm + clients, durable=durable))
+        process = psutil.Process()
         tracemalloc.start(_CALLER_FRAMES if by_caller else 1)
         try:
             with trio.fail_after(CONNECT_WITHIN + active_seconds * 2):
@@ -279,13 +286,16 @@ async def measure(
                         await trio.sleep(SETTLE)
                         gc.collect()
                         before = tracemalloc.take_snapshot()
+                        rss_before = process.memory_info().rss
                         children.append(await _clients(port, path, warm, clients))
                         await trio.sleep(SETTLE)
                         gc.collect()
                         after = tracemalloc.take_snapshot()
                         if active_seconds:
                             before = after
+                            rss_before = process.memory_info().rss
                             after = await _after_play(children[-1], active_seconds)
+                        rss_after = process.memory_info().rss
                     finally:
                         for child in children:
                             await _end(child)
@@ -320,6 +330,7 @@ async def measure(
         bytes_per_connection=total / clients,
         blocks_per_connection=blocks / clients,
         sites=sites,
+        rss_bytes_per_connection=(rss_after - rss_before) / clients,
     )
 
 
@@ -376,6 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=0.0,
         help="measure what the players add while they join and place twice a second",
     )
+    parser.add_argument("--durable", action="store_true", help="with the SQLite database")
     parser.add_argument("--as-clients", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.as_clients:
@@ -391,12 +403,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             top=args.top,
             by_caller=args.by_caller,
             active_seconds=args.active_seconds,
+            durable=args.durable,
         )
     )
     print(
         f"{result.clients} {'active' if args.active_seconds else 'idle'} connections: "
         f"{result.bytes_per_connection:,.0f} bytes "
-        f"({result.blocks_per_connection:.1f} blocks) per connection"
+        f"({result.blocks_per_connection:.1f} blocks) per connection; RSS "
+        f"{result.rss_bytes_per_connection:,.0f} bytes per connection"
     )
     for site in result.sites:
         print(
