@@ -206,6 +206,11 @@ class Connection:
     async def run(self, welcome: str, last_seq: int | None) -> CloseRequest | None:
         """Serve the player until the connection ends or a close is requested.
 
+        The reader runs here, in the connection's own (the gateway's) task: one task per
+        player, and no coroutine of its own (memory per idle player). It reads and handles
+        the player's frames until the client leaves or no more may be read; after a
+        graceful stop (stop_reading) it waits for the close request.
+
         Args:
             welcome: the encoded ``welcome``; always the first frame written.
             last_seq: the last stream seq the client saw (from its ``hello``), if any.
@@ -222,20 +227,66 @@ class Connection:
         self._serving = True
         try:
             await self.session.attach(self._outbox, self, last_seq)
-            try:
-                await self._read()
-                # One deadline for the whole close, from the moment it began.
-                deadline = trio.current_time() + self._settings.close_timeout
-                await self._stop_writer(deadline)
-            finally:
-                self.session.detach()
+        except BaseException:
+            self._stop_serving()
+            raise
+        try:
+            self._wake_writer()  # whatever was queued before (the welcome, a resume)
+            late: str | bytes | Refused | None = None
+            with trio.CancelScope() as reading:
+                self._reading = reading
+                if self._close is not None:
+                    reading.cancel()
+                while not self._reading_stopped:
+                    self._waiting_for_frame = True
+                    try:
+                        frame = await self._websocket.receive()
+                    except ConnectionClosed as closed:
+                        if closed.local:  # the wire closes: a broken frame, too big, a flood
+                            self.request_close(closed.code, closed.reason)
+                        break
+                    finally:
+                        self._waiting_for_frame = False
+                    if reading.cancel_called:
+                        late = frame  # stop_reading came as it arrived: handled below
+                        break
+                    if not await self._handle_frame(frame):
+                        break
+                    del frame  # not held while the next one is awaited
+            await self._after_reading(late)
+            # One deadline for the whole close, from the moment it began.
+            deadline = trio.current_time() + self._settings.close_timeout
+            await self._stop_writer(deadline)
         finally:
-            self._serving = False
-            self._outbox.close()
-            if self._writer is not None:  # cancelled from outside: the writer goes too
-                self._writer.cancel()
+            self.session.detach()
+            self._stop_serving()
         if self._writer_failed is not None:
             raise self._writer_failed
+        return await self._finish_close(deadline)
+
+    async def _after_reading(self, late: str | bytes | Refused | None) -> None:
+        """Once no more frames are read: the frame that arrived as stop_reading came is
+        handled all the same; then, after a graceful stop, wait for the close request."""
+        if self._close is None and late is not None:
+            with trio.CancelScope() as reading:
+                self._reading = reading
+                await self._handle_frame(late)
+        if self._close is None and not self._reading_stopped:
+            self.request_close(CLIENT_LEFT, "client left")
+        if self._close is None:  # a graceful stop: until the close is requested
+            with trio.CancelScope() as waiting:
+                self._reading = waiting
+                await trio.sleep_forever()
+        self._reading = None
+
+    def _stop_serving(self) -> None:
+        self._serving = False
+        self._outbox.close()
+        if self._writer is not None:  # cancelled from outside: the writer goes too
+            self._writer.cancel()
+
+    async def _finish_close(self, deadline: float) -> CloseRequest | None:
+        """The farewell frame, if any, and the closing handshake, by ``deadline``."""
         close = self._close
         assert close is not None
         with trio.CancelScope(shield=True):
@@ -248,50 +299,6 @@ class Connection:
                     await self._websocket.send_text(close.farewell)
             await self._websocket.close(close.code, close.reason, deadline=deadline)
         return None if close.code == CLIENT_LEFT else close
-
-    async def _read(self) -> None:
-        """Read and handle the player's frames until the client leaves or no more may be
-        read, then wait for the close request.
-
-        The reader runs in the connection's own (the gateway's) task: one task per
-        player. A graceful stop (stop_reading) ends the reading but not the connection:
-        it then waits here for the close request.
-        """
-        self._wake_writer()  # whatever was queued before (the welcome, a resume)
-        late: str | bytes | Refused | None = None
-        with trio.CancelScope() as reading:
-            self._reading = reading
-            if self._close is not None:
-                reading.cancel()
-            # (Here rather than in a method of its own: one coroutine less per player.)
-            while not self._reading_stopped:
-                self._waiting_for_frame = True
-                try:
-                    frame = await self._websocket.receive()
-                except ConnectionClosed as closed:
-                    if closed.local:  # the wire closes: a broken frame, too big, a flood
-                        self.request_close(closed.code, closed.reason)
-                    break
-                finally:
-                    self._waiting_for_frame = False
-                if reading.cancel_called:
-                    late = frame  # stop_reading came as it arrived: handled out of the scope
-                    break
-                if not await self._handle_frame(frame):
-                    break
-                del frame  # not held while the next one is awaited
-        if self._close is None and late is not None:
-            # stop_reading came as a frame arrived: the frame read is handled all the same.
-            with trio.CancelScope() as reading:
-                self._reading = reading
-                await self._handle_frame(late)
-        if self._close is None and not self._reading_stopped:
-            self.request_close(CLIENT_LEFT, "client left")
-        if self._close is None:  # a graceful stop: until the close is requested
-            with trio.CancelScope() as waiting:
-                self._reading = waiting
-                await trio.sleep_forever()
-        self._reading = None
 
     async def _stop_writer(self, deadline: float) -> None:
         """Let the writer finish the frame it is in, then stop it (cancelled at ``deadline``).
