@@ -111,12 +111,7 @@ class FrameSplitter:
             if len(buffer) < end:
                 return None
             payload = unmask(bytes(buffer[offset:end]), bytes(buffer[offset - 4 : offset]))
-            if end == len(buffer):
-                # All read: a fresh buffer, since a bytearray keeps the size it once had
-                # (~4.5 KB per active player; memory per player, issue 13).
-                self._buffer = bytearray()
-            else:
-                del buffer[:end]
+            del buffer[:end]
             return PLAIN_TEXT, payload
         # Any other frame: wsproto reads it (and fails the connection if it is broken).
         opcode = first & 0x0F
