@@ -159,8 +159,8 @@ def test_unmask_is_its_own_inverse() -> None:
 
 def test_a_splitter_does_not_keep_the_size_of_a_big_read() -> None:
     """A 16 KiB read behind a backlog, its last frame cut: once its whole frames are
-    taken, the splitter holds the cut frame's few bytes, not a 16 KiB buffer (issue 13:
-    ~16 KB per active player)."""
+    taken, the splitter holds the cut frame's few bytes, not a 16 KiB buffer (memory per
+    active player, issue 13; a bytearray gives its room back once most of it is cut)."""
     payload = b'{"type":"place","rid":"r1","x":1,"y":2,"kind":"stone"}'
     frame = client_frame(TEXT, payload)
     big_read = (frame * (16 * 1024 // len(frame) + 1))[: 16 * 1024]
