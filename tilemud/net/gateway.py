@@ -48,7 +48,7 @@ from tilemud.config import GatewaySettings, ServerSettings
 from tilemud.errors import TilemudError
 from tilemud.metrics import ConnectionMeter, GatewayLoad
 from tilemud.net.accept import accept_connections
-from tilemud.net.containment import serve_contained
+from tilemud.net.containment import close_after_bug
 from tilemud.net.doorway import Doorway
 from tilemud.net.drain import drain_connections
 from tilemud.net.handshake import Greeting, HandshakeRefused, check_admission, receive_hello
@@ -230,13 +230,22 @@ class Gateway:
                 hello_deadline = opened_at + self._settings.hello_timeout
                 websocket = await self._open(stream, address, hello_deadline)
                 if websocket is not None:
+                    # Contained here, in the socket's own task (no coroutine around the
+                    # work, held by every idle player): a bug closes only this
+                    # connection, with 1011. Cancellation is never contained.
                     extra: dict[str, Any] = {}
-                    await serve_contained(
-                        websocket,
-                        self._serve_player(websocket, opened_at, hello_deadline, extra),
-                        close_timeout=self._settings.close_timeout,
-                        log_extra=extra,
-                    )
+                    try:
+                        await self._serve_player(websocket, opened_at, hello_deadline, extra)
+                    except* ConnectionClosed:
+                        # The client went away while the work was writing to it: not a bug.
+                        log.debug("connection closed under its work", extra=extra)
+                    except* Exception as failure:
+                        await close_after_bug(
+                            websocket,
+                            failure,
+                            close_timeout=self._settings.close_timeout,
+                            log_extra=extra,
+                        )
         except (trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError, OSError):
             pass  # the client broke the connection (or its TLS) first
         finally:
