@@ -17,9 +17,7 @@ BOUND = 11_000
 
 async def test_an_idle_connection_holds_less_than_the_bound() -> None:
     result = await measure(200, warm=50, top=10, by_caller=True)
-    where = "\n".join(
-        f"{site.bytes_per_connection:8.0f} B  {site.where}" for site in result.sites
-    )
+    where = "\n".join(f"{site.bytes_per_connection:8.0f} B  {site.where}" for site in result.sites)
     assert result.bytes_per_connection < BOUND, f"per connection:\n{where}"
     # Not a leak of the clients' side: they are in another process.
     assert result.blocks_per_connection < 120
