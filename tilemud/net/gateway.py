@@ -22,6 +22,12 @@ Shutdown:
     read is answered and written (tilemud/net/drain.py), then closes every
     session and every connection still in its ``hello`` with 1001 (``shutting_down``) in
     parallel, each within ``gateway.close_timeout``, then cancels what is left.
+
+Why one module of over 400 lines: a socket's whole life (its count, the upgrade, the
+greeting, the session, the containment of a bug, the refusals and the close of all on
+shutdown) runs in one task of the gateway's nursery and shares the gateway's counters and
+tables; it is written as few coroutines as possible, since each one is held by every idle
+player for the connection's life (memory per player, issue 13).
 """
 
 from __future__ import annotations
