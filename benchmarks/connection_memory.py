@@ -260,12 +260,13 @@ async def measure(
     by_caller: bool = False,
     active_seconds: float = 0.0,
     durable: bool = False,
+    within: float = CONNECT_WITHIN,
 ) -> ConnectionMemory:
     """Measure ``clients`` idle connections against a server run in this process.
 
     With ``active_seconds``, what the same players add while they play that long instead
     (the first snapshot taken once they are idle, the second after their play).
-    Bounded by :data:`CONNECT_WITHIN` (plus the play); both children are ended whatever
+    Bounded by ``within`` seconds (plus the play); both children are ended whatever
     happens. ``durable`` runs the server with its SQLite database (default: none, so that
     only the connections' own state is measured).
     ``by_caller`` groups the allocations by the innermost line of tilemud's own code in
@@ -277,7 +278,7 @@ async def measure(
         process = psutil.Process()
         tracemalloc.start(_CALLER_FRAMES if by_caller else 1)
         try:
-            with trio.fail_after(CONNECT_WITHIN + active_seconds * 2):
+            with trio.fail_after(within + active_seconds * 2):
                 async with trio.open_nursery() as nursery:
                     addresses = await nursery.start(server.run)
                     port, path = addresses.ws_port, addresses.ws_path

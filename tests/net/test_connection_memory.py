@@ -16,7 +16,9 @@ BOUND = 11_000
 
 
 async def test_an_idle_connection_holds_less_than_the_bound() -> None:
-    result = await measure(200, warm=50, top=10, by_caller=True)
+    # One frame per allocation (grouping by caller is slower), and a generous limit: on a
+    # machine busy with other suites 250 connections under tracemalloc took minutes.
+    result = await measure(200, warm=50, top=10, within=600)
     where = "\n".join(f"{site.bytes_per_connection:8.0f} B  {site.where}" for site in result.sites)
     assert result.bytes_per_connection < BOUND, f"per connection:\n{where}"
     # Not a leak of the clients' side: they are in another process.

@@ -9,11 +9,14 @@ taken apart into its *shape* and its numbers:
   looked up by that very rid, so it is put back from the lookup;
 - every integer that is a JSON value (``"tick":41``, ``"x":3``) is cut out too, leaving
   the shape: ``{"type":"place_result","rid":<rid>,"arena_id":"a-1","tick":<n>,...}``.
-  A player's answers have few shapes (the outcome, the reason, the arena), kept once per
-  log (:data:`MAX_SHAPES`; an answer of a new shape beyond that is kept whole);
-- the rid, the shape's number and the integers are written as varints into the block
-  being filled, and a full block of :data:`BLOCK_ANSWERS` is compressed (raw deflate):
-  ~6 bytes per answer.
+  Shapes are kept once for the whole process and shared by every log: a few per message
+  type, outcome and arena, more for answers that name another player (a ``winner``, a
+  ``captured`` owner). Once :data:`MAX_SHAPES` exist, a new one is made with its string
+  values cut out as well (a structural shape, of which there are few); text that is not
+  JSON (a marker in it) is kept whole;
+- the rid, the shape's number and what was cut out are written as varints (strings as
+  their bytes) into the block being filled, and a full block of :data:`BLOCK_ANSWERS` is
+  compressed (raw deflate): ~10 bytes per ``place_result``.
 
 Beside the blocks, per answer: a 2-byte hash of its rid (a rid never seen, nearly every
 lookup, is ruled out by a scan in C) and a 4-byte expiry (milliseconds after the log's
