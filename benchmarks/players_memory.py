@@ -2,7 +2,7 @@
 
 ::
 
-    .venv/bin/python -m benchmarks.players_memory --idle 10000 --active 1000 --seconds 60
+    .venv/bin/python -m benchmarks.players_memory --idle 10000 --active 1000 --seconds 250
 
 Starts ``tilemud serve`` (benchmarks/local_server.py, SQLite, default settings except the
 per-address connection-attempt limit and the connection cap, which one loopback address
@@ -14,7 +14,11 @@ instead of 10,000 guest logins). Then, from this one process, over loopback:
 2. lets ``--active`` of them join the arena (epic arenas of 300) and place a tile at a
    random cell twice a second for ``--seconds`` (most are refused as not adjacent: every
    answer is remembered all the same), acknowledging their stream once a second: the
-   RSS growth divided by the active players is what an active player adds.
+   RSS growth divided by the active players is what an active player adds. The request
+   log keeps every answer for twice the reconnect grace (240 s by default): a run of
+   ``--seconds`` 250 or more sees it full. The RSS every 10 s of that phase is printed
+   and kept (``active_rss_mb_timeline``), so that a growth that goes on can be told from
+   one that levels off.
 
 Bounded: every socket is closed and the server stopped at the end, whatever happens;
 ``--idle`` is at most 15,000. Prints the figures and writes them as JSON (``--out``).
@@ -47,6 +51,8 @@ SECRET: Final = "players-memory-benchmark-secret-0123456789"
 #: Sockets being opened at once.
 CONNECTING_AT_ONCE: Final = 100
 _SEQ: Final = re.compile(rb'"seq":(\d+)')
+#: Seconds between two points of the active phase's RSS timeline.
+TIMELINE_EVERY: Final = 10.0
 
 
 def client_frame(payload: dict[str, Any]) -> bytes:
@@ -167,6 +173,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
             end = time.monotonic() + args.seconds
             rid = 0
             samples = []
+            started = time.monotonic()
+            timeline: list[tuple[float, float]] = []  # (seconds into the phase, RSS MiB)
             while time.monotonic() < end:
                 tick = time.monotonic()
                 for player in active:
@@ -184,13 +192,22 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                         player.acked = player.last_seq
                     await player.stream.send_all(data)
                 samples.append(rss_mb(server.pid))
+                if not timeline or tick - started >= timeline[-1][0] + TIMELINE_EVERY:
+                    timeline.append((round(tick - started, 1), round(samples[-1], 1)))
                 await trio.sleep(max(0.0, 0.5 - (time.monotonic() - tick)))
             rss_active = rss_mb(server.pid)
+            timeline.append((round(time.monotonic() - started, 1), round(rss_active, 1)))
             active_kb = (rss_active - rss_joined) * 1024 / max(len(active), 1)
+            with_join_kb = (rss_active - rss_idle) * 1024 / max(len(active), 1)
             print(
                 f"active: {len(active)} players for {args.seconds:.0f} s, RSS "
                 f"{rss_joined:.1f} -> {rss_active:.1f} MiB, {active_kb:.1f} KiB per active player "
-                f"(peak {max(samples):.1f} MiB)",
+                f"(peak {max(samples):.1f} MiB; {with_join_kb:.1f} KiB with the join)",
+                file=sys.stderr,
+            )
+            print(
+                "RSS (MiB) over the active phase: "
+                + ", ".join(f"{t:.0f} s {rss:.1f}" for t, rss in timeline),
                 file=sys.stderr,
             )
             nursery.cancel_scope.cancel()
@@ -209,6 +226,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         "active_players": len(active),
         "active_seconds": args.seconds,
         "active_kib_per_player": active_kb,
+        "active_kib_per_player_with_join": with_join_kb,
+        "active_rss_mb_timeline": timeline,
     }
 
 

@@ -8,8 +8,8 @@ import pytest
 import trio
 import trio.testing
 
+from tilemud.actors.session._answers import BLOCK_ANSWERS
 from tilemud.actors.session._critical import (
-    BLOCK_ANSWERS,
     Answered,
     Fresh,
     Pending,

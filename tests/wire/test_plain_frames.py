@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import tracemalloc
 
 import trio
 import trio.testing
@@ -154,3 +155,30 @@ def test_unmask_is_its_own_inverse() -> None:
     payload = os.urandom(333)
     assert unmask(unmask(payload, key), key) == payload
     assert unmask(b"", key) == b""
+
+
+def test_a_splitter_does_not_keep_the_size_of_a_big_read() -> None:
+    """A 16 KiB read behind a backlog, its last frame cut: once its whole frames are
+    taken, the splitter holds the cut frame's few bytes, not a 16 KiB buffer (memory per
+    active player, issue 13; a bytearray gives its room back once most of it is cut)."""
+    payload = b'{"type":"place","rid":"r1","x":1,"y":2,"kind":"stone"}'
+    frame = client_frame(TEXT, payload)
+    big_read = (frame * (16 * 1024 // len(frame) + 1))[: 16 * 1024]
+    cut = len(big_read) % len(frame)
+    assert cut  # the last frame is cut
+    tracemalloc.start()
+    try:
+        splitters = [FrameSplitter(plain_limit=16 * 1024) for _ in range(50)]
+        before = tracemalloc.get_traced_memory()[0]
+        for splitter in splitters:
+            splitter.feed(big_read)
+            while (piece := splitter.take()) is not None:
+                assert piece == (PLAIN_TEXT, payload)
+        held = (tracemalloc.get_traced_memory()[0] - before) / len(splitters)
+    finally:
+        tracemalloc.stop()
+    assert held < 512, held
+    for splitter in splitters:  # the cut frame is still read whole
+        splitter.feed(frame[cut:])
+        assert splitter.take() == (PLAIN_TEXT, payload)
+        assert splitter.take() is None

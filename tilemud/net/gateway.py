@@ -22,6 +22,12 @@ Shutdown:
     read is answered and written (tilemud/net/drain.py), then closes every
     session and every connection still in its ``hello`` with 1001 (``shutting_down``) in
     parallel, each within ``gateway.close_timeout``, then cancels what is left.
+
+Why one module of over 400 lines: a socket's whole life (its count, the upgrade, the
+greeting, the session, the containment of a bug, the refusals and the close of all on
+shutdown) runs in one task of the gateway's nursery and shares the gateway's counters and
+tables; it is written as few coroutines as possible, since each one is held by every idle
+player for the connection's life (memory per player, issue 13).
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from tilemud.actors.session import (
     CloseRequest,
     Connection,
     PresenceRegistry,
+    SessionIdentity,
     SessionKeeper,
     SessionServices,
 )
@@ -47,7 +54,7 @@ from tilemud.config import GatewaySettings, ServerSettings
 from tilemud.errors import TilemudError
 from tilemud.metrics import ConnectionMeter, GatewayLoad
 from tilemud.net.accept import accept_connections
-from tilemud.net.containment import serve_contained
+from tilemud.net.containment import close_after_bug
 from tilemud.net.doorway import Doorway
 from tilemud.net.drain import drain_connections
 from tilemud.net.handshake import Greeting, HandshakeRefused, check_admission, receive_hello
@@ -225,16 +232,37 @@ class Gateway:
         """One socket's whole life, counted until it is closed."""
         try:
             if self._connections <= self._settings.max_connections + _REFUSING_AT_ONCE:
-                await self._serve_stream(stream, address)
+                opened_at = trio.current_time()
+                hello_deadline = opened_at + self._settings.hello_timeout
+                websocket = await self._open(stream, address, hello_deadline)
+                if websocket is not None:
+                    # Contained here, in the socket's own task (no coroutine around the
+                    # work, held by every idle player): a bug closes only this
+                    # connection, with 1011. Cancellation is never contained.
+                    extra: dict[str, Any] = {}
+                    try:
+                        await self._serve_player(websocket, opened_at, hello_deadline, extra)
+                    except* ConnectionClosed:
+                        # The client went away while the work was writing to it: not a bug.
+                        log.debug("connection closed under its work", extra=extra)
+                    except* Exception as failure:
+                        await close_after_bug(
+                            websocket,
+                            failure,
+                            close_timeout=self._settings.close_timeout,
+                            log_extra=extra,
+                        )
         except (trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError, OSError):
             pass  # the client broke the connection (or its TLS) first
         finally:
             await trio.aclose_forcefully(stream)
             self._connections -= 1
 
-    async def _serve_stream(self, transport: trio.abc.Stream, address: str | None) -> None:
-        opened_at = trio.current_time()
-        hello_deadline = opened_at + self._settings.hello_timeout
+    async def _open(
+        self, transport: trio.abc.Stream, address: str | None, hello_deadline: float
+    ) -> WebSocket | None:
+        """The TLS handshake and the WebSocket upgrade; None when the connection was
+        refused (the socket is closed by the caller)."""
         websocket: WebSocket | None = None
         with trio.move_on_at(hello_deadline):
             stream = transport
@@ -243,32 +271,72 @@ class Gateway:
                 await stream.do_handshake()
             websocket = await self._doorway.open(stream, address)
         if websocket is None:
-            return  # refused, or no upgrade in time: the socket is closed by the caller
+            return None  # refused, or no upgrade in time
         if self._connections > self._settings.max_connections:
             await self._refuse(websocket, self._server_full())
-            return
+            return None
         if self._stopping:
             await websocket.close(CloseCode.GOING_AWAY, ErrorCode.SHUTTING_DOWN)
-            return
-        extra: dict[str, Any] = {}
-        await serve_contained(
-            websocket,
-            lambda: self._greet_and_serve(websocket, opened_at, hello_deadline, extra),
-            close_timeout=self._settings.close_timeout,
-            log_extra=extra,
-        )
+            return None
+        return websocket
 
     def _server_full(self) -> HandshakeRefused:
         full = TilemudError("the server is full; try again later", code=ErrorCode.SERVER_FULL)
         return HandshakeRefused(full, retry_after=self._settings.full_retry_after)
 
-    async def _greet_and_serve(
+    async def _serve_player(
         self,
         websocket: WebSocket,
         opened_at: float,
         hello_deadline: float,
         extra: dict[str, Any],
     ) -> None:
+        """The greeting, then the session: one coroutine for the connection's whole life.
+
+        What only the greeting needs (the hello, the tokens, the welcome) lives in the
+        frames of calls that have returned: an idle player's connection holds only what
+        it serves with (memory per player, docs/performance.md).
+        """
+        greeting = await self._greet(websocket, hello_deadline)
+        if greeting is None:
+            return
+        table = self.sessions
+        session, resumed = await table.claim(greeting.identity)
+        session.speak(greeting.version)
+        assert self._handlers is not None
+        connection = Connection(
+            websocket,
+            session,
+            self._settings,
+            meter=self._meter,
+            opened_at=opened_at,
+            writers=self._handlers,
+        )
+        extra.update(player_id=session.identity.player_id, session_id=session.identity.session_id)
+        log.info("connection opened", extra={**extra, "resumed": resumed})
+        table.attached(connection)
+        self._live.add(connection)
+        try:
+            close = await connection.run(
+                self._welcome(greeting, session.identity, resumed), greeting.last_seq
+            )
+        finally:
+            self._live.discard(connection)
+            self._frames_sent_before += connection.frames_sent
+            table.released(connection)
+            self._note_if_all_closed()
+        log.info(
+            "connection closed",
+            extra={
+                **extra,
+                "close_code": None if close is None else close.code,
+                "dropped": connection.dropped,
+            },
+        )
+
+    async def _greet(self, websocket: WebSocket, hello_deadline: float) -> Greeting | None:
+        """The client's hello, checked and admitted; None when the connection was refused
+        (and closed) instead."""
         outcome: Greeting | HandshakeRefused | ConnectionClosed | None = None
         with trio.CancelScope() as greeting:
             self._greeting.add(greeting)
@@ -291,52 +359,24 @@ class Gateway:
             # The client left or broke the protocol: echo its close, or send the wire's.
             await websocket.close(CloseCode.NORMAL, "")
         else:
-            await self._serve_session(websocket, outcome, opened_at, extra)
+            return outcome
+        return None
 
-    async def _serve_session(
-        self,
-        websocket: WebSocket,
-        greeting: Greeting,
-        opened_at: float,
-        extra: dict[str, Any],
-    ) -> None:
-        table = self.sessions
-        session, resumed = await table.claim(greeting.identity)
-        session.speak(greeting.version)
-        identity = session.identity
-        connection = Connection(
-            websocket, session, self._settings, meter=self._meter, opened_at=opened_at
-        )
-        welcome = Welcome(
-            v=greeting.version,
-            player_id=identity.player_id,
-            session_id=identity.session_id,
-            resume_token=self._tokens.mint_resume(
-                player_id=identity.player_id, session_id=identity.session_id
-            ),
-            resumed=resumed,
-            server_time=time.time(),
-            max_frame_bytes=self._settings.max_frame_bytes,
-            resume_grace=self._settings.reconnect_grace,
-        )
-        extra.update(player_id=identity.player_id, session_id=identity.session_id)
-        log.info("connection opened", extra={**extra, "resumed": resumed})
-        table.attached(connection)
-        self._live.add(connection)
-        try:
-            close = await connection.run(encode_server(welcome), greeting.last_seq)
-        finally:
-            self._live.discard(connection)
-            self._frames_sent_before += connection.frames_sent
-            table.released(connection)
-            self._note_if_all_closed()
-        log.info(
-            "connection closed",
-            extra={
-                **extra,
-                "close_code": None if close is None else close.code,
-                "dropped": connection.dropped,
-            },
+    def _welcome(self, greeting: Greeting, identity: SessionIdentity, resumed: bool) -> str:
+        """The encoded ``welcome`` (its resume token minted now, held by nobody after)."""
+        return encode_server(
+            Welcome(
+                v=greeting.version,
+                player_id=identity.player_id,
+                session_id=identity.session_id,
+                resume_token=self._tokens.mint_resume(
+                    player_id=identity.player_id, session_id=identity.session_id
+                ),
+                resumed=resumed,
+                server_time=time.time(),
+                max_frame_bytes=self._settings.max_frame_bytes,
+                resume_grace=self._settings.reconnect_grace,
+            )
         )
 
     async def _refuse(self, websocket: WebSocket, refused: HandshakeRefused) -> None:

@@ -119,9 +119,9 @@ class Upgrade:
     async def accept(self, limits: Limits) -> WebSocket:
         """Answer 101 and return the open WebSocket."""
         await self._stream.send_all(self._protocol.send(AcceptConnection()))
-        protocol = self._protocol.connection
-        assert protocol is not None  # set by the accept above
-        return WebSocket(self._stream, protocol, limits, received=bytes(self._unparsed))
+        # No extension is accepted, so the WebSocket makes wsproto's state itself when a
+        # frame needs it (the one made by the accept is not kept: memory per player).
+        return WebSocket(self._stream, None, limits, received=bytes(self._unparsed))
 
     async def refuse(
         self,

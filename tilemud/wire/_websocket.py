@@ -31,7 +31,7 @@ from typing import Final, NoReturn
 
 import attrs
 import trio
-from wsproto.connection import Connection, ConnectionState
+from wsproto.connection import Connection, ConnectionState, ConnectionType
 from wsproto.events import (
     BytesMessage,
     CloseConnection,
@@ -114,7 +114,10 @@ class WebSocket:
 
     Args:
         stream: the transport (TCP, TLS, or a memory stream in tests).
-        protocol: wsproto's connection state after the upgrade was accepted.
+        protocol: wsproto's connection state after the upgrade was accepted, or None
+            for a connection without extensions: wsproto's state is then made only when
+            a frame needs it (the splitter reads plain text frames; ~1.6 KB per idle
+            player, issue 13).
         limits: message size, close timeout and frame budget.
         received: the client's bytes that came after its upgrade request (in the same
             read), not given to ``protocol``.
@@ -123,13 +126,13 @@ class WebSocket:
     def __init__(
         self,
         stream: trio.abc.Stream,
-        protocol: Connection,
+        protocol: Connection | None,
         limits: Limits,
         *,
         received: bytes = b"",
     ) -> None:
         self._stream = stream
-        self._protocol = protocol
+        self._protocol = protocol  # see _wsproto()
         self._limits = limits
         # Plain text frames are read without wsproto; the rest goes to it (_reader.py).
         # None once the connection is closing: then wsproto reads everything.
@@ -139,7 +142,9 @@ class WebSocket:
         self._budget = FrameBudget(
             rate=limits.frame_rate, burst=limits.frame_burst, now=trio.current_time()
         )
-        self._send_lock = trio.StrictFIFOLock()
+        # Made by the first send that waits (the fast path needs none): ~330 bytes per
+        # idle player.
+        self._send_lock: trio.StrictFIFOLock | None = None
         self._broken = False
         # The socket's descriptor for write_nowait: only a plain TCP socket (TLS and memory
         # streams have their own buffers, and always go through send_all).
@@ -190,20 +195,21 @@ class WebSocket:
             raise self._closed
         while True:
             # wsproto's events first: they came before anything still in the splitter.
-            for event in self._protocol.events():
-                result = await self._on_event(event)
-                if result is not None:
-                    return result
+            if self._protocol is not None:
+                for event in self._protocol.events():
+                    result = await self._on_event(event)
+                    if result is not None:
+                        return result
             splitter = self._splitter
             if splitter is not None and (piece := splitter.take()) is not None:
                 kind, frame = piece
                 if kind == JUDGE:
-                    self._protocol.receive_data(frame)
+                    self._wsproto().receive_data(frame)
                 elif (message := self._on_plain_text(frame)) is not None:
                     return message
                 continue
             try:
-                data = await self._stream.receive_some(self._limits.receive_bytes)
+                data = await self._receive_some()
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 data = b""
             if not data:
@@ -213,7 +219,40 @@ class WebSocket:
             if self._splitter is not None:  # (a close may have retired it meanwhile)
                 self._splitter.feed(data)
             else:
-                self._protocol.receive_data(bytes(data))
+                self._wsproto().receive_data(bytes(data))
+
+    def _wsproto(self) -> Connection:
+        """wsproto's state of this connection, made when first needed."""
+        if self._protocol is None:
+            self._protocol = Connection(ConnectionType.SERVER)
+        return self._protocol
+
+    async def _receive_some(self) -> bytes | bytearray:
+        """The next bytes from the client (empty at the end of the stream).
+
+        On a plain TCP socket, the wait for it to become readable and a non-blocking read
+        of the descriptor: the stream's ``receive_some`` holds three more coroutines and a
+        conflict detector while it waits, ~2 KB per idle player (issue 13). Only the
+        reader calls it, so no conflict detector is needed.
+        """
+        fd = self._fd
+        if fd is None:
+            return await self._stream.receive_some(self._limits.receive_bytes)
+        # As trio's own socket reads: cancellable before the read, never after it (the
+        # bytes read would be lost); the wait only when nothing is there yet.
+        await trio.lowlevel.checkpoint_if_cancelled()
+        while True:
+            try:
+                data = os.read(fd, self._limits.receive_bytes)
+            except (BlockingIOError, InterruptedError):
+                # Waited for outside the handler: the exception would be held meanwhile.
+                data = None
+            except OSError as exc:  # reset by the client: the end of its stream
+                raise trio.BrokenResourceError(str(exc)) from exc
+            if data is not None:
+                await trio.lowlevel.cancel_shielded_checkpoint()
+                return data
+            await trio.lowlevel.wait_readable(fd)
 
     def _on_plain_text(self, payload: bytes) -> str | Refused | None:
         """A final text frame read by the splitter: the whole message (what ``_on_data``
@@ -234,13 +273,13 @@ class WebSocket:
             case Ping():
                 verdict = self._charge()
                 if verdict is Verdict.ADMIT:
-                    await self._send_bytes(self._protocol.send(event.response()))
+                    await self._send_bytes(self._wsproto().send(event.response()))
                     return None
                 return self._refused(None) if verdict is Verdict.REFUSE else None
             case Pong():
                 return self._refused(None) if self._charge() is Verdict.REFUSE else None
             case CloseConnection():
-                if self._protocol.state is ConnectionState.REMOTE_CLOSING:
+                if self._wsproto().state is ConnectionState.REMOTE_CLOSING:
                     self._client_close = event
                     raise self._close_with(ConnectionClosed(event.code, event.reason or ""))
                 # wsproto reports a frame it could not parse as a close event of its own.
@@ -295,8 +334,8 @@ class WebSocket:
             # Closing: wsproto reads whatever comes now (the client's close frame).
             rest = self._splitter.rest()
             self._splitter = None
-            if rest and not self._failed and self._protocol.state is not ConnectionState.CLOSED:
-                self._protocol.receive_data(rest)
+            if rest and not self._failed and self._wsproto().state is not ConnectionState.CLOSED:
+                self._wsproto().receive_data(rest)
         return self._closed
 
     # -- sending -----------------------------------------------------------------------
@@ -333,7 +372,7 @@ class WebSocket:
         return (
             self._fd is not None
             and self._pending is None
-            and not self._send_lock.locked()
+            and (self._send_lock is None or not self._send_lock.locked())
             and not self._broken
             and self._closed is None
         )
@@ -381,6 +420,8 @@ class WebSocket:
             await self._send_bytes(b"", closing=True)
 
     async def _send_bytes(self, data: bytes | bytearray, *, closing: bool = False) -> None:
+        if self._send_lock is None:
+            self._send_lock = trio.StrictFIFOLock()
         async with self._send_lock:
             if self._broken or (self._closed is not None and not closing):
                 raise self._close_with(ConnectionClosed(ABNORMAL_CLOSURE))
@@ -430,12 +471,13 @@ class WebSocket:
         assert closed is not None
         if self._broken or self._transport_gone:
             return
-        state = self._protocol.state
+        protocol = self._wsproto()
+        state = protocol.state
         if state is ConnectionState.REMOTE_CLOSING and self._client_close is not None:
-            await self._send_bytes(self._protocol.send(self._client_close.response()), closing=True)
+            await self._send_bytes(protocol.send(self._client_close.response()), closing=True)
             return  # both close frames are out: the server closes TCP first (RFC 6455 7.1.1)
         if state is ConnectionState.OPEN:
-            frame = self._protocol.send(CloseConnection(code=closed.code, reason=closed.reason))
+            frame = protocol.send(CloseConnection(code=closed.code, reason=closed.reason))
             await self._send_bytes(frame, closing=True)
         if self._failed:
             await self._discard_until_eof()
@@ -444,14 +486,15 @@ class WebSocket:
 
     async def _await_client_close(self) -> None:
         """Read until the client's close frame (data still in flight is discarded)."""
-        while self._protocol.state is ConnectionState.LOCAL_CLOSING:
-            for event in self._protocol.events():
+        protocol = self._wsproto()
+        while protocol.state is ConnectionState.LOCAL_CLOSING:
+            for event in protocol.events():
                 if isinstance(event, CloseConnection):
                     return  # the answer, or a broken frame instead of it: stop reading
             data = await self._stream.receive_some(self._limits.receive_bytes)
             if not data:
                 return
-            self._protocol.receive_data(bytes(data))
+            protocol.receive_data(bytes(data))
 
     async def _discard_until_eof(self) -> None:
         """After a broken frame: tell the client we are done writing, ignore what follows."""

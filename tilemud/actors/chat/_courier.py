@@ -241,7 +241,8 @@ class DirectCourier:
             self._backlog_asked = self._wake(BacklogsWaiting())
 
     async def _deliver_backlog(self, session: DmSink) -> None:
-        self._inboxes.setdefault(session, _Inbox())
+        # No inbox until a message is put (_put makes it): most sessions never get one,
+        # and an empty inbox was ~460 bytes per idle player (issue 13).
         try:
             waiting = await self._store.load_undelivered(session.player_id, limit=MAX_BACKLOG)
         except StorageUnavailable as exc:

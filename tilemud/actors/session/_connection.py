@@ -37,7 +37,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import Callable
 
 import attrs
 import trio
@@ -105,16 +104,6 @@ def rate_limited_reply(data: str | bytes | None, retry_after: float) -> str:
     )
 
 
-class _WritingBell:
-    """The bell the session rings: ringing it writes at once what the socket takes
-    (:meth:`Connection.write_now`, which starts a writer task only when needed)."""
-
-    __slots__ = ("ring",)
-
-    def __init__(self, write_now: Callable[[], None]) -> None:
-        self.ring = write_now
-
-
 class Connection:
     """The connection actor's state and tasks. Only its own tasks touch it.
 
@@ -135,6 +124,7 @@ class Connection:
         *,
         meter: ConnectionMeter,
         opened_at: float,
+        writers: trio.Nursery,
     ) -> None:
         self._websocket = websocket
         self.session = session
@@ -149,24 +139,25 @@ class Connection:
         #: Frames written to the socket. A plain int on the hot path: the gateway sums
         #: them when the metrics are scraped.
         self.frames_sent = 0
-        self._bell = _WritingBell(self.write_now)
         # The writer task runs only while there is something the fast path could not
-        # write; `_writer_done` is set when it ends (None while none runs).
-        self._writers: trio.Nursery | None = None
+        # write, in the gateway's handler nursery (a nursery per connection cost ~1.3 KB
+        # per idle player); `_writer` is its cancel scope and `_writer_done` is set when
+        # it ends (both None while none runs). `_serving` is true while run() may start it.
+        self._writers = writers
+        self._serving = False
+        self._writer: trio.CancelScope | None = None
         self._writer_done: trio.Event | None = None
+        self._writer_failed: BaseException | None = None
         # The writer holds frames it took and has not finished writing: the fast path must
         # not overtake them.
         self._writing = False
-        self._close_requested = trio.Event()
+        # One cancel scope for the reader (each scope is ~700 bytes per idle player): a
+        # close request cancels it wherever the reader is; a graceful stop
+        # (stop_reading) cancels it only while the reader waits for a frame.
         self._reading: trio.CancelScope | None = None
-        self._close: CloseRequest | None = None
-        # A graceful stop reads no more frames (stop_reading); the scope is the wait for one.
+        self._waiting_for_frame = False
         self._reading_stopped = False
-        self._waiting_for_frame: trio.CancelScope | None = None
-        self._log_extra = {
-            "player_id": session.identity.player_id,
-            "session_id": session.identity.session_id,
-        }
+        self._close: CloseRequest | None = None
 
     @property
     def closing(self) -> CloseRequest | None:
@@ -201,20 +192,24 @@ class Connection:
         closes it: every request read is answered, and one not read was not applied.
         """
         self._reading_stopped = True
-        if self._waiting_for_frame is not None:  # set only while the reader waits
-            self._waiting_for_frame.cancel()
+        if self._waiting_for_frame and self._reading is not None:
+            self._reading.cancel()
 
     def request_close(self, code: int, reason: str, farewell: str | None = None) -> None:
         """Ask the connection to close with ``code`` (after the ``farewell`` frame, if
         any); the first request wins."""
         if self._close is None:
             self._close = CloseRequest(code, reason, farewell)
-            self._close_requested.set()
             if self._reading is not None:
                 self._reading.cancel()
 
     async def run(self, welcome: str, last_seq: int | None) -> CloseRequest | None:
         """Serve the player until the connection ends or a close is requested.
+
+        The reader runs here, in the connection's own (the gateway's) task: one task per
+        player, and no coroutine of its own (memory per idle player). It reads and handles
+        the player's frames until the client leaves or no more may be read; after a
+        graceful stop (stop_reading) it waits for the close request.
 
         Args:
             welcome: the encoded ``welcome``; always the first frame written.
@@ -222,39 +217,76 @@ class Connection:
 
         Returns:
             The close that ended the connection, or None when the client went away first.
+
+        Raises:
+            Exception: what a bug raised in the writer task (after the connection's end),
+                for the gateway to contain as it contains the reader's.
         """
         self._outbox.offer(welcome)
-        await self.session.attach(self._outbox, self._bell, last_seq)
+        del welcome  # not held for the connection's whole life
+        self._serving = True
         try:
-            return await self._serve()
-        finally:
-            self.session.detach()
-
-    async def _serve(self) -> CloseRequest | None:
-        async with trio.open_nursery() as nursery:
-            self._writers = nursery
+            await self.session.attach(self._outbox, self, last_seq)
+        except BaseException:
+            self._stop_serving()
+            raise
+        try:
             self._wake_writer()  # whatever was queued before (the welcome, a resume)
-            # The reader runs in this task (one task less per player): a close request
-            # cancels it wherever it is, as it would cancel a task of its own.
+            late: str | bytes | Refused | None = None
             with trio.CancelScope() as reading:
                 self._reading = reading
                 if self._close is not None:
                     reading.cancel()
-                await self._read_until_client_leaves()
-                await self._close_requested.wait()  # after stop_reading: until the close
+                while not self._reading_stopped:
+                    self._waiting_for_frame = True
+                    try:
+                        frame = await self._websocket.receive()
+                    except ConnectionClosed as closed:
+                        if closed.local:  # the wire closes: a broken frame, too big, a flood
+                            self.request_close(closed.code, closed.reason)
+                        break
+                    finally:
+                        self._waiting_for_frame = False
+                    if reading.cancel_called:
+                        late = frame  # stop_reading came as it arrived: handled below
+                        break
+                    if not await self._handle_frame(frame):
+                        break
+                    del frame  # not held while the next one is awaited
+            await self._after_reading(late)
             # One deadline for the whole close, from the moment it began.
             deadline = trio.current_time() + self._settings.close_timeout
-            # The writer may be in the middle of a frame: cancelling it there would leave
-            # half a frame on the wire before the close frame. Closing the outbox lets it
-            # finish that frame and stop; a writer still stuck at the deadline is
-            # cancelled, and the wire layer then drops the socket without a close frame.
-            self._outbox.close()
-            writer_done = self._writer_done
-            if writer_done is not None:
-                with trio.move_on_at(deadline):
-                    await writer_done.wait()
-            self._writers = None
-            nursery.cancel_scope.cancel()
+            await self._stop_writer(deadline)
+        finally:
+            self.session.detach()
+            self._stop_serving()
+        if self._writer_failed is not None:
+            raise self._writer_failed
+        return await self._finish_close(deadline)
+
+    async def _after_reading(self, late: str | bytes | Refused | None) -> None:
+        """Once no more frames are read: the frame that arrived as stop_reading came is
+        handled all the same; then, after a graceful stop, wait for the close request."""
+        if self._close is None and late is not None:
+            with trio.CancelScope() as reading:
+                self._reading = reading
+                await self._handle_frame(late)
+        if self._close is None and not self._reading_stopped:
+            self.request_close(CLIENT_LEFT, "client left")
+        if self._close is None:  # a graceful stop: until the close is requested
+            with trio.CancelScope() as waiting:
+                self._reading = waiting
+                await trio.sleep_forever()
+        self._reading = None
+
+    def _stop_serving(self) -> None:
+        self._serving = False
+        self._outbox.close()
+        if self._writer is not None:  # cancelled from outside: the writer goes too
+            self._writer.cancel()
+
+    async def _finish_close(self, deadline: float) -> CloseRequest | None:
+        """The farewell frame, if any, and the closing handshake, by ``deadline``."""
         close = self._close
         assert close is not None
         with trio.CancelScope(shield=True):
@@ -268,6 +300,25 @@ class Connection:
             await self._websocket.close(close.code, close.reason, deadline=deadline)
         return None if close.code == CLIENT_LEFT else close
 
+    async def _stop_writer(self, deadline: float) -> None:
+        """Let the writer finish the frame it is in, then stop it (cancelled at ``deadline``).
+
+        The writer may be in the middle of a frame: cancelling it there would leave half a
+        frame on the wire before the close frame. Closing the outbox lets it finish that
+        frame and stop; a writer still stuck at the deadline is cancelled, and the wire
+        layer then drops the socket without a close frame.
+        """
+        self._outbox.close()
+        writer_done = self._writer_done
+        if writer_done is None:
+            return
+        with trio.CancelScope(shield=True):
+            with trio.move_on_at(deadline):
+                await writer_done.wait()
+            if self._writer is not None:
+                self._writer.cancel()
+            await writer_done.wait()  # cancelled: it ends at its next checkpoint
+
     def close_if_stalled(self, now: float) -> bool:
         """Close with 4008 when the outbox or the stream has stayed full too long.
 
@@ -278,37 +329,13 @@ class Connection:
             Whether the connection is (now) closing as a slow client.
         """
         if self._close is None and (self._outbox.stalled(now) or self.session.stream.stalled(now)):
-            log.warning("slow client: backlog full too long", extra=self._log_extra)
+            identity = self.session.identity
+            log.warning(
+                "slow client: backlog full too long",
+                extra={"player_id": identity.player_id, "session_id": identity.session_id},
+            )
             self.request_close(CloseCode.SLOW_CLIENT, ErrorCode.SLOW_CLIENT)
         return self._close is not None and self._close.code == CloseCode.SLOW_CLIENT
-
-    async def _read_until_client_leaves(self) -> None:
-        await self._read_player_frames()
-        if not self._reading_stopped:
-            self.request_close(CLIENT_LEFT, "client left")
-
-    async def _read_player_frames(self) -> None:
-        # One cancel scope for all waits (one per frame cost ~2.6 % of the CPU): cancelled
-        # by stop_reading only during a wait, so a frame read is always handled.
-        late: str | bytes | Refused | None = None
-        with trio.CancelScope() as waiting:
-            while not self._reading_stopped:
-                self._waiting_for_frame = waiting
-                try:
-                    frame = await self._websocket.receive()
-                except ConnectionClosed as closed:
-                    if closed.local:  # the wire layer closes: a broken frame, too big, a flood
-                        self.request_close(closed.code, closed.reason)
-                    return
-                finally:
-                    self._waiting_for_frame = None
-                if waiting.cancel_called:
-                    late = frame  # stop_reading came as it arrived: handled out of the scope
-                    break
-                if not await self._handle_frame(frame):
-                    return
-        if late is not None:
-            await self._handle_frame(late)
 
     async def _handle_frame(self, frame: str | bytes | Refused) -> bool:
         """Answer one frame of the player's; False when no more may be read."""
@@ -363,6 +390,10 @@ class Connection:
         ):
             self._wake_writer()
 
+    #: The session's doorbell (:class:`tilemud.mailbox.Bell`) is :meth:`write_now`: the
+    #: connection is its own bell (one object less per player).
+    ring = write_now
+
     def _sent(self, frames: int, *, first: bool) -> None:
         self.frames_sent += frames
         if first and frames:  # the welcome, always the first frame: run() queued it
@@ -370,35 +401,46 @@ class Connection:
 
     def _wake_writer(self) -> None:
         """Start the writer task unless it runs (it ends once nothing is left to write)."""
-        if self._writer_done is None and self._writers is not None and not self._outbox.closed:
+        if self._writer_done is None and self._serving and not self._outbox.closed:
             self._writer_done = trio.Event()
             self._writers.start_soon(self._write_frames, self._writer_done)
 
     async def _write_frames(self, done: trio.Event) -> None:
-        stream = self.session.stream
-        websocket = self._websocket
+        # It runs in the gateway's nursery: a bug here must end only this connection. It
+        # is kept for run() to raise, where the gateway contains it (1011).
         try:
-            while not self._outbox.closed:
-                if websocket.closed is not None:  # the transport broke under write_now
-                    self.request_close(CLIENT_LEFT, "client left")
-                    return
-                batch = self._take_batch(stream)
-                if not batch and not websocket.pending:
-                    return  # all written: the next frame goes by the fast path again
-                first = self.frames_sent == 0
-                self._writing = True
-                try:
-                    # The rest of a frame the fast path began goes first (the wire sees to it).
-                    await websocket.send_frames(b"".join(batch))
-                except ConnectionClosed:
-                    self.request_close(CLIENT_LEFT, "client left")
-                    return
-                finally:
-                    self._writing = False
-                self._sent(len(batch), first=first)
+            with trio.CancelScope() as scope:
+                self._writer = scope
+                await self._write_queued()
+        except Exception as exc:
+            self._writer_failed = exc
+            self.request_close(CLIENT_LEFT, "writer failed")
         finally:
+            self._writer = None
             self._writer_done = None
             done.set()
+
+    async def _write_queued(self) -> None:
+        stream = self.session.stream
+        websocket = self._websocket
+        while not self._outbox.closed:
+            if websocket.closed is not None:  # the transport broke under write_now
+                self.request_close(CLIENT_LEFT, "client left")
+                return
+            batch = self._take_batch(stream)
+            if not batch and not websocket.pending:
+                return  # all written: the next frame goes by the fast path again
+            first = self.frames_sent == 0
+            self._writing = True
+            try:
+                # The rest of a frame the fast path began goes first (the wire sees to it).
+                await websocket.send_frames(b"".join(batch))
+            except ConnectionClosed:
+                self.request_close(CLIENT_LEFT, "client left")
+                return
+            finally:
+                self._writing = False
+            self._sent(len(batch), first=first)
 
     def _take_batch(self, stream: SessionStream[bytes]) -> list[bytes]:
         """Everything queued, replies first, up to :data:`SEND_BATCH_BYTES`."""

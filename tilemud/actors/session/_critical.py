@@ -21,27 +21,23 @@ oldest answers are evicted first (counted in ``evicted``), and a log full of pen
 requests refuses new ones with :class:`TooManyPending`.
 
 Compact (issue 13): an active player places twice a second and every answer is kept for
-twice the grace, ~480 answers. As strings in dicts they took ~148 KiB per player
-(tracemalloc, 480 ``place_result`` answers). They are kept in blocks of
-:data:`BLOCK_ANSWERS`: the newest block as lists, older ones as one zlib-compressed
-buffer each (~20 bytes per answer), with a 4-byte hash and an 8-byte expiry per answer in
-arrays for the lookups: ~22 KiB per player. A rid never seen, which is nearly every
-lookup, is ruled out by the hashes alone (a scan in C); only a repeat (after a reconnect)
-unpacks a block. No container is kept per answer for the garbage collector to walk (the
-earlier stall, see ``docs/performance.md``).
+twice the grace, ~480 answers. As strings in dicts they took ~148 KiB per player; they are
+now packed (:class:`~tilemud.actors.session._answers.PackedAnswers`: a shape shared by the
+process, the rid and the integers cut out, blocks compressed), ~18 bytes per answer, and
+rebuilt to the very same text on a repeat. An idle player's log is one small object: its
+set of pending rids and its answers are made with its first request.
 """
 
 from __future__ import annotations
 
-import zlib
-from array import array
 from collections.abc import Awaitable, Callable
-from typing import Final, TypeAlias, TypeVar
+from typing import TypeAlias, TypeVar
 
 import attrs
 import orjson
 import trio
 
+from tilemud.actors.session._answers import PackedAnswers
 from tilemud.cluster.ratelimit import RateLimiter
 from tilemud.errors import ActorGone, MailboxFull, TilemudError
 from tilemud.metrics import ActionOutcome
@@ -52,10 +48,6 @@ T = TypeVar("T")
 
 #: Seconds a client should wait before retrying a request refused for a passing reason.
 RETRY_SOON = 1.0
-
-#: Answers per block of the request log; a full block is packed (compressed).
-BLOCK_ANSWERS: Final = 32
-_HASH_MASK: Final = 0xFFFFFFFF
 
 
 class Refused(TilemudError):
@@ -129,48 +121,6 @@ class Answered:
 Seen: TypeAlias = Fresh | Pending | Answered
 
 
-class _Block:
-    """Up to :data:`BLOCK_ANSWERS` answers in finish order: the rids' hashes and the
-    expiries as arrays, the rids and frames as lists until the block is full, then packed."""
-
-    __slots__ = ("expiry", "frames", "hashes", "packed", "rids")
-
-    def __init__(self) -> None:
-        self.hashes = array("I")
-        self.expiry = array("d")
-        self.rids: list[str] | None = []
-        self.frames: list[str] | None = []
-        self.packed = b""
-
-    def add(self, rid_hash: int, rid: str, frame: str, expires_at: float) -> None:
-        assert self.rids is not None
-        assert self.frames is not None
-        self.hashes.append(rid_hash)
-        self.expiry.append(expires_at)
-        self.rids.append(rid)
-        self.frames.append(frame)
-        if len(self.rids) == BLOCK_ANSWERS:
-            self.packed = zlib.compress(orjson.dumps([self.rids, self.frames]), 1)
-            self.rids = self.frames = None
-
-    def find(self, rid: str, rid_hash: int, start: int) -> str | None:
-        """The answer to ``rid`` among this block's answers from index ``start``."""
-        hashes = self.hashes
-        if rid_hash not in hashes:
-            return None
-        rids, frames = self.rids, self.frames
-        if rids is None or frames is None:
-            rids, frames = orjson.loads(zlib.decompress(self.packed))
-        index = start - 1
-        while True:
-            try:
-                index = hashes.index(rid_hash, index + 1)
-            except ValueError:
-                return None
-            if rids[index] == rid:
-                return frames[index]
-
-
 class RequestLog:
     """Remembers a player's critical request ids and their answers.
 
@@ -190,25 +140,27 @@ class RequestLog:
             raise ValueError("max_entries must be at least 1")
         self._window = window
         self._max_entries = max_entries
-        self._pending: set[str] = set()
+        # Made with the first request: an idle player's empty set was 216 bytes.
+        self._pending: set[str] | None = None
         # Answers in finish order, which is also expiry order (every answer lives
-        # `window`); the first `_gone` of the oldest block expired or were evicted. A
-        # list, not a deque: an idle player's empty deque was ~600 bytes, a list 56, and
-        # there are at most max_entries / BLOCK_ANSWERS blocks to shift.
-        self._blocks: list[_Block] = []
-        self._gone = 0
-        self._answered = 0
+        # `window`).
+        self._answers = PackedAnswers()
         self._evicted = 0
 
     @property
     def pending(self) -> int:
         """Requests begun and neither finished nor abandoned."""
-        return len(self._pending)
+        return 0 if self._pending is None else len(self._pending)
 
     @property
     def answered(self) -> int:
         """Answers currently remembered (expired ones may linger until the next call)."""
-        return self._answered
+        return len(self._answers)
+
+    @property
+    def answers_nbytes(self) -> int:
+        """The bytes the remembered answers hold (:attr:`PackedAnswers.nbytes`)."""
+        return self._answers.nbytes
 
     @property
     def evicted(self) -> int:
@@ -230,9 +182,11 @@ class RequestLog:
             TooManyPending: the rid is new and the log is full of pending requests.
         """
         self._prune(trio.current_time())
-        if rid in self._pending:
+        if self._pending is None:
+            self._pending = set()
+        elif rid in self._pending:
             return Pending()
-        answer = self._find(rid)
+        answer = self._answers.find(rid)
         if answer is not None:
             return Answered(frame=answer)
         if not self._make_room():
@@ -257,15 +211,11 @@ class RequestLog:
         """
         now = trio.current_time()
         self._prune(now)
-        if rid in self._pending:
+        if self._pending is not None and rid in self._pending:
             self._pending.remove(rid)
-        elif self._find(rid) is not None or not self._make_room():
+        elif self._answers.find(rid) is not None or not self._make_room():
             return
-        blocks = self._blocks
-        if not blocks or blocks[-1].rids is None:
-            blocks.append(_Block())
-        blocks[-1].add(hash(rid) & _HASH_MASK, rid, frame, now + self._window)
-        self._answered += 1
+        self._answers.add(rid, frame, now + self._window)
 
     def abandon(self, rid: str) -> None:
         """Forget a pending request that was refused before it was applied.
@@ -276,42 +226,22 @@ class RequestLog:
         Args:
             rid: the request id.
         """
-        self._pending.discard(rid)
-
-    def _find(self, rid: str) -> str | None:
-        """The remembered answer to ``rid``, if any (newest blocks first)."""
-        if not self._answered:
-            return None
-        rid_hash = hash(rid) & _HASH_MASK
-        blocks = self._blocks
-        oldest = blocks[0]
-        for block in reversed(blocks):
-            answer = block.find(rid, rid_hash, self._gone if block is oldest else 0)
-            if answer is not None:
-                return answer
-        return None
+        if self._pending is not None:
+            self._pending.discard(rid)
 
     def _make_room(self) -> bool:
         """Evict the oldest answers until one more entry fits; False if none can go."""
-        while len(self._pending) + self._answered >= self._max_entries:
-            if not self._answered:
+        while self.pending + len(self._answers) >= self._max_entries:
+            if not len(self._answers):
                 return False
-            self._forget_oldest()
+            self._answers.forget_oldest()
             self._evicted += 1
         return True
 
     def _prune(self, now: float) -> None:
-        blocks = self._blocks
-        while blocks and blocks[0].expiry[self._gone] <= now:
-            self._forget_oldest()
-
-    def _forget_oldest(self) -> None:
-        self._gone += 1
-        self._answered -= 1
-        oldest = self._blocks[0]
-        if self._gone == len(oldest.expiry):
-            del self._blocks[0]
-            self._gone = 0
+        answers = self._answers
+        while (expires := answers.oldest_expiry()) is not None and expires <= now:
+            answers.forget_oldest()
 
 
 async def apply_once(

@@ -97,8 +97,11 @@ class SessionKeeper:
         while (previous := self._attached.get(player_id)) is not None:
             log.info("connection replaced", extra={"player_id": player_id})
             previous.request_close(CloseCode.REPLACED, "replaced")
+            # Made only for a take-over (an Event per attached connection was ~310 bytes
+            # per idle player); every claim waiting for the same connection shares it.
+            detached = self._detached.setdefault(player_id, trio.Event())
             with trio.move_on_after(self._settings.close_timeout + 1.0):
-                await self._detached[player_id].wait()
+                await detached.wait()
             if self._attached.get(player_id) is previous:
                 break  # stuck closing: ``attached`` takes its place and it ends on its own
         self._cancel_grace(player_id)
@@ -124,7 +127,6 @@ class SessionKeeper:
         """``connection`` now serves its session."""
         player_id = connection.session.player_id
         self._attached[player_id] = connection
-        self._detached[player_id] = trio.Event()
 
     def released(self, connection: Connection) -> None:
         """``connection`` ended: its session waits out the reconnect grace."""
@@ -132,7 +134,9 @@ class SessionKeeper:
         if self._attached.get(player_id) is not connection:
             return  # already replaced by a newer connection
         del self._attached[player_id]
-        self._detached.pop(player_id).set()
+        detached = self._detached.pop(player_id, None)
+        if detached is not None:  # a take-over waits for this connection's end
+            detached.set()
         self._cancel_grace(player_id)
         scope = trio.CancelScope()
         self._graces[player_id] = scope

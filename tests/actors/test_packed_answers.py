@@ -1,0 +1,153 @@
+"""PackedAnswers: the request log's answers packed, rebuilt to the very same text."""
+
+from __future__ import annotations
+
+import random
+
+import orjson
+import pytest
+import trio
+import trio.testing
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tilemud.actors.session import _answers
+from tilemud.actors.session._answers import BLOCK_ANSWERS, PackedAnswers
+from tilemud.actors.session._critical import Answered, Fresh, RequestLog
+from tilemud.protocol import ErrorFrame, PlaceResult, encode_server
+
+REASONS = ["not_adjacent", "occupied", "cooldown", "out_of_bounds", None]
+
+
+def place_result(rng: random.Random, rid: str, tick: int | None = None) -> str:
+    """A place_result as the server encodes it, of every outcome."""
+    outcome = rng.choice(["accepted", "rejected", "lost_conflict"])
+    return encode_server(
+        PlaceResult(
+            rid=rid,
+            arena_id=f"a-{rng.randrange(4)}",
+            tick=rng.randrange(10**7) if tick is None else tick,
+            x=rng.randrange(256),
+            y=rng.randrange(256),
+            kind=rng.choice(["stone", "wood"]),
+            outcome=outcome,  # type: ignore[arg-type]
+            reason=rng.choice(REASONS[:-1]) if outcome == "rejected" else None,
+            winner=f"p_{rng.randrange(10**6)}" if outcome == "lost_conflict" else None,
+            captured=(
+                f"p_{rng.randrange(10**6)}"
+                if outcome == "accepted" and rng.random() < 0.2
+                else None
+            ),
+        )
+    )
+
+
+def test_place_results_come_back_as_the_very_same_text() -> None:
+    rng = random.Random(13)
+    answers = PackedAnswers()
+    frames = {f"r{n}-{rng.randrange(99)}": "" for n in range(5 * BLOCK_ANSWERS + 9)}
+    for rid in frames:
+        frames[rid] = place_result(rng, rid)
+        answers.add(rid, frames[rid], 100.0)
+    assert len(answers) == len(frames)
+    for rid, frame in frames.items():
+        assert answers.find(rid) == frame
+    assert answers.find("r1-never") is None
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    rid=st.text(min_size=1, max_size=20),
+    body=st.dictionaries(st.text(max_size=8), json_values, max_size=6),
+    rid_first=st.booleans(),
+)
+def test_any_json_answer_comes_back_exactly(
+    rid: str, body: dict[str, object], rid_first: bool
+) -> None:
+    """Strings with quotes, escapes, digits after colons, big and negative numbers,
+    floats, nesting: whatever is cut out is put back exactly."""
+    payload = {"rid": rid, **body} if rid_first else {**body, "rid": rid}
+    frame = orjson.dumps(payload).decode()
+    answers = PackedAnswers()
+    for n in range(BLOCK_ANSWERS + 2):  # in a packed block and in the one being filled
+        answers.add(f"{rid}{n}" if n else rid, frame if n in (0, BLOCK_ANSWERS) else "x", 1.0)
+    assert answers.find(rid) == frame
+    assert answers.find(f"{rid}{BLOCK_ANSWERS}") == frame
+
+
+def test_text_that_is_not_json_is_kept_whole() -> None:
+    answers = PackedAnswers()
+    answers.add("a", "plain \x00 text \x01 with markers", 1.0)
+    answers.add("b", "answer 7", 1.0)
+    assert answers.find("a") == "plain \x00 text \x01 with markers"
+    assert answers.find("b") == "answer 7"
+
+
+def test_when_the_shapes_run_out_strings_are_cut_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_answers, "_shapes", [])
+    monkeypatch.setattr(_answers, "_shape_ids", {})
+    monkeypatch.setattr(_answers, "MAX_SHAPES", 1)
+    rng = random.Random(5)
+    answers = PackedAnswers()
+    frames = {f"r{n}": place_result(rng, f"r{n}") for n in range(100)}
+    for rid, frame in frames.items():
+        answers.add(rid, frame, 1.0)
+    assert len(_answers._shapes) == 1  # one shape, then whole ones never added
+    for rid, frame in frames.items():
+        assert answers.find(rid) == frame
+
+
+def test_a_colliding_hash_is_told_apart_by_the_rid(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_answers, "rid_hash", lambda rid: 7)
+    answers = PackedAnswers()
+    for n in range(BLOCK_ANSWERS * 2):
+        answers.add(f"r{n}", f'{{"rid":"r{n}","n":{n}}}', 1.0)
+    assert (
+        answers.find(f"r{BLOCK_ANSWERS + 3}")
+        == f'{{"rid":"r{BLOCK_ANSWERS + 3}","n":{BLOCK_ANSWERS + 3}}}'
+    )
+    assert answers.find("r-other") is None
+
+
+async def test_an_active_players_window_of_answers_fits_in_a_few_kilobytes(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """480 place_result answers (two a second for twice the 120 s grace, a client's
+    numbered rids, ticks of 10 Hz, cells anywhere), as the server makes them: the whole
+    log, arrays and blocks, stays under 9 KiB, and every one of them is still answered the
+    same. (The shapes are the process's, shared by every log: a first log of the same
+    answers has made them.)"""
+    rng = random.Random(1)
+    frames = {f"place-{n}": "" for n in range(480)}
+    for n, rid in enumerate(frames):
+        frames[rid] = place_result(rng, rid, tick=41_000 + n * 5 + rng.randrange(3))
+    log = RequestLog(window=240, max_entries=4096)
+    for n, (rid, frame) in enumerate(frames.items()):
+        autojump_clock.jump(0.5 if n else 0)  # the last one 239.5 s after the first
+        assert log.begin(rid) == Fresh()
+        log.finish(rid, frame)
+    assert log.answered == 480
+    assert log.answers_nbytes < 9 * 1024, log.answers_nbytes
+    for rid, frame in frames.items():
+        assert log.begin(rid) == Answered(frame=frame)
+
+
+async def test_an_error_answer_is_rebuilt_exactly(autojump_clock: trio.testing.MockClock) -> None:
+    log = RequestLog(window=10, max_entries=100)
+    frame = encode_server(ErrorFrame(code="not_in_arena", message='no "arena": 3,4', rid="e-1"))
+    assert log.begin("e-1") == Fresh()
+    log.finish("e-1", frame)
+    assert log.begin("e-1") == Answered(frame=frame)
+    await trio.sleep(10)
+    assert log.begin("e-1") == Fresh()

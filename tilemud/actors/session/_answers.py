@@ -1,0 +1,279 @@
+"""The answers a player's request log remembers, packed: ~18 bytes per answer.
+
+An active player places twice a second and every answer is kept for twice the reconnect
+grace (240 s by default), ~480 answers. Kept as text they took ~148 KiB per player, in
+zlib-compressed blocks of text ~22 KiB (docs/performance.md, issue 13). Here an answer is
+taken apart into its *shape* and its numbers:
+
+- the rid it answers, which every answer names (``"rid":"r-17"``), is cut out: the log is
+  looked up by that very rid, so it is put back from the lookup;
+- every integer that is a JSON value (``"tick":41``, ``"x":3``) is cut out too, leaving
+  the shape: ``{"type":"place_result","rid":<rid>,"arena_id":"a-1","tick":<n>,...}``.
+  Shapes are kept once for the whole process and shared by every log: a few per message
+  type, outcome and arena, more for answers that name another player (a ``winner``, a
+  ``captured`` owner). Once :data:`MAX_SHAPES` exist, a new one is made with its string
+  values cut out as well (a structural shape, of which there are few); text that is not
+  JSON (a marker in it) is kept whole;
+- the rid, the shape's number and what was cut out are written as varints (strings as
+  their bytes) into the block being filled, and a full block of :data:`BLOCK_ANSWERS` is
+  compressed (raw deflate): ~10 bytes per ``place_result``.
+
+Beside the blocks, per answer: a 2-byte hash of its rid (a rid never seen, nearly every
+lookup, is ruled out by a scan in C) and a 4-byte expiry (milliseconds after the log's
+base time, rounded up: an answer is kept its whole window, at most a millisecond longer).
+A repeat (after a reconnect) unpacks one block and rebuilds its answer: the very same
+text, since every cut is undone exactly (an integer is cut only in its canonical form, and
+neither marker can appear in JSON text, which escapes control characters).
+
+Nothing is kept per answer for the garbage collector to walk (the earlier stall).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+import zlib
+from array import array
+from typing import Final
+
+import orjson
+
+#: Answers per block; a full block is compressed.
+BLOCK_ANSWERS: Final = 64
+#: Shapes remembered by the process (shared by every log: a few per message type and
+#: outcome); an answer of a new shape beyond that is kept with its strings cut out too.
+MAX_SHAPES: Final = 4096
+_WHOLE: Final = 0  # the shape number of an answer kept whole (a shape's is its index + 1)
+_HASH_MASK: Final = 0xFFFF
+_MAX_OFFSET: Final = 0xFFFFFFFF  # milliseconds after the base (~49 days)
+#: The places, in a shape, of the rid, of an integer and of a string cut out.
+_RID: Final = "\x00"
+_NUMBER: Final = "\x01"
+_STRING: Final = "\x02"
+_MARKERS: Final = re.compile("([\x00-\x02])")
+# An integer JSON value in its canonical form (no leading zero, no "-0"), so that the
+# text rebuilt from its int is the text cut out.
+_INTEGER: Final = re.compile(r"(?<=[:,\[])(?:0|-?[1-9][0-9]{0,17})(?=[,\]}])")
+# An integer as above, or a string value (a whole JSON string followed by what ends a
+# value): what a structural shape cuts out, left to right. Whatever a cut takes is put
+# back exactly (a string is kept as its bytes), so the text is rebuilt even where this
+# reading of JSON were wrong.
+_VALUE: Final = re.compile(
+    r'(?P<s>"(?:[^"\\]|\\.)*"(?=[,\]}]))|(?P<n>(?<=[:,\[])(?:0|-?[1-9][0-9]{0,17})(?=[,\]}]))'
+)
+
+# The shapes, shared by every log of the process: each as its text and its pieces (the
+# text between markers, and the markers).
+_shape_ids: dict[str, int] = {}
+_shapes: list[list[str]] = []
+
+
+def _shape_id(shape: str) -> int | None:
+    """The number of ``shape`` (made a new one while there is room), else None."""
+    found = _shape_ids.get(shape)
+    if found is None and len(_shapes) < MAX_SHAPES:
+        _shapes.append(_MARKERS.split(shape))
+        found = _shape_ids[shape] = len(_shapes)
+    return found
+
+
+def rid_hash(rid: str) -> int:
+    """The 2-byte hash a rid is first looked up by."""
+    return hash(rid) & _HASH_MASK
+
+
+def _varint(out: bytearray, value: int) -> None:
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+
+
+def _read_varint(data: bytes, at: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, at
+        shift += 7
+
+
+class PackedAnswers:
+    """Answers in finish order, each with its rid and expiry; oldest forgotten first.
+
+    Not thread-safe; one per player's request log. An idle player's costs one object:
+    everything else is made with the first answer.
+    """
+
+    __slots__ = ("_base", "_blocks", "_expiry", "_filling", "_gone", "_hashes")
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        # Per remembered answer, from index `_gone`: its rid's hash and its expiry.
+        self._hashes: array[int] | None = None
+        self._expiry: array[int] | None = None
+        self._base = 0.0
+        # Full blocks, compressed; then the block being filled, as varints.
+        self._blocks: list[bytes] = []
+        self._filling = bytearray()
+        self._gone = 0
+
+    def __len__(self) -> int:
+        return 0 if self._hashes is None else len(self._hashes) - self._gone
+
+    @property
+    def nbytes(self) -> int:
+        """The bytes its containers hold (arrays, blocks, the block being filled): what
+        the log costs its player, the shapes being the process's."""
+        held = sys.getsizeof(self) + sys.getsizeof(self._blocks) + sys.getsizeof(self._filling)
+        held += sum(sys.getsizeof(block) for block in self._blocks)
+        if self._hashes is not None and self._expiry is not None:
+            held += sys.getsizeof(self._hashes) + sys.getsizeof(self._expiry)
+        return held
+
+    def add(self, rid: str, frame: str, expires_at: float) -> None:
+        """Remember ``frame`` as the answer to ``rid`` until ``expires_at`` (Trio time)."""
+        if self._hashes is None or self._expiry is None:
+            self._hashes, self._expiry = array("H"), array("I")
+            self._base = expires_at
+        offset = math.ceil((expires_at - self._base) * 1000)
+        if offset > _MAX_OFFSET:
+            self._rebase(expires_at)
+            offset = math.ceil((expires_at - self._base) * 1000)
+        while self._base + offset / 1000 < expires_at:  # never a moment early
+            offset += 1
+        self._hashes.append(rid_hash(rid))
+        self._expiry.append(offset)
+        _pack(self._filling, rid, frame)
+        if len(self._hashes) % BLOCK_ANSWERS == 0:
+            self._blocks.append(zlib.compress(self._filling, 6, -15))
+            self._filling = bytearray()
+
+    def oldest_expiry(self) -> float | None:
+        """When the oldest answer expires (None when there is none)."""
+        if self._expiry is None or not len(self):
+            return None
+        return self._base + self._expiry[self._gone] / 1000
+
+    def forget_oldest(self) -> None:
+        """Forget the oldest answer (there must be one)."""
+        assert self._hashes is not None
+        assert self._expiry is not None
+        self._gone += 1
+        if self._gone == len(self._hashes):  # none left: start afresh
+            self._reset()
+        elif self._gone == BLOCK_ANSWERS:  # the oldest block has gone
+            del self._hashes[:BLOCK_ANSWERS]
+            del self._expiry[:BLOCK_ANSWERS]
+            del self._blocks[0]
+            self._gone = 0
+
+    def find(self, rid: str) -> str | None:
+        """The answer remembered for ``rid``, if any (the first one added)."""
+        hashes = self._hashes
+        if hashes is None:
+            return None
+        wanted = rid_hash(rid)
+        index = self._gone - 1
+        while True:
+            try:
+                index = hashes.index(wanted, index + 1)
+            except ValueError:
+                return None
+            block, at = divmod(index, BLOCK_ANSWERS)
+            if block < len(self._blocks):
+                data = zlib.decompress(self._blocks[block], -15)
+            else:
+                data = bytes(self._filling)
+            found = _unpack(data, at, rid)
+            if found is not None:
+                return found
+
+    def _rebase(self, expires_at: float) -> None:
+        """Measure the offsets from a later base (a log older than ~49 days)."""
+        assert self._expiry is not None
+        old = self._base
+        self._base = old + self._expiry[self._gone] / 1000 if len(self) else expires_at
+        shift = (self._base - old) * 1000
+        self._expiry = array("I", (max(0, math.ceil(v - shift)) for v in self._expiry))
+
+
+def _pack(out: bytearray, rid: str, frame: str) -> None:
+    """Append one answer to a block: its rid, its shape's number, what was cut out."""
+    encoded_rid = rid.encode()
+    _varint(out, len(encoded_rid))
+    out += encoded_rid
+    if _MARKERS.search(frame) is not None:  # (JSON has none; other text is kept whole)
+        _whole(out, frame)
+        return
+    shape = frame.replace(f'"rid":{orjson.dumps(rid).decode()}', f'"rid":{_RID}', 1)
+    numbers = _INTEGER.findall(shape)
+    shape_id = _shape_id(_INTEGER.sub(_NUMBER, shape))
+    if shape_id is not None:
+        _varint(out, shape_id)
+        for number in numbers:
+            _zigzag(out, int(number))
+        return
+    values = [(m.group("s"), m.group("n")) for m in _VALUE.finditer(shape)]
+    shape_id = _shape_id(_VALUE.sub(lambda m: _STRING if m.group("s") else _NUMBER, shape))
+    if shape_id is None:
+        _whole(out, frame)
+        return
+    _varint(out, shape_id)
+    for string, number in values:
+        if string is not None:
+            encoded = string.encode()
+            _varint(out, len(encoded))
+            out += encoded
+        else:
+            _zigzag(out, int(number))
+
+
+def _whole(out: bytearray, frame: str) -> None:
+    _varint(out, _WHOLE)
+    encoded = frame.encode()
+    _varint(out, len(encoded))
+    out += encoded
+
+
+def _zigzag(out: bytearray, value: int) -> None:
+    _varint(out, value * 2 if value >= 0 else -value * 2 - 1)
+
+
+def _unpack(data: bytes, index: int, rid: str) -> str | None:
+    """The answer at ``index`` of a block's ``data`` if it answers ``rid``."""
+    at = 0
+    for current in range(index + 1):
+        length, at = _read_varint(data, at)
+        found_rid = data[at : at + length]
+        at += length
+        shape_id, at = _read_varint(data, at)
+        if shape_id == _WHOLE:
+            length, at = _read_varint(data, at)
+            whole = data[at : at + length]
+            at += length
+            if current == index:
+                return whole.decode() if found_rid == rid.encode() else None
+            continue
+        pieces = _shapes[shape_id - 1]
+        text: list[str] = []
+        for n, piece in enumerate(pieces):
+            if not n % 2:
+                text.append(piece)
+            elif piece == _RID:
+                text.append(orjson.dumps(rid).decode())
+            elif piece == _NUMBER:
+                value, at = _read_varint(data, at)
+                text.append(str(value >> 1 if not value & 1 else -((value + 1) >> 1)))
+            else:
+                length, at = _read_varint(data, at)
+                text.append(data[at : at + length].decode())
+                at += length
+        if current == index:
+            return "".join(text) if found_rid == rid.encode() else None
+    return None
