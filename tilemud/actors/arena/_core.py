@@ -31,6 +31,7 @@ from tilemud.game import (
     Placement,
     PlacementResult,
     RuleConfig,
+    SnapshotRows,
     end_round,
     resolve_tick,
     round_first_tick,
@@ -57,6 +58,7 @@ class ArenaCore:
         meter: ArenaMeter,
         journal: ArenaJournal | None = None,
         npcs: NpcRoster | None = None,
+        rows: SnapshotRows | None = None,
     ) -> None:
         self.arena_id = arena_id
         #: The arena's NPC seats (not human seats), their turns and territories.
@@ -82,7 +84,7 @@ class ArenaCore:
         # Joins are announced once per tick, in one frame: a join storm of 300 players
         # would otherwise send 45,000 frames (each joiner announced to everyone seated).
         self._joined: dict[str, str] = {}
-        self._frames = ArenaFrames(arena_id)
+        self._frames = ArenaFrames(arena_id, rows)
         #: The round being played (always 1 without ``rules.round_ticks``).
         self.round = 1
 
