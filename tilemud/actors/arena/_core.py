@@ -246,9 +246,6 @@ class ArenaCore:
         if journal is not None and outcome.placed:
             position = journal.record_tick(state, outcome.accepted, outcome.checksum)
         frames = self._frames
-        if self._joined:
-            self._seats.publish(frames.players_joined(list(self._joined.items())))
-            self._joined.clear()
         held: list[HeldAnswer] = []
         for result in outcome.results:
             placement = result.placement
@@ -265,6 +262,11 @@ class ArenaCore:
             if position is not None:
                 journal.hold(position, held)
             journal.release()  # also those whose wake-up found the mailbox full
+        if self._joined:
+            # Followed by the tick's frame, if any: each player gets both in one write.
+            joined = frames.players_joined(list(self._joined.items()))
+            self._seats.publish(joined, ring=not outcome.placed)
+            self._joined.clear()
         if outcome.placed:
             self._seats.publish(frames.tick(outcome, scores_before=before.scores))
         if round_over(tick, self.round, self.rules):
