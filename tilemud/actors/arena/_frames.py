@@ -30,6 +30,7 @@ from tilemud.protocol import (
     ArenaTick,
     BattleEnded,
     BoardSnapshot,
+    EncodedBoard,
     ErrorCode,
     ErrorFrame,
     LeaveReason,
@@ -38,6 +39,7 @@ from tilemud.protocol import (
     PlayerLeft,
     RoundEnded,
     encode_server,
+    encode_snapshot_body,
     encode_stream_body,
 )
 
@@ -56,31 +58,32 @@ class ArenaFrames:
     on the arena's tick; docs/performance.md, "The send path, third pass").
     """
 
-    __slots__ = ("_arena_id", "_board", "_board_snapshot", "rows")
+    __slots__ = ("_arena_id", "_board", "_encoded_board", "rows")
 
     def __init__(self, arena_id: str, rows: SnapshotRows | None = None) -> None:
         self._arena_id = arena_id
         #: The rows' runs, shared with the arena's journal (its stored snapshots).
         self.rows = SnapshotRows() if rows is None else rows
         self._board: Board | None = None
-        self._board_snapshot: BoardSnapshot | None = None
+        self._encoded_board: EncodedBoard | None = None
 
     def snapshot(self, state: ArenaState, *, players: Mapping[str, str]) -> str:
         """The ``snapshot`` body: board, tile holders' scores and seated players."""
-        if self._board is not state.board or self._board_snapshot is None:
+        encoded = self._encoded_board
+        if self._board is not state.board or encoded is None:
             self._board = state.board
-            self._board_snapshot = BoardSnapshot.from_board(state.board, rows=self.rows)
-        frame = ArenaSnapshot(
-            seq=UNSTAMPED,
+            encoded = EncodedBoard(BoardSnapshot.from_board(state.board, rows=self.rows))
+            self._encoded_board = encoded
+        frame = ArenaSnapshot.from_arena(
             sent_at=time.time(),
             arena_id=self._arena_id,
             tick=state.tick,
-            board=self._board_snapshot,
+            board=encoded.snapshot,
             scores=tuple(sorted(state.scores.items())),
             players=tuple(sorted(players.items())),
             npcs=tuple(sorted(p for p in {*players, *state.scores} if is_npc(p))),
         )
-        return encode_stream_body(frame)
+        return encode_snapshot_body(frame, encoded)
 
     def tick(self, outcome: TickOutcome, *, scores_before: Mapping[str, int]) -> str:
         """The ``tick`` body: tiles placed in the tick and the scores that changed."""
