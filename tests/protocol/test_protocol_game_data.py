@@ -175,17 +175,28 @@ def test_a_snapshot_with_its_board_encoded_once_is_the_same_text(
 ) -> None:
     # What an arena sends each joiner: its board's JSON made once, the rest per joiner.
     board = BoardSnapshot.from_board(_board(tiles))
-    fields = {
-        "sent_at": sent_at,
-        "arena_id": "a_1",
-        "tick": 7,
-        "board": board,
-        "scores": tuple(sorted(scores.items())),
-        "players": tuple(sorted(players.items())),
-        "npcs": tuple(sorted(p for p in players if p.startswith("npc:"))),
-    }
-    checked = ArenaSnapshot(seq=UNSTAMPED, **fields)
-    built = ArenaSnapshot.from_arena(**fields)
+    score_list = tuple(sorted(scores.items()))
+    player_list = tuple(sorted(players.items()))
+    npcs = tuple(sorted(p for p in players if p.startswith("npc:")))
+    checked = ArenaSnapshot(
+        seq=UNSTAMPED,
+        sent_at=sent_at,
+        arena_id="a_1",
+        tick=7,
+        board=board,
+        scores=score_list,
+        players=player_list,
+        npcs=npcs,
+    )
+    built = ArenaSnapshot.from_arena(
+        sent_at=sent_at,
+        arena_id="a_1",
+        tick=7,
+        board=board,
+        scores=score_list,
+        players=player_list,
+        npcs=npcs,
+    )
     assert built == checked
     encoded = EncodedBoard(board)
     for _ in range(2):  # the same encoded board serves every joiner
