@@ -37,30 +37,36 @@ class _RowRuns:
     """One row's runs: the row itself, each run's length and pair, and the row's runs in
     the codes of the palette :attr:`coded_for` (None: not coded yet)."""
 
-    __slots__ = ("coded", "coded_for", "lengths", "pairs", "row", "used")
+    __slots__ = ("coded", "coded_for", "lengths", "pairs", "row")
 
-    def __init__(self, row: Row) -> None:
+    def __init__(self, row: Row, pairs: dict[Pair | None, Pair | None]) -> None:
         self.row = row
         # Only held cells pass through attrgetter (a C call per cell); empty cells stay None.
         cells: list[Pair | None] = [None if t is None else _OWNER_KIND(t) for t in row]
         width = len(cells)
         starts = [0, *compress(range(1, width), map(ne, cells, islice(cells, 1, None)))]
         self.lengths: list[int] = list(map(sub, [*islice(starts, 1, None), width], starts))
-        self.pairs: list[Pair | None] = list(map(cells.__getitem__, starts))
-        # Pairs are non-empty tuples (true), empty cells None (false).
-        self.used: set[Pair] = set(compress(self.pairs, self.pairs))  # type: ignore[arg-type]
+        # Each run's pair as the one tuple the cache keeps for it (memory: one per pair,
+        # not one per run), looked up in C.
+        run_pairs = list(map(cells.__getitem__, starts))
+        self.pairs: list[Pair | None] = list(map(pairs.setdefault, run_pairs, run_pairs))
         self.coded: list[int] = []
         self.coded_for: object = None
+
+    def used(self) -> set[Pair]:
+        """The row's distinct pairs (made when needed: a set per row was ~2 MB a board)."""
+        # Pairs are non-empty tuples (true), empty cells None (false).
+        return set(compress(self.pairs, self.pairs))  # type: ignore[arg-type]
 
 
 class SnapshotRows:
     """Keeps each row's run-length encoding between snapshots of one arena's boards.
 
-    Memory: one list entry per run and cell-row (a half-full 256x256 board: ~49,000 runs,
-    ~1 MB), kept for as long as the arena keeps the cache.
+    Memory: three list entries per run (a half-full 256x256 board: ~49,000 runs, ~2 MiB
+    by tracemalloc), kept for as long as the arena keeps the cache.
     """
 
-    __slots__ = ("_codes", "_palette", "_rows", "_rows_with", "_size")
+    __slots__ = ("_codes", "_pairs", "_palette", "_rows", "_rows_with", "_size")
 
     def __init__(self) -> None:
         self._rows: list[_RowRuns] = []
@@ -68,6 +74,8 @@ class SnapshotRows:
         # How many rows hold each pair: the palette is what counts above 0. Kept as rows
         # change (a union of every row's pairs cost ~2 ms a snapshot).
         self._rows_with: Counter[Pair] = Counter()
+        # One tuple per (owner, kind) for every run that holds it.
+        self._pairs: dict[Pair | None, Pair | None] = {}
         self._palette: list[Pair] = []
         # The palette's codes; a new dict for every new palette (rows compare it by `is`).
         self._codes: dict[Pair | None, int] = {None: 0}
@@ -77,29 +85,33 @@ class SnapshotRows:
         size = (board.width, board.height)
         rows = self._rows
         rows_with = self._rows_with
+        pairs = self._pairs
         if size != self._size:
             rows.clear()
             rows_with.clear()
+            pairs.clear()
             self._size = size
         if not rows:
-            rows.extend(map(_RowRuns, board.rows()))
+            rows.extend(_RowRuns(row, pairs) for row in board.rows())
             for r in rows:
-                rows_with.update(r.used)
+                rows_with.update(r.used())
         else:
             for y, row in enumerate(board.rows()):
                 old = rows[y]
                 if old.row is not row:
-                    rows[y] = new = _RowRuns(row)
+                    rows[y] = new = _RowRuns(row, pairs)
                     # Set differences in C: a tick changes a row's pairs by one or none.
-                    for pair in old.used - new.used:
+                    old_used, new_used = old.used(), new.used()
+                    for pair in old_used - new_used:
                         rows_with[pair] -= 1
-                    for pair in new.used - old.used:
+                    for pair in new_used - old_used:
                         rows_with[pair] += 1
         palette = sorted(pair for pair, held in rows_with.items() if held > 0)
         if palette != self._palette:
             self._palette = palette
             for gone in [pair for pair, held in rows_with.items() if held <= 0]:
                 del rows_with[gone]  # an owner's last tile left the board
+                pairs.pop(gone, None)
             self._codes = {None: 0} | {pair: i + 1 for i, pair in enumerate(palette)}
         codes = self._codes
         code_of = codes.__getitem__
