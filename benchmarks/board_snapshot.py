@@ -13,7 +13,10 @@ A 256x256 board filled half-way the way an arena fills it (60 placements a tick,
 - ``BoardSnapshot.from_board`` + ``encode_stream_body``: the ``snapshot`` frame a joining
   or resyncing player gets;
 - ``encode_board``: what the journal stores every ``snapshot_ticks`` (the encoding, JSON,
-  zlib at level 1), and the same before (cell by cell, zlib at level 6).
+  zlib at level 1), and the same before (cell by cell, zlib at level 6);
+- ``SnapshotRows``, after a tick: what an arena's join (or stored snapshot) costs now: a
+  tick of 60 placements changed the board since the last snapshot, and only its rows are
+  encoded again (the board, the cache and the tick are made before the clock starts).
 
 Runs alternate; prints the median ms of each (``time.perf_counter``, this process only).
 """
@@ -30,7 +33,7 @@ from typing import Any
 
 import orjson
 
-from tilemud.game import Board, PlacedTile, Tile, board_to_dict, encode_board
+from tilemud.game import Board, PlacedTile, SnapshotRows, Tile, board_to_dict, encode_board
 from tilemud.protocol import UNSTAMPED, ArenaSnapshot, BoardSnapshot, encode_stream_body
 
 
@@ -94,6 +97,43 @@ def snapshot_frame(board: Board) -> str:
     )
 
 
+class AfterATick:
+    """Snapshots through :class:`SnapshotRows` of the board after one more tick each time."""
+
+    def __init__(self, board: Board, seed: int = 2) -> None:
+        self._rng = random.Random(seed)
+        self._rows = SnapshotRows()
+        self._rows.to_dict(board)
+        self._next = self._tick(board)
+
+    def _tick(self, board: Board) -> Board:
+        rng = self._rng
+        return board.with_tiles(
+            (
+                PlacedTile(
+                    x=rng.randrange(256),
+                    y=rng.randrange(256),
+                    tile=Tile(
+                        owner=f"guest-{rng.randrange(300):04d}-0123456789abcdef", kind="stone"
+                    ),
+                )
+                for _ in range(60)
+            ),
+            replace=True,
+        )
+
+    def frame(self, _: Board) -> object:
+        board = self._next
+        encoded = self._rows.to_dict(board)
+        self._next = self._tick(board)  # timed too: subtracted below
+        return encoded
+
+    def tick_only(self, _: Board) -> object:
+        board = self._next
+        self._next = self._tick(board)
+        return board
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -108,6 +148,9 @@ def main() -> None:
         "stored, before": stored_before,
         "encode_board (stored)": encode_board,
     }
+    after = AfterATick(board)
+    ways["rows after a tick (+tick)"] = after.frame
+    ways["the tick alone"] = after.tick_only
     times: dict[str, list[float]] = {name: [] for name in ways}
     for _ in range(args.runs):
         for name, way in ways.items():
@@ -116,7 +159,9 @@ def main() -> None:
             times[name].append((time.perf_counter() - started) * 1000)
     print(f"half-full 256x256 board: {board.tile_count} tiles, {len(fast['runs']) // 2} runs")
     for name, samples in times.items():
-        print(f"{name:24} {statistics.median(samples):6.1f} ms")
+        print(f"{name:26} {statistics.median(samples):6.1f} ms")
+    rows = statistics.median(times["rows after a tick (+tick)"])
+    print(f"{'rows after a tick':26} {rows - statistics.median(times['the tick alone']):6.1f} ms")
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ class CountingLink:
         self.replies = 0
         self.accepted = 0
 
-    def publish(self, body: str) -> bool:
+    def publish(self, body: str, *, ring: bool = True) -> bool:
         self.frames += 1
         return False
 

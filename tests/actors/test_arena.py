@@ -297,6 +297,36 @@ async def test_a_tick_is_encoded_once_and_an_empty_tick_sends_nothing(
             nursery.cancel_scope.cancel()
 
 
+async def test_a_ticks_joins_and_placements_ring_each_player_once(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # One write per player per tick: ``player_joined`` is published without ringing, the
+    # ``tick`` frame right after it rings; without a tick frame the joins ring themselves.
+    arena = make_arena()
+    links = [FakeLink(f"p{i}") for i in range(3)]
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            t0 = await start_arena(nursery, arena)
+            for link in links[:2]:
+                await join(arena, link)
+            await arena.ref.send(place("p0", "r1", 4, 4))
+            await trio.sleep_until(t0 + 1.5 * TICK)
+            for link in links[:2]:
+                kinds = [kind for kind, _ in link.events if kind != "reply"]
+                assert kinds == ["reset", "publish", "publish", "ring"]
+                joined, tick = link.published()
+                assert isinstance(joined, PlayerJoined)
+                assert isinstance(tick, ArenaTick)
+                link.events.clear()
+            await join(arena, links[2])  # a tick with a join and no placement
+            await trio.sleep_until(t0 + 2.5 * TICK)
+            for link in links:
+                kinds = [kind for kind, _ in link.events if kind != "reset"]
+                assert kinds == ["publish", "ring"]
+                assert [type(f) for f in link.published()] == [PlayerJoined]
+            nursery.cancel_scope.cancel()
+
+
 async def test_resync_sends_a_snapshot_of_the_live_board(
     autojump_clock: trio.testing.MockClock,
 ) -> None:

@@ -66,8 +66,10 @@ class FakeLink:
     rids: list[str] = attrs.field(factory=list)
     on_publish: Callable[[str], None] | None = None
 
-    def publish(self, body: str) -> bool:
+    def publish(self, body: str, *, ring: bool = True) -> bool:
         self.events.append(("publish", body))
+        if ring:
+            self.events.append(("ring", ""))
         if self.on_publish is not None:
             self.on_publish(body)
         return False

@@ -42,6 +42,7 @@ PUBLIC = {
     "STATE_FORMAT",
     "ScoringRule",
     "SnapshotError",
+    "SnapshotRows",
     "TickOutcome",
     "Capture",
     "RoundResult",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import orjson
 import pytest
 
 from tilemud.errors import ProtocolError
-from tilemud.loadtest._bot_client import decode_tick
+from tilemud.loadtest._bot_client import TickMemo, decode_tick
 from tilemud.protocol import decode_server
 
 TICK = {
@@ -47,3 +49,51 @@ def test_an_integer_sent_at_is_a_number() -> None:
 def test_a_frame_not_shaped_like_a_tick_is_refused(text: str) -> None:
     with pytest.raises(ProtocolError):
         decode_tick(text)
+
+
+def stamped(seq: int | str, body: dict[str, object] = TICK) -> str:
+    """A tick frame as the server stamps it: ``seq`` spliced in right after ``type``."""
+    rest = orjson.dumps({k: v for k, v in body.items() if k not in ("type", "seq")}).decode()
+    return f'{{"type":"tick","seq":{seq},{rest[1:]}'
+
+
+def test_the_memo_decodes_each_body_once_and_every_frame_as_the_strict_decoder() -> None:
+    memo = TickMemo()
+    other = {**TICK, "tick": 49, "placed": [[5, 5, "p_9", "stone"]]}
+    frames = [stamped(1), stamped(2), stamped(907), stamped(3, other), stamped(4)]
+    for text in frames:
+        assert memo.decode(text) == decode_server(text)
+    assert (memo.decoded, memo.reused) == (2, 3)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        stamped("03"),  # not how JSON writes 3: decoded in full, and refused
+        stamped("3.0"),
+        stamped('"3"'),
+        stamped(-3),  # an int: decode_tick takes it (the strict decoder would not)
+        stamped(3, {**TICK, "placed": [[1, 2, "p"]]}),
+        stamped(3)[:-1],
+        stamped(3).replace('"tick":48', '"tick":48,"seq":4'),  # a second seq: the last wins
+    ],
+)
+def test_the_memo_answers_odd_frames_as_decode_tick_does(text: str) -> None:
+    memo = TickMemo()
+    memo.decode(stamped(3))  # the well-formed body is known
+    try:
+        expected = decode_tick(text)
+    except ProtocolError as refused:
+        with pytest.raises(ProtocolError, match=re.escape(str(refused))):
+            memo.decode(text)
+    else:
+        assert memo.decode(text) == expected
+
+
+def test_a_body_known_to_the_memo_is_not_trusted_for_a_different_one() -> None:
+    memo = TickMemo()
+    memo.decode(stamped(1))
+    changed = stamped(2).replace('"p_8",1', '"p_8",2')
+    assert changed != stamped(2)
+    assert memo.decode(changed) == decode_server(changed)
+    assert memo.decoded == 2

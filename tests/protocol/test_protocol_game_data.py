@@ -36,6 +36,7 @@ from tilemud.protocol import (
     ArenaTick,
     BattleEnded,
     BoardSnapshot,
+    EncodedBoard,
     Join,
     Joined,
     PlaceResult,
@@ -44,6 +45,7 @@ from tilemud.protocol import (
     StreamMessage,
     decode_server,
     encode_server,
+    encode_snapshot_body,
     encode_stream_body,
     stamp,
 )
@@ -153,6 +155,66 @@ def test_board_snapshot_is_board_to_dict_and_round_trips(
     decoded = decode_server(encode_server(frame))
     assert isinstance(decoded, ArenaSnapshot)
     assert decoded.board.to_board() == board
+
+
+NAMES = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=8)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    CELLS,
+    st.dictionaries(st.sampled_from(PLAYERS), st.integers(0, 20)),
+    st.dictionaries(st.sampled_from([*PLAYERS, "npc:1", "npc:2"]), NAMES),
+    st.floats(0, 2e9),
+)
+def test_a_snapshot_with_its_board_encoded_once_is_the_same_text(
+    tiles: dict[tuple[int, int], tuple[str, str]],
+    scores: dict[str, int],
+    players: dict[str, str],
+    sent_at: float,
+) -> None:
+    # What an arena sends each joiner: its board's JSON made once, the rest per joiner.
+    board = BoardSnapshot.from_board(_board(tiles))
+    score_list = tuple(sorted(scores.items()))
+    player_list = tuple(sorted(players.items()))
+    npcs = tuple(sorted(p for p in players if p.startswith("npc:")))
+    checked = ArenaSnapshot(
+        seq=UNSTAMPED,
+        sent_at=sent_at,
+        arena_id="a_1",
+        tick=7,
+        board=board,
+        scores=score_list,
+        players=player_list,
+        npcs=npcs,
+    )
+    built = ArenaSnapshot.from_arena(
+        sent_at=sent_at,
+        arena_id="a_1",
+        tick=7,
+        board=board,
+        scores=score_list,
+        players=player_list,
+        npcs=npcs,
+    )
+    assert built == checked
+    encoded = EncodedBoard(board)
+    for _ in range(2):  # the same encoded board serves every joiner
+        assert encode_snapshot_body(built, encoded) == encode_stream_body(checked)
+    assert _wire(built, 3) == attrs.evolve(checked, seq=3)
+
+
+def test_a_snapshot_refuses_an_encoded_board_not_its_own() -> None:
+    board = BoardSnapshot.from_board(_board({}))
+    other = EncodedBoard(BoardSnapshot.from_board(_board({(0, 0): ("ann", "stone")})))
+    snapshot = ArenaSnapshot.from_arena(
+        sent_at=0.0, arena_id="a", tick=0, board=board, scores=(), players=(), npcs=()
+    )
+    with pytest.raises(ValueError, match="not the snapshot's board"):
+        encode_snapshot_body(snapshot, other)
+    equal_but_not_the_same = EncodedBoard(BoardSnapshot.from_board(_board({})))
+    with pytest.raises(ValueError, match="not the snapshot's board"):
+        encode_snapshot_body(snapshot, equal_but_not_the_same)
 
 
 # -- results ------------------------------------------------------------------------------

@@ -125,6 +125,8 @@ def test_public_surface_is_pinned() -> None:
         "encode_client",
         "encode_server",
         "encode_stream_body",
+        "encode_snapshot_body",
+        "EncodedBoard",
         "error_reply",
         "generate_schemas",
         "stamp",

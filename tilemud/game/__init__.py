@@ -65,5 +65,6 @@ from tilemud.game._snapshot import board_from_dict as board_from_dict
 from tilemud.game._snapshot import board_to_dict as board_to_dict
 from tilemud.game._snapshot import decode_board as decode_board
 from tilemud.game._snapshot import encode_board as encode_board
+from tilemud.game._snapshot_rows import SnapshotRows as SnapshotRows
 from tilemud.game._state import STATE_FORMAT as STATE_FORMAT
 from tilemud.game._state import ArenaState as ArenaState

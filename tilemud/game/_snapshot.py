@@ -120,7 +120,12 @@ def _palette(raw: object) -> list[Tile]:
 
 def encode_board(board: Board) -> bytes:
     """Encode ``board`` as compact bytes (magic, then zlib-compressed JSON snapshot)."""
-    return _MAGIC + zlib.compress(orjson.dumps(board_to_dict(board)), _ZLIB_LEVEL)
+    return pack_board_dict(board_to_dict(board))
+
+
+def pack_board_dict(data: Mapping[str, Any]) -> bytes:
+    """The bytes of :func:`encode_board` from the board's dict (:func:`board_to_dict`)."""
+    return _MAGIC + zlib.compress(orjson.dumps(data), _ZLIB_LEVEL)
 
 
 def decode_board(data: bytes) -> Board:

@@ -139,6 +139,7 @@ class Bot:
                     socket.websocket,
                     on_frame=self.game.see,
                     strict=self.state.config.strict_decode,
+                    ticks=self.state.ticks,
                 )
                 try:
                     return await self._greeted(client, socket, began, opened=opened, resume=resume)

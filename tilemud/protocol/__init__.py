@@ -39,12 +39,14 @@ from tilemud.protocol._client_messages import Place as Place
 from tilemud.protocol._close_codes import CLOSE_CODES as CLOSE_CODES
 from tilemud.protocol._close_codes import CloseCode as CloseCode
 from tilemud.protocol._close_codes import CloseCodeInfo as CloseCodeInfo
+from tilemud.protocol._codec import EncodedBoard as EncodedBoard
 from tilemud.protocol._codec import binary_frame_error as binary_frame_error
 from tilemud.protocol._codec import decode_client as decode_client
 from tilemud.protocol._codec import decode_hello as decode_hello
 from tilemud.protocol._codec import decode_server as decode_server
 from tilemud.protocol._codec import encode_client as encode_client
 from tilemud.protocol._codec import encode_server as encode_server
+from tilemud.protocol._codec import encode_snapshot_body as encode_snapshot_body
 from tilemud.protocol._codec import encode_stream_body as encode_stream_body
 from tilemud.protocol._codec import stamp as stamp
 from tilemud.protocol._dialects import Dialect as Dialect

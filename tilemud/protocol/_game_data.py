@@ -22,6 +22,7 @@ from tilemud.game import (
     SNAPSHOT_FORMAT,
     Board,
     RuleConfig,
+    SnapshotRows,
     board_from_dict,
     board_to_dict,
 )
@@ -139,9 +140,15 @@ class BoardSnapshot:
     )
 
     @classmethod
-    def from_board(cls, board: Board) -> BoardSnapshot:
-        """Snapshot ``board`` (through :func:`tilemud.game.board_to_dict`)."""
-        data = board_to_dict(board)
+    def from_board(cls, board: Board, *, rows: SnapshotRows | None = None) -> BoardSnapshot:
+        """Snapshot ``board`` (through :func:`tilemud.game.board_to_dict`).
+
+        Args:
+            board: the board.
+            rows: the encoding of an earlier board's rows, to re-encode only the rows
+                changed since (an arena's joins and resyncs); None encodes every row.
+        """
+        data = board_to_dict(board) if rows is None else rows.to_dict(board)
         assert data["format"] == SNAPSHOT_FORMAT == 1, "a new board format needs a new field"
         # Built from a Board, which holds only valid tiles: the values are not checked
         # again. Checking the ~100,000 runs of a half-full 256x256 board took ~50 ms of the

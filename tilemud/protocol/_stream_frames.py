@@ -12,6 +12,9 @@ changed. All are also members of :data:`~tilemud.protocol.ServerMessage`.
 
 Lists are bounded in the schemas: ``placed`` by :data:`MAX_PLACED`; lists with at most one
 entry per cell or per tile holder by the largest board's cell count.
+
+Why one module of over 400 lines: it is the closed union of the stream frames, each with
+the constructors that build it from game values; split, the union would be read in pieces.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from tilemud.protocol._game_data import BoardSnapshot
 from tilemud.protocol._guilds import GuildEvent
 from tilemud.protocol._parties import PartyEvent
 from tilemud.protocol._registry import tag_registry
+from tilemud.protocol._unchecked import unchecked
 
 #: Most tiles one ``tick`` frame lists.
 MAX_PLACED = 65536
@@ -121,6 +125,37 @@ class ArenaSnapshot:
             board=BoardSnapshot.from_board(state.board),
             scores=_scores(state.scores),
             players=tuple(sorted(players.items())),
+        )
+
+    @classmethod
+    def from_arena(
+        cls,
+        *,
+        sent_at: float,
+        arena_id: str,
+        tick: int,
+        board: BoardSnapshot,
+        scores: tuple[tuple[str, int], ...],
+        players: tuple[tuple[str, str], ...],
+        npcs: tuple[str, ...],
+    ) -> ArenaSnapshot:
+        """The unstamped snapshot an arena sends a joiner, from values it holds.
+
+        Built unchecked: the board comes from a :class:`~tilemud.game.Board`, the scores
+        from the game, the players' ids and names from their checked logins; checking 300
+        players and scores again for every joiner cost the arena's tick (the arena's tests
+        decode every snapshot it sends with the strict decoder).
+        """
+        return unchecked(
+            cls,
+            seq=UNSTAMPED,
+            sent_at=sent_at,
+            arena_id=arena_id,
+            tick=tick,
+            board=board,
+            scores=scores,
+            players=players,
+            npcs=npcs,
         )
 
 

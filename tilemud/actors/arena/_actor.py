@@ -120,7 +120,14 @@ from tilemud.actors.arena._messages import (
 from tilemud.actors.arena._npc_crew import NpcCrew
 from tilemud.actors.arena._npcs import NpcPolicy
 from tilemud.errors import ActorGone
-from tilemud.game import ArenaState, BattleResult, Mode, RuleConfig, board_checksum
+from tilemud.game import (
+    ArenaState,
+    BattleResult,
+    Mode,
+    RuleConfig,
+    SnapshotRows,
+    board_checksum,
+)
 from tilemud.mailbox import Mailbox, Overflow, Ref, open_mailbox
 from tilemud.metrics import ArenaMeter
 from tilemud.storage import ArenaStorage, StorageError
@@ -195,6 +202,9 @@ class Arena:
             f"arena {arena_id}", mailbox_size, Overflow.BLOCK
         )
         self._meter = ArenaMeter.standalone(mode) if meter is None else meter
+        # Each row's runs, kept between snapshots: joins, resyncs and stored snapshots
+        # re-encode only the rows changed since the last one.
+        rows = SnapshotRows()
         journal = None
         if storage is not None:
             journal = ArenaJournal(
@@ -202,6 +212,7 @@ class Arena:
                 storage=storage,
                 snapshot_ticks=snapshot_ticks,
                 wake=self._placements_stored,
+                rows=rows,
             )
         self._core = ArenaCore(
             arena_id=arena_id,
@@ -211,6 +222,7 @@ class Arena:
             seed=seed,
             meter=self._meter,
             journal=journal,
+            rows=rows,
             npcs=None if npcs is None else npcs.roster(arena_id=arena_id, rules=rules, seed=seed),
         )
         self._crew = NpcCrew(self._core.npcs, mind=None if npcs is None else npcs.mind)

@@ -31,6 +31,7 @@ from tilemud.game import (
     Placement,
     PlacementResult,
     RuleConfig,
+    SnapshotRows,
     end_round,
     resolve_tick,
     round_first_tick,
@@ -57,6 +58,7 @@ class ArenaCore:
         meter: ArenaMeter,
         journal: ArenaJournal | None = None,
         npcs: NpcRoster | None = None,
+        rows: SnapshotRows | None = None,
     ) -> None:
         self.arena_id = arena_id
         #: The arena's NPC seats (not human seats), their turns and territories.
@@ -82,7 +84,7 @@ class ArenaCore:
         # Joins are announced once per tick, in one frame: a join storm of 300 players
         # would otherwise send 45,000 frames (each joiner announced to everyone seated).
         self._joined: dict[str, str] = {}
-        self._frames = ArenaFrames(arena_id)
+        self._frames = ArenaFrames(arena_id, rows)
         #: The round being played (always 1 without ``rules.round_ticks``).
         self.round = 1
 
@@ -244,9 +246,6 @@ class ArenaCore:
         if journal is not None and outcome.placed:
             position = journal.record_tick(state, outcome.accepted, outcome.checksum)
         frames = self._frames
-        if self._joined:
-            self._seats.publish(frames.players_joined(list(self._joined.items())))
-            self._joined.clear()
         held: list[HeldAnswer] = []
         for result in outcome.results:
             placement = result.placement
@@ -263,6 +262,11 @@ class ArenaCore:
             if position is not None:
                 journal.hold(position, held)
             journal.release()  # also those whose wake-up found the mailbox full
+        if self._joined:
+            # Followed by the tick's frame, if any: each player gets both in one write.
+            joined = frames.players_joined(list(self._joined.items()))
+            self._seats.publish(joined, ring=not outcome.placed)
+            self._joined.clear()
         if outcome.placed:
             self._seats.publish(frames.tick(outcome, scores_before=before.scores))
         if round_over(tick, self.round, self.rules):

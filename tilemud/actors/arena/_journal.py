@@ -29,7 +29,7 @@ import attrs
 
 from tilemud.actors.arena._links import PlayerLink
 from tilemud.errors import TilemudError
-from tilemud.game import ArenaState, Placement, RoundResult, check_replay
+from tilemud.game import ArenaState, Placement, RoundResult, SnapshotRows, check_replay
 from tilemud.storage import ArenaStorage, Recovery, Snapshot
 
 log = logging.getLogger("tilemud.arena")
@@ -63,6 +63,8 @@ class ArenaJournal:
         snapshot_ticks: ticks between two snapshots.
         wake: called (from the storage actor's task, must not block) when rows this
             journal waits for are committed; the arena then calls :meth:`release`.
+        rows: the arena's encoding of its boards' rows (shared with its frames), so a
+            stored snapshot re-encodes only the rows changed since the last snapshot.
     """
 
     def __init__(
@@ -72,6 +74,7 @@ class ArenaJournal:
         storage: ArenaStorage,
         snapshot_ticks: int,
         wake: Callable[[], None],
+        rows: SnapshotRows | None = None,
     ) -> None:
         self.arena_id = arena_id
         #: The storage id the log goes to: the arena's own, or its current round's.
@@ -81,6 +84,7 @@ class ArenaJournal:
         self._wake = wake
         self._held: collections.deque[tuple[int, list[HeldAnswer]]] = collections.deque()
         self._last_snapshot = 0
+        self._rows = rows
 
     @property
     def held(self) -> int:
@@ -106,7 +110,7 @@ class ArenaJournal:
         """
         snapshot = None
         if state.tick - self._last_snapshot >= self._snapshot_ticks:
-            snapshot = Snapshot.of_state(self.replay_id, state)
+            snapshot = Snapshot.of_state(self.replay_id, state, rows=self._rows)
             self._last_snapshot = state.tick
         position = self.storage.record_placements(
             self.replay_id,
@@ -122,7 +126,8 @@ class ArenaJournal:
 
     def record_snapshot(self, state: ArenaState) -> None:
         """Log a snapshot now (on a graceful stop, after a recovery), if there is room."""
-        if self.storage.record_snapshot(Snapshot.of_state(self.replay_id, state)) is not None:
+        snapshot = Snapshot.of_state(self.replay_id, state, rows=self._rows)
+        if self.storage.record_snapshot(snapshot) is not None:
             self._last_snapshot = state.tick
 
     def record_participant(self, player_id: str) -> None:

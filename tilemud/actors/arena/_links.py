@@ -24,12 +24,16 @@ class PlayerLink(Protocol):
         """The player's display name."""
         ...
 
-    def publish(self, body: str) -> bool:
+    def publish(self, body: str, *, ring: bool = True) -> bool:
         """Append a high-volume frame to the player's numbered stream.
 
         Args:
             body: the frame encoded once for every recipient, without its ``seq``
                 (``tilemud.protocol.encode_stream_body``); the stream stamps the seq.
+            ring: False when another publish to this player follows at once, in the same
+                step: the frames then go out together, in one write (the last publish
+                rings the player's connection). A publish with ``ring=False`` must be
+                followed by one with ``ring=True`` before the caller yields.
 
         Returns:
             True when making room lost a frame for good (evicted before the player had it):

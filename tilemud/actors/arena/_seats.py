@@ -82,12 +82,16 @@ class Seats:
         """The spectators' links."""
         return tuple(self._watchers.values())
 
-    def publish(self, body: str) -> None:
+    def publish(self, body: str, *, ring: bool = True) -> None:
         """Append ``body`` to every seated player's stream, then to every spectator's:
-        the same ``str`` for all (a spectator's losses are its own, not counted here)."""
+        the same ``str`` for all (a spectator's losses are its own, not counted here).
+
+        ``ring=False``: another publish to everyone follows at once (see
+        :meth:`PlayerLink.publish`), and each player's frames go out in one write.
+        """
         dropped = 0
         for link in self._seated.values():
-            dropped += link.publish(body)
+            dropped += link.publish(body, ring=ring)
         self.frames_dropped += dropped
         for watcher in self._watchers.values():
-            watcher.publish(body)
+            watcher.publish(body, ring=ring)

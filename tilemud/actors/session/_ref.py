@@ -23,7 +23,7 @@ class RefTarget(Protocol):
     def identity(self) -> Identity: ...
     @property
     def stream(self) -> SessionStream[bytes]: ...
-    def publish(self, body: str) -> bool: ...
+    def publish(self, body: str, *, ring: bool = True) -> bool: ...
     def reset_stream(self, snapshot_body: str) -> None: ...
     def reply(self, rid: str, frame: str) -> None: ...
     def arena_closed(self, arena_id: str) -> None: ...
@@ -60,9 +60,12 @@ class SessionRef:
         """The player's stream, to read its position (``last_seq``, ``dropped``)."""
         return self._session.stream
 
-    def publish(self, body: str) -> bool:
-        """Append a high-volume frame body to the stream; True if that lost a frame."""
-        return self._session.publish(body)
+    def publish(self, body: str, *, ring: bool = True) -> bool:
+        """Append a high-volume frame body to the stream; True if that lost a frame.
+
+        ``ring=False`` leaves the writing to the next publish, which follows at once.
+        """
+        return self._session.publish(body, ring=ring)
 
     def reset_stream(self, snapshot_body: str) -> None:
         """Replace what is unsent in the stream with a snapshot."""

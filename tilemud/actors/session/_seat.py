@@ -56,9 +56,9 @@ class SeatLink:
         """The player's display name."""
         return self._session.name
 
-    def publish(self, body: str) -> bool:
+    def publish(self, body: str, *, ring: bool = True) -> bool:
         """Forward a stream frame while the seat is held; True if that lost a frame."""
-        return self.active and self._session.publish(body)
+        return self.active and self._session.publish(body, ring=ring)
 
     def reset_stream(self, snapshot_body: str) -> None:
         """Forward a snapshot while the seat is held."""

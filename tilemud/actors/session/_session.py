@@ -157,8 +157,13 @@ class Session:
         """The player's display name."""
         return self.identity.name
 
-    def publish(self, body: str) -> bool:
-        """Append a high-volume frame body to the stream; True if that lost a frame."""
+    def publish(self, body: str, *, ring: bool = True) -> bool:
+        """Append a high-volume frame body to the stream; True if that lost a frame.
+
+        With ``ring=False`` the connection is not rung: the caller publishes another frame
+        at once, and both go out in one write (an arena's ``player_joined`` and ``tick``
+        of one tick end).
+        """
         if self._dialect is not None:
             said = self._dialect.say(body)
             if said is None:
@@ -173,7 +178,8 @@ class Session:
         self.stream.publish(body)
         if self.stream.needs_snapshot and self._bell is not None:
             self._ask_resync()
-        self._ring()
+        if ring:
+            self._ring()
         return self.stream.dropped > dropped_before
 
     def speak(self, version: int) -> None:

@@ -82,7 +82,7 @@ class SpectatorLink:
     def name(self) -> str:
         return "console"
 
-    def publish(self, body: str) -> bool:
+    def publish(self, body: str, *, ring: bool = True) -> bool:
         try:
             self._send.send_nowait(body)
         except (trio.WouldBlock, trio.ClosedResourceError):
