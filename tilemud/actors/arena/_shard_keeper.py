@@ -102,11 +102,15 @@ class ShardKeeper:
                 lost = await shards.leases.renew(link, now=trio.current_time())
                 if lost:
                     await self._fence(lost, "lease lost")
-                listing = await self._listing()
-                card = shards.card(listing)
+                # The directory may be busy (restoring an adopted arena): the renewals
+                # above must not wait for it, so this beat then publishes nothing.
+                listing = None
+                with trio.move_on_after(shards.settings.heartbeat_interval):
+                    listing = await self._listing()
+                card = None if listing is None else shards.card(listing)
                 if card is not None:
                     await shards.board.publish(link, card)
-                if not shards.draining:
+                if listing is not None and not shards.draining:
                     await self._adopt_orphans(listing)
             except ClusterUnavailable as exc:
                 log.debug("heartbeat incomplete: %s", exc)
@@ -127,8 +131,11 @@ class ShardKeeper:
         candidates = {record.arena_id: record for record in live if record.arena_id not in here}
         holders = await self._shards.leases.holders(self._shards.cluster.link, candidates)
         for arena_id, holder in holders.items():
-            if holder is None:
-                await self._directory.send(AdoptArena(record=candidates[arena_id]))
+            # Never waits on a busy directory: the next beat asks again.
+            if holder is None and not self._directory.try_send(
+                AdoptArena(record=candidates[arena_id])
+            ):
+                return
 
     async def _fence_overdue(self) -> None:
         overdue = self._shards.leases.book.overdue(trio.current_time())
