@@ -34,6 +34,14 @@ async def discovery_status(server: TilemudServer, arena_id: str) -> int:
     return response.status_code
 
 
+async def wait_for_discovery(server: TilemudServer, arena_id: str, status: int) -> None:
+    """Ask discovery about ``arena_id`` until it answers ``status``."""
+    while True:
+        if await discovery_status(server, arena_id) == status:
+            return
+        await trio.sleep(0.02)
+
+
 async def test_an_arena_is_fenced_before_its_lease_expires_and_comes_back_after(
     tmp_path: Path, redis_settings: RedisSettings
 ) -> None:
@@ -65,8 +73,7 @@ async def test_an_arena_is_fenced_before_its_lease_expires_and_comes_back_after(
                 assert await redis.run(lambda r: r.get(lease)) == "n1"
 
                 proxy.cut()
-                while await discovery_status(server, joined.arena_id) != 404:
-                    await trio.sleep(0.02)
+                await wait_for_discovery(server, joined.arena_id, 404)
                 # Fenced while the lease it could not renew still stands: nobody else
                 # could have taken the arena yet.
                 assert await redis.run(lambda r: r.pttl(lease)) > 0
@@ -76,8 +83,7 @@ async def test_an_arena_is_fenced_before_its_lease_expires_and_comes_back_after(
                 assert refused.code in {"not_in_arena", "arena_unavailable"}, refused
 
                 await proxy.restore()
-                while await discovery_status(server, joined.arena_id) != 200:
-                    await trio.sleep(0.05)
+                await wait_for_discovery(server, joined.arena_id, 200)
                 again = await client.request(Join(rid=client.next_rid(), mode="arena", region="eu"))
                 assert isinstance(again, Joined), again
                 assert again.arena_id == joined.arena_id
