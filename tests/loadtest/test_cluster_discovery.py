@@ -18,7 +18,7 @@ import trio
 from tests.integration.harness import make_settings, running_server
 from tests.storage.conftest import postgres_url as postgres_url
 from tests.storage.conftest import truncate_all
-from tilemud.actors.arena import ListArenas
+from tilemud.actors.arena import ArenaListing, ListArenas
 from tilemud.config import ClusterSettings, DatabaseSettings, RedisSettings, Settings, WorldSettings
 from tilemud.loadtest import LoadConfig, run_loadtest
 from tilemud.server import TilemudServer
@@ -39,7 +39,7 @@ def node_settings(data_dir: Path, url: str, redis: RedisSettings, node_id: str) 
 
 
 async def seated(server: TilemudServer) -> int:
-    listing = await server.directory.ref.ask(lambda reply: ListArenas(reply=reply))
+    listing: tuple[ArenaListing, ...] = await server.directory.ref.ask(lambda reply: ListArenas(reply=reply))
     return sum(entry.players for entry in listing)
 
 
