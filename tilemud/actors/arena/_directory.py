@@ -60,13 +60,27 @@ from tilemud.cluster.link import ClusterUnavailable
 from tilemud.cluster.nodes import NodeCard
 from tilemud.config import WorldSettings
 from tilemud.errors import ActorGone
-from tilemud.game import ArenaState, Mode, RuleConfig, SnapshotError
+from tilemud.game import ArenaState, Mode, Placement, RuleConfig, SnapshotError
 from tilemud.mailbox import Mailbox, Overflow, Ref, Reply, open_mailbox
 from tilemud.metrics import ArenaMeter
-from tilemud.storage import ArenaRecord, ArenaStorage, StorageError, StorageUnavailable
+from tilemud.storage import (
+    ArenaRecord,
+    ArenaStorage,
+    PlacementRecord,
+    StorageError,
+    StorageUnavailable,
+)
 from tilemud.supervisors import ChildContext, ChildSpec, DynamicSupervisor, Restart
 
 log = logging.getLogger("tilemud.directory")
+
+#: Seconds of placements whose rids an arena adopted from another node still answers: twice
+#: the default reconnect grace, as long as a session's request log keeps its answers.
+ANSWERS_KEPT = 240.0
+
+
+def _with_rid(row: PlacementRecord) -> Placement:
+    return Placement(player_id=row.player_id, x=row.x, y=row.y, kind=row.kind, rid=row.rid)
 
 
 @attrs.frozen(kw_only=True)
@@ -361,6 +375,18 @@ class ArenaDirectory:
             )
             return
         mode: Mode = "battle" if record.mode == "battle" else "arena"
+        answered: tuple[tuple[int, Placement], ...] = ()
+        if self._shards is not None:
+            # Another node ran it: the answers of its last placements may have died with
+            # it. Placements of a round log under the round's id.
+            log_id = (
+                record.arena_id if round_number is None else f"{record.arena_id}.{round_number}"
+            )
+            window = round(ANSWERS_KEPT * rules.tick_rate_hz)
+            rows = await self._storage.load_answered_placements(
+                log_id, after_tick=state.tick - window
+            )
+            answered = tuple((row.tick, _with_rid(row)) for row in rows)
         await self._start_arena(
             arena_id=record.arena_id,
             mode=mode,
@@ -369,6 +395,7 @@ class ArenaDirectory:
             seed=record.seed,
             restored=state,
             restored_round=round_number,
+            answered=answered,
         )
         log.info(
             "arena brought back from storage",
@@ -431,6 +458,7 @@ class ArenaDirectory:
         seed: int,
         restored: ArenaState | None = None,
         restored_round: int | None = None,
+        answered: tuple[tuple[int, Placement], ...] = (),
     ) -> _Entry:
         directory = self.ref
 
@@ -458,6 +486,7 @@ class ArenaDirectory:
             restored=restored,
             restored_round=restored_round,
             npcs=self._npcs,
+            answered=answered,
         )
         await self._arenas.start_child(
             # A graceful stop lets the arena finish its tick and answer what it holds.
