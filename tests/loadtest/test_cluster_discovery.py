@@ -39,7 +39,9 @@ def node_settings(data_dir: Path, url: str, redis: RedisSettings, node_id: str) 
 
 
 async def seated(server: TilemudServer) -> int:
-    listing: tuple[ArenaListing, ...] = await server.directory.ref.ask(lambda reply: ListArenas(reply=reply))
+    listing: tuple[ArenaListing, ...] = await server.directory.ref.ask(
+        lambda reply: ListArenas(reply=reply)
+    )
     return sum(entry.players for entry in listing)
 
 
