@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import trio
 
 from tilemud.cluster.leases import ArenaLeases
-from tilemud.cluster.link import ClusterLink, ClusterUnavailable
+from tilemud.cluster.link import ClusterUnavailable, RedisLink
 from tilemud.cluster.nodes import NodeBoard, NodeCard, ShardLine, choose_node
 from tilemud.config import ClusterSettings
 
@@ -23,6 +23,17 @@ if TYPE_CHECKING:
     from tilemud.actors.arena._directory import ArenaListing
 
 log = logging.getLogger("tilemud.shards")
+
+
+class LinkHolder(Protocol):
+    """Whoever holds the node's Redis link (:class:`~tilemud.cluster.ClusterLink`)."""
+
+    node_id: str
+
+    @property
+    def link(self) -> RedisLink:
+        """The open link (raises ClusterUnavailable when it is not open)."""
+        ...
 
 
 class NoRoom(Exception):
@@ -41,7 +52,7 @@ class ClusterShards:
 
     def __init__(
         self,
-        cluster: ClusterLink,
+        cluster: LinkHolder,
         settings: ClusterSettings,
         *,
         capacity: int,
