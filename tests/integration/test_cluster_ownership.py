@@ -68,6 +68,15 @@ async def discover(server: ServerProcess, **query: str) -> dict[str, Any] | None
     return body
 
 
+async def wait_for_owner(server: ServerProcess, arena_id: str, nodes: set[str]) -> dict[str, Any]:
+    """Ask ``server``'s discovery until one of ``nodes`` runs ``arena_id``."""
+    while True:
+        route = await discover(server, arena_id=arena_id)
+        if route is not None and route["node_id"] in nodes:
+            return route
+        await trio.sleep(0.05)
+
+
 async def wait_for_route(server: ServerProcess, node_id: str, **query: str) -> dict[str, Any]:
     """Ask ``server``'s discovery until it names ``node_id``."""
     while True:
@@ -202,12 +211,16 @@ async def test_kill_9_of_a_node_its_arena_plays_on_a_survivor_with_every_acknowl
     tmp_path: Path, postgres_url: str, redis_settings: RedisSettings
 ) -> None:
     env1, env2 = await two_nodes(tmp_path, postgres_url, redis_settings)
+    (tmp_path / "n3").mkdir()
+    env3 = node_env(postgres_url, redis_settings, "n3")
     with trio.fail_after(BOUND):
         async with (
             running_process(tmp_path / "n1", env=env1) as n1,
             running_process(tmp_path / "n2", env=env2) as n2,
+            running_process(tmp_path / "n3", env=env3) as n3,
         ):
             route = await wait_for_route(n2, "n1", mode="arena", region="eu")
+            await wait_for_route(n3, "n1", mode="arena", region="eu")
             logins = [await guest_login(n1, f"p{i}") for i in range(3)]
             acked: list[list[PlaceResult]] = [[] for _ in logins]
             sent: list[list[Place]] = [[] for _ in logins]
@@ -229,13 +242,9 @@ async def test_kill_9_of_a_node_its_arena_plays_on_a_survivor_with_every_acknowl
                 for placed_enough in enough:
                     await placed_enough.wait()
                 n1.process.send_signal(signal.SIGKILL)
-                killed_at = trio.current_time()
             (arena_id,) = arena_ids
-            moved = await wait_for_route(n2, "n2", arena_id=arena_id)
-            failover = trio.current_time() - killed_at
-            # The lease runs out (2 s) and the next heartbeat adopts it.
-            assert failover < NODE_TTL + 10 * HEARTBEAT + 5, failover
-            print(f"failover: {failover:.2f} s")
+            # Two survivors race for the orphan: one lease, one owner.
+            moved = await wait_for_owner(n2, arena_id, {"n2", "n3"})
             for i, login in enumerate(logins):
                 async with player(moved["ws_url"], login["token"]) as client:
                     joined = await client.request(
@@ -270,8 +279,15 @@ async def test_kill_9_of_a_node_its_arena_plays_on_a_survivor_with_every_acknowl
                         answer = await client.request(last)
                         assert isinstance(answer, PlaceResult | ErrorFrame), answer
                         assert len(client.answers[last.rid]) == 1
-            adopted = [r for r in n2.log.records if r.get("msg") == "arena adopted"]
-            assert [r["arena_id"] for r in adopted] == [arena_id]
+            # Once more from the other survivor: both name the same owner.
+            assert (await wait_for_owner(n3, arena_id, {"n2", "n3"}))["node_id"] == moved["node_id"]
+            adopted = [
+                record["arena_id"]
+                for server in (n2, n3)
+                for record in server.log.records
+                if record.get("msg") == "arena adopted"
+            ]
+            assert adopted == [arena_id]
 
 
 async def closed_by_server(client: PlayerClient) -> ConnectionClosed:
@@ -307,7 +323,6 @@ async def test_a_drained_node_hands_its_arena_over_and_exits_0(
                 async with httpx.AsyncClient(base_url=n1.http_url) as http:
                     refused = await http.post("/v1/admin/drain")
                     assert refused.status_code == 401
-                    asked_at = trio.current_time()
                     answer = await http.post(
                         "/v1/admin/drain", headers={"Authorization": f"Bearer {admin}"}
                     )
@@ -318,8 +333,6 @@ async def test_a_drained_node_hands_its_arena_over_and_exits_0(
                 assert closed.reason is not None
                 assert closed.reason.code == 1001
             moved = await wait_for_route(n2, "n2", arena_id=joined.arena_id)
-            hand_over = trio.current_time() - asked_at
-            print(f"drain hand-over: {hand_over:.2f} s")
             assert await n1.exit_status() == 0
             messages = n1.log.messages
             assert "arenas handed over" in messages
