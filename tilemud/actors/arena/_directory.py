@@ -249,6 +249,12 @@ class ArenaDirectory:
             del self._entries[arena_id]
         if self._shards is None:
             await self._bring_back_live_arenas()
+        else:
+            # Leases of arenas that stopped with the arenas' supervisor go back: the shard
+            # keeper finds those arenas orphaned, and this node or another adopts them.
+            for arena_id in self._shards.leases.book.arena_ids:
+                if arena_id not in self._entries:
+                    await self._shards.release(arena_id)
         # In a cluster the shard keeper finds arenas nobody runs and sends AdoptArena.
         ctx.started(self.ref)
         async for message in self._mailbox.inbox:

@@ -150,6 +150,7 @@ DISCOVERY_PATHS: Final[dict[str, Any]] = {
                     "description": "`unavailable`: no node can take a player now.",
                     "content": _ERROR,
                 },
+                "default": {"description": "Unexpected error.", "content": _ERROR},
             },
         }
     },
@@ -168,15 +169,31 @@ DISCOVERY_PATHS: Final[dict[str, Any]] = {
             "tags": ["admin"],
             "security": [{"adminToken": []}],
             "responses": {
-                "202": {"description": "The drain has begun."},
+                "202": {
+                    "description": "The drain has begun (or was under way: `began` false).",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/Drain"}}
+                    },
+                },
                 "401": {"description": "no usable token.", "content": _ERROR},
                 "403": {"description": "`forbidden`: not an admin.", "content": _ERROR},
+                "404": {"description": "`not_found`: this server cannot drain.", "content": _ERROR},
+                "default": {"description": "Unexpected error.", "content": _ERROR},
             },
         }
     },
 }
 
 DISCOVERY_SCHEMAS: Final[dict[str, Any]] = {
+    "Drain": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["status", "began"],
+        "properties": {
+            "status": {"const": "draining"},
+            "began": {"type": "boolean", "description": "False: a drain was under way."},
+        },
+    },
     "Route": {
         "type": "object",
         "additionalProperties": False,
@@ -191,5 +208,5 @@ DISCOVERY_SCHEMAS: Final[dict[str, Any]] = {
             },
             "draining": {"type": "boolean"},
         },
-    }
+    },
 }
