@@ -61,6 +61,9 @@ class FakeRedis:
             self.cards += 1
             self.values[keys[0]] = args[0]
             return 1
+        if "SREM" in script:  # the card taken down when the keeper stops
+            self.values.pop(keys[0], None)
+            return 1
         raise AssertionError(f"unexpected script {script!r}")
 
 
@@ -128,5 +131,34 @@ async def test_the_keeper_renews_each_beat_and_fences_at_half_a_lease_when_redis
         # the lease in Redis would last until 13.0.
         assert [(round(t - start, 3), ids) for t, ids in fenced] == [(8.0, ("a_1",))]
         assert not shards.leases.book.holds("a_1")
+        ctx.stopping.set()
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_lease_taken_by_another_node_is_fenced_at_the_next_beat(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    redis = FakeRedis()
+    link = RedisLink(
+        cast("coredis.Redis[str]", redis),
+        RedisSettings(url="redis://fake", command_timeout=0.5),
+        node_id="n1",
+    )
+    settings = ClusterSettings(node_id="n1", heartbeat_interval=BEAT, node_ttl=TTL)
+    shards = ClusterShards(Node(link), settings, capacity=4, addresses=lambda: None)
+    mailbox: Mailbox[DirectoryMessage] = open_mailbox("directory", 8, Overflow.BLOCK)
+    fenced: list[tuple[float, tuple[str, ...]]] = []
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(serve_directory, mailbox, fenced)
+        assert await shards.claim("a_1")
+        ctx = ChildContext("shards")
+        nursery.start_soon(ShardKeeper(shards, mailbox.ref, storage=None).run, ctx)
+        await trio.sleep(1.5)
+        assert fenced == []
+        assert redis.cards == 0  # no addresses yet: no card
+        redis.values[link.key("lease", "a_1")] = "n2"  # its lease lapsed; n2 took it
+        await trio.sleep(1.0)
+        assert [(round(t - start, 3), ids) for t, ids in fenced] == [(2.0, ("a_1",))]
         ctx.stopping.set()
         nursery.cancel_scope.cancel()

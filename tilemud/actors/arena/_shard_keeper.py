@@ -96,12 +96,11 @@ class ShardKeeper:
     async def beat(self) -> None:
         """One heartbeat: renew, publish, adopt orphans; fence what could not be renewed."""
         shards = self._shards
+        lost: list[str] = []
         with trio.move_on_at(shards.leases.book.next_fence()):
             try:
                 link = shards.cluster.link
                 lost = await shards.leases.renew(link, now=trio.current_time())
-                if lost:
-                    await self._fence(lost, "lease lost")
                 # The directory may be busy (restoring an adopted arena): the renewals
                 # above must not wait for it, so this beat then publishes nothing.
                 listing = None
@@ -114,6 +113,9 @@ class ShardKeeper:
                     await self._adopt_orphans(listing)
             except ClusterUnavailable as exc:
                 log.debug("heartbeat incomplete: %s", exc)
+        # Outside the scope above: a fence is never cut short by the next fence time.
+        if lost:
+            await self._fence(lost, "lease lost")
         await self._fence_overdue()
 
     async def _listing(self) -> tuple[ArenaListing, ...]:
