@@ -225,14 +225,17 @@ async def _serve_owned(settings: Settings) -> None:
             gc.collect()
             gc.freeze()
             signum = await _stop_or_drain(signals, server.drain_requested)
+            grace = settings.server.shutdown_grace
             if signum is None or signum == signal.SIGUSR1:
-                # A drain (SIGUSR1 or POST /v1/admin/drain): hand the arenas over first.
+                # A drain (SIGUSR1 or POST /v1/admin/drain): the server hands its arenas
+                # over, then stops by itself.
                 log.info("draining", extra={"signal": "SIGUSR1" if signum else None})
-                await server.drain()
+                server.ask_drain()
+                grace += settings.cluster.drain_timeout
             else:
                 log.info("stopping", extra={"signal": signal.Signals(signum).name})
                 server.stop()
-            nursery.cancel_scope.deadline = trio.current_time() + settings.server.shutdown_grace
+            nursery.cancel_scope.deadline = trio.current_time() + grace
             nursery.start_soon(_cancel_on_second_signal, signals, nursery.cancel_scope)
             await server.stopped.wait()
             nursery.cancel_scope.cancel()

@@ -168,6 +168,7 @@ class TilemudServer:
             )
         #: Set when a drain was asked for (``POST /v1/admin/drain``, SIGUSR1).
         self.drain_requested = trio.Event()
+        self._draining = False
         npcs = settings.npcs
         # The elasticity supervisor alone moves the allowance; every arena reads it.
         allowance = NpcAllowance(step_percent=npcs.step_percent)
@@ -380,26 +381,47 @@ class TilemudServer:
     async def run(
         self, *, task_status: trio.TaskStatus[ServerAddresses] = trio.TASK_STATUS_IGNORED
     ) -> None:
-        """Run the tree until it is stopped; ``started`` reports the bound addresses."""
+        """Run the tree until it is stopped; ``started`` reports the bound addresses.
+
+        A drain asked for (:meth:`ask_drain`: ``POST /v1/admin/drain``, SIGUSR1) runs
+        here, beside the tree, and ends in the graceful stop.
+        """
+        watching = trio.CancelScope()
         try:
             async with trio.open_nursery() as nursery:
-                await nursery.start(run_root, self._root)
+                nursery.start_soon(self._drain_when_asked, watching)
+                await nursery.start(self._run_root, watching)
                 task_status.started(self.addresses)
         finally:
             self.stopped.set()
+
+    async def _run_root(
+        self, watching: trio.CancelScope, *, task_status: trio.TaskStatus[None]
+    ) -> None:
+        await run_root(self._root, task_status=task_status)
+        watching.cancel()  # the tree has stopped: no drain to wait for
+
+    async def _drain_when_asked(self, watching: trio.CancelScope) -> None:
+        with watching:
+            await self.drain_requested.wait()
+            await self.drain()
 
     def stop(self) -> None:
         """Begin a graceful stop: children stop in reverse order, each within its grace."""
         self._stopping = True  # not ready from now on: load balancers stop sending players
         self._root.stop()
 
-    async def _ask_drain(self) -> bool:
-        """Ask for a drain; False when one was asked for already."""
+    def ask_drain(self) -> bool:
+        """Ask for a drain (it runs beside the tree, see :meth:`drain`); False when one
+        was asked for already."""
         if self.drain_requested.is_set():
             return False
         log.warning("drain asked for")
         self.drain_requested.set()
         return True
+
+    async def _ask_drain(self) -> bool:
+        return self.ask_drain()
 
     async def drain(self) -> None:
         """Hand this node's arenas over to the cluster, then begin the graceful stop.
@@ -410,6 +432,9 @@ class TilemudServer:
         close with 1001 and the client asks discovery where to go). Bounded by
         ``cluster.drain_timeout``: the stop comes then, handed over or not.
         """
+        if self._draining:
+            return
+        self._draining = True
         self.drain_requested.set()
         if self.shards is not None:
             self.shards.draining = True

@@ -164,7 +164,7 @@ DISCOVERY_PATHS: Final[dict[str, Any]] = {
                 "for the database to commit, gives the arenas' leases back (another node "
                 "restores them within a heartbeat), closes players' connections with 1001 "
                 "and exits 0. Answers at once; `began` is false when a drain already runs. "
-                "The same as `kill -USR1 <pid>` or `tilemud drain`."
+                "The same as `kill -USR1 <pid>`."
             ),
             "tags": ["admin"],
             "security": [{"adminToken": []}],
