@@ -2,8 +2,8 @@
 
 The drain runs inside the server (not only under ``tilemud serve``): the arena is stopped
 and stays live in storage with its board, the connection closes with 1001, and the tree
-stops; a player's token may not ask. Policy of tests/integration/harness.py: loopback, port 0, the real clock, an
-absolute bound.
+stops; a player's token may not ask. Policy of tests/integration/harness.py: loopback,
+port 0, the real clock, an absolute bound.
 """
 
 from __future__ import annotations
