@@ -193,7 +193,11 @@ async def serve_until_signalled(settings: Settings) -> None:
     if settings.database.durable:
         # First of all: a node that does not own the live arenas of its database must not
         # migrate it nor bring those arenas back. Held until the process ends.
-        lock = live_arena_lock(database_url(settings), settings.database)
+        url = database_url(settings)
+        # In a cluster on PostgreSQL every arena has a lease of its own in Redis instead
+        # (tilemud/cluster/leases.py): many nodes share the database.
+        clustered = settings.redis.url is not None and not url.startswith("sqlite")
+        lock = None if clustered else live_arena_lock(url, settings.database)
         if lock is not None:
             await trio.to_thread.run_sync(lock.acquire)
     try:
@@ -212,7 +216,7 @@ async def _serve_owned(settings: Settings) -> None:
         # Before the tree starts, so that a database behind its schema is one clear line
         # (with the command that fixes it), not a supervisor's restarts.
         await trio.to_thread.run_sync(check_schema, settings)
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGUSR1) as signals:
         async with trio.open_nursery() as nursery:
             await nursery.start(server.run)
             # Everything built so far (modules, the tree, settings: ~120,000 objects) lives
@@ -220,14 +224,40 @@ async def _serve_owned(settings: Settings) -> None:
             # stops being a ~90 ms stall of every arena's tick (docs/performance.md).
             gc.collect()
             gc.freeze()
-            signum = await anext(signals)
-            log.info("stopping", extra={"signal": signal.Signals(signum).name})
-            server.stop()
-            nursery.cancel_scope.deadline = trio.current_time() + settings.server.shutdown_grace
+            signum = await _stop_or_drain(signals, server.drain_requested)
+            grace = settings.server.shutdown_grace
+            if signum is None or signum == signal.SIGUSR1:
+                # A drain (SIGUSR1 or POST /v1/admin/drain): the server hands its arenas
+                # over, then stops by itself.
+                log.info("draining", extra={"signal": "SIGUSR1" if signum else None})
+                server.ask_drain()
+                grace += settings.cluster.drain_timeout
+            else:
+                log.info("stopping", extra={"signal": signal.Signals(signum).name})
+                server.stop()
+            nursery.cancel_scope.deadline = trio.current_time() + grace
             nursery.start_soon(_cancel_on_second_signal, signals, nursery.cancel_scope)
             await server.stopped.wait()
             nursery.cancel_scope.cancel()
     log.info("stopped")
+
+
+async def _stop_or_drain(signals: AsyncIterator[int], drain: trio.Event) -> int | None:
+    """The first stop signal, or None when a drain was asked for over HTTP."""
+    got: list[int] = []
+    async with trio.open_nursery() as nursery:
+
+        async def signal_came() -> None:
+            got.append(await anext(signals))
+            nursery.cancel_scope.cancel()
+
+        async def drain_asked() -> None:
+            await drain.wait()
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(signal_came)
+        nursery.start_soon(drain_asked)
+    return got[0] if got else None
 
 
 async def _cancel_on_second_signal(signals: AsyncIterator[int], scope: trio.CancelScope) -> None:

@@ -398,6 +398,13 @@ class ClusterSettings:
     heartbeat_interval: float = attrs.field(default=2.0, validator=_positive)
     #: Seconds without a heartbeat after which a node (and its arenas' leases) counts as dead.
     node_ttl: float = attrs.field(default=10.0, validator=_positive)
+    #: The players' WebSocket URL of this node as other nodes tell it (discovery,
+    #: ``elsewhere``); empty: the bound address (``ws://<server.host>:<port><path>``).
+    public_ws_url: str = ""
+    #: The base URL of this node's HTTP API as discovery tells it; empty: the bound address.
+    public_http_url: str = ""
+    #: Seconds a drain may take to hand its arenas over before the node stops anyway.
+    drain_timeout: float = attrs.field(default=30.0, validator=_positive)
 
 
 @attrs.frozen(kw_only=True)

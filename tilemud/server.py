@@ -65,7 +65,14 @@ import attrs
 import trio
 
 from tilemud import __version__
-from tilemud.actors.arena import ArenaDirectory, NpcPolicy
+from tilemud.actors.arena import (
+    ArenaDirectory,
+    ClusterShards,
+    Discovery,
+    HandOver,
+    NpcPolicy,
+    ShardKeeper,
+)
 from tilemud.actors.chat import ChatClient, ChatService
 from tilemud.actors.elasticity import Elasticity, NpcAllowance, ProcessSampler, Thresholds
 from tilemud.actors.guilds import GuildRequests, Guilds
@@ -157,6 +164,18 @@ class TilemudServer:
         if settings.redis.url is not None:
             self.cluster = ClusterLink(settings.redis, settings.cluster)
             self.bus = ClusterBus(self.cluster)
+        #: This node's part of the shard directory (leases, routing); None alone.
+        self.shards: ClusterShards | None = None
+        if self.cluster is not None:
+            self.shards = ClusterShards(
+                self.cluster,
+                settings.cluster,
+                capacity=settings.world.max_arenas,
+                addresses=self._public_addresses,
+            )
+        #: Set when a drain was asked for (``POST /v1/admin/drain``, SIGUSR1).
+        self.drain_requested = trio.Event()
+        self._draining = False
         npcs = settings.npcs
         # The elasticity supervisor alone moves the allowance; every arena reads it.
         allowance = NpcAllowance(step_percent=npcs.step_percent)
@@ -193,17 +212,21 @@ class TilemudServer:
                 actions=npcs.actions,
                 actions_window=npcs.actions_window,
             ),
+            shards=self.shards,
         )
         # Arenas and matchmaking restart together: the directory only knows arenas its
         # supervisor runs.
-        play = Supervisor(
-            "play",
-            [
-                ChildSpec(id="arenas", run=self._arenas.run, shutdown=5.0),
-                ChildSpec(id="directory", run=self.directory.run),
-            ],
-            strategy=Strategy.REST_FOR_ONE,
-        )
+        play_children = [
+            ChildSpec(id="arenas", run=self._arenas.run, shutdown=5.0),
+            ChildSpec(id="directory", run=self.directory.run),
+        ]
+        if self.shards is not None:
+            # The heartbeat: leases, this node's card, orphans (docs/operations.md).
+            keeper = ShardKeeper(
+                self.shards, self.directory.ref, None if storage is None else storage.arenas
+            )
+            play_children.append(ChildSpec(id="shards", run=keeper.run, shutdown=3.0))
+        play = Supervisor("play", play_children, strategy=Strategy.REST_FOR_ONE)
         # Who is on this node: kept by the gateway's session keeper, read by every room
         # that reaches players. Guilds and parties tell chat when someone may no longer
         # read their channel; chat asks them who is in which.
@@ -314,6 +337,13 @@ class TilemudServer:
                 stopping=lambda: self._stopping or self.stopped.is_set(),
             ),
             bans=BanAdmission(self.moderation.book),
+            discovery=Discovery(
+                self.directory.ref,
+                self.shards,
+                self._public_addresses,
+                "local" if self.cluster is None else self.cluster.node_id,
+            ),
+            drain=self._ask_drain,
         )
         self._http_port: int | None = None
         self._started_at = time.time()
@@ -361,18 +391,84 @@ class TilemudServer:
     async def run(
         self, *, task_status: trio.TaskStatus[ServerAddresses] = trio.TASK_STATUS_IGNORED
     ) -> None:
-        """Run the tree until it is stopped; ``started`` reports the bound addresses."""
+        """Run the tree until it is stopped; ``started`` reports the bound addresses.
+
+        A drain asked for (:meth:`ask_drain`: ``POST /v1/admin/drain``, SIGUSR1) runs
+        here, beside the tree, and ends in the graceful stop.
+        """
+        watching = trio.CancelScope()
         try:
             async with trio.open_nursery() as nursery:
-                await nursery.start(run_root, self._root)
+                nursery.start_soon(self._drain_when_asked, watching)
+                await nursery.start(self._run_root, watching)
                 task_status.started(self.addresses)
         finally:
             self.stopped.set()
+
+    async def _run_root(
+        self, watching: trio.CancelScope, *, task_status: trio.TaskStatus[None]
+    ) -> None:
+        await run_root(self._root, task_status=task_status)
+        watching.cancel()  # the tree has stopped: no drain to wait for
+
+    async def _drain_when_asked(self, watching: trio.CancelScope) -> None:
+        with watching:
+            await self.drain_requested.wait()
+            await self.drain()
 
     def stop(self) -> None:
         """Begin a graceful stop: children stop in reverse order, each within its grace."""
         self._stopping = True  # not ready from now on: load balancers stop sending players
         self._root.stop()
+
+    def ask_drain(self) -> bool:
+        """Ask for a drain (it runs beside the tree, see :meth:`drain`); False when one
+        was asked for already."""
+        if self.drain_requested.is_set():
+            return False
+        log.warning("drain asked for")
+        self.drain_requested.set()
+        return True
+
+    async def _ask_drain(self) -> bool:
+        return self.ask_drain()
+
+    async def drain(self) -> None:
+        """Hand this node's arenas over to the cluster, then begin the graceful stop.
+
+        New players and arenas go elsewhere from now on; each arena is stopped (snapshot,
+        still live in storage), the database commits, the leases are given back (another
+        node restores each within a heartbeat), then the node stops (players' connections
+        close with 1001 and the client asks discovery where to go). Bounded by
+        ``cluster.drain_timeout``: the stop comes then, handed over or not.
+        """
+        if self._draining:
+            return
+        self._draining = True
+        self.drain_requested.set()
+        if self.shards is not None:
+            self.shards.draining = True
+            self.shards.poke()
+        began = trio.current_time()
+        handed = 0
+        with trio.move_on_after(self.settings.cluster.drain_timeout) as waited:
+            handed = await self.directory.ref.ask(lambda reply: HandOver(reply=reply))
+        log.warning(
+            "drained" if not waited.cancelled_caught else "drain timed out",
+            extra={"arenas": handed, "seconds": round(trio.current_time() - began, 3)},
+        )
+        self.stop()
+
+    def _public_addresses(self) -> tuple[str, str] | None:
+        """Where players and HTTP clients reach this node; None until both ports are bound."""
+        if self.gateway.port is None or self._http_port is None:
+            return None
+        addresses = self.addresses
+        cluster = self.settings.cluster
+        return (
+            cluster.public_ws_url or addresses.ws_url,
+            cluster.public_http_url or addresses.http_url,
+        )
 
     def health(self) -> HealthReport:
         """Up when every child of the root is running (the HTTP ``/healthz`` answer)."""

@@ -12,6 +12,7 @@ import pytest
 
 FACES: dict[str, set[str]] = {
     "arena": {
+        "AdoptArena",
         "Arena",
         "ArenaClosed",
         "ArenaDirectory",
@@ -20,9 +21,13 @@ FACES: dict[str, set[str]] = {
         "ArenaMessage",
         "ArenaTicket",
         "ArenaView",
+        "ClusterShards",
         "DescribeArena",
         "DirectoryMessage",
+        "Discovery",
+        "FenceArenas",
         "FindArena",
+        "HandOver",
         "JoinArena",
         "JoinOutcome",
         "JoinRefused",
@@ -36,6 +41,8 @@ FACES: dict[str, set[str]] = {
         "PlayerLink",
         "ReleaseSeat",
         "Resync",
+        "Route",
+        "ShardKeeper",
         "TickStats",
         "UnwatchArena",
         "WatchArena",

@@ -29,6 +29,7 @@ from trio_websocket import ConnectionClosed
 
 from tilemud.errors import ProtocolError
 from tilemud.loadtest._bot_client import LoadClient
+from tilemud.loadtest._discovery import DiscoveryFailed, discover_ws_url
 from tilemud.loadtest._login import LoginFailed, guest_login
 from tilemud.loadtest._player import PlayerGame
 from tilemud.loadtest._socket import ConnectFailed, PlayerSocket, close_label, open_player_socket
@@ -56,6 +57,8 @@ class _End(Enum):
     STORM = "storm"
     CLOSED = "closed"
     FAILED = "failed"
+    #: The join was answered ``elsewhere``: connect to the node discovery names.
+    MOVED = "moved"
 
 
 class Bot:
@@ -80,6 +83,9 @@ class Bot:
         self._dropped_at: float | None = None
         self._joined_once = False
         self._closed: ConnectionClosed | None = None
+        #: Where the next connection goes (discovery changes it in a cluster).
+        self.ws_url = state.config.ws_url
+        self._moved = False
 
     # -- the bot's life -------------------------------------------------------------------
 
@@ -107,9 +113,17 @@ class Bot:
         resume = False
         reconnects = 0
         while trio.current_time() < self.state.finish_at:
+            if self.state.config.discover and not await self._discover():
+                return
             end = await self._connection(began, resume=resume)
             if end in (_End.DONE, _End.FAILED):
                 return
+            if end is _End.MOVED:
+                reconnects += 1
+                if reconnects > MAX_RECONNECTS:
+                    self.state.tally.errors["bot:gave_up_moving"] += 1
+                    return
+                continue  # a fresh session on the node discovery names
             if end is _End.CLOSED:
                 reconnects += 1
                 if reconnects > MAX_RECONNECTS:
@@ -128,13 +142,27 @@ class Bot:
         self.state.record(LOGIN, trio.current_time() - asked)
         return token
 
+    async def _discover(self) -> bool:
+        """Ask discovery where to connect (``--discover``); False when it names no node."""
+        config = self.state.config
+        try:
+            with trio.fail_after(ANSWER_TIMEOUT):
+                self.ws_url = await discover_ws_url(
+                    self.state.http, mode=config.mode, region=config.region
+                )
+        except DiscoveryFailed as exc:
+            self.state.tally.errors[f"discovery:{exc.code}"] += 1
+            return False
+        except trio.TooSlowError:
+            self.state.tally.errors["discovery:timeout"] += 1
+            return False
+        return True
+
     async def _connection(self, began: float, *, resume: bool) -> _End:
         tally = self.state.tally
         opened = trio.current_time()
         try:
-            async with open_player_socket(
-                self.state.config.ws_url, within=ANSWER_TIMEOUT
-            ) as socket:
+            async with open_player_socket(self.ws_url, within=ANSWER_TIMEOUT) as socket:
                 client = LoadClient(
                     socket.websocket,
                     on_frame=self.game.see,
@@ -167,7 +195,8 @@ class Bot:
         self.state.connected += 1
         try:
             if not self.game.seated and not await self._join(client, began):
-                return _End.FAILED
+                moved, self._moved = self._moved, False
+                return _End.MOVED if moved else _End.FAILED
             await self._repeat_pending(client)
             return await self._session(client, socket)
         finally:
@@ -235,6 +264,10 @@ class Bot:
                 return True
             if not isinstance(answer, ErrorFrame):
                 tally.errors["join:unexpected_answer"] += 1
+                return False
+            if answer.code == "elsewhere" and self.state.config.discover:
+                tally.events["sent_elsewhere"] += 1
+                self._moved = True
                 return False
             tally.errors[f"join:{answer.code}"] += 1
             if answer.retry_after is None:

@@ -23,6 +23,11 @@ def add_loadtest_arguments(parser: argparse.ArgumentParser) -> None:
         "--allow-remote", action="store_true", help="permit a server not on this machine"
     )
     target.add_argument(
+        "--discover",
+        action="store_true",
+        help="a cluster: each bot asks GET /v1/discovery on --http-url where to connect",
+    )
+    target.add_argument(
         "--server-pid",
         type=int,
         help="watch this process's CPU and memory (default: the gateway port's listener)",
@@ -101,6 +106,7 @@ def config_from_args(args: argparse.Namespace) -> LoadConfig:
     return LoadConfig(
         http_url=args.http_url,
         ws_url=args.ws_url,
+        discover=args.discover,
         players=args.players,
         mode=args.mode,
         region=args.region,

@@ -81,6 +81,9 @@ class LoadConfig:
         scenario: a name for the report (the benchmark scenario, or ``custom``).
         report_every: cut the report into windows of this many seconds (acceptance,
             broadcast p95, tick p99, server RSS, rounds per window); None: no windows.
+        discover: a cluster: each bot asks ``GET /v1/discovery`` on ``http_url`` which
+            node to connect to (``ws_url`` is then unused), and asks again after a
+            ``join`` answered ``elsewhere`` or a lost connection.
     """
 
     http_url: str = "http://127.0.0.1:7351"
@@ -101,6 +104,7 @@ class LoadConfig:
     exceed_rate_limit: bool = False
     scenario: str = "custom"
     report_every: int | None = None
+    discover: bool = False
 
     def check(self) -> None:
         """Refuse options that would make a meaningless, unbounded or misdirected run.

@@ -78,7 +78,9 @@ class Join:
 
     Answered by ``joined`` (then the stream of that arena starts with a ``snapshot``) or an
     ``error``: ``already_in_arena``, ``unknown_region``, ``arena_unavailable``,
-    ``rate_limited``, ``overloaded``. Critical tier: a repeated ``rid`` gets the first answer.
+    ``elsewhere`` (only in a cluster: the arena is on another node, ``GET /v1/discovery``
+    says which), ``rate_limited``, ``overloaded``. Critical tier: a repeated ``rid`` gets
+    the first answer.
 
     Attributes:
         rid: the request id, echoed by the answer.

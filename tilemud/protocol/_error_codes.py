@@ -55,6 +55,7 @@ class ErrorCode(enum.StrEnum):
     UNKNOWN_REGION = "unknown_region"
     INVALID_ACK = "invalid_ack"
     ARENA_UNAVAILABLE = "arena_unavailable"
+    ELSEWHERE = "elsewhere"
     REPLACED = "replaced"
     # social: guilds
     FORBIDDEN = "forbidden"
@@ -232,6 +233,13 @@ ERROR_CODES: Mapping[ErrorCode, ErrorCodeInfo] = MappingProxyType(
                 "the same `rid` after `retry_after` (a `rid` is never applied twice)"
             ),
             retry_after=True,
+        ),
+        ErrorCode.ELSEWHERE: ErrorCodeInfo(
+            meaning=(
+                "only in a cluster: the arena for this `join` runs on another node; ask "
+                "`GET /v1/discovery?mode=&region=` (HTTP API) where, and send the `join` "
+                "there (the `message` names the node for people); nothing was applied"
+            )
         ),
         ErrorCode.REPLACED: ErrorCodeInfo(
             meaning=(

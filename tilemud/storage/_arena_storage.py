@@ -103,6 +103,17 @@ class ArenaStorage(StorageLink):
         """
         return await self.transact(lambda c: log_repo.load_recovery(c, arena_id))
 
+    async def load_answered_placements(
+        self, arena_id: str, *, after_tick: int
+    ) -> tuple[PlacementRecord, ...]:
+        """The committed placements of ``arena_id`` (a round's log id for an arena with
+        rounds) after ``after_tick`` that carry a ``rid``: each was accepted, and a client
+        repeating its ``rid`` is given that result (a restored arena; migration 0009).
+        """
+        return await self.transact(
+            lambda c: log_repo.load_answered_placements(c, arena_id, after_tick=after_tick)
+        )
+
     async def list_live_arenas(self) -> list[ArenaRecord]:
         """Every arena not ended, oldest first."""
         return await self.transact(world_repo.list_live_arenas)

@@ -86,10 +86,12 @@ class PlacementRecord:
     x: int
     y: int
     kind: str
+    #: The client's request id (None: logged before migration 0009).
+    rid: str | None = None
 
     @classmethod
     def of(cls, arena_id: str, tick: int, ordinal: int, placement: Placement) -> PlacementRecord:
-        """The log row of a placement accepted in ``tick`` (its ``rid`` is not kept)."""
+        """The log row of a placement accepted in ``tick``, with its ``rid``."""
         return cls(
             arena_id=arena_id,
             tick=tick,
@@ -98,6 +100,7 @@ class PlacementRecord:
             x=placement.x,
             y=placement.y,
             kind=placement.kind,
+            rid=placement.rid,
         )
 
     def to_placement(self) -> Placement:

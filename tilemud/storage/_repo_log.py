@@ -52,6 +52,7 @@ def append_placements(conn: Connection, rows: Sequence[PlacementRecord]) -> int:
                 "x": r.x,
                 "y": r.y,
                 "kind": r.kind,
+                "rid": r.rid,
             }
             for r in rows
         ],
@@ -182,6 +183,32 @@ def load_placements(
             x=r.x,
             y=r.y,
             kind=r.kind,
+            rid=r.rid,
+        )
+        for r in rows
+    )
+
+
+def load_answered_placements(
+    conn: Connection, arena_id: str, *, after_tick: int
+) -> tuple[PlacementRecord, ...]:
+    """The arena's logged placements with a ``rid`` after ``after_tick``, in order."""
+    p = t.placements
+    rows = conn.execute(
+        sa.select(p)
+        .where(p.c.arena_id == arena_id, p.c.tick > after_tick, p.c.rid.is_not(None))
+        .order_by(p.c.tick, p.c.ordinal)
+    )
+    return tuple(
+        PlacementRecord(
+            arena_id=r.arena_id,
+            tick=r.tick,
+            ordinal=r.ordinal,
+            player_id=r.player_id,
+            x=r.x,
+            y=r.y,
+            kind=r.kind,
+            rid=r.rid,
         )
         for r in rows
     )

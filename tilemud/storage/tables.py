@@ -146,6 +146,9 @@ placements: Final = sa.Table(
     sa.Column("x", sa.Integer(), nullable=False),
     sa.Column("y", sa.Integer(), nullable=False),
     sa.Column("kind", sa.String(32), nullable=False),
+    # The client's request id (migration 0009): a node restoring the arena answers its
+    # repeat with this placement's result. None: logged before 0009.
+    sa.Column("rid", sa.String(128), nullable=True),
 )
 
 tick_checksums: Final = sa.Table(

@@ -6,15 +6,20 @@ back from storage. Arenas reach players only through the :class:`PlayerLink` of 
 """
 
 from tilemud.actors.arena._actor import Arena as Arena
+from tilemud.actors.arena._directory import AdoptArena as AdoptArena
 from tilemud.actors.arena._directory import ArenaClosed as ArenaClosed
 from tilemud.actors.arena._directory import ArenaDirectory as ArenaDirectory
 from tilemud.actors.arena._directory import ArenaListing as ArenaListing
 from tilemud.actors.arena._directory import ArenaTicket as ArenaTicket
 from tilemud.actors.arena._directory import DirectoryMessage as DirectoryMessage
+from tilemud.actors.arena._directory import FenceArenas as FenceArenas
 from tilemud.actors.arena._directory import FindArena as FindArena
+from tilemud.actors.arena._directory import HandOver as HandOver
 from tilemud.actors.arena._directory import ListArenas as ListArenas
 from tilemud.actors.arena._directory import NoArena as NoArena
 from tilemud.actors.arena._directory import ReleaseSeat as ReleaseSeat
+from tilemud.actors.arena._discovery import Discovery as Discovery
+from tilemud.actors.arena._discovery import Route as Route
 from tilemud.actors.arena._links import PlayerLink as PlayerLink
 from tilemud.actors.arena._messages import ArenaJoined as ArenaJoined
 from tilemud.actors.arena._messages import ArenaMessage as ArenaMessage
@@ -32,3 +37,5 @@ from tilemud.actors.arena._messages import UnwatchArena as UnwatchArena
 from tilemud.actors.arena._messages import WatchArena as WatchArena
 from tilemud.actors.arena._npcs import NpcPolicy as NpcPolicy
 from tilemud.actors.arena._npcs import NpcTurn as NpcTurn
+from tilemud.actors.arena._shard_keeper import ShardKeeper as ShardKeeper
+from tilemud.actors.arena._shards import ClusterShards as ClusterShards

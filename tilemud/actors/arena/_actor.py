@@ -96,7 +96,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Final, assert_never
 
 import attrs
@@ -124,6 +124,7 @@ from tilemud.game import (
     ArenaState,
     BattleResult,
     Mode,
+    Placement,
     RuleConfig,
     SnapshotRows,
     board_checksum,
@@ -166,6 +167,7 @@ class Arena:
         restored: ArenaState | None = None,
         restored_round: int | None = None,
         npcs: NpcPolicy | None = None,
+        answered: Sequence[tuple[int, Placement]] = (),
     ) -> None:
         """Describe an arena; nothing runs until :meth:`run`.
 
@@ -188,6 +190,9 @@ class Arena:
                 arena's record is stored already).
             restored_round: the round ``restored`` is in (arenas with rounds).
             npcs: how this node runs NPCs (``_npcs.py``); None runs none.
+            answered: with ``restored``: placements committed before, with their tick,
+                whose answers a node that died may have lost; a repeat of such a rid is
+                answered with its ``accepted`` result, not applied again.
 
         Raises:
             ValueError: ``mode`` is not the rules' mode, or ``seed`` is out of range.
@@ -228,6 +233,7 @@ class Arena:
         self._crew = NpcCrew(self._core.npcs, mind=None if npcs is None else npcs.mind)
         self._restored = restored
         self._restored_round = restored_round
+        self._answered = tuple(answered)
         self._incarnations = 0
         self._last_overrun_log = -_OVERRUN_LOG_INTERVAL
 
@@ -265,7 +271,7 @@ class Arena:
             self._close()
             return
         if self._restored is not None:
-            table.restore(self._restored, self._restored_round)
+            table.restore(self._restored, self._restored_round, self._answered)
             self._restored = None
         elif self._incarnations == 1:
             table.begin_round()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 
 from tilemud.actors.arena._clock import TickTimes
 from tilemud.actors.arena._frames import ArenaFrames
@@ -81,6 +82,9 @@ class ArenaCore:
         self._meter = meter
         self._seats = Seats()
         self._pending: list[Placement] = []
+        # Placements committed by an earlier owner of this arena, by (player, rid), with
+        # their tick: a repeat of such a rid is answered, not applied again (failover).
+        self._answered_before: dict[tuple[str, str], tuple[int, Placement]] = {}
         # Joins are announced once per tick, in one frame: a join storm of 300 players
         # would otherwise send 45,000 frames (each joiner announced to everyone seated).
         self._joined: dict[str, str] = {}
@@ -193,6 +197,10 @@ class ArenaCore:
         elif not (0 <= x <= MAX_COORD and 0 <= y <= MAX_COORD):
             # No ``place`` frame names such a cell, and no result frame could.
             link.reply(rid, self._frames.bad_cell(rid))
+        elif self._answered_before and (player_id, rid) in self._answered_before:
+            tick, placement = self._answered_before[(player_id, rid)]
+            accepted = PlacementResult(placement=placement, outcome="accepted")
+            link.reply(rid, self._frames.place_result(accepted, rid=rid, tick=tick))
         else:
             self._pending.append(Placement(player_id=player_id, x=x, y=y, kind=kind, rid=rid))
 
@@ -331,13 +339,26 @@ class ArenaCore:
             },
         )
 
-    def restore(self, state: ArenaState, round_number: int | None = None) -> None:
+    def restore(
+        self,
+        state: ArenaState,
+        round_number: int | None = None,
+        answered: Sequence[tuple[int, Placement]] = (),
+    ) -> None:
         """Run on from ``state`` (rebuilt from storage); queued placements stay queued.
 
         Args:
             state: the state to run on from.
             round_number: the round ``state`` is in; None keeps the current one.
+            answered: placements committed before (with their tick) whose answers may
+                have been lost with the node that ran the arena: a repeat of one of their
+                rids by its player is answered with its ``accepted`` result.
         """
+        self._answered_before = {
+            (placement.player_id, placement.rid): (tick, placement)
+            for tick, placement in answered
+            if placement.rid is not None
+        }
         if round_number is not None:
             self.round = round_number
         self.state = state

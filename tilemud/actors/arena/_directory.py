@@ -21,6 +21,15 @@ Takes:
     every seat reserved for the player).
     ``ArenaClosed``: a battle ended (sent by the arena's ``on_closed`` hook).
     ``ListArenas`` (ask): the directory, for discovery and tests.
+    In a cluster (``shards`` given, ``redis.url`` set; docs/operations.md, "Running a
+    cluster"): a ``FindArena`` first asks the cluster where the player should play
+    (Mode -> Region -> Load over every node) and answers ``elsewhere`` with the other
+    node's card when it is not here; a new arena's lease is taken before it is stored;
+    arenas stored as live are not brought back at start but adopted one by one:
+    ``AdoptArena`` (from the shard keeper: an arena nobody leases) takes the lease, then
+    restores it from storage; ``FenceArenas`` (from the keeper: leases lost or not
+    renewed in time) stops those arenas at once; ``HandOver`` (ask; a drain) stops every
+    arena, waits for storage to commit what they wrote, and gives their leases back.
 Sends:
     nothing to players; it starts arenas through the dynamic supervisor and asks the
     storage actor (rules in force; create an arena; list and load live arenas at start).
@@ -46,15 +55,32 @@ from tilemud.actors.arena._journal import RecoveryMismatch
 from tilemud.actors.arena._messages import ArenaMessage
 from tilemud.actors.arena._npcs import NpcPolicy
 from tilemud.actors.arena._rounds import load_live_state
+from tilemud.actors.arena._shards import ClusterShards, NoRoom
+from tilemud.cluster.link import ClusterUnavailable
+from tilemud.cluster.nodes import NodeCard
 from tilemud.config import WorldSettings
 from tilemud.errors import ActorGone
-from tilemud.game import ArenaState, Mode, RuleConfig, SnapshotError
+from tilemud.game import ArenaState, Mode, Placement, RuleConfig, SnapshotError
 from tilemud.mailbox import Mailbox, Overflow, Ref, Reply, open_mailbox
 from tilemud.metrics import ArenaMeter
-from tilemud.storage import ArenaRecord, ArenaStorage, StorageUnavailable
+from tilemud.storage import (
+    ArenaRecord,
+    ArenaStorage,
+    PlacementRecord,
+    StorageError,
+    StorageUnavailable,
+)
 from tilemud.supervisors import ChildContext, ChildSpec, DynamicSupervisor, Restart
 
 log = logging.getLogger("tilemud.directory")
+
+#: Seconds of placements whose rids an arena adopted from another node still answers: twice
+#: the default reconnect grace, as long as a session's request log keeps its answers.
+ANSWERS_KEPT = 240.0
+
+
+def _with_rid(row: PlacementRecord) -> Placement:
+    return Placement(player_id=row.player_id, x=row.x, y=row.y, kind=row.kind, rid=row.rid)
 
 
 @attrs.frozen(kw_only=True)
@@ -73,6 +99,8 @@ class NoArena:
     code: str
     message: str
     retry_after: float | None = None
+    #: With ``elsewhere``: the node where the player should play.
+    node: NodeCard | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -132,7 +160,31 @@ class ListArenas:
     reply: Reply[tuple[ArenaListing, ...]]
 
 
-DirectoryMessage: TypeAlias = FindArena | ReleaseSeat | ArenaClosed | ListArenas
+@attrs.frozen(kw_only=True)
+class AdoptArena:
+    """Nobody leases ``record``'s arena: take its lease and bring it back from storage."""
+
+    record: ArenaRecord
+
+
+@attrs.frozen(kw_only=True)
+class FenceArenas:
+    """This node lost (or could not renew) these arenas' leases: stop them now."""
+
+    arena_ids: tuple[str, ...]
+
+
+@attrs.frozen(kw_only=True)
+class HandOver:
+    """A drain: stop every arena, let storage commit, give their leases back; the reply
+    is how many arenas were handed over."""
+
+    reply: Reply[int]
+
+
+DirectoryMessage: TypeAlias = (
+    FindArena | ReleaseSeat | ArenaClosed | ListArenas | AdoptArena | FenceArenas | HandOver
+)
 
 
 @attrs.define
@@ -166,8 +218,10 @@ class ArenaDirectory:
         storage: ArenaStorage | None = None,
         snapshot_ticks: int = 600,
         npcs: NpcPolicy | None = None,
+        shards: ClusterShards | None = None,
     ) -> None:
         self._settings = settings
+        self._shards = shards
         self._npcs = npcs
         self._storage = storage
         self._snapshot_ticks = snapshot_ticks
@@ -193,7 +247,15 @@ class ArenaDirectory:
         running = set(self._arenas.child_ids())
         for arena_id in [a for a in self._entries if a not in running]:
             del self._entries[arena_id]
-        await self._bring_back_live_arenas()
+        if self._shards is None:
+            await self._bring_back_live_arenas()
+        else:
+            # Leases of arenas that stopped with the arenas' supervisor go back: the shard
+            # keeper finds those arenas orphaned, and this node or another adopts them.
+            for arena_id in self._shards.leases.book.arena_ids:
+                if arena_id not in self._entries:
+                    await self._shards.release(arena_id)
+        # In a cluster the shard keeper finds arenas nobody runs and sends AdoptArena.
         ctx.started(self.ref)
         async for message in self._mailbox.inbox:
             await self._handle(message)
@@ -202,6 +264,7 @@ class ArenaDirectory:
         match message:
             case FindArena():
                 message.reply.send(await self._find(message))
+                self._poke()
             case ReleaseSeat(arena_id=arena_id, player_id=player_id):
                 entries = (
                     list(self._entries.values())
@@ -210,11 +273,23 @@ class ArenaDirectory:
                 )
                 for entry in entries:
                     entry.seats.discard(player_id)
+                self._poke()
             case ArenaClosed(arena_id=arena_id):
                 if self._entries.pop(arena_id, None) is not None:
                     log.info("arena closed", extra={"arena_id": arena_id})
+                    if self._shards is not None:
+                        await self._shards.release(arena_id)
+                    self._poke()
             case ListArenas(reply=reply):
-                reply.send(tuple(self._listing(entry) for entry in self._entries.values()))
+                reply.send(self._listings())
+            case AdoptArena(record=record):
+                await self._adopt(record)
+            case FenceArenas(arena_ids=arena_ids):
+                for arena_id in arena_ids:
+                    await self._stop_arena(arena_id)
+                self._poke()
+            case HandOver(reply=reply):
+                reply.send(await self._hand_over())
             case _:
                 assert_never(message)
 
@@ -228,6 +303,19 @@ class ArenaDirectory:
         entry = self._reserved_for(request)
         if entry is not None:
             return ArenaTicket(arena_id=entry.arena_id, ref=entry.ref, rules=entry.rules)
+        if self._shards is not None:
+            try:
+                node = await self._shards.route(request.mode, request.region, self._listings())
+            except NoRoom as exc:
+                return NoArena(
+                    code="arena_unavailable", message=str(exc), retry_after=self._retry_after()
+                )
+            if node is not None:
+                return NoArena(
+                    code="elsewhere",
+                    message=f"play on node {node.node_id}: {node.ws_url}",
+                    node=node,
+                )
         # Party members already holding a seat somewhere keep it and are not moved.
         mates = [m for m in request.party if not any(m in e.seats for e in self._entries.values())]
         entry = self._least_loaded(request.mode, request.region, need=1 + len(mates))
@@ -293,6 +381,18 @@ class ArenaDirectory:
             )
             return
         mode: Mode = "battle" if record.mode == "battle" else "arena"
+        answered: tuple[tuple[int, Placement], ...] = ()
+        if self._shards is not None:
+            # Another node ran it: the answers of its last placements may have died with
+            # it. Placements of a round log under the round's id.
+            log_id = (
+                record.arena_id if round_number is None else f"{record.arena_id}.{round_number}"
+            )
+            window = round(ANSWERS_KEPT * rules.tick_rate_hz)
+            rows = await self._storage.load_answered_placements(
+                log_id, after_tick=state.tick - window
+            )
+            answered = tuple((row.tick, _with_rid(row)) for row in rows)
         await self._start_arena(
             arena_id=record.arena_id,
             mode=mode,
@@ -301,6 +401,7 @@ class ArenaDirectory:
             seed=record.seed,
             restored=state,
             restored_round=round_number,
+            answered=answered,
         )
         log.info(
             "arena brought back from storage",
@@ -318,14 +419,25 @@ class ArenaDirectory:
             # The rule version in force now; the arena keeps it for its whole life (a
             # restart brings it back with the rules stored with it, not these).
             rules = await self._rules_for(mode, region)
+            if self._shards is not None and not await self._shards.claim(arena_id):
+                raise ClusterUnavailable("a new arena's lease was taken", retry_after=1.0)
             if self._storage is not None:
                 await self._storage.create_arena(
                     arena_id=arena_id, mode=mode, region=region, rules=rules, seed=seed
                 )
         except StorageUnavailable as exc:
+            if self._shards is not None:
+                await self._shards.release(arena_id)
             return NoArena(
                 code="unavailable",
                 message=f"no arena can be opened while the database is down: {exc}",
+                retry_after=exc.retry_after,
+            )
+        except ClusterUnavailable as exc:
+            # Without its lease an arena could be run twice: none is opened.
+            return NoArena(
+                code="unavailable",
+                message=f"no arena can be opened while the cluster is unreachable: {exc}",
                 retry_after=exc.retry_after,
             )
         entry = await self._start_arena(
@@ -352,6 +464,7 @@ class ArenaDirectory:
         seed: int,
         restored: ArenaState | None = None,
         restored_round: int | None = None,
+        answered: tuple[tuple[int, Placement], ...] = (),
     ) -> _Entry:
         directory = self.ref
 
@@ -379,6 +492,7 @@ class ArenaDirectory:
             restored=restored,
             restored_round=restored_round,
             npcs=self._npcs,
+            answered=answered,
         )
         await self._arenas.start_child(
             # A graceful stop lets the arena finish its tick and answer what it holds.
@@ -395,6 +509,65 @@ class ArenaDirectory:
         )
         self._entries[arena_id] = entry
         return entry
+
+    def _listings(self) -> tuple[ArenaListing, ...]:
+        return tuple(self._listing(entry) for entry in self._entries.values())
+
+    def _poke(self) -> None:
+        if self._shards is not None:
+            self._shards.poke()
+
+    def _retry_after(self) -> float:
+        return 1.0 if self._shards is None else self._shards.settings.heartbeat_interval
+
+    async def _adopt(self, record: ArenaRecord) -> None:
+        """Take an orphan's lease and bring it back (a keeper's ``AdoptArena``)."""
+        shards = self._shards
+        if shards is None or shards.draining or record.arena_id in self._entries:
+            return
+        if len(self._entries) >= self._settings.max_arenas:
+            return
+        try:
+            if not await shards.claim(record.arena_id):
+                return  # another node was first
+        except ClusterUnavailable:
+            return
+        try:
+            await self._restore_arena(record)
+        except StorageError as exc:
+            log.warning("orphan not adopted: %s", exc, extra={"arena_id": record.arena_id})
+        if record.arena_id not in self._entries:
+            await shards.release(record.arena_id)
+        else:
+            log.info("arena adopted", extra={"arena_id": record.arena_id})
+            self._poke()
+
+    async def _stop_arena(self, arena_id: str) -> bool:
+        """Stop one arena of this node (it stays live in storage, snapshotted)."""
+        if self._entries.pop(arena_id, None) is None:
+            return False
+        await self._arenas.stop_child(arena_id)
+        return True
+
+    async def _hand_over(self) -> int:
+        """Stop every arena, wait for storage to commit, give the leases back."""
+        arena_ids = list(self._entries)
+        for arena_id in arena_ids:
+            await self._stop_arena(arena_id)
+        if self._storage is not None and arena_ids:
+            try:
+                # The next owner restores from storage: what these arenas wrote must be in.
+                await self._storage.flush()
+            except StorageError as exc:
+                # Leases kept: they expire unrenewed, the flush may still go through.
+                log.error("hand-over without the final flush: %s", exc)
+                return 0
+        if self._shards is not None:
+            for arena_id in arena_ids:
+                await self._shards.release(arena_id)
+        self._poke()
+        log.info("arenas handed over", extra={"arenas": arena_ids})
+        return len(arena_ids)
 
     @staticmethod
     def _listing(entry: _Entry) -> ArenaListing:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Final
 
 import orjson
@@ -46,6 +46,7 @@ from tilemud.net.http._console import add_console_routes
 from tilemud.net.http._console_live import ConsoleNode
 from tilemud.net.http._console_sessions import ConsoleSessions
 from tilemud.net.http._cors import install_cors
+from tilemud.net.http._discovery import Discoverer, add_discovery_routes
 from tilemud.net.http._health import HealthProbe
 from tilemud.net.http._names import check_player_name
 from tilemud.net.http._openapi import openapi_document
@@ -102,6 +103,8 @@ def create_app(
     console_sessions: ConsoleSessions | None = None,
     rules: RuleStorage | None = None,
     bans: BanAdmission | None = None,
+    discovery: Discoverer | None = None,
+    drain: Callable[[], Awaitable[bool]] | None = None,
 ) -> QuartTrio:
     """Build the HTTP API application.
 
@@ -130,6 +133,8 @@ def create_app(
             routes answer 404 ``admin_not_stored``.
         bans: the bans in force: a guest login from a banned player's ``device`` is
             refused (403 ``banned``); None: no check.
+        discovery: answers ``GET /v1/discovery``; None: 503 (an app without a server).
+        drain: begins this node's drain (``POST /v1/admin/drain``); None: 404.
 
     Returns:
         The app; serve it with ``serve_http``, which adds the Hypercorn #106 workaround.
@@ -240,6 +245,9 @@ def create_app(
     )
     add_replay_admin_routes(app, tokens=tokens, storage=admin)
     add_rounds_route(app, tokens=tokens, storage=storage)
+    add_discovery_routes(
+        app, tokens=tokens, discovery=discovery, regions=settings.world.regions, drain=drain
+    )
     add_console_routes(
         app,
         sessions=ConsoleSessions() if console_sessions is None else console_sessions,

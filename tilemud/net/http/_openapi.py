@@ -12,6 +12,7 @@ import unicodedata
 from typing import Any, Final
 
 from tilemud.net.http._admin_openapi_more import ADMIN_ERROR_CODES, admin_paths, admin_schemas
+from tilemud.net.http._discovery import DISCOVERY_PATHS, DISCOVERY_SCHEMAS
 from tilemud.net.http._names import MAX_NAME_LENGTH, MIN_NAME_LENGTH, name_pattern
 from tilemud.net.http._replay_schema import REPLAY_DOCUMENT_SCHEMA
 from tilemud.net.http._rounds import ROUNDS_PATHS, ROUNDS_SCHEMAS
@@ -372,11 +373,17 @@ def openapi_document(*, version: str) -> dict[str, Any]:
                 "`not_implemented`); those three also close the connection."
             ),
         },
-        "paths": {**_copy(_PATHS), **_copy(ROUNDS_PATHS), **admin_paths()},
+        "paths": {
+            **_copy(_PATHS),
+            **_copy(ROUNDS_PATHS),
+            **admin_paths(),
+            **_copy(DISCOVERY_PATHS),
+        },
         "components": {
             "schemas": {
                 **_with_name_pattern({**_copy(_SCHEMAS), **_copy(ROUNDS_SCHEMAS)}),
                 **admin_schemas(),
+                **_copy(DISCOVERY_SCHEMAS),
             },
             "securitySchemes": {
                 "adminToken": {
