@@ -145,7 +145,9 @@ async def test_a_lease_taken_by_another_node_is_fenced_at_the_next_beat(
         node_id="n1",
     )
     settings = ClusterSettings(node_id="n1", heartbeat_interval=BEAT, node_ttl=TTL)
-    shards = ClusterShards(Node(link), settings, capacity=4, addresses=lambda: None)
+    shards = ClusterShards(
+        Node(link), settings, capacity=4, addresses=lambda: ("ws://n1/v1/ws", "http://n1")
+    )
     mailbox: Mailbox[DirectoryMessage] = open_mailbox("directory", 8, Overflow.BLOCK)
     fenced: list[tuple[float, tuple[str, ...]]] = []
     start = trio.current_time()
@@ -156,9 +158,36 @@ async def test_a_lease_taken_by_another_node_is_fenced_at_the_next_beat(
         nursery.start_soon(ShardKeeper(shards, mailbox.ref, storage=None).run, ctx)
         await trio.sleep(1.5)
         assert fenced == []
-        assert redis.cards == 0  # no addresses yet: no card
         redis.values[link.key("lease", "a_1")] = "n2"  # its lease lapsed; n2 took it
         await trio.sleep(1.0)
         assert [(round(t - start, 3), ids) for t, ids in fenced] == [(2.0, ("a_1",))]
+        ctx.stopping.set()
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_node_publishes_its_card_as_soon_as_its_listeners_are_bound(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    redis = FakeRedis()
+    link = RedisLink(
+        cast("coredis.Redis[str]", redis),
+        RedisSettings(url="redis://fake", command_timeout=0.5),
+        node_id="n1",
+    )
+    settings = ClusterSettings(node_id="n1", heartbeat_interval=BEAT, node_ttl=TTL)
+    bound: list[tuple[str, str]] = []
+    shards = ClusterShards(
+        Node(link), settings, capacity=4, addresses=lambda: bound[0] if bound else None
+    )
+    mailbox: Mailbox[DirectoryMessage] = open_mailbox("directory", 8, Overflow.BLOCK)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(serve_directory, mailbox, [])
+        ctx = ChildContext("shards")
+        nursery.start_soon(ShardKeeper(shards, mailbox.ref, storage=None).run, ctx)
+        await trio.sleep(0.5)
+        assert redis.cards == 0  # no addresses yet: no card
+        bound.append(("ws://n1/v1/ws", "http://n1"))
+        await trio.sleep(0.15)  # well within one heartbeat (BEAT)
+        assert redis.cards == 1
         ctx.stopping.set()
         nursery.cancel_scope.cancel()

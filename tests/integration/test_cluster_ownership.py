@@ -27,6 +27,7 @@ import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, wrap_client_stream
 
 from tests.integration.processes import SECRET, ServerProcess, guest_login, running_process
+from tests.redis_probe import count_keys
 from tests.storage.conftest import truncate_all
 from tilemud.auth import TokenAuthority
 from tilemud.config import AuthSettings, RedisSettings
@@ -136,8 +137,15 @@ async def test_matchmaking_spreads_arenas_over_the_nodes(
             running_process(tmp_path / "n1", env=env1) as n1,
             running_process(tmp_path / "n2", env=env2) as n2,
         ):
-            # Both cards are up: n1 sees n2 as the place for a game nobody plays yet
-            # (fewest arenas, then fewest players, then the name: n1 first).
+            # Both cards are up (each node publishes its own once its listeners are bound):
+            # n2 sees n1 as the place for a game nobody plays yet (fewest arenas, then
+            # fewest players, then the name: n1 first).
+            assert redis_settings.url is not None
+            cards = redis_settings.key_prefix + ":node:*"
+            for _ in range(200):
+                if count_keys(redis_settings.url, cards) == 2:
+                    break
+                await trio.sleep(0.05)
             first = await wait_for_route(n2, "n1", mode="arena", region="eu")
             assert first["arena_id"] is None
             ann = await guest_login(n1, "ann")

@@ -41,6 +41,8 @@ log = logging.getLogger("tilemud.shards")
 
 #: Seconds between a poke and the card it asks for (joins in a burst publish once).
 _POKE_DELAY = 0.05
+#: Seconds between two beats while this node's listeners are not bound yet.
+_UNBOUND_RETRY = 0.1
 
 
 class ShardKeeper:
@@ -70,6 +72,11 @@ class ShardKeeper:
             while not ctx.stopping.is_set():
                 next_beat = trio.current_time() + shards.settings.heartbeat_interval
                 await self.beat()
+                if shards.addresses() is None:
+                    # The listeners are not bound yet, so there was no card to publish: look
+                    # again soon, so that a new node is seen as soon as it can be reached,
+                    # not a whole heartbeat later.
+                    next_beat = trio.current_time() + _UNBOUND_RETRY
                 with trio.move_on_at(min(next_beat, shards.leases.book.next_fence())):
                     await self._wait_for_poke(ctx)
                 await self._fence_overdue()
