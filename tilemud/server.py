@@ -75,7 +75,8 @@ from tilemud.actors.session import PresenceRegistry, SessionServices
 from tilemud.auth import TokenAuthority
 from tilemud.cluster.bus import ClusterBus
 from tilemud.cluster.link import ClusterLink
-from tilemud.cluster.ratelimit import InProcessRateLimiter
+from tilemud.cluster.ratelimit import InProcessRateLimiter, RateLimiter
+from tilemud.cluster.shared_limits import RedisRateLimiter
 from tilemud.config import Settings, WorldSettings
 from tilemud.game import Mode, RuleConfig, default_rules
 from tilemud.metrics import ServerMetrics
@@ -208,6 +209,8 @@ class TilemudServer:
         # that reaches players. Guilds and parties tell chat when someone may no longer
         # read their channel; chat asks them who is in which.
         self.presence = PresenceRegistry()
+        limits = settings.limits
+        shared = _SharedLimits(self.cluster)
         self.chat = ChatService(
             settings.social,
             settings.limits,
@@ -215,6 +218,8 @@ class TilemudServer:
             store=None if storage is None else storage.chat,
             presence=self.presence,
             memberships=_Memberships(self),
+            chat_limiter=shared.limit("chat", limits.chat, limits.chat_window),
+            actions_limiter=shared.limit("chat_actions", limits.actions, limits.actions_window),
         )
         chat = self.chat.client
         self.guilds = Guilds(
@@ -256,9 +261,7 @@ class TilemudServer:
         world = Supervisor("world", world_children, strategy=Strategy.ONE_FOR_ONE)
         services = SessionServices(
             directory=self.directory.ref,
-            actions=InProcessRateLimiter(
-                limit=settings.limits.actions, window=settings.limits.actions_window
-            ),
+            actions=shared.limit("actions", limits.actions, limits.actions_window),
             meter=self.metrics.session,
             storage=None if storage is None else storage.players,
             routes=(
@@ -268,9 +271,7 @@ class TilemudServer:
                 ReportRequests(
                     storage=None if storage is None else storage.admin,
                     presence=self.presence,
-                    limiter=InProcessRateLimiter(
-                        limit=settings.limits.reports, window=settings.limits.reports_window
-                    ),
+                    limiter=shared.limit("reports", limits.reports, limits.reports_window),
                     max_chars=settings.social.message_max_chars,
                     clock=lambda: datetime.datetime.now(datetime.UTC),
                 ),
@@ -314,6 +315,12 @@ class TilemudServer:
                 stopping=lambda: self._stopping or self.stopped.is_set(),
             ),
             bans=BanAdmission(self.moderation.book),
+            guest_limiter=None
+            if self.cluster is None or limits.guest_logins == 0
+            else shared.limit("guest_logins", limits.guest_logins, limits.guest_logins_window),
+            sign_in_limiter=shared.limit(
+                "admin_sign_ins", limits.admin_sign_ins, limits.admin_sign_ins_window
+            ),
         )
         self._http_port: int | None = None
         self._started_at = time.time()
@@ -448,6 +455,24 @@ class _OnStarted:
     def started(self, value: int | None = None) -> None:
         assert value is not None
         self._callback(value)
+
+
+class _SharedLimits:
+    """Builds the rate limits that follow a player or an address across nodes.
+
+    With a cluster they live in Redis (a player who reconnects to another node keeps their
+    window; an address spread over nodes by a load balancer gets one window, not one per
+    node); alone, in process. docs/operations.md, "Rate limits in a cluster", says which
+    limits are shared and why the others (connection attempts, NPC actions) stay per node.
+    """
+
+    def __init__(self, cluster: ClusterLink | None) -> None:
+        self._cluster = cluster
+
+    def limit(self, name: str, limit: int, window: float) -> RateLimiter:
+        if self._cluster is None:
+            return InProcessRateLimiter(limit=limit, window=window)
+        return RedisRateLimiter(self._cluster, name=name, limit=limit, window=window)
 
 
 class _Memberships:

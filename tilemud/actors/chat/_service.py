@@ -104,6 +104,8 @@ class ChatService:
         memberships: guilds and parties, or None (no guild or party channel readable).
         clock: the wall clock (timezone-aware UTC).
         chat_limiter: the chat rate limit; by default an in-process one from ``limits``.
+        actions_limiter: the limit of joins, leaves, history reads and blocks; by default
+            an in-process one of ``limits.actions`` per ``limits.actions_window``.
     """
 
     def __init__(
@@ -117,6 +119,7 @@ class ChatService:
         memberships: ChatMemberships | None = None,
         clock: Callable[[], dt.datetime] = utc_now,
         chat_limiter: RateLimiter | None = None,
+        actions_limiter: RateLimiter | None = None,
     ) -> None:
         self.store: ChatStore = MemoryChatStore(clock=clock) if store is None else store
         self.retention = RetentionPolicy.from_settings(social)
@@ -153,9 +156,8 @@ class ChatService:
             presence=presence,
             chat_limiter=chat_limiter
             or InProcessRateLimiter(limit=limits.chat, window=limits.chat_window),
-            actions_limiter=InProcessRateLimiter(
-                limit=limits.actions, window=limits.actions_window
-            ),
+            actions_limiter=actions_limiter
+            or InProcessRateLimiter(limit=limits.actions, window=limits.actions_window),
             memberships=memberships,
             clock=clock,
         )
