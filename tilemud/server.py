@@ -68,7 +68,7 @@ from tilemud import __version__
 from tilemud.actors.arena import ArenaDirectory, NpcPolicy
 from tilemud.actors.chat import ChatClient, ChatService
 from tilemud.actors.elasticity import Elasticity, NpcAllowance, ProcessSampler, Thresholds
-from tilemud.actors.guilds import GuildRequests, Guilds
+from tilemud.actors.guilds import GuildRequests, Guilds, GuildSync
 from tilemud.actors.moderation import BanAdmission, Moderation, MuteGate, ReportRequests
 from tilemud.actors.parties import Parties, PartyRequests
 from tilemud.actors.session import PresenceRegistry, SessionServices
@@ -229,6 +229,9 @@ class TilemudServer:
             is_blocked=_blocks(chat),
             on_member_removed=chat.member_removed,
             on_channel_closed=chat.channel_closed,
+            sync=None
+            if self.bus is None or self.cluster is None
+            else GuildSync(self.cluster, self.bus),
         )
         self.parties = Parties(
             settings.social,
