@@ -344,7 +344,16 @@ class Guilds:
         return answer
 
     async def _apply(self, request: ApplyGuildOp) -> GuildAnswer:
-        if self._sync is None or request.op == "info":
+        if self._sync is None:
+            return await self._apply_here(request)
+        if request.op == "info":
+            # A read in a cluster: the guild as stored now, not as the last announcement
+            # left it (one database read; a player asks at human speed).
+            try:
+                targets = [] if request.target is None else [request.target]
+                await self._refresh(targets, [request.player_id])
+            except StorageUnavailable:
+                pass  # the book, as this node knows it
             return await self._apply_here(request)
         return await self._apply_across(request, self._sync)
 
