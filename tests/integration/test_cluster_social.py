@@ -167,8 +167,9 @@ async def test_the_chat_limit_holds_across_nodes_for_a_player_who_moves(
                 joined = await ann.ask(lambda rid: ChatJoin(rid=rid, channel="global"))
                 assert isinstance(joined, ChatJoined), joined
                 for n in range(20):  # [limits] chat: 20 per 10 s, the default
+                    text = f"hello {n}"
                     sent = await ann.ask(
-                        lambda rid, n=n: ChatSend(rid=rid, channel="global", text=f"hello {n}")
+                        lambda rid: ChatSend(rid=rid, channel="global", text=text)  # noqa: B023
                     )
                     assert isinstance(sent, ChatSent), sent
                 token, player_id = ann.token, ann.player_id
