@@ -106,6 +106,33 @@ async def test_two_nodes_share_the_window_and_never_both_take_the_last_slot(
     assert len(allowed) == 7
     assert len(refused) == 40 - 7
     assert set(allowed) == {"a", "b"}  # both nodes took from the one window
+    # Checks that came during a round trip went together in the next one.
+    assert limiters["a"].flights < 20
+    assert limiters["b"].flights < 20
+
+
+async def test_a_check_cancelled_while_it_waits_leaves_the_others_whole(
+    redis_settings: RedisSettings,
+) -> None:
+    answers: list[float | None] = []
+    with trio.fail_after(BOUND):
+        async with linked(redis_settings, "a") as cluster:
+            limiter = RedisRateLimiter(cluster, name="chat", limit=3, window=60)
+
+            async def check() -> None:
+                answers.append(await limiter.acquire("p1"))
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(check)  # flies at once
+                with trio.CancelScope() as doomed:
+                    doomed.cancel()  # waits for the next flight, and is cancelled
+                    await limiter.acquire("p1")
+                for _ in range(4):
+                    nursery.start_soon(check)
+            assert sorted(answers, key=lambda a: a or 0)[:3] == [None] * 3
+            assert sum(1 for a in answers if a is None) == 3
+            key = cluster.link.key("limit", "chat", "p1")
+            assert await cluster.link.client.zcard(key) == 3  # the cancelled one never counted
 
 
 async def test_an_idle_key_expires(redis_settings: RedisSettings) -> None:

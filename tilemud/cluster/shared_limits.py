@@ -26,39 +26,62 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import attrs
+import trio
 from coredis.commands.script import Script
 
 from tilemud.cluster.link import ClusterLink, ClusterUnavailable
 from tilemud.cluster.ratelimit import InProcessRateLimiter
 
-#: KEYS[1]: the window's sorted set. ARGV: limit, window (µs), a member unique per event.
-#: Answers -1 when the event was counted, else the microseconds until a slot frees.
+#: KEYS: one window's sorted set per check (a key may come twice: checked in order).
+#: ARGV: limit, window (µs), then one member per check, unique per event. Answers, per
+#: check, -1 when the event was counted, else the microseconds until a slot frees.
 _SLIDING_WINDOW_LOG = """
 local now = redis.call('TIME')
 local now_us = tonumber(now[1]) * 1000000 + tonumber(now[2])
 local limit = tonumber(ARGV[1])
 local window_us = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now_us - window_us)
-if redis.call('ZCARD', KEYS[1]) < limit then
-  redis.call('ZADD', KEYS[1], now_us, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], math.ceil(window_us / 1000))
-  return -1
+local window_ms = math.ceil(window_us / 1000)
+local answers = {}
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now_us - window_us)
+  if redis.call('ZCARD', key) < limit then
+    redis.call('ZADD', key, now_us, ARGV[2 + i])
+    redis.call('PEXPIRE', key, window_ms)
+    answers[i] = -1
+  else
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    answers[i] = tonumber(oldest[2]) + window_us - now_us
+  end
 end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return tonumber(oldest[2]) + window_us - now_us
+return answers
 """
 
 #: The shortest ``retry_after`` told (a slot freeing within the same microsecond).
 _MIN_RETRY = 1e-6
 
 
-def _microseconds(answer: Any) -> int:
-    """The script's answer (a Lua number comes back as a Redis integer)."""
-    return int(answer)
+@attrs.define
+class _Check:
+    """One waiting check: its key, its event's member, and (once landed) its answer."""
+
+    key: str
+    member: str
+    #: Microseconds to wait (-1: counted); None while pending; False: Redis failed.
+    answer: int | bool | None = None
+
+
+def _microseconds(answer: Any) -> list[int]:
+    """The script's answers (Lua numbers come back as Redis integers)."""
+    return [int(a) for a in answer]
 
 
 class RedisRateLimiter:
     """A :class:`~tilemud.cluster.RateLimiter` whose windows every node shares.
+
+    Checks that come while one is on its way to Redis wait and go together in the next
+    round trip (one script run for all of them): under load the cost of a check is a
+    fraction of a round trip's, and a lone check still goes at once.
 
     Args:
         cluster: the node's cluster link (asked for the open connection at each check).
@@ -83,10 +106,15 @@ class RedisRateLimiter:
         self._script: Script[str] = Script(script=_SLIDING_WINDOW_LOG)
         # Members must differ between events of one key, on every node: node id + counter.
         self._events = itertools.count()
+        self._waiting: list[_Check] = []
+        self._flying = False
+        self._landed = trio.Event()
         #: Used while Redis is unavailable: the same limit, on this node alone.
         self.fallback = InProcessRateLimiter(limit=limit, window=window)
         #: Checks decided by the fallback because Redis did not answer.
         self.fallbacks = 0
+        #: Round trips to Redis (each carries one or more checks).
+        self.flights = 0
 
     async def acquire(self, key: str, *, at: float | None = None) -> float | None:
         """Count one event for ``key`` if the cluster-wide limit allows it.
@@ -100,18 +128,57 @@ class RedisRateLimiter:
             None when allowed and counted; otherwise seconds until a slot frees.
         """
         try:
-            link = self._cluster.link
-            redis_key = link.key("limit", self._name, key)
-            member = f"{link.node_id}:{next(self._events)}"
-            args = (self._limit, self._window_us, member)
-            wait_us = await link.run(
-                lambda redis: self._script(
-                    keys=[redis_key], args=args, client=redis, callback=_microseconds
-                )
-            )
+            node_id = self._cluster.link.node_id
         except ClusterUnavailable:
             self.fallbacks += 1
             return await self.fallback.acquire(key, at=at)
-        if wait_us < 0:
+        check = _Check(key=key, member=f"{node_id}:{next(self._events)}")
+        self._waiting.append(check)
+        try:
+            while check.answer is None:
+                if self._flying:
+                    await self._landed.wait()
+                else:
+                    await self._fly(check)
+        finally:
+            if check.answer is None and check in self._waiting:
+                self._waiting.remove(check)  # cancelled before its flight: never counted
+        if check.answer is False:
+            self.fallbacks += 1
+            return await self.fallback.acquire(key, at=at)
+        if check.answer < 0:
             return None
-        return max(wait_us / 1_000_000, _MIN_RETRY)
+        return max(check.answer / 1_000_000, _MIN_RETRY)
+
+    async def _fly(self, own: _Check) -> None:
+        """Take every waiting check to Redis in one script run; wake their callers."""
+        batch, self._waiting = self._waiting, []
+        self._flying = True
+        landed = self._landed
+        try:
+            link = self._cluster.link
+            keys = [link.key("limit", self._name, check.key) for check in batch]
+            args: list[str | int] = [self._limit, self._window_us]
+            args.extend(check.member for check in batch)
+            self.flights += 1
+            answers = await link.run(
+                lambda redis: self._script(
+                    keys=keys, args=args, client=redis, callback=_microseconds
+                )
+            )
+            for check, answer in zip(batch, answers, strict=True):
+                check.answer = answer
+        except ClusterUnavailable:
+            for check in batch:
+                check.answer = False
+        except BaseException:
+            # Cancelled on its way: the others go again with the next flight (should
+            # Redis have counted them already, they count twice: a stricter limit for
+            # a moment, never a looser one).
+            self._waiting[:0] = [check for check in batch if check is not own]
+            own.answer = False
+            raise
+        finally:
+            self._flying = False
+            self._landed = trio.Event()
+            landed.set()
