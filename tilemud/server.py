@@ -325,6 +325,9 @@ class TilemudServer:
                 "admin_sign_ins", limits.admin_sign_ins, limits.admin_sign_ins_window
             ),
         )
+        #: The rate limits that follow a player or an address, by name (``chat``,
+        #: ``actions`` …): shared by the cluster's nodes when there is a cluster.
+        self.limits = shared.built
         self._http_port: int | None = None
         self._started_at = time.time()
         #: Set once the tree has stopped after :meth:`stop` or a fatal error.
@@ -471,11 +474,17 @@ class _SharedLimits:
 
     def __init__(self, cluster: ClusterLink | None) -> None:
         self._cluster = cluster
+        #: Every limit built, by name (the server's ``limits``).
+        self.built: dict[str, RateLimiter] = {}
 
     def limit(self, name: str, limit: int, window: float) -> RateLimiter:
+        built: RateLimiter
         if self._cluster is None:
-            return InProcessRateLimiter(limit=limit, window=window)
-        return RedisRateLimiter(self._cluster, name=name, limit=limit, window=window)
+            built = InProcessRateLimiter(limit=limit, window=window)
+        else:
+            built = RedisRateLimiter(self._cluster, name=name, limit=limit, window=window)
+        self.built[name] = built
+        return built
 
 
 class _Memberships:

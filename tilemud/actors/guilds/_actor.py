@@ -367,7 +367,8 @@ class Guilds:
                     players = [request.player_id]
                     if request.op in _PLAYER_TARGETS and request.target is not None:
                         players.append(request.target)
-                    await self._refresh([] if locked is None else [locked], players)
+                    ids = [] if locked is None or request.op == "create" else [locked]
+                    await self._refresh(ids, players)
                     planned = self._plan(request.player_id, request.op, request.target)
                     if (
                         isinstance(planned, GuildChange)
@@ -384,6 +385,7 @@ class Guilds:
         except StorageUnavailable as exc:
             return _unavailable(exc)
         except ClusterUnavailable as exc:
+            log.warning("guild change refused: %s", exc, extra={"op": request.op})
             return GuildRefused(
                 code=ErrorCode.UNAVAILABLE,
                 message="guilds cannot change while the cluster is unreachable",
@@ -398,12 +400,14 @@ class Guilds:
         )
 
     def _lock_target(self, request: ApplyGuildOp) -> str | None:
-        """The guild a change is about, as this node's book sees it (checked after the
-        fresh read); None for a new guild or none known."""
+        """The lock a change takes: the guild it is about as this node's book sees it
+        (checked after the fresh read), or None when the book knows none."""
         if request.op in ("accept", "decline"):
             return request.target
         if request.op == "create":
-            return None
+            # No guild yet: the founder's own key, so a founding needs Redis like any
+            # change (nothing is committed that could not be announced).
+            return f"founder:{request.player_id}"
         return self._book.guild_of(request.player_id)
 
     async def _apply_here(

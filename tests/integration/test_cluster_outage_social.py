@@ -1,0 +1,74 @@
+"""A clustered node whose Redis goes away: guild changes wait, play and chat limits go on.
+
+One in-process server (durable, SQLite) linked to the machine's Redis through a TCP proxy
+that the test cuts and restores; players connect through in-memory streams. Real clock
+(Redis), absolute deadlines.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+import trio
+
+from tests.integration.harness import make_settings, running_server
+from tests.storage.proxy import TcpProxy
+from tests.world.memory import memory_player
+from tilemud.cluster import RedisRateLimiter
+from tilemud.config import ClusterSettings, RedisSettings
+from tilemud.protocol import (
+    ChatJoin,
+    ChatJoined,
+    ChatSend,
+    ChatSent,
+    ErrorFrame,
+    GuildCreate,
+    GuildResult,
+)
+
+BOUND = 60
+
+
+async def test_without_redis_guild_changes_are_refused_with_retry_after_and_chat_goes_on(
+    tmp_path: Path, redis_settings: RedisSettings
+) -> None:
+    proxy = TcpProxy("127.0.0.1", 6379)
+    with trio.fail_after(BOUND):
+        async with trio.open_nursery() as nursery:
+            port = await nursery.start(proxy.run)
+            redis = attrs.evolve(
+                redis_settings,
+                url=f"redis://127.0.0.1:{port}/0",
+                command_timeout=0.5,
+                retry_after=7.0,
+            )
+            settings = attrs.evolve(
+                make_settings(tmp_path), redis=redis, cluster=ClusterSettings(node_id="a")
+            )
+            async with running_server(settings) as server, memory_player(server, "ann") as ann:
+                joined = await ann.client.request(ChatJoin(rid="j1", channel="global"))
+                assert isinstance(joined, ChatJoined), joined
+                proxy.cut()
+                refused = await ann.client.request(GuildCreate(rid="g1", name="Cut Off"))
+                assert isinstance(refused, ErrorFrame), refused
+                assert (refused.code, refused.retry_after) == ("unavailable", 7.0)
+                # Chat is limited by the node alone meanwhile: not refused for the outage.
+                sent = await ann.client.request(ChatSend(rid="c1", channel="global", text="hi"))
+                assert isinstance(sent, ChatSent), sent
+                chat_limit = server.limits["chat"]
+                assert isinstance(chat_limit, RedisRateLimiter)
+                assert chat_limit.fallbacks >= 1
+                await proxy.restore()
+                # The same rid again once Redis is back: applied now, once.
+                while True:
+                    ann.client.answers.pop("g1")  # wait for this repeat's own answer
+                    again = await ann.client.request(GuildCreate(rid="g1", name="Cut Off"))
+                    if isinstance(again, GuildResult):
+                        break
+                    assert isinstance(again, ErrorFrame), again
+                    assert again.code == "unavailable", again
+                    await trio.sleep(0.2)
+                assert again.name == "Cut Off"
+                assert await server.guilds.client.guild_of("ann") == again.guild_id
+            nursery.cancel_scope.cancel()
