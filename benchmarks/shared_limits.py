@@ -5,9 +5,10 @@ the figure that matters is the time and the CPU one check takes on the node. Thi
 ``--checks`` checks of the action limit (60 per 10 s) spread over ``--players`` keys, one
 at a time (``--concurrency 1``: the latency of a lone check) or from several tasks at
 once (as many sessions check at the same time), against the machine's Redis, and the same
-checks against the in-process limiter for comparison. It reports per check: latency p50,
-p99 and max (µs, wall clock around ``acquire``) and the node's CPU (process time / checks;
-Redis's own CPU is not in it).
+checks against the in-process limiter for comparison; then epic-300's own pattern
+(``--players`` players checking ``--rate`` times a second each, at their own phases, for
+``--paced-seconds``). It reports per check: latency p50, p99 and max (µs, wall clock around
+``acquire``) and the node's CPU (process time / checks; Redis's own CPU is not in it).
 
 Run (under the bench lock, see docs/performance.md)::
 
@@ -59,6 +60,42 @@ async def measure(
     }
 
 
+async def measure_paced(
+    limiter: RateLimiter, *, players: int, rate: float, seconds: float
+) -> dict[str, float]:
+    """epic-300's pattern: each player checks ``rate`` times a second, at its own phase
+    (``players * rate`` checks a second in all); latency quantiles and CPU per check."""
+    histogram = HdrHistogram(1, 10_000_000, 3)
+    interval = 1 / rate
+    done = 0
+
+    async def player(index: int) -> None:
+        nonlocal done
+        await trio.sleep(interval * index / players)
+        deadline = trio.current_time() + seconds
+        next_at = trio.current_time()
+        while next_at < deadline:
+            started = time.perf_counter()
+            await limiter.acquire(f"place:p{index}")
+            histogram.record_value(max(1, round((time.perf_counter() - started) * 1e6)))
+            done += 1
+            next_at += interval
+            await trio.sleep_until(next_at)
+
+    cpu = time.process_time()
+    async with trio.open_nursery() as nursery:
+        for index in range(players):
+            nursery.start_soon(player, index)
+    cpu = time.process_time() - cpu
+    return {
+        "p50_us": histogram.get_value_at_percentile(50),
+        "p99_us": histogram.get_value_at_percentile(99),
+        "max_us": histogram.get_value_at_percentile(100),
+        "cpu_us_per_check": cpu / done * 1e6,
+        "checks": done,
+    }
+
+
 async def run(args: argparse.Namespace) -> None:
     prefix = f"tilemud_bench_limits_{secrets.token_hex(4)}"
     settings = RedisSettings(url=args.redis_url, key_prefix=prefix)
@@ -86,6 +123,13 @@ async def run(args: argparse.Namespace) -> None:
                     )
                     shown = "  ".join(f"{k} {v:,.1f}" for k, v in figures.items())
                     print(f"{name:>10}  concurrency {concurrency:>3}  {shown}", flush=True)
+                if args.paced_seconds > 0:
+                    figures = await measure_paced(
+                        limiter, players=args.players, rate=args.rate, seconds=args.paced_seconds
+                    )
+                    shown = "  ".join(f"{k} {v:,.1f}" for k, v in figures.items())
+                    paced = f"{args.players} x {args.rate:g}/s"
+                    print(f"{name:>10}  paced {paced}  {shown}", flush=True)
             stopping.set()
     finally:
         delete_keys(args.redis_url, prefix + ":*")
@@ -96,6 +140,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--checks", type=int, default=20_000)
     parser.add_argument("--players", type=int, default=300)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
+    parser.add_argument("--rate", type=float, default=2.0, help="checks a second per player")
+    parser.add_argument("--paced-seconds", type=float, default=20.0)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     trio.run(run, parser.parse_args(argv))
 
