@@ -71,10 +71,11 @@ from tilemud.actors.elasticity import Elasticity, NpcAllowance, ProcessSampler, 
 from tilemud.actors.guilds import GuildRequests, Guilds, GuildSync
 from tilemud.actors.moderation import BanAdmission, Moderation, MuteGate, ReportRequests
 from tilemud.actors.parties import Parties, PartyRequests
-from tilemud.actors.session import PresenceRegistry, SessionServices
+from tilemud.actors.session import Presence, PresenceRegistry, SessionRef, SessionServices
 from tilemud.auth import TokenAuthority
 from tilemud.cluster.bus import ClusterBus
 from tilemud.cluster.link import ClusterLink
+from tilemud.cluster.presence import ClusterPresence
 from tilemud.cluster.ratelimit import InProcessRateLimiter, RateLimiter
 from tilemud.cluster.shared_limits import RedisRateLimiter
 from tilemud.config import Settings, WorldSettings
@@ -90,6 +91,7 @@ from tilemud.net.http import (
     create_app,
     serve_http,
 )
+from tilemud.protocol import CloseCode, ErrorCode
 from tilemud.storage import RuleStorage, StorageActor, check_schema
 from tilemud.storage.janitor import ReplayJanitor
 from tilemud.supervisors import (
@@ -211,6 +213,21 @@ class TilemudServer:
         self.presence = PresenceRegistry()
         limits = settings.limits
         shared = _SharedLimits(self.cluster)
+        #: Players on any node (None when this node runs alone): guilds, parties and
+        #: moderation reach players through it; chat channels and the DM courier, which
+        #: hold this node's sessions, use the registry and carry their own traffic on the bus.
+        self.cluster_presence: ClusterPresence[SessionRef] | None = None
+        anywhere: Presence = self.presence
+        if self.cluster is not None and self.bus is not None:
+            self.cluster_presence = ClusterPresence(
+                self.presence,
+                self.cluster,
+                self.bus,
+                settings.cluster,
+                on_moved=self._replaced_elsewhere,
+            )
+            self.presence.watch(self.cluster_presence)
+            anywhere = self.cluster_presence
         self.chat = ChatService(
             settings.social,
             settings.limits,
@@ -225,7 +242,7 @@ class TilemudServer:
         self.guilds = Guilds(
             settings.social,
             storage=None if storage is None else storage.guilds,
-            presence=self.presence,
+            presence=anywhere,
             is_blocked=_blocks(chat),
             on_member_removed=chat.member_removed,
             on_channel_closed=chat.channel_closed,
@@ -235,7 +252,7 @@ class TilemudServer:
         )
         self.parties = Parties(
             settings.social,
-            presence=self.presence,
+            presence=anywhere,
             is_blocked=_blocks(chat),
             on_member_removed=chat.member_removed,
             on_channel_closed=chat.channel_closed,
@@ -349,6 +366,11 @@ class TilemudServer:
                 ChildSpec(id="cluster", run=self.cluster.run, shutdown=2.0),
                 ChildSpec(id="bus", run=self.bus.run, shutdown=2.0),
             ]
+            if self.cluster_presence is not None:
+                # Before the gateway, whose session keeper tells it of every arrival.
+                children.insert(
+                    2, ChildSpec(id="presence", run=self.cluster_presence.run, shutdown=3.0)
+                )
         if self.storage is not None:
             # The final flush may take a while on a slow database; the stop waits for it.
             children.insert(0, ChildSpec(id="storage", run=self._run_storage, shutdown=30.0))
@@ -412,6 +434,11 @@ class TilemudServer:
         except RuntimeError:  # the gateway is not running: no connection to close
             return False
         return sessions.disconnect(player_id, code, reason, farewell)
+
+    def _replaced_elsewhere(self, player_id: str) -> None:
+        """The player's newer session is on another node: close this node's connection
+        of theirs (4009), as a newer connection on this node would."""
+        self._disconnect_player(player_id, CloseCode.REPLACED, ErrorCode.REPLACED, None)
 
     def _root_children_up(self) -> dict[str, bool]:
         """Each child of the root and whether it runs now (``GET /readyz``)."""
