@@ -8,7 +8,7 @@ token secret, so a token works on every node.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -39,17 +39,22 @@ def cluster_env(database_url: str, redis: RedisSettings, node_id: str) -> dict[s
 
 @asynccontextmanager
 async def cluster_nodes(
-    tmp_path: Path, database_url: str, redis: RedisSettings, *names: str
+    tmp_path: Path,
+    database_url: str,
+    redis: RedisSettings,
+    *names: str,
+    env: Mapping[str, str] | None = None,
 ) -> AsyncIterator[dict[str, ServerProcess]]:
-    """Start one node per name (bound ports learned from their logs); killed after."""
+    """Start one node per name (bound ports learned from their logs; ``env``: more
+    settings for every node); killed after."""
     async with AsyncExitStack() as stack:
         nodes: dict[str, ServerProcess] = {}
         for name in names:
             directory = tmp_path / name
             directory.mkdir(parents=True)
-            env = cluster_env(database_url, redis, name)
+            node_env = {**cluster_env(database_url, redis, name), **(env or {})}
             process = await stack.enter_async_context(
-                tilemud_process(directory, serve_argv(directory), env=env)
+                tilemud_process(directory, serve_argv(directory), env=node_env)
             )
             try:
                 await process.learn_ports()
@@ -60,25 +65,28 @@ async def cluster_nodes(
 
 
 class NodePlayer:
-    """A player connected to one node: a :class:`PlayerClient` and its id."""
+    """A player connected to one node: a :class:`PlayerClient`, its id, and every frame
+    it received (``seen``, in order)."""
 
-    def __init__(self, client: PlayerClient, player_id: str, token: str) -> None:
-        self.client = client
+    def __init__(self, player_id: str, token: str) -> None:
         self.player_id = player_id
         self.token = token
+        self.seen: list[ServerMessage] = []
+        self.client: PlayerClient
 
     async def ask(self, make: Callable[[str], Any]) -> ServerMessage:
         """Send the request ``make(rid)`` and wait for its answer."""
         return await self.client.request(make(self.client.next_rid()))
 
     async def until(self, found: Callable[[ServerMessage], bool]) -> ServerMessage:
-        """Receive until a frame (already received or new) satisfies ``found``."""
-        seen: list[ServerMessage] = []
+        """The first frame received (already, or from now on) that satisfies ``found``."""
+        checked = 0
         while True:
-            frame = await self.client.receive()
-            seen.append(frame)
-            if found(frame):
-                return frame
+            for frame in self.seen[checked:]:
+                if found(frame):
+                    return frame
+            checked = len(self.seen)
+            await self.client.receive()
 
 
 @asynccontextmanager
@@ -89,7 +97,9 @@ async def node_player(
     if token is None:
         login = await guest_login(node, name)
         token, player_id = login["token"], login["player_id"]
+    player = NodePlayer(player_id, token)
     async with open_client(node) as connection:
-        client = PlayerClient(connection)
-        welcome = await client.hello(token)
-        yield NodePlayer(client, player_id or welcome.player_id, token)
+        player.client = PlayerClient(connection, on_frame=player.seen.append)
+        welcome = await player.client.hello(token)
+        player.player_id = player_id or welcome.player_id
+        yield player

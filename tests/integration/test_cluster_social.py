@@ -26,6 +26,7 @@ from tilemud.protocol import (
     ErrorFrame,
     GuildAccept,
     GuildCreate,
+    GuildEvent,
     GuildInfo,
     GuildInvite,
     GuildKick,
@@ -66,6 +67,10 @@ async def test_a_guild_invite_crosses_nodes_and_a_kick_on_one_is_seen_on_the_oth
             guild_id = await found_guild(ann, "Tile Lords")
             invited = await ann.ask(lambda rid: GuildInvite(rid=rid, player_id=bob.player_id))
             assert isinstance(invited, GuildResult), invited
+            # The invite's event reaches bob on the other node (presence forwards it).
+            told = await bob.until(lambda f: isinstance(f, GuildEvent) and f.change == "invited")
+            assert isinstance(told, GuildEvent)
+            assert (told.guild_id, told.by) == (guild_id, ann.player_id)
             # Node b never saw the invite being made: it reads the guild from the database.
             accepted = await bob.ask(lambda rid: GuildAccept(rid=rid, guild_id=guild_id))
             assert isinstance(accepted, GuildResult), accepted
@@ -84,6 +89,9 @@ async def test_a_guild_invite_crosses_nodes_and_a_kick_on_one_is_seen_on_the_oth
             closed = await bob.until(lambda f: isinstance(f, ChatClosed) and f.channel == channel)
             assert isinstance(closed, ChatClosed)
             assert closed.reason == "removed"
+            told = await bob.until(lambda f: isinstance(f, GuildEvent) and f.change == "kicked")
+            assert isinstance(told, GuildEvent)
+            assert (told.player_id, told.by) == (bob.player_id, ann.player_id)
             # ... and serves no stale membership: no guild chat, no guild, no guild act.
             sent = await bob.ask(lambda rid: ChatSend(rid=rid, channel=channel, text="still here?"))
             assert code_of(sent) == "forbidden"
@@ -94,7 +102,7 @@ async def test_a_guild_invite_crosses_nodes_and_a_kick_on_one_is_seen_on_the_oth
             assert code_of(invite) == "not_in_guild"
 
 
-async def test_two_nodes_at_once_one_name_two_guilds_one_player(
+async def test_two_nodes_at_once_one_name_one_last_place(
     tmp_path: Path, cluster_database: str, redis_settings: RedisSettings
 ) -> None:
     """Attack: what should be one stays one when two nodes race for it."""
@@ -119,43 +127,45 @@ async def test_two_nodes_at_once_one_name_two_guilds_one_player(
             lost = [code_of(a) for a in answers.values() if not isinstance(a, GuildResult)]
             assert (len(won), lost) == (1, ["name_taken"]), answers
 
+        # A guild of two at most, one place left; two players on two nodes accept their
+        # invites at once: the lock puts them in order, the second finds the guild full.
         async with (
-            cluster_nodes(tmp_path / "second", cluster_database, redis_settings, "c", "d") as nodes,
+            cluster_nodes(
+                tmp_path / "second",
+                cluster_database,
+                redis_settings,
+                "c",
+                "d",
+                env={"TILEMUD_SOCIAL_GUILD_MEMBER_CAP": "2"},
+            ) as nodes,
             node_player(nodes["c"], "cat") as cat,
-            node_player(nodes["d"], "dan") as dan,
-            node_player(nodes["c"], "eve") as eve_on_c,
+            node_player(nodes["c"], "dan") as dan,
+            node_player(nodes["d"], "eve") as eve,
         ):
-            # Two guilds, one on each node, invite eve; eve, connected to both nodes,
-            # accepts both at once: she ends in exactly one.
-            first = await found_guild(cat, "Guild C")
-            second = await found_guild(dan, "Guild D")
-            for leader in (cat, dan):
-                answer = await leader.ask(
-                    lambda rid: GuildInvite(rid=rid, player_id=eve_on_c.player_id)
+            guild_id = await found_guild(cat, "Two At Most")
+            for invitee in (dan, eve):
+                answer = await cat.ask(
+                    lambda rid: GuildInvite(rid=rid, player_id=invitee.player_id)  # noqa: B023
                 )
                 assert isinstance(answer, GuildResult), answer
-            async with node_player(
-                nodes["d"], "eve", token=eve_on_c.token, player_id=eve_on_c.player_id
-            ) as eve_on_d:
-                accepts: dict[str, ServerMessage] = {}
+            accepts: dict[str, ServerMessage] = {}
 
-                async def accept(player: NodePlayer, guild_id: str) -> None:
-                    accepts[guild_id] = await player.ask(
-                        lambda rid: GuildAccept(rid=rid, guild_id=guild_id)
-                    )
+            async def accept(player: NodePlayer) -> None:
+                accepts[player.player_id] = await player.ask(
+                    lambda rid: GuildAccept(rid=rid, guild_id=guild_id)
+                )
 
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(accept, eve_on_c, first)
-                    nursery.start_soon(accept, eve_on_d, second)
-                joined = [g for g, a in accepts.items() if isinstance(a, GuildResult)]
-                refused = [code_of(a) for a in accepts.values() if not isinstance(a, GuildResult)]
-                assert len(joined) == 1, accepts
-                assert refused in (["already_in_guild"], ["no_invite"]), accepts
-                # Both nodes agree where she is.
-                for view in (eve_on_c, eve_on_d):
-                    info = await view.ask(lambda rid: GuildInfo(rid=rid))
-                    assert isinstance(info, GuildResult), info
-                    assert info.guild_id == joined[0]
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(accept, dan)
+                nursery.start_soon(accept, eve)
+            joined = [p for p, a in accepts.items() if isinstance(a, GuildResult)]
+            refused = [code_of(a) for a in accepts.values() if not isinstance(a, GuildResult)]
+            assert (len(joined), refused) == (1, ["guild_full"]), accepts
+            # Both nodes agree who is in it.
+            for viewer in (cat, *(p for p in (dan, eve) if p.player_id in joined)):
+                info = await viewer.ask(lambda rid: GuildInfo(rid=rid))
+                assert isinstance(info, GuildResult), info
+                assert dict(info.members) == {cat.player_id: "leader", joined[0]: "member"}
 
 
 async def test_the_chat_limit_holds_across_nodes_for_a_player_who_moves(
