@@ -193,7 +193,11 @@ async def serve_until_signalled(settings: Settings) -> None:
     if settings.database.durable:
         # First of all: a node that does not own the live arenas of its database must not
         # migrate it nor bring those arenas back. Held until the process ends.
-        lock = live_arena_lock(database_url(settings), settings.database)
+        url = database_url(settings)
+        # In a cluster on PostgreSQL every arena has a lease of its own in Redis instead
+        # (tilemud/cluster/leases.py): many nodes share the database.
+        clustered = settings.redis.url is not None and not url.startswith("sqlite")
+        lock = None if clustered else live_arena_lock(url, settings.database)
         if lock is not None:
             await trio.to_thread.run_sync(lock.acquire)
     try:

@@ -47,6 +47,7 @@ FACES: dict[str, set[str]] = {
         "PlayerDoor",
         "Presence",
         "PresenceRegistry",
+        "PresenceWatcher",
         "RETRY_SOON",
         "Refused",
         "RequestRoute",
@@ -86,6 +87,7 @@ FACES: dict[str, set[str]] = {
         "ReportRequests",
         "Sanction",
         "SanctionBook",
+        "SanctionNews",
     },
     "elasticity": {
         "Elasticity",
