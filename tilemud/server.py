@@ -69,13 +69,19 @@ from tilemud.actors.arena import ArenaDirectory, NpcPolicy
 from tilemud.actors.chat import ChatClient, ChatService
 from tilemud.actors.elasticity import Elasticity, NpcAllowance, ProcessSampler, Thresholds
 from tilemud.actors.guilds import GuildRequests, Guilds, GuildSync
-from tilemud.actors.moderation import BanAdmission, Moderation, MuteGate, ReportRequests
+from tilemud.actors.moderation import (
+    BanAdmission,
+    Moderation,
+    MuteGate,
+    ReportRequests,
+    SanctionNews,
+)
 from tilemud.actors.parties import Parties, PartyRequests
 from tilemud.actors.session import Presence, PresenceRegistry, SessionRef, SessionServices
 from tilemud.auth import TokenAuthority
 from tilemud.cluster.bus import ClusterBus
 from tilemud.cluster.link import ClusterLink
-from tilemud.cluster.presence import ClusterPresence
+from tilemud.cluster.presence import ClusterPresence, HerePresence
 from tilemud.cluster.ratelimit import InProcessRateLimiter, RateLimiter
 from tilemud.cluster.shared_limits import RedisRateLimiter
 from tilemud.config import Settings, WorldSettings
@@ -218,6 +224,7 @@ class TilemudServer:
         #: hold this node's sessions, use the registry and carry their own traffic on the bus.
         self.cluster_presence: ClusterPresence[SessionRef] | None = None
         anywhere: Presence = self.presence
+        here: PresenceRegistry | HerePresence[SessionRef] = self.presence
         if self.cluster is not None and self.bus is not None:
             self.cluster_presence = ClusterPresence(
                 self.presence,
@@ -228,15 +235,21 @@ class TilemudServer:
             )
             self.presence.watch(self.cluster_presence)
             anywhere = self.cluster_presence
+            here = self.cluster_presence.here
         self.chat = ChatService(
             settings.social,
             settings.limits,
             regions=settings.world.regions,
             store=None if storage is None else storage.chat,
-            presence=self.presence,
+            presence=here,
             memberships=_Memberships(self),
             chat_limiter=shared.limit("chat", limits.chat, limits.chat_window),
             actions_limiter=shared.limit("chat_actions", limits.actions, limits.actions_window),
+            bus=self.bus,
+            sessions=here,
+            online_anywhere=(
+                None if self.cluster_presence is None else self.cluster_presence.online
+            ),
         )
         chat = self.chat.client
         self.guilds = Guilds(
@@ -263,6 +276,14 @@ class TilemudServer:
             storage=None if storage is None else storage.admin,
             online=lambda player_id: self.presence.find(player_id) is not None,
             disconnect=self._disconnect_player,
+            news=(
+                None
+                if self.cluster is None or self.bus is None
+                else SanctionNews(self.cluster, self.bus)
+            ),
+            online_anywhere=(
+                None if self.cluster_presence is None else self.cluster_presence.online
+            ),
         )
         world_children = [
             ChildSpec(id="play", run=play.run, shutdown=10.0),

@@ -47,6 +47,7 @@ FACES: dict[str, set[str]] = {
         "PlayerDoor",
         "Presence",
         "PresenceRegistry",
+        "PresenceWatcher",
         "RETRY_SOON",
         "Refused",
         "RequestRoute",
@@ -71,6 +72,7 @@ FACES: dict[str, set[str]] = {
         "GuildDone",
         "GuildRefused",
         "GuildRequests",
+        "GuildSync",
         "Guilds",
         "GuildsClient",
     },
@@ -86,6 +88,7 @@ FACES: dict[str, set[str]] = {
         "ReportRequests",
         "Sanction",
         "SanctionBook",
+        "SanctionNews",
     },
     "elasticity": {
         "Elasticity",

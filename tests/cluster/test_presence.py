@@ -49,6 +49,9 @@ class Registry:
         door.bodies.append(body)
         return True
 
+    def players(self) -> list[str]:
+        return list(self.here)
+
     def arrive(self, player_id: str) -> Door:
         door = self.here[player_id] = Door(player_id)
         assert self.watcher is not None
@@ -156,6 +159,9 @@ async def test_the_later_arrival_wins_and_the_older_session_is_replaced(
             await until(lambda: a.moved == ["twin"])
             assert b.moved == []
             assert a.presence.find("twin") is None
+            assert a.presence.here.find("twin") is None
+            assert a.presence.here.players() == []
+            assert not a.presence.here.publish_to("twin", "stale")
             assert await a.presence.locate("twin") == "b"
             assert a.presence.publish_to("twin", "to the newer")
             await until(lambda: bool(on_b.bodies))

@@ -97,6 +97,31 @@ class LocalPresence(Protocol[DoorT]):
         """Append a stream frame body to the player's stream here; False when not here."""
         ...
 
+    def players(self) -> list[str]:
+        """The players with a session here."""
+        ...
+
+
+class HerePresence(Generic[DoorT]):
+    """This node's players only, without those whose newer session is on another node:
+    what rooms that hold this node's sessions (chat channels, the DM courier) use."""
+
+    def __init__(self, local: LocalPresence[DoorT], moved: set[str]) -> None:
+        self._local = local
+        self._moved = moved
+
+    def find(self, player_id: str) -> DoorT | None:
+        """The player's session here, or None."""
+        return None if player_id in self._moved else self._local.find(player_id)
+
+    def publish_to(self, player_id: str, body: str) -> bool:
+        """Append a stream frame body to the player's stream here; False when not here."""
+        return player_id not in self._moved and self._local.publish_to(player_id, body)
+
+    def players(self) -> list[str]:
+        """The players with a session here."""
+        return [p for p in self._local.players() if p not in self._moved]
+
 
 class ClusterPresence(Generic[DoorT]):
     """Presence over the whole cluster; see the module docstring.
@@ -135,6 +160,8 @@ class ClusterPresence(Generic[DoorT]):
         self._leaving: dict[str, str] = {}
         #: Players here whose newer session is on another node: not delivered to here.
         self._moved: set[str] = set()
+        #: This node's players only (chat channels and the DM courier use it).
+        self.here = HerePresence(local, self._moved)
         self._wake = trio.Event()
         self._forward_in, self._forward_out = trio.open_memory_channel[tuple[str, str]](
             FORWARD_QUEUE
