@@ -516,8 +516,9 @@ class _SharedLimits:
 
     With a cluster they live in Redis (a player who reconnects to another node keeps their
     window; an address spread over nodes by a load balancer gets one window, not one per
-    node); alone, in process. docs/operations.md, "Rate limits in a cluster", says which
-    limits are shared and why the others (connection attempts, NPC actions) stay per node.
+    node); alone, in process. docs/operations.md ("Running a cluster: rate limits and
+    guilds") says which limits are shared, and why connection attempts and NPC actions
+    stay per node.
     """
 
     def __init__(self, cluster: ClusterLink | None) -> None:
