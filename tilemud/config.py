@@ -271,6 +271,11 @@ class LimitSettings:
     admin_sign_ins: int = attrs.field(default=10, validator=v.ge(1))
     #: The admin sign-in window, in seconds (sliding).
     admin_sign_ins_window: float = attrs.field(default=60.0, validator=_positive)
+    #: In a cluster: whether the game actions limit is counted in Redis (shared by every
+    #: node, so a player who moves node keeps the window) or by each node alone (each
+    #: check ~0.25 ms of a core cheaper; docs/performance.md). Chat, reports, guest
+    #: logins and admin sign-ins are always shared in a cluster.
+    shared_actions: bool = True
 
 
 @attrs.frozen(kw_only=True)

@@ -302,7 +302,9 @@ class TilemudServer:
         world = Supervisor("world", world_children, strategy=Strategy.ONE_FOR_ONE)
         services = SessionServices(
             directory=self.directory.ref,
-            actions=shared.limit("actions", limits.actions, limits.actions_window),
+            actions=shared.limit(
+                "actions", limits.actions, limits.actions_window, shared=limits.shared_actions
+            ),
             meter=self.metrics.session,
             storage=None if storage is None else storage.players,
             routes=(
@@ -526,9 +528,9 @@ class _SharedLimits:
         #: Every limit built, by name (the server's ``limits``).
         self.built: dict[str, RateLimiter] = {}
 
-    def limit(self, name: str, limit: int, window: float) -> RateLimiter:
+    def limit(self, name: str, limit: int, window: float, *, shared: bool = True) -> RateLimiter:
         built: RateLimiter
-        if self._cluster is None:
+        if self._cluster is None or not shared:
             built = InProcessRateLimiter(limit=limit, window=window)
         else:
             built = RedisRateLimiter(self._cluster, name=name, limit=limit, window=window)

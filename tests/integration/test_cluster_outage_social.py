@@ -15,7 +15,7 @@ import trio
 from tests.integration.harness import make_settings, running_server
 from tests.storage.proxy import TcpProxy
 from tests.world.memory import memory_player
-from tilemud.cluster import RedisRateLimiter
+from tilemud.cluster import InProcessRateLimiter, RedisRateLimiter
 from tilemud.config import ClusterSettings, RedisSettings
 from tilemud.protocol import (
     ChatJoin,
@@ -26,6 +26,7 @@ from tilemud.protocol import (
     GuildCreate,
     GuildResult,
 )
+from tilemud.server import TilemudServer
 
 BOUND = 60
 
@@ -72,3 +73,21 @@ async def test_without_redis_guild_changes_are_refused_with_retry_after_and_chat
                 assert again.name == "Cut Off"
                 assert await server.guilds.client.guild_of("ann") == again.guild_id
             nursery.cancel_scope.cancel()
+
+
+def test_a_clustered_server_shares_the_limits_of_players_and_addresses(
+    tmp_path: Path,
+) -> None:
+    redis = RedisSettings(url="redis://127.0.0.1:1/0")  # never contacted: not run
+    settings = attrs.evolve(make_settings(tmp_path, durable=False), redis=redis)
+    server = TilemudServer(settings)
+    shared = {"chat", "chat_actions", "actions", "reports", "guest_logins", "admin_sign_ins"}
+    assert set(server.limits) == shared
+    assert all(isinstance(limit, RedisRateLimiter) for limit in server.limits.values())
+    # The action limit may stay per node (its cost: docs/performance.md).
+    per_node = attrs.evolve(settings, limits=attrs.evolve(settings.limits, shared_actions=False))
+    assert isinstance(TilemudServer(per_node).limits["actions"], InProcessRateLimiter)
+    assert isinstance(TilemudServer(per_node).limits["chat"], RedisRateLimiter)
+    # Alone: every limit in process.
+    alone = TilemudServer(make_settings(tmp_path, durable=False))
+    assert all(isinstance(limit, InProcessRateLimiter) for limit in alone.limits.values())
