@@ -272,10 +272,11 @@ class LimitSettings:
     #: The admin sign-in window, in seconds (sliding).
     admin_sign_ins_window: float = attrs.field(default=60.0, validator=_positive)
     #: In a cluster: whether the game actions limit is counted in Redis (shared by every
-    #: node, so a player who moves node keeps the window) or by each node alone (each
-    #: check ~0.25 ms of a core cheaper; docs/performance.md). Chat, reports, guest
-    #: logins and admin sign-ins are always shared in a cluster.
-    shared_actions: bool = True
+    #: node) or by each node alone, the default: a placement happens only on its arena's
+    #: node, whose window outlives the player's moves, and a shared check costs ~0.25 ms
+    #: of a core (docs/performance.md). Chat, reports, guest logins and admin sign-ins
+    #: are always shared in a cluster.
+    shared_actions: bool = False
 
 
 @attrs.frozen(kw_only=True)
