@@ -80,7 +80,7 @@ from tilemud.actors.parties import Parties, PartyRequests
 from tilemud.actors.session import Presence, PresenceRegistry, SessionRef, SessionServices
 from tilemud.auth import TokenAuthority
 from tilemud.cluster.bus import ClusterBus
-from tilemud.cluster.link import ClusterLink
+from tilemud.cluster.link import ClusterLink, ClusterUnavailable
 from tilemud.cluster.presence import ClusterPresence, HerePresence
 from tilemud.cluster.ratelimit import InProcessRateLimiter
 from tilemud.config import Settings, WorldSettings
@@ -332,6 +332,7 @@ class TilemudServer:
             stopping=lambda: self._stopping or self.stopped.is_set(),
             database=None if storage is None else DatabaseCheck.through(storage),
             timeout=settings.server.readiness_timeout,
+            cluster=None if self.cluster is None else self.cluster_state,
         )
         self._app = create_app(
             settings=settings,
@@ -429,8 +430,28 @@ class TilemudServer:
                 "children": {child: "up" if is_up else "down" for child, is_up in up.items()},
                 "sessions": len(self.gateway.sessions) if self.gateway.port else 0,
                 "connections": self.gateway.connections,
+                "cluster": {"status": "not_used"} if self.cluster is None else self.cluster_state(),
             },
         )
+
+    def cluster_state(self) -> dict[str, object]:
+        """The node's view of the cluster (``/healthz`` and ``/readyz`` say it): ``ok``
+        while its last Redis command worked, ``unavailable`` since one failed (degraded:
+        docs/operations.md, "When Redis is down"), ``down`` while the link is not open."""
+        if self.cluster is None:
+            return {"status": "not_used"}
+        state: dict[str, object] = {"node": self.cluster.node_id}
+        try:
+            link = self.cluster.link
+        except ClusterUnavailable:
+            state["status"] = "down"
+        else:
+            state["status"] = "ok" if link.available else "unavailable"
+        if self.bus is not None:
+            state["bus_reconnects"] = self.bus.reconnects
+        if self.cluster_presence is not None:
+            state["forwards_lost"] = self.cluster_presence.forwards_lost
+        return state
 
     def _disconnect_player(
         self, player_id: str, code: int, reason: str, farewell: str | None
