@@ -47,6 +47,15 @@ async def until_status(node: ServerProcess, wanted: str) -> None:
         await trio.sleep(0.1)
 
 
+async def until_muted(player: Player) -> None:
+    """Until the player's node refuses their chat with ``muted`` (a new rid each time)."""
+    while True:
+        answer = await player.request({"type": "chat_send", "channel": "global", "text": "?"})
+        if answer.get("code") == "muted":
+            return
+        await trio.sleep(0.5)  # under the chat rate limit (2 a second)
+
+
 async def dm(sender: Player, to: str, text: str) -> dict[str, object]:
     answer = await sender.request({"type": "dm_send", "to": to, "text": text})
     assert answer["type"] == "dm_sent", answer
@@ -94,6 +103,9 @@ async def test_a_node_cut_from_redis_serves_on_refuses_the_cluster_loses_nothing
                     await cat.until(lambda p: said["message_id"] in p.chat_ids("global"))
                     # A direct message to a player on a: stored and answered, not lost.
                     kept = await dm(bob, ann.player_id, "while cut")
+                    # An act made on a meanwhile: b cannot hear it now ...
+                    on_a = await moderate(a, cat.player_id, "mute", reason="z", duration_s=600)
+                    assert on_a.status_code == 200, on_a.text
                     # a sees b's players vanish within node_ttl (b cannot refresh them).
                     await proxy.restore()
                     await until_status(b, "ok")
@@ -104,6 +116,8 @@ async def test_a_node_cut_from_redis_serves_on_refuses_the_cluster_loses_nothing
                     after = await dm(ann, bob.player_id, "after")
                     await bob.until(lambda p: len(p.of_type("dm")) == 2)
                     assert bob.of_type("dm")[1]["message_id"] == after["message_id"]
+                    # ... and applies it after its resubscription (sanctions reloaded).
+                    await until_muted(cat)
                     # The cluster's acts work again from b.
                     muted = await moderate(b, ann.player_id, "mute", reason="x", duration_s=60)
                     assert muted.status_code == 200, muted.text
