@@ -80,10 +80,9 @@ from tilemud.actors.parties import Parties, PartyRequests
 from tilemud.actors.session import Presence, PresenceRegistry, SessionRef, SessionServices
 from tilemud.auth import TokenAuthority
 from tilemud.cluster.bus import ClusterBus
-from tilemud.cluster.link import ClusterLink
+from tilemud.cluster.link import ClusterLink, ClusterUnavailable
 from tilemud.cluster.presence import ClusterPresence, HerePresence
-from tilemud.cluster.ratelimit import InProcessRateLimiter, RateLimiter
-from tilemud.cluster.shared_limits import RedisRateLimiter
+from tilemud.cluster.shared_limits import SharedLimits
 from tilemud.config import Settings, WorldSettings
 from tilemud.game import Mode, RuleConfig, default_rules
 from tilemud.metrics import ServerMetrics
@@ -218,7 +217,7 @@ class TilemudServer:
         # read their channel; chat asks them who is in which.
         self.presence = PresenceRegistry()
         limits = settings.limits
-        shared = _SharedLimits(self.cluster)
+        shared = SharedLimits(self.cluster)
         #: Players on any node (None when this node runs alone): guilds, parties and
         #: moderation reach players through it; chat channels and the DM courier, which
         #: hold this node's sessions, use the registry and carry their own traffic on the bus.
@@ -338,6 +337,7 @@ class TilemudServer:
             stopping=lambda: self._stopping or self.stopped.is_set(),
             database=None if storage is None else DatabaseCheck.through(storage),
             timeout=settings.server.readiness_timeout,
+            cluster=None if self.cluster is None else self.cluster_state,
         )
         self._app = create_app(
             settings=settings,
@@ -444,8 +444,28 @@ class TilemudServer:
                 "children": {child: "up" if is_up else "down" for child, is_up in up.items()},
                 "sessions": len(self.gateway.sessions) if self.gateway.port else 0,
                 "connections": self.gateway.connections,
+                "cluster": {"status": "not_used"} if self.cluster is None else self.cluster_state(),
             },
         )
+
+    def cluster_state(self) -> dict[str, object]:
+        """The node's view of the cluster (``/healthz`` and ``/readyz`` say it): ``ok``
+        while its last Redis command worked, ``unavailable`` since one failed (degraded:
+        docs/operations.md, "When Redis is down"), ``down`` while the link is not open."""
+        if self.cluster is None:
+            return {"status": "not_used"}
+        state: dict[str, object] = {"node": self.cluster.node_id}
+        try:
+            link = self.cluster.link
+        except ClusterUnavailable:
+            state["status"] = "down"
+        else:
+            state["status"] = "ok" if link.available else "unavailable"
+        if self.bus is not None:
+            state["bus_reconnects"] = self.bus.reconnects
+        if self.cluster_presence is not None:
+            state["forwards_lost"] = self.cluster_presence.forwards_lost
+        return state
 
     def _disconnect_player(
         self, player_id: str, code: int, reason: str, farewell: str | None
@@ -511,31 +531,6 @@ class _OnStarted:
     def started(self, value: int | None = None) -> None:
         assert value is not None
         self._callback(value)
-
-
-class _SharedLimits:
-    """Builds the rate limits that follow a player or an address across nodes.
-
-    With a cluster they live in Redis (a player who reconnects to another node keeps their
-    window; an address spread over nodes by a load balancer gets one window, not one per
-    node); alone, in process. docs/operations.md ("Running a cluster: rate limits and
-    guilds") says which limits are shared, and why connection attempts and NPC actions
-    stay per node.
-    """
-
-    def __init__(self, cluster: ClusterLink | None) -> None:
-        self._cluster = cluster
-        #: Every limit built, by name (the server's ``limits``).
-        self.built: dict[str, RateLimiter] = {}
-
-    def limit(self, name: str, limit: int, window: float, *, shared: bool = True) -> RateLimiter:
-        built: RateLimiter
-        if self._cluster is None or not shared:
-            built = InProcessRateLimiter(limit=limit, window=window)
-        else:
-            built = RedisRateLimiter(self._cluster, name=name, limit=limit, window=window)
-        self.built[name] = built
-        return built
 
 
 class _Memberships:

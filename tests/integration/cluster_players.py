@@ -84,7 +84,13 @@ async def cluster_nodes(
                 **(env or {}),
             }
             nodes[name] = await stack.enter_async_context(running_process(home, env=node_env))
-        yield nodes
+        try:
+            yield nodes
+        except BaseException:
+            for name, node in nodes.items():  # what each node said, for the failure's report
+                for line in node.log.lines[-25:]:
+                    print(f"node {name}: {str(line)[:400]}")
+            raise
 
 
 def admin_token(*roles: str) -> str:

@@ -8,6 +8,7 @@ clock, loopback, an absolute deadline per test.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import orjson
 import trio
@@ -22,7 +23,7 @@ from tests.integration.cluster_players import (
 )
 from tilemud.config import RedisSettings
 
-BOUND = 90
+BOUND = 180
 
 
 async def join(player: Player, *channels: str) -> None:
@@ -31,7 +32,7 @@ async def join(player: Player, *channels: str) -> None:
         assert joined["type"] == "chat_joined", joined
 
 
-async def dm_when_known(sender: Player, frame: dict[str, object]) -> dict[str, object]:
+async def dm_when_known(sender: Player, frame: dict[str, Any]) -> dict[str, Any]:
     """Send a direct message to a player who connected to another node a moment ago.
 
     Their node writes their presence to Redis just after its welcome (and stores their

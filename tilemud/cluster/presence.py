@@ -24,6 +24,10 @@ receive a player's messages for longer than one heartbeat.
 Redis down: the node's own players are served as before (their keys come back with the
 next refresh that works); forwards and :meth:`ClusterPresence.locate` fail or are
 dropped; arrivals that could not be written are written when Redis answers again.
+
+Why one module of over 400 lines: the keys, the scripts that keep them and the forwarding
+that reads them are one protocol over Redis; split, a change to a key's value would have
+to be made in step in two places.
 """
 
 from __future__ import annotations

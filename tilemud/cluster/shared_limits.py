@@ -31,7 +31,7 @@ import trio
 from coredis.commands.script import Script
 
 from tilemud.cluster.link import ClusterLink, ClusterUnavailable
-from tilemud.cluster.ratelimit import InProcessRateLimiter
+from tilemud.cluster.ratelimit import InProcessRateLimiter, RateLimiter
 
 #: KEYS: one window's sorted set per check (a key may come twice: checked in order).
 #: ARGV: limit, window (µs), then one member per check, unique per event. Answers, per
@@ -182,3 +182,32 @@ class RedisRateLimiter:
             self._flying = False
             self._landed = trio.Event()
             landed.set()
+
+
+class SharedLimits:
+    """Builds the rate limits that follow a player or an address across nodes.
+
+    With a cluster they live in Redis (a player who reconnects to another node keeps their
+    window; an address spread over nodes by a load balancer gets one window, not one per
+    node); alone, in process. docs/operations.md ("Rate limits and guilds across nodes")
+    says which limits are shared, and why connection attempts and NPC actions stay per
+    node.
+
+    Args:
+        cluster: the node's cluster link; None: this node runs alone.
+    """
+
+    def __init__(self, cluster: ClusterLink | None) -> None:
+        self._cluster = cluster
+        #: Every limit built, by name.
+        self.built: dict[str, RateLimiter] = {}
+
+    def limit(self, name: str, limit: int, window: float, *, shared: bool = True) -> RateLimiter:
+        """The limit ``name``: in Redis when there is a cluster and ``shared``."""
+        built: RateLimiter
+        if self._cluster is None or not shared:
+            built = InProcessRateLimiter(limit=limit, window=window)
+        else:
+            built = RedisRateLimiter(self._cluster, name=name, limit=limit, window=window)
+        self.built[name] = built
+        return built

@@ -40,12 +40,14 @@ ways into the one book this task alone writes; split, its one writer would be sp
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Final, Literal, assert_never
 
+import attrs
 import trio
 
 from tilemud.actors.moderation._book import Kind, Sanction, SanctionBook
@@ -181,6 +183,12 @@ class Moderation:
                 assert_never(message)
         if self._news is not None and outcome.action != "dismiss":
             await self._news.announce(outcome.action, outcome.player_id, reason, outcome.until)
+            if outcome.action in ("ban", "kick") and not outcome.disconnected:
+                # Their node closes the connection when it hears the act.
+                elsewhere = False
+                with contextlib.suppress(ModerationRefused):
+                    elsewhere = await self._online_somewhere(outcome.player_id)
+                outcome = attrs.evolve(outcome, disconnected=elsewhere)
         return outcome
 
     async def _hear(self, message: Heard | Resync) -> None:
@@ -240,7 +248,8 @@ class Moderation:
             ) from exc
 
     async def _check_player(self, player_id: str) -> None:
-        if self._online(player_id):
+        # Online on any node counts: their first "last seen" may not be stored yet.
+        if await self._online_somewhere(player_id):
             return
         if self._storage is not None and await self._storage.player_exists(player_id):
             return
