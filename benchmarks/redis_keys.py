@@ -106,3 +106,12 @@ def count_keys(url: str, pattern: str) -> int:
                 return found
     finally:
         conn.close()
+
+
+def publish(url: str, channel: str, data: str) -> int:
+    """Publish ``data`` on ``channel`` as any Redis client could; how many heard it."""
+    conn = _Connection(url)
+    try:
+        return int(str(conn.call("PUBLISH", channel, data)))
+    finally:
+        conn.close()

@@ -9,6 +9,7 @@ import pytest
 from benchmarks.redis_keys import count_keys as count_keys
 from benchmarks.redis_keys import delete_keys as delete_keys
 from benchmarks.redis_keys import ping
+from benchmarks.redis_keys import publish as publish
 
 
 def _in_ci() -> bool:

@@ -271,6 +271,12 @@ class LimitSettings:
     admin_sign_ins: int = attrs.field(default=10, validator=v.ge(1))
     #: The admin sign-in window, in seconds (sliding).
     admin_sign_ins_window: float = attrs.field(default=60.0, validator=_positive)
+    #: In a cluster: whether the game actions limit is counted in Redis (shared by every
+    #: node) or by each node alone, the default: a placement happens only on its arena's
+    #: node, whose window outlives the player's moves, and a shared check costs ~0.25 ms
+    #: of a core (docs/performance.md). Chat, reports, guest logins and admin sign-ins
+    #: are always shared in a cluster.
+    shared_actions: bool = False
 
 
 @attrs.frozen(kw_only=True)

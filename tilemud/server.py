@@ -75,14 +75,21 @@ from tilemud.actors.arena import (
 )
 from tilemud.actors.chat import ChatClient, ChatService
 from tilemud.actors.elasticity import Elasticity, NpcAllowance, ProcessSampler, Thresholds
-from tilemud.actors.guilds import GuildRequests, Guilds
-from tilemud.actors.moderation import BanAdmission, Moderation, MuteGate, ReportRequests
+from tilemud.actors.guilds import GuildRequests, Guilds, GuildSync
+from tilemud.actors.moderation import (
+    BanAdmission,
+    Moderation,
+    MuteGate,
+    ReportRequests,
+    SanctionNews,
+)
 from tilemud.actors.parties import Parties, PartyRequests
-from tilemud.actors.session import PresenceRegistry, SessionServices
+from tilemud.actors.session import Presence, PresenceRegistry, SessionRef, SessionServices
 from tilemud.auth import TokenAuthority
 from tilemud.cluster.bus import ClusterBus
-from tilemud.cluster.link import ClusterLink
-from tilemud.cluster.ratelimit import InProcessRateLimiter
+from tilemud.cluster.link import ClusterLink, ClusterUnavailable
+from tilemud.cluster.presence import ClusterPresence, HerePresence
+from tilemud.cluster.shared_limits import SharedLimits
 from tilemud.config import Settings, WorldSettings
 from tilemud.game import Mode, RuleConfig, default_rules
 from tilemud.metrics import ServerMetrics
@@ -96,6 +103,7 @@ from tilemud.net.http import (
     create_app,
     serve_http,
 )
+from tilemud.protocol import CloseCode, ErrorCode
 from tilemud.storage import RuleStorage, StorageActor, check_schema
 from tilemud.storage.janitor import ReplayJanitor
 from tilemud.supervisors import (
@@ -231,26 +239,55 @@ class TilemudServer:
         # that reaches players. Guilds and parties tell chat when someone may no longer
         # read their channel; chat asks them who is in which.
         self.presence = PresenceRegistry()
+        limits = settings.limits
+        shared = SharedLimits(self.cluster)
+        #: Players on any node (None when this node runs alone): guilds, parties and
+        #: moderation reach players through it; chat channels and the DM courier, which
+        #: hold this node's sessions, use the registry and carry their own traffic on the bus.
+        self.cluster_presence: ClusterPresence[SessionRef] | None = None
+        anywhere: Presence = self.presence
+        here: PresenceRegistry | HerePresence[SessionRef] = self.presence
+        if self.cluster is not None and self.bus is not None:
+            self.cluster_presence = ClusterPresence(
+                self.presence,
+                self.cluster,
+                self.bus,
+                settings.cluster,
+                on_moved=self._replaced_elsewhere,
+            )
+            self.presence.watch(self.cluster_presence)
+            anywhere = self.cluster_presence
+            here = self.cluster_presence.here
         self.chat = ChatService(
             settings.social,
             settings.limits,
             regions=settings.world.regions,
             store=None if storage is None else storage.chat,
-            presence=self.presence,
+            presence=here,
             memberships=_Memberships(self),
+            chat_limiter=shared.limit("chat", limits.chat, limits.chat_window),
+            actions_limiter=shared.limit("chat_actions", limits.actions, limits.actions_window),
+            bus=self.bus,
+            sessions=here,
+            online_anywhere=(
+                None if self.cluster_presence is None else self.cluster_presence.online
+            ),
         )
         chat = self.chat.client
         self.guilds = Guilds(
             settings.social,
             storage=None if storage is None else storage.guilds,
-            presence=self.presence,
+            presence=anywhere,
             is_blocked=_blocks(chat),
             on_member_removed=chat.member_removed,
             on_channel_closed=chat.channel_closed,
+            sync=None
+            if self.bus is None or self.cluster is None
+            else GuildSync(self.cluster, self.bus),
         )
         self.parties = Parties(
             settings.social,
-            presence=self.presence,
+            presence=anywhere,
             is_blocked=_blocks(chat),
             on_member_removed=chat.member_removed,
             on_channel_closed=chat.channel_closed,
@@ -261,6 +298,14 @@ class TilemudServer:
             storage=None if storage is None else storage.admin,
             online=lambda player_id: self.presence.find(player_id) is not None,
             disconnect=self._disconnect_player,
+            news=(
+                None
+                if self.cluster is None or self.bus is None
+                else SanctionNews(self.cluster, self.bus)
+            ),
+            online_anywhere=(
+                None if self.cluster_presence is None else self.cluster_presence.online
+            ),
         )
         world_children = [
             ChildSpec(id="play", run=play.run, shutdown=10.0),
@@ -279,8 +324,8 @@ class TilemudServer:
         world = Supervisor("world", world_children, strategy=Strategy.ONE_FOR_ONE)
         services = SessionServices(
             directory=self.directory.ref,
-            actions=InProcessRateLimiter(
-                limit=settings.limits.actions, window=settings.limits.actions_window
+            actions=shared.limit(
+                "actions", limits.actions, limits.actions_window, shared=limits.shared_actions
             ),
             meter=self.metrics.session,
             storage=None if storage is None else storage.players,
@@ -291,9 +336,7 @@ class TilemudServer:
                 ReportRequests(
                     storage=None if storage is None else storage.admin,
                     presence=self.presence,
-                    limiter=InProcessRateLimiter(
-                        limit=settings.limits.reports, window=settings.limits.reports_window
-                    ),
+                    limiter=shared.limit("reports", limits.reports, limits.reports_window),
                     max_chars=settings.social.message_max_chars,
                     clock=lambda: datetime.datetime.now(datetime.UTC),
                 ),
@@ -317,6 +360,7 @@ class TilemudServer:
             stopping=lambda: self._stopping or self.stopped.is_set(),
             database=None if storage is None else DatabaseCheck.through(storage),
             timeout=settings.server.readiness_timeout,
+            cluster=None if self.cluster is None else self.cluster_state,
         )
         self._app = create_app(
             settings=settings,
@@ -344,7 +388,16 @@ class TilemudServer:
                 "local" if self.cluster is None else self.cluster.node_id,
             ),
             drain=self._ask_drain,
+            guest_limiter=None
+            if self.cluster is None or limits.guest_logins == 0
+            else shared.limit("guest_logins", limits.guest_logins, limits.guest_logins_window),
+            sign_in_limiter=shared.limit(
+                "admin_sign_ins", limits.admin_sign_ins, limits.admin_sign_ins_window
+            ),
         )
+        #: The rate limits that follow a player or an address, by name (``chat``,
+        #: ``actions`` …): shared by the cluster's nodes when there is a cluster.
+        self.limits = shared.built
         self._http_port: int | None = None
         self._started_at = time.time()
         #: Set once the tree has stopped after :meth:`stop` or a fatal error.
@@ -366,6 +419,11 @@ class TilemudServer:
                 ChildSpec(id="cluster", run=self.cluster.run, shutdown=2.0),
                 ChildSpec(id="bus", run=self.bus.run, shutdown=2.0),
             ]
+            if self.cluster_presence is not None:
+                # Before the gateway, whose session keeper tells it of every arrival.
+                children.insert(
+                    2, ChildSpec(id="presence", run=self.cluster_presence.run, shutdown=3.0)
+                )
         if self.storage is not None:
             # The final flush may take a while on a slow database; the stop waits for it.
             children.insert(0, ChildSpec(id="storage", run=self._run_storage, shutdown=30.0))
@@ -482,8 +540,28 @@ class TilemudServer:
                 "children": {child: "up" if is_up else "down" for child, is_up in up.items()},
                 "sessions": len(self.gateway.sessions) if self.gateway.port else 0,
                 "connections": self.gateway.connections,
+                "cluster": {"status": "not_used"} if self.cluster is None else self.cluster_state(),
             },
         )
+
+    def cluster_state(self) -> dict[str, object]:
+        """The node's view of the cluster (``/healthz`` and ``/readyz`` say it): ``ok``
+        while its last Redis command worked, ``unavailable`` since one failed (degraded:
+        docs/operations.md, "When Redis is down"), ``down`` while the link is not open."""
+        if self.cluster is None:
+            return {"status": "not_used"}
+        state: dict[str, object] = {"node": self.cluster.node_id}
+        try:
+            link = self.cluster.link
+        except ClusterUnavailable:
+            state["status"] = "down"
+        else:
+            state["status"] = "ok" if link.available else "unavailable"
+        if self.bus is not None:
+            state["bus_reconnects"] = self.bus.reconnects
+        if self.cluster_presence is not None:
+            state["forwards_lost"] = self.cluster_presence.forwards_lost
+        return state
 
     def _disconnect_player(
         self, player_id: str, code: int, reason: str, farewell: str | None
@@ -495,6 +573,11 @@ class TilemudServer:
         except RuntimeError:  # the gateway is not running: no connection to close
             return False
         return sessions.disconnect(player_id, code, reason, farewell)
+
+    def _replaced_elsewhere(self, player_id: str) -> None:
+        """The player's newer session is on another node: close this node's connection
+        of theirs (4009), as a newer connection on this node would."""
+        self._disconnect_player(player_id, CloseCode.REPLACED, ErrorCode.REPLACED, None)
 
     def _root_children_up(self) -> dict[str, bool]:
         """Each child of the root and whether it runs now (``GET /readyz``)."""

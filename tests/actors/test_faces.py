@@ -54,6 +54,7 @@ FACES: dict[str, set[str]] = {
         "PlayerDoor",
         "Presence",
         "PresenceRegistry",
+        "PresenceWatcher",
         "RETRY_SOON",
         "Refused",
         "RequestRoute",
@@ -78,6 +79,7 @@ FACES: dict[str, set[str]] = {
         "GuildDone",
         "GuildRefused",
         "GuildRequests",
+        "GuildSync",
         "Guilds",
         "GuildsClient",
     },
@@ -93,6 +95,7 @@ FACES: dict[str, set[str]] = {
         "ReportRequests",
         "Sanction",
         "SanctionBook",
+        "SanctionNews",
     },
     "elasticity": {
         "Elasticity",

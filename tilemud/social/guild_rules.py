@@ -234,12 +234,36 @@ class GuildBook:
     def __len__(self) -> int:
         return len(self._guilds)
 
+    def guilds(self) -> list[Guild]:
+        """Every guild in the book."""
+        return list(self._guilds.values())
+
     def load(self, guild: Guild) -> None:
         """Add a stored guild as it is (on start)."""
         self._guilds[guild.guild_id] = guild
         self._names[name_key(guild.name)] = guild.guild_id
         for player_id in guild.members:
             self._guild_of[player_id] = guild.guild_id
+
+    def replace(self, guild_id: str, guild: Guild | None) -> None:
+        """Put a guild as it is stored now in place of what the book held (None: it is
+        gone), after another node changed it. A member of the fresh guild that this book
+        still lists in another guild is taken out of that one: the database says where
+        they are (that guild's own refresh follows)."""
+        old = self._guilds.pop(guild_id, None)
+        if old is not None:
+            if self._names.get(name_key(old.name)) == guild_id:
+                del self._names[name_key(old.name)]
+            for player_id in old.members:
+                if self._guild_of.get(player_id) == guild_id:
+                    del self._guild_of[player_id]
+        if guild is None:
+            return
+        for player_id in guild.members:
+            elsewhere = self._guild_of.get(player_id)
+            if elsewhere is not None:
+                self._guilds[elsewhere].members.pop(player_id, None)
+        self.load(guild)
 
     # -- planning --------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from tilemud.storage import _repo_guilds as guild_repo
 from tilemud.storage._link import StorageLink
@@ -16,6 +16,16 @@ class GuildStorage(StorageLink):
     async def load_guilds(self) -> list[GuildRecord]:
         """Every guild with its members and pending invites."""
         return await self.transact(guild_repo.load_guilds)
+
+    async def load_guilds_about(
+        self, *, guild_ids: Collection[str], player_ids: Collection[str] = ()
+    ) -> list[GuildRecord]:
+        """The guilds named, and those the players are members of or invited to, as
+        stored now (absent: no longer there)."""
+        guilds, players = tuple(guild_ids), tuple(player_ids)
+        return await self.transact(
+            lambda c: guild_repo.load_guilds_about(c, guild_ids=guilds, player_ids=players)
+        )
 
     async def create_guild(
         self, *, guild_id: str, name: str, name_key: str, leader_id: str

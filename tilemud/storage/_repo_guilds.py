@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Collection
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -29,13 +30,52 @@ from tilemud.storage._sql import insert
 
 def load_guilds(conn: Connection) -> list[GuildRecord]:
     """Every guild with its members and invites, in guild id order."""
+    return _load(conn, None)
+
+
+def load_guilds_about(
+    conn: Connection, *, guild_ids: Collection[str], player_ids: Collection[str]
+) -> list[GuildRecord]:
+    """The guilds named, and those that ``player_ids`` are members of or invited to, as
+    they are now (one node's view of a few guilds, refreshed after another node changed
+    them); guilds named that no longer exist are simply absent."""
+    wanted = set(guild_ids)
+    if player_ids:
+        players = list(player_ids)
+        wanted.update(
+            conn.scalars(
+                sa.select(t.guild_members.c.guild_id).where(
+                    t.guild_members.c.player_id.in_(players)
+                )
+            )
+        )
+        wanted.update(
+            conn.scalars(
+                sa.select(t.guild_invites.c.guild_id).where(
+                    t.guild_invites.c.player_id.in_(players)
+                )
+            )
+        )
+    return _load(conn, wanted) if wanted else []
+
+
+def _load(conn: Connection, guild_ids: set[str] | None) -> list[GuildRecord]:
+    """The guilds of ``guild_ids`` (every guild when None) with members and invites."""
+    member_rows = sa.select(t.guild_members).order_by(t.guild_members.c.player_id)
+    invite_rows = sa.select(t.guild_invites).order_by(t.guild_invites.c.player_id)
+    guild_rows = sa.select(t.guilds).order_by(t.guilds.c.id)
+    if guild_ids is not None:
+        ids = sorted(guild_ids)
+        member_rows = member_rows.where(t.guild_members.c.guild_id.in_(ids))
+        invite_rows = invite_rows.where(t.guild_invites.c.guild_id.in_(ids))
+        guild_rows = guild_rows.where(t.guilds.c.id.in_(ids))
     members: dict[str, list[GuildMemberRecord]] = defaultdict(list)
-    for row in conn.execute(sa.select(t.guild_members).order_by(t.guild_members.c.player_id)):
+    for row in conn.execute(member_rows):
         members[row.guild_id].append(
             GuildMemberRecord(player_id=row.player_id, role=row.role, joined=row.joined)
         )
     invites: dict[str, list[GuildInviteRecord]] = defaultdict(list)
-    for row in conn.execute(sa.select(t.guild_invites).order_by(t.guild_invites.c.player_id)):
+    for row in conn.execute(invite_rows):
         invites[row.guild_id].append(
             GuildInviteRecord(
                 player_id=row.player_id, invited_by=row.invited_by, created=row.created
@@ -50,7 +90,7 @@ def load_guilds(conn: Connection) -> list[GuildRecord]:
             members=tuple(members[row.id]),
             invites=tuple(invites[row.id]),
         )
-        for row in conn.execute(sa.select(t.guilds).order_by(t.guilds.c.id))
+        for row in conn.execute(guild_rows)
     ]
 
 

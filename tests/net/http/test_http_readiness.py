@@ -241,6 +241,7 @@ async def test_readyz_answers_200_or_503_with_the_checks(
         "children": {"storage": "up", "world": "up", "gateway": "up", "http": "up"},
         "stopping": False,
         "database": {"status": "ok", "timeout_s": TIMEOUT, "latency_ms": 2.0},
+        "cluster": {"status": "not_used"},
     }
     status, _, body = await get_readyz(make_app(node(HeldPing())))
     assert status == 503

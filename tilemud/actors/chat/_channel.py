@@ -12,7 +12,12 @@ Started by:
 Takes (mailbox ``chat_mailbox`` messages, ``BLOCK``: senders wait, which backpressures the
 players' input; only the directory and sessions send):
     ``Subscribe``, ``Unsubscribe``, ``UpdateBlocks``, ``Post``, ``ReadHistory``,
-    ``CloseChannel``.
+    ``CloseChannel``, ``Spread`` (a message every node delivers: from the cluster bus).
+In a cluster:
+    a channel shared by every node (not an arena's) hands each posted message to the chat
+    relay (``offer``) instead of its subscribers: it comes back from the bus as ``Spread``,
+    on every node in the same order, and each node delivers it to its own subscribers
+    (once: a repeated message id is dropped). A full relay delivers it here only.
 Sends:
     each message once encoded (``encode_stream_body``) to every subscriber's session stream
     through :class:`~tilemud.actors.session._presence.Presence`, skipping subscribers who block the
@@ -49,6 +54,9 @@ from tilemud.storage import ChatMessageRecord, StorageUnavailable
 from tilemud.supervisors import ChildContext
 
 log = logging.getLogger("tilemud.chat")
+
+#: Message ids a channel remembers having delivered (to drop one heard twice).
+_SPREAD_MEMORY = 1024
 
 
 @attrs.frozen(kw_only=True)
@@ -107,6 +115,13 @@ class ReadHistory:
 
 
 @attrs.frozen(kw_only=True)
+class Spread:
+    """A message of this channel that every node delivers to its own subscribers."""
+
+    record: ChatMessageRecord
+
+
+@attrs.frozen(kw_only=True)
 class CloseChannel:
     """End the channel; with a ``reason`` every subscriber gets ``chat_closed``."""
 
@@ -114,7 +129,7 @@ class CloseChannel:
 
 
 ChannelMessage: TypeAlias = (
-    Subscribe | Unsubscribe | UpdateBlocks | Post | ReadHistory | CloseChannel
+    Subscribe | Unsubscribe | UpdateBlocks | Post | ReadHistory | CloseChannel | Spread
 )
 
 #: Told to the directory when the channel became empty: (channel, subscribes it took).
@@ -139,6 +154,7 @@ class ChatChannel:
         mailbox_size: the mailbox's capacity.
         clock: the wall clock (timezone-aware UTC).
         on_idle: called when the last subscriber left.
+        relay: hands a message to every node (None: this node alone delivers it).
     """
 
     def __init__(
@@ -154,6 +170,7 @@ class ChatChannel:
         mailbox_size: int,
         clock: Callable[[], dt.datetime],
         on_idle: IdleCallback,
+        relay: Callable[[ChatMessageRecord], bool] | None = None,
     ) -> None:
         self.channel = channel
         self.child_id = child_id
@@ -163,6 +180,9 @@ class ChatChannel:
         self._retention = retention
         self._clock = clock
         self._on_idle = on_idle
+        self._relay = relay
+        #: Ids of the messages delivered here lately (a message heard twice goes out once).
+        self._spread: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._mailbox: Mailbox[ChannelMessage] = open_mailbox(
             f"chat:{channel.name}", mailbox_size, Overflow.BLOCK
         )
@@ -224,6 +244,14 @@ class ChatChannel:
             case ReadHistory(blocked=blocked, reply=reply):
                 reply.send(self._history(blocked))
                 self._check_idle()
+            case Spread(record=record):
+                if record.channel_type == self.channel.kind:
+                    if not any(m.message_id == record.message_id for m in self._recent):
+                        self._recent.append(record)
+                    had_readers = bool(self._subscribers)
+                    self._fan_out(record)
+                    if had_readers:
+                        self._check_idle()
             case CloseChannel(reason=reason):
                 if reason is not None:
                     body = self._closed_body(reason)
@@ -247,6 +275,20 @@ class ChatChannel:
             text=post.text,
             sent_at=self._clock(),
         )
+        self._recent.append(record)
+        if self._log is not None:
+            self._log.offer(record)
+        if self._relay is None or not self._relay(record):
+            self._fan_out(record)  # alone, or the relay is full: this node's readers
+        self._check_idle()
+        return Posted(record=record)
+
+    def _fan_out(self, record: ChatMessageRecord) -> None:
+        if record.message_id in self._spread:
+            return
+        self._spread[record.message_id] = None
+        if len(self._spread) > _SPREAD_MEMORY:
+            self._spread.popitem(last=False)
         # Encoded once; every subscriber's stream holds the same str (DESIGN: broadcast).
         body = encode_stream_body(
             ChatMessage(
@@ -259,7 +301,7 @@ class ChatChannel:
                 text=record.text,
             )
         )
-        sender = post.sender_id
+        sender = record.sender_id
         gone = [
             player_id
             for player_id, blocked in self._subscribers.items()
@@ -267,11 +309,6 @@ class ChatChannel:
         ]
         for player_id in gone:  # their session ended: nobody to deliver to
             del self._subscribers[player_id]
-        self._recent.append(record)
-        if self._log is not None:
-            self._log.offer(record)
-        self._check_idle()
-        return Posted(record=record)
 
     def _history(self, blocked: frozenset[str]) -> tuple[ChatMessageRecord, ...]:
         since = self._retention.cutoff(self.channel.kind, self._clock())

@@ -11,7 +11,8 @@ Takes (mailbox ``chat_mailbox`` messages, ``BLOCK``: players' chat requests wait
 busy; the non-blocking :class:`ChatClient` calls use ``try_send`` and log a full mailbox):
     ``JoinChannel``, ``LeaveChannel``, ``ReadChannel``, ``PostToChannel`` (forwarded to the
     channel, which answers the caller itself), ``BlocksChanged``, ``SessionStarted``,
-    ``MemberRemoved``, ``ChannelEnded``, ``ChannelIdle``.
+    ``MemberRemoved``, ``ChannelEnded``, ``ChannelIdle``, ``Relayed`` (a channel message
+    from the cluster bus: handed to the channel if it runs here, else nobody here reads it).
 Sends:
     the forwarded requests and ``Subscribe``/``Unsubscribe``/``UpdateBlocks``/
     ``CloseChannel`` to channel actors (``send``: a channel's mailbox is ``BLOCK``);
@@ -36,6 +37,7 @@ from tilemud.actors.chat._channel import (
     Post,
     Posted,
     ReadHistory,
+    Spread,
     Subscribe,
     Unsubscribe,
     UpdateBlocks,
@@ -119,6 +121,14 @@ class ChannelEnded:
 
 
 @attrs.frozen(kw_only=True)
+class Relayed:
+    """A channel message every node puts on its own readers' streams (the cluster bus
+    brought it, or the bus was down and it stays on this node)."""
+
+    record: ChatMessageRecord
+
+
+@attrs.frozen(kw_only=True)
 class ChannelIdle:
     """A channel's last subscriber left, after it took ``subscribes`` subscribes."""
 
@@ -136,6 +146,7 @@ DirectoryMessage: TypeAlias = (
     | MemberRemoved
     | ChannelEnded
     | ChannelIdle
+    | Relayed
 )
 
 #: Builds a channel actor: (channel, child id, idle callback) -> actor.
@@ -251,6 +262,10 @@ class ChatDirectory:
                 ):
                     self._forget(actor.channel.name)
                     await self._tell(found, CloseChannel())
+            case Relayed(record=record):
+                found = self._running.get(record.channel)
+                if found is not None:
+                    await self._tell(found, Spread(record=record))
             case _:
                 assert_never(message)
 

@@ -35,8 +35,10 @@ from tilemud.actors.chat._directory import (
     ReadChannel,
     SessionStarted,
 )
+from tilemud.actors.chat._relay import ChatRelay
 from tilemud.actors.chat._store import ChatStore, MemoryChatStore
 from tilemud.actors.session import Presence, Refused, Session, SessionListener, answer_within
+from tilemud.cluster.link import ClusterUnavailable
 from tilemud.cluster.ratelimit import RateLimiter
 from tilemud.config import SocialSettings
 from tilemud.errors import ActorGone
@@ -115,6 +117,8 @@ class ChatRequests(SessionListener):
         actions_limiter: the limit of the other chat requests.
         memberships: guilds and parties; None: no guild or party channel is readable.
         clock: the wall clock messages are stamped with.
+        relay: tells other nodes of a stored direct message (None: this node alone).
+        online_anywhere: whether a player has a session on any node (None: this node).
     """
 
     def __init__(
@@ -130,6 +134,8 @@ class ChatRequests(SessionListener):
         actions_limiter: RateLimiter,
         memberships: ChatMemberships | None,
         clock: Callable[[], dt.datetime],
+        relay: ChatRelay | None = None,
+        online_anywhere: Callable[[str], Awaitable[bool]] | None = None,
     ) -> None:
         self._settings = settings
         self._regions = frozenset(regions)
@@ -141,6 +147,8 @@ class ChatRequests(SessionListener):
         self._actions_limiter = actions_limiter
         self._memberships = memberships
         self._clock = clock
+        self._relay = relay
+        self._online_anywhere = online_anywhere
 
     @property
     def kinds(self) -> tuple[type[ClientMessage], ...]:
@@ -280,9 +288,12 @@ class ChatRequests(SessionListener):
         )
         # Stored (committed) before anything else: the answer means it will arrive.
         stored = await self._call(self._store.record_direct_message(record))
-        with trio.move_on_after(ASK_TIMEOUT):
-            # Late or lost here, it still comes with the recipient's next session.
-            await self._courier.deliver(stored)
+        if self._presence.find(send.to) is not None:
+            with trio.move_on_after(ASK_TIMEOUT):
+                # Late or lost here, it still comes with the recipient's next session.
+                await self._courier.deliver(stored)
+        elif self._relay is not None:
+            self._relay.announce_direct(stored)  # to the recipient's node, if any
         return encode_server(
             DmSent(
                 rid=send.rid,
@@ -335,9 +346,14 @@ class ChatRequests(SessionListener):
             raise Refused(ErrorCode.INVALID_TARGET, "that is you")
 
     async def _exists(self, player_id: str) -> bool:
-        return self._presence.find(player_id) is not None or await self._call(
-            self._store.player_exists(player_id)
-        )
+        if self._presence.find(player_id) is not None:
+            return True
+        if self._online_anywhere is not None:
+            # On another node: its "last seen" may not be stored yet (written behind).
+            with contextlib.suppress(ClusterUnavailable):
+                if await self._call(self._online_anywhere(player_id)):
+                    return True
+        return await self._call(self._store.player_exists(player_id))
 
     async def _call(self, pending: Awaitable[T]) -> T:
         """Await a storage (or membership) call, within the timeout."""

@@ -5,4 +5,5 @@ from tilemud.actors.guilds._actor import GuildDone as GuildDone
 from tilemud.actors.guilds._actor import GuildRefused as GuildRefused
 from tilemud.actors.guilds._actor import Guilds as Guilds
 from tilemud.actors.guilds._actor import GuildsClient as GuildsClient
+from tilemud.actors.guilds._cluster import GuildSync as GuildSync
 from tilemud.actors.guilds._requests import GuildRequests as GuildRequests

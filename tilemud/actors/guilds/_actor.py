@@ -22,9 +22,19 @@ Sends:
     member, and to an invited player); calls ``on_member_removed(channel, player_id)``
     when a member leaves or is kicked and ``on_channel_closed(channel)`` when a guild
     disbands (channel ``guild:<guild_id>``); both must not block. Asks storage.
+    In a cluster (a :class:`~tilemud.actors.guilds._cluster.GuildSync`): each change is
+    made under the guild's lock in Redis on the guild read again from the database, then
+    announced on the bus; ``GuildsChanged`` (another node's announcement) reads those
+    guilds again and ``ReloadGuilds`` (announcements lost) every guild, and this node's
+    chat is told who left.
 Mailbox:
     ``mailbox_size`` messages, ``BLOCK``: guild requests wait when the actor is busy (each
-    operation is one database round trip).
+    operation is one database round trip). The bus's messages never wait: when the
+    mailbox is full the book is marked stale and read again before the next answer.
+
+Why one module of over 400 lines: the actor's answers, its cache and the way that cache
+follows the other nodes are one state machine over one book; split, each half would
+reach into the other's state.
 """
 
 from __future__ import annotations
@@ -33,19 +43,24 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from contextlib import nullcontext
 from typing import TypeAlias, assert_never
 
 import attrs
 
+from tilemud.actors.guilds._cluster import GuildBusy, GuildSync
 from tilemud.actors.guilds._news import GuildView as GuildView
 from tilemud.actors.guilds._news import channel_of, guild_view, news_of, tell
-from tilemud.actors.guilds._store import load_book, store_change
+from tilemud.actors.guilds._store import load_book, refresh_guilds, store_change
 from tilemud.actors.session import Presence
+from tilemud.cluster import ClusterUnavailable
 from tilemud.config import SocialSettings
+from tilemud.errors import ActorGone
 from tilemud.mailbox import Mailbox, Overflow, Ref, Reply, open_mailbox
 from tilemud.protocol import ErrorCode, GuildOp
 from tilemud.social.guild_rules import (
+    Created,
     Denied,
     Disbanded,
     Guild,
@@ -126,7 +141,19 @@ class GuildMembers:
     reply: Reply[tuple[str, ...]]
 
 
-GuildsMessage: TypeAlias = ApplyGuildOp | GuildOf | GuildMembers
+@attrs.frozen(kw_only=True)
+class GuildsChanged:
+    """Another node committed changes to these guilds: read them again (from the bus)."""
+
+    guild_ids: tuple[str, ...]
+
+
+@attrs.frozen(kw_only=True)
+class ReloadGuilds:
+    """Announcements may have been lost (the bus subscribed again): read every guild."""
+
+
+GuildsMessage: TypeAlias = ApplyGuildOp | GuildOf | GuildMembers | GuildsChanged | ReloadGuilds
 
 
 class GuildsClient:
@@ -164,6 +191,7 @@ class Guilds:
         is_blocked: the block check for invites (the chat's); None: nobody blocks anybody.
         on_member_removed: told ``(channel, player_id)`` when a member leaves or is kicked.
         on_channel_closed: told ``channel`` when a guild disbands.
+        sync: the other nodes of a cluster (locks, announcements); None: this node alone.
         mailbox_size: the mailbox's capacity.
         new_guild_id: makes guild ids (tests pin them).
         clock: the Unix time of events.
@@ -178,6 +206,7 @@ class Guilds:
         is_blocked: IsBlocked | None = None,
         on_member_removed: Callable[[str, str], object] | None = None,
         on_channel_closed: Callable[[str], object] | None = None,
+        sync: GuildSync | None = None,
         mailbox_size: int = 256,
         new_guild_id: Callable[[], str] = lambda: f"g_{secrets.token_urlsafe(9)}",
         clock: Callable[[], float] = time.time,
@@ -194,6 +223,9 @@ class Guilds:
         self._book = GuildBook(member_cap=settings.guild_member_cap)
         self._stale = False
         self._answers: OrderedDict[tuple[str, str], GuildAnswer] = OrderedDict()
+        self._sync = sync
+        if sync is not None:
+            sync.listen(self._heard_change, self._heard_loss)
 
     @property
     def ref(self) -> Ref[GuildsMessage]:
@@ -220,12 +252,84 @@ class Guilds:
                 case ApplyGuildOp():
                     message.reply.send(await self._answer(message))
                 case GuildOf(player_id=player_id, reply=reply):
+                    await self._catch_up()
                     reply.send(self._book.guild_of(player_id))
                 case GuildMembers(guild_id=guild_id, reply=reply):
+                    await self._catch_up()
                     guild = self._book.guild(guild_id)
                     reply.send(() if guild is None else tuple(sorted(guild.members)))
+                case GuildsChanged(guild_ids=guild_ids):
+                    await self._refresh(guild_ids)
+                case ReloadGuilds():
+                    self._stale = True
+                    await self._catch_up()
                 case _:
                     assert_never(message)
+
+    # -- the other nodes (only with a sync) ------------------------------------------------
+
+    def _heard_change(self, guild_ids: tuple[str, ...]) -> None:
+        # In the bus's task: must not block. A full mailbox makes the book stale instead,
+        # and the actor reads everything again before its next answer.
+        try:
+            if not self.ref.try_send(GuildsChanged(guild_ids=guild_ids)):
+                self._stale = True
+        except ActorGone:
+            pass
+
+    def _heard_loss(self) -> None:
+        try:
+            if not self.ref.try_send(ReloadGuilds()):
+                self._stale = True
+        except ActorGone:
+            pass
+
+    async def _catch_up(self) -> None:
+        """Read every guild again if the book may be stale (a failed write, a lost
+        announcement); with the database down, go on with the book."""
+        if not self._stale:
+            return
+        try:
+            fresh = await load_book(self._storage, member_cap=self._settings.guild_member_cap)
+        except StorageUnavailable:
+            return
+        self._stale = False
+        ids = {g.guild_id for g in self._book.guilds()} | {g.guild_id for g in fresh.guilds()}
+        changes = {gid: (self._book.guild(gid), fresh.guild(gid)) for gid in ids}
+        self._book = fresh
+        self._reconcile(changes)
+
+    async def _refresh(self, guild_ids: Collection[str], players: Collection[str] = ()) -> None:
+        """Read these guilds (and the players' guilds) again; tell the chat who left.
+
+        Raises:
+            StorageUnavailable: nothing was read (the book is marked stale).
+        """
+        try:
+            changes = await refresh_guilds(
+                self._storage, self._book, guild_ids=guild_ids, player_ids=players
+            )
+        except StorageUnavailable:
+            self._stale = True
+            raise
+        self._reconcile(changes)
+
+    def _reconcile(self, changes: Mapping[str, tuple[Guild | None, Guild | None]]) -> None:
+        """This node's chat learns of members gone and guilds disbanded elsewhere."""
+        for guild_id, (before, after) in changes.items():
+            if before is None:
+                continue
+            channel = channel_of(guild_id)
+            try:
+                if after is None:
+                    if self._on_channel_closed is not None:
+                        self._on_channel_closed(channel)
+                    continue
+                if self._on_member_removed is not None:
+                    for player_id in sorted(set(before.members) - set(after.members)):
+                        self._on_member_removed(channel, player_id)
+            except Exception:
+                log.exception("guild hook failed", extra={"channel": channel})
 
     async def _answer(self, request: ApplyGuildOp) -> GuildAnswer:
         key = (request.player_id, request.rid)
@@ -240,6 +344,75 @@ class Guilds:
         return answer
 
     async def _apply(self, request: ApplyGuildOp) -> GuildAnswer:
+        if self._sync is None:
+            return await self._apply_here(request)
+        if request.op == "info":
+            # A read in a cluster: the guild as stored now, not as the last announcement
+            # left it (one database read; a player asks at human speed).
+            try:
+                targets = [] if request.target is None else [request.target]
+                await self._refresh(targets, [request.player_id])
+            except StorageUnavailable:
+                pass  # the book, as this node knows it
+            return await self._apply_here(request)
+        return await self._apply_across(request, self._sync)
+
+    async def _apply_across(self, request: ApplyGuildOp, sync: GuildSync) -> GuildAnswer:
+        """A change in a cluster: under the guild's lock, on the guild as stored now."""
+        locked = self._lock_target(request)
+        try:
+            await self._catch_up()
+            for _ in range(3):
+                async with sync.changing(locked) if locked is not None else nullcontext():
+                    players = [request.player_id]
+                    if request.op in _PLAYER_TARGETS and request.target is not None:
+                        players.append(request.target)
+                    ids = [] if locked is None or request.op == "create" else [locked]
+                    await self._refresh(ids, players)
+                    planned = self._plan(request.player_id, request.op, request.target)
+                    if (
+                        isinstance(planned, GuildChange)
+                        and not isinstance(planned, Created)
+                        and planned.guild_id != locked
+                    ):
+                        locked = planned.guild_id  # the database says: another guild
+                        continue
+                    answer = await self._apply_here(request, planned=planned)
+                    if not isinstance(planned, GuildChange) or _passing(answer):
+                        return answer
+                    await sync.announce({planned.guild_id})
+                    return answer
+        except StorageUnavailable as exc:
+            return _unavailable(exc)
+        except ClusterUnavailable as exc:
+            log.warning("guild change refused: %s", exc, extra={"op": request.op})
+            return GuildRefused(
+                code=ErrorCode.UNAVAILABLE,
+                message="guilds cannot change while the cluster is unreachable",
+                retry_after=exc.retry_after,
+            )
+        except GuildBusy as exc:
+            return GuildRefused(
+                code=ErrorCode.UNAVAILABLE, message=str(exc), retry_after=RETRY_SOON
+            )
+        return GuildRefused(
+            code=ErrorCode.UNAVAILABLE, message="guilds changed meanwhile", retry_after=RETRY_SOON
+        )
+
+    def _lock_target(self, request: ApplyGuildOp) -> str | None:
+        """The lock a change takes: the guild it is about as this node's book sees it
+        (checked after the fresh read), or None when the book knows none."""
+        if request.op in ("accept", "decline"):
+            return request.target
+        if request.op == "create":
+            # No guild yet: the founder's own key, so a founding needs Redis like any
+            # change (nothing is committed that could not be announced).
+            return f"founder:{request.player_id}"
+        return self._book.guild_of(request.player_id)
+
+    async def _apply_here(
+        self, request: ApplyGuildOp, *, planned: GuildChange | Guild | Denied | None = None
+    ) -> GuildAnswer:
         player_id, op = request.player_id, request.op
         try:
             if self._stale:
@@ -247,7 +420,8 @@ class Guilds:
                     self._storage, member_cap=self._settings.guild_member_cap
                 )
                 self._stale = False
-            planned = self._plan(player_id, op, request.target)
+            if planned is None:
+                planned = self._plan(player_id, op, request.target)
             if isinstance(planned, Denied):
                 return GuildRefused(code=planned.code, message=planned.message)
             if isinstance(planned, Guild):
@@ -260,15 +434,16 @@ class Guilds:
             await store_change(self._storage, planned)
         except StorageUnavailable as exc:
             self._stale = True
-            return GuildRefused(
-                code=ErrorCode.UNAVAILABLE,
-                message=f"guilds cannot change while the database is down: {exc}",
-                retry_after=exc.retry_after,
-            )
+            return _unavailable(exc)
         except RecordRejected as exc:
-            # The database disagrees with the book (another node changed it?): reload.
+            # The database disagrees with the book (another node changed it): read again,
+            # and tell the loser the rule's own reason when there is one now.
             self._stale = True
             log.warning("guild change rejected: %s", exc, extra={"op": op})
+            await self._catch_up()
+            again = self._plan(player_id, op, request.target)
+            if isinstance(again, Denied):
+                return GuildRefused(code=again.code, message=again.message)
             return GuildRefused(
                 code=ErrorCode.UNAVAILABLE,
                 message="guilds changed meanwhile",
@@ -337,6 +512,23 @@ class Guilds:
         except Exception:
             # The change is committed and answered either way; a hook's bug is the chat's.
             log.exception("guild hook failed", extra={"channel": channel})
+
+
+#: Operations whose target is a player (the others name a guild, a name, or nothing).
+_PLAYER_TARGETS = frozenset({"invite", "kick", "promote", "demote", "transfer"})
+
+
+def _passing(answer: GuildAnswer) -> bool:
+    """Whether nothing was committed (a refusal)."""
+    return isinstance(answer, GuildRefused)
+
+
+def _unavailable(exc: StorageUnavailable) -> GuildRefused:
+    return GuildRefused(
+        code=ErrorCode.UNAVAILABLE,
+        message=f"guilds cannot change while the database is down: {exc}",
+        retry_after=exc.retry_after,
+    )
 
 
 def _required(target: str | None) -> str:

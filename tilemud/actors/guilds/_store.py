@@ -7,7 +7,10 @@ and nothing changed). Without storage both are no-ops and the book lives in memo
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import assert_never
+
+import attrs
 
 from tilemud.social.guild_rules import (
     LEADER,
@@ -25,7 +28,7 @@ from tilemud.social.guild_rules import (
     Transferred,
     name_key,
 )
-from tilemud.storage import GuildStorage
+from tilemud.storage import GuildRecord, GuildStorage
 
 
 async def load_book(storage: GuildStorage | None, *, member_cap: int) -> GuildBook:
@@ -34,15 +37,49 @@ async def load_book(storage: GuildStorage | None, *, member_cap: int) -> GuildBo
     if storage is None:
         return book
     for record in await storage.load_guilds():
-        book.load(
-            Guild(
-                guild_id=record.guild_id,
-                name=record.name,
-                members={m.player_id: m.role for m in record.members},
-                invites={i.player_id: i.invited_by for i in record.invites},
-            )
-        )
+        book.load(_guild(record))
     return book
+
+
+async def refresh_guilds(
+    storage: GuildStorage | None,
+    book: GuildBook,
+    *,
+    guild_ids: Collection[str],
+    player_ids: Collection[str] = (),
+) -> dict[str, tuple[Guild | None, Guild | None]]:
+    """Read the guilds named (and those the players are in or invited to) again from
+    storage into ``book``; each one's ``(before, after)`` (None: absent).
+
+    Raises:
+        StorageUnavailable: nothing was read; the book is as it was.
+    """
+    if storage is None:
+        return {}
+    fresh = {
+        record.guild_id: _guild(record)
+        for record in await storage.load_guilds_about(guild_ids=guild_ids, player_ids=player_ids)
+    }
+    changes: dict[str, tuple[Guild | None, Guild | None]] = {}
+    for guild_id in sorted({*guild_ids, *fresh}):
+        old = book.guild(guild_id)
+        before = None if old is None else _copy(old)
+        book.replace(guild_id, fresh.get(guild_id))
+        changes[guild_id] = (before, book.guild(guild_id))
+    return changes
+
+
+def _guild(record: GuildRecord) -> Guild:
+    return Guild(
+        guild_id=record.guild_id,
+        name=record.name,
+        members={m.player_id: m.role for m in record.members},
+        invites={i.player_id: i.invited_by for i in record.invites},
+    )
+
+
+def _copy(guild: Guild) -> Guild:
+    return attrs.evolve(guild, members=dict(guild.members), invites=dict(guild.invites))
 
 
 async def store_change(storage: GuildStorage | None, change: GuildChange) -> None:

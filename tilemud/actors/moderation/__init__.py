@@ -10,6 +10,7 @@ from tilemud.actors.moderation._book import SanctionBook as SanctionBook
 from tilemud.actors.moderation._gates import BanAdmission as BanAdmission
 from tilemud.actors.moderation._gates import MuteGate as MuteGate
 from tilemud.actors.moderation._gates import ReportRequests as ReportRequests
+from tilemud.actors.moderation._news import SanctionNews as SanctionNews
 from tilemud.actors.moderation._orders import Decision as Decision
 from tilemud.actors.moderation._orders import ModerationClient as ModerationClient
 from tilemud.actors.moderation._orders import ModerationRefused as ModerationRefused

@@ -18,6 +18,13 @@ Takes:
     ``DecideReport`` (ask): dismiss an open report, or act on it (mute, kick or ban its
     target), the report's decision, the sanction and their audit records in one
     transaction.
+    ``Heard`` (tell, from another node through :class:`SanctionNews`): an act stored
+    there, applied to this book at once (a ban or kick closes the player's connection
+    here too); ``Resync`` (tell): load the sanctions from storage again.
+In a cluster:
+    every act is refused (``unavailable`` + ``retry_after``) while Redis cannot be
+    reached, before anything is stored; once stored and applied here it is announced to
+    every node (tilemud/actors/moderation/_news.py). A kick reaches a player on any node.
 Sends:
     ``disconnect(player_id, close_code, reason, farewell)`` (the gateway's session keeper,
     handed in by the composition root; never blocks): the player reads the farewell
@@ -26,29 +33,38 @@ Sends:
 Mailbox:
     ``MAILBOX_SIZE`` messages, ``BLOCK``: a moderator's request waits while another is
     being stored.
+
+Why one module of over 400 lines: the moderators' acts and what other nodes tell are two
+ways into the one book this task alone writes; split, its one writer would be spread.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Final, Literal, assert_never
 
+import attrs
 import trio
 
 from tilemud.actors.moderation._book import Kind, Sanction, SanctionBook
 from tilemud.actors.moderation._gates import farewell, kick_farewell
+from tilemud.actors.moderation._news import SanctionNews
 from tilemud.actors.moderation._orders import (
     DecideReport,
+    Heard,
     Moderate,
     ModerationClient,
     ModerationMessage,
     ModerationRefused,
     Order,
     Outcome,
+    Resync,
 )
+from tilemud.cluster.link import ClusterUnavailable
 from tilemud.mailbox import Mailbox, Overflow, open_mailbox
 from tilemud.protocol import CloseCode, ErrorCode
 from tilemud.storage import (
@@ -83,6 +99,9 @@ class Moderation:
         disconnect: closes a player's live connection with a close code, after an encoded
             ``error`` frame (the farewell); False when they had none. Never blocks.
         wall_clock: seconds since the Unix epoch (``until`` is told in it).
+        news: the other nodes of the cluster (None: this node alone).
+        online_anywhere: whether a player has a session on any node (a kick needs one);
+            None: ``online``.
     """
 
     def __init__(
@@ -92,6 +111,8 @@ class Moderation:
         online: Callable[[str], bool],
         disconnect: Callable[[str, int, str, str | None], bool] = _no_one,
         wall_clock: Callable[[], float] = time.time,
+        news: SanctionNews | None = None,
+        online_anywhere: Callable[[str], Awaitable[bool]] | None = None,
     ) -> None:
         self._storage = storage
         self._online = online
@@ -104,6 +125,10 @@ class Moderation:
         self.book = SanctionBook()
         #: The admin API's door.
         self.client = ModerationClient(self._mailbox.ref)
+        self._news = news
+        self._online_anywhere = online_anywhere
+        if news is not None:
+            news.deliver_to(self._mailbox.ref)
 
     async def run(self, ctx: ChildContext) -> None:
         """Load the sanctions, then serve until cancelled (the child's entry point).
@@ -116,6 +141,9 @@ class Moderation:
         ctx.started(self.client)
         async for message in self._mailbox.inbox:
             self.book.prune()
+            if isinstance(message, (Heard, Resync)):
+                await self._hear(message)
+                continue
             try:
                 answer = await self._answer(message)
             except ModerationRefused as refused:
@@ -140,18 +168,88 @@ class Moderation:
                 Sanction(kind=record.kind, reason=record.reason, until=until, deadline=deadline),
             )
 
-    async def _answer(self, message: ModerationMessage) -> Outcome:
+    async def _answer(self, message: Moderate | DecideReport) -> Outcome:
+        if self._news is not None:
+            await self._news.check_reachable()
         match message:
             case Moderate(order=order):
                 await self._check_player(order.player_id)
-                return await self._carry_out(order, report=None)
+                outcome = await self._carry_out(order, report=None)
+                reason = order.reason.strip()
             case DecideReport():
-                return await self._decide(message)
+                outcome = await self._decide(message)
+                reason = message.reason
             case _:
                 assert_never(message)
+        if self._news is not None and outcome.action != "dismiss":
+            await self._news.announce(outcome.action, outcome.player_id, reason, outcome.until)
+            if outcome.action in ("ban", "kick") and not outcome.disconnected:
+                # Their node closes the connection when it hears the act.
+                elsewhere = False
+                with contextlib.suppress(ModerationRefused):
+                    elsewhere = await self._online_somewhere(outcome.player_id)
+                outcome = attrs.evolve(outcome, disconnected=elsewhere)
+        return outcome
+
+    async def _hear(self, message: Heard | Resync) -> None:
+        """Apply what another node did (it stored it), or reload everything."""
+        match message:
+            case Resync():
+                try:
+                    await self._load()
+                except StorageUnavailable as exc:
+                    log.warning("sanctions not reloaded: %s", exc)
+                if self._news is not None:
+                    await self._news.announce_reload()
+            case Heard(act="mute" | "ban" as kind, player_id=player_id):
+                sanction = self._heard_sanction(kind, message)
+                if sanction is None:
+                    return  # ended already
+                self.book.put(player_id, sanction)
+                if kind == "ban":
+                    self._disconnect(
+                        player_id, CloseCode.BANNED, ErrorCode.BANNED, farewell(sanction)
+                    )
+            case Heard(act="unmute", player_id=player_id):
+                self.book.drop(player_id, "mute")
+            case Heard(act="unban", player_id=player_id):
+                self.book.drop(player_id, "ban")
+            case Heard(act="kick", player_id=player_id, reason=reason):
+                self._disconnect(
+                    player_id, CloseCode.KICKED, ErrorCode.KICKED, kick_farewell(reason)
+                )
+            case Heard(act="reload"):
+                await self._hear(Resync())
+            case _:
+                raise AssertionError(message)
+
+    def _heard_sanction(self, kind: Kind, heard: Heard) -> Sanction | None:
+        if heard.until is None:
+            return Sanction(kind=kind, reason=heard.reason, until=None, deadline=None)
+        left = heard.until - self._wall()
+        if left <= 0:
+            return None
+        return Sanction(
+            kind=kind, reason=heard.reason, until=heard.until, deadline=trio.current_time() + left
+        )
+
+    async def _online_somewhere(self, player_id: str) -> bool:
+        if self._online(player_id):
+            return True
+        if self._online_anywhere is None:
+            return False
+        try:
+            return await self._online_anywhere(player_id)
+        except ClusterUnavailable as exc:
+            raise ModerationRefused(
+                "the cluster cannot be reached",
+                code=ErrorCode.UNAVAILABLE,
+                retry_after=exc.retry_after,
+            ) from exc
 
     async def _check_player(self, player_id: str) -> None:
-        if self._online(player_id):
+        # Online on any node counts: their first "last seen" may not be stored yet.
+        if await self._online_somewhere(player_id):
             return
         if self._storage is not None and await self._storage.player_exists(player_id):
             return
@@ -202,7 +300,7 @@ class Moderation:
                 self.book.drop(player_id, kind)
                 return Outcome(action=action, player_id=player_id, until=None, disconnected=False)
             case "kick":
-                if not self._online(player_id):
+                if not await self._online_somewhere(player_id):
                     raise ModerationRefused(
                         f"player {player_id!r} has no session here", code=ErrorCode.PLAYER_OFFLINE
                     )
@@ -260,7 +358,7 @@ class Moderation:
                 actor=message.actor,
                 reason=message.reason,
             )
-            if not self._online(order.player_id):
+            if not await self._online_somewhere(order.player_id):
                 return Outcome(
                     action="kick", player_id=order.player_id, until=None, disconnected=False
                 )

@@ -25,7 +25,14 @@ class ModerationRefused(TilemudError):
     """A moderator's request that changed nothing; ``code`` says why (``bad_request``,
     ``unknown_player``, ``already_muted``, ``not_muted``, ``already_banned``,
     ``not_banned``, ``player_offline``, ``not_found``, ``already_decided``,
-    ``unavailable``)."""
+    ``unavailable``, with ``retry_after`` when the cluster could not be reached)."""
+
+    def __init__(
+        self, message: str, *, code: str | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        #: Seconds after which the act may be tried again; None: not said.
+        self.retry_after = retry_after
 
 
 @attrs.frozen(kw_only=True)
@@ -82,7 +89,27 @@ class DecideReport:
     reply: Reply[Outcome | ModerationRefused]
 
 
-ModerationMessage: TypeAlias = Moderate | DecideReport
+#: What another node tells (``Heard``): ``reload`` means load everything from storage.
+Act: TypeAlias = Literal["mute", "unmute", "ban", "unban", "kick", "reload"]
+
+
+@attrs.frozen(kw_only=True)
+class Heard:
+    """Tell: another node carried out (and stored) an act; apply it here."""
+
+    act: Act
+    player_id: str
+    reason: str
+    #: When a mute or timed ban ends (Unix seconds); None: never (or not a sanction).
+    until: float | None
+
+
+@attrs.frozen(kw_only=True)
+class Resync:
+    """Tell: messages from other nodes may have been lost; load the sanctions again."""
+
+
+ModerationMessage: TypeAlias = Moderate | DecideReport | Heard | Resync
 
 
 def check_order(order: Order) -> None:

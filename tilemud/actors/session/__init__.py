@@ -13,6 +13,7 @@ from tilemud.actors.session._keeper import SessionKeeper as SessionKeeper
 from tilemud.actors.session._presence import PlayerDoor as PlayerDoor
 from tilemud.actors.session._presence import Presence as Presence
 from tilemud.actors.session._presence import PresenceRegistry as PresenceRegistry
+from tilemud.actors.session._presence import PresenceWatcher as PresenceWatcher
 from tilemud.actors.session._ref import SessionRef as SessionRef
 from tilemud.actors.session._services import Admission as Admission
 from tilemud.actors.session._services import BattleParties as BattleParties

@@ -7,6 +7,10 @@ client) through the player's :class:`~tilemud.actors.session.SessionRef`, found 
 player with no session on this node is not reached (what must not be lost, a direct
 message, is stored and delivered when they next connect).
 
+With a cluster, the composition root hands rooms the cluster's presence instead (which
+keeps this registry's players in Redis, told through :meth:`PresenceRegistry.watch`, and
+forwards ``publish_to`` for players on other nodes); this room knows nothing of Redis.
+
 One :class:`PresenceRegistry` is built by the composition root and passed at construction
 to the gateway (whose session keeper is its only writer) and to every room that reaches
 players, which see it as a :class:`Presence` (what they may ask of it).
@@ -64,6 +68,22 @@ class Presence(Protocol):
         ...
 
 
+class PresenceWatcher(Protocol):
+    """Told of every arrival and departure (the cluster's presence, which keeps Redis)."""
+
+    def arrived(self, player_id: str) -> None:
+        """A session began here; never blocks."""
+        ...
+
+    def departed(self, player_id: str) -> None:
+        """The player's session here ended; never blocks."""
+        ...
+
+    def cleared(self) -> None:
+        """Every session here ended; never blocks."""
+        ...
+
+
 class PresenceRegistry:
     """Every session on this node by player, connected or within its reconnect grace.
 
@@ -74,6 +94,15 @@ class PresenceRegistry:
 
     def __init__(self) -> None:
         self._here: dict[str, SessionRef] = {}
+        self._watchers: list[PresenceWatcher] = []
+
+    def watch(self, watcher: PresenceWatcher) -> None:
+        """Tell ``watcher`` of every arrival and departure from now on."""
+        self._watchers.append(watcher)
+
+    def players(self) -> list[str]:
+        """The players with a session here now."""
+        return list(self._here)
 
     def __len__(self) -> int:
         return len(self._here)
@@ -99,11 +128,17 @@ class PresenceRegistry:
     def arrived(self, session: SessionRef) -> None:
         """A session began for ``session.player_id``."""
         self._here[session.player_id] = session
+        for watcher in self._watchers:
+            watcher.arrived(session.player_id)
 
     def departed(self, player_id: str) -> None:
         """The player's session ended (their grace ran out)."""
-        self._here.pop(player_id, None)
+        if self._here.pop(player_id, None) is not None:
+            for watcher in self._watchers:
+                watcher.departed(player_id)
 
     def clear(self) -> None:
         """The gateway stopped: its sessions are gone."""
         self._here.clear()
+        for watcher in self._watchers:
+            watcher.cleared()

@@ -228,7 +228,7 @@ async def _outcome(pending: Awaitable[Outcome]) -> Response:
         outcome = await _within(pending)
     except ModerationRefused as refused:
         if refused.code == "unavailable":
-            return _unavailable()
+            return _unavailable(refused)
         return error_response(_REFUSAL_STATUS.get(refused.code, 409), refused.code, refused.message)
     body = {
         "action": outcome.action,
@@ -239,7 +239,10 @@ async def _outcome(pending: Awaitable[Outcome]) -> Response:
     return json_response(body, headers=_NO_STORE)
 
 
-def _unavailable() -> Response:
+def _unavailable(refused: ModerationRefused | None = None) -> Response:
+    if refused is not None and refused.retry_after is not None:
+        # The cluster (Redis) is unreachable: told with the cluster's retry_after.
+        return retry_later_response("unavailable", refused.message, retry_after=refused.retry_after)
     return retry_later_response(
         "unavailable", "the moderation store cannot be reached; try again later", retry_after=1.0
     )

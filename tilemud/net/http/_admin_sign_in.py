@@ -15,7 +15,7 @@ from typing import Final
 import trio
 
 from tilemud.auth import admin_subject, hash_password, verify_password
-from tilemud.cluster import InProcessRateLimiter
+from tilemud.cluster import InProcessRateLimiter, RateLimiter
 from tilemud.config import LimitSettings
 from tilemud.errors import TilemudError
 from tilemud.storage import AdminAccount, AdminStorage, AuditEntry
@@ -42,11 +42,15 @@ class SignInDesk:
         storage: the admin accounts and the audit log.
         limits: ``admin_sign_ins`` attempts per ``admin_sign_ins_window`` seconds per
             client address.
+        limiter: counts those attempts (the cluster's shared one when there is a
+            cluster); None: an in-process one from ``limits``.
     """
 
-    def __init__(self, storage: AdminStorage, limits: LimitSettings) -> None:
+    def __init__(
+        self, storage: AdminStorage, limits: LimitSettings, limiter: RateLimiter | None = None
+    ) -> None:
         self._storage = storage
-        self._attempts = InProcessRateLimiter(
+        self._attempts = limiter or InProcessRateLimiter(
             limit=limits.admin_sign_ins, window=limits.admin_sign_ins_window
         )
         # A hash to check unknown names against, so that they take as long as known ones.

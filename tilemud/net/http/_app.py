@@ -94,6 +94,7 @@ def create_app(
     metrics: ServerMetrics | None = None,
     storage: ArenaStorage | None = None,
     guest_limiter: RateLimiter | None = None,
+    sign_in_limiter: RateLimiter | None = None,
     readiness: ReadinessProbe | None = None,
     admin: AdminStorage | None = None,
     moderation: ModerationClient | None = None,
@@ -120,6 +121,8 @@ def create_app(
         guest_limiter: counts guest logins per client address (keys ``guest_login:<addr>``);
             None builds an in-process one from ``limits.guest_logins`` per
             ``limits.guest_logins_window`` (none at all when ``guest_logins`` is 0).
+        sign_in_limiter: counts admin sign-in attempts per client address; None builds an
+            in-process one from ``limits.admin_sign_ins`` per ``limits.admin_sign_ins_window``.
         readiness: asked on every ``GET /readyz``; None (an app without a server) makes
             readiness the same as health.
         admin: admin accounts, the audit log and reports; None (no database): every
@@ -236,7 +239,7 @@ def create_app(
     app.add_url_rule("/metrics", "metrics", get_metrics, methods=["GET"])
     add_replay_route(app, tokens=tokens, storage=storage)
     # One desk for both doors: attempts from an address count together.
-    desk = None if admin is None else SignInDesk(admin, settings.limits)
+    desk = None if admin is None else SignInDesk(admin, settings.limits, sign_in_limiter)
     add_admin_routes(app, tokens=tokens, storage=admin, moderation=moderation, desk=desk)
     # Rule changes of this node go one at a time, through the API or the console.
     rules_lock = trio.Lock()

@@ -117,12 +117,25 @@ _SCHEMAS: Final[dict[str, Any]] = {
             "`status` plus what was checked: `children` (each root child, `up` or `down`), "
             "`stopping` (a graceful stop began), `database` (`status`: `ok`, `unavailable`, "
             "`timeout`, `error` or `not_used`; `latency_ms` of the ping when it was "
-            "answered; `timeout_s`, the bound)."
+            "answered; `timeout_s`, the bound), `cluster` (`status`: `ok`, `unavailable` "
+            "(Redis does not answer: the node serves on, degraded; not part of `ready`), "
+            "`down` or `not_used`)."
         ),
         "required": ["status"],
         "additionalProperties": True,
         "properties": {
             "status": {"type": "string", "enum": ["ready", "not_ready"]},
+            "cluster": {
+                "type": "object",
+                "required": ["status"],
+                "properties": {
+                    "status": {
+                        "type": "string",
+                        "enum": ["ok", "unavailable", "down", "not_used"],
+                    },
+                    "node": {"type": "string"},
+                },
+            },
             "children": {
                 "type": "object",
                 "additionalProperties": {"type": "string", "enum": ["up", "down"]},

@@ -152,6 +152,10 @@ class NodeReadiness:
         stopping: True once a graceful stop began (the node drains: not ready).
         database: the database check; None when the node keeps no database.
         timeout: seconds the database gets to answer (``server.readiness_timeout``).
+        cluster: the node's cluster state (``status``: ``ok`` or ``unavailable`` ...), read
+            per probe; None when the node runs alone (``not_used``). Said, never part of
+            ``ready``: a node cut from Redis still serves its own arenas and players
+            (docs/operations.md, "When Redis is down").
     """
 
     def __init__(
@@ -161,7 +165,9 @@ class NodeReadiness:
         stopping: Callable[[], bool],
         database: DatabaseCheck | None,
         timeout: float,
+        cluster: Callable[[], Mapping[str, object]] | None = None,
     ) -> None:
+        self._cluster = cluster
         self._children = children
         self._stopping = stopping
         self._database = database
@@ -189,5 +195,8 @@ class NodeReadiness:
                 "children": {child: "up" if up else "down" for child, up in children.items()},
                 "stopping": stopping,
                 "database": database,
+                "cluster": (
+                    {"status": "not_used"} if self._cluster is None else dict(self._cluster())
+                ),
             },
         )
