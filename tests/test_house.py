@@ -22,6 +22,7 @@ DEPTH: dict[str, int] = {
     "__main__": 0,
     "cli": 1,
     "server": 2,  # the composition root: the one module that knows every room
+    "wiring": 3,  # small adapters the composition root hands the rooms
     "net": 3,
     "loadtest": 3,
     "actors": 4,

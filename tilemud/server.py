@@ -59,9 +59,7 @@ from __future__ import annotations
 import datetime
 import logging
 import time
-from collections.abc import Awaitable, Callable
 
-import attrs
 import trio
 
 from tilemud import __version__
@@ -73,7 +71,7 @@ from tilemud.actors.arena import (
     NpcPolicy,
     ShardKeeper,
 )
-from tilemud.actors.chat import ChatClient, ChatService
+from tilemud.actors.chat import ChatService
 from tilemud.actors.elasticity import Elasticity, NpcAllowance, ProcessSampler, Thresholds
 from tilemud.actors.guilds import GuildRequests, Guilds, GuildSync
 from tilemud.actors.moderation import (
@@ -90,8 +88,7 @@ from tilemud.cluster.bus import ClusterBus
 from tilemud.cluster.link import ClusterLink, ClusterUnavailable
 from tilemud.cluster.presence import ClusterPresence, HerePresence
 from tilemud.cluster.shared_limits import SharedLimits
-from tilemud.config import Settings, WorldSettings
-from tilemud.game import Mode, RuleConfig, default_rules
+from tilemud.config import Settings
 from tilemud.metrics import ServerMetrics
 from tilemud.net.gateway import Gateway
 from tilemud.net.http import (
@@ -104,7 +101,7 @@ from tilemud.net.http import (
     serve_http,
 )
 from tilemud.protocol import CloseCode, ErrorCode
-from tilemud.storage import RuleStorage, StorageActor, check_schema
+from tilemud.storage import StorageActor, check_schema
 from tilemud.storage.janitor import ReplayJanitor
 from tilemud.supervisors import (
     ChildContext,
@@ -116,31 +113,15 @@ from tilemud.supervisors import (
     Supervisor,
     run_root,
 )
+from tilemud.wiring import (
+    ActiveRules,
+    Memberships,
+    OnStarted,
+    ServerAddresses,
+    blocks,
+)
 
 log = logging.getLogger("tilemud.server")
-
-
-@attrs.frozen(kw_only=True)
-class ServerAddresses:
-    """Where a running server can be reached (the real ports, also when 0 was asked for)."""
-
-    host: str
-    ws_port: int
-    http_port: int
-    ws_path: str
-    #: ``https`` when the HTTP port serves TLS (``server.tls_certfile``/``tls_keyfile``).
-    http_scheme: str = "http"
-
-    @property
-    def ws_url(self) -> str:
-        """The players' WebSocket URL (``wss://`` when the server has TLS)."""
-        scheme = "wss" if self.http_scheme == "https" else "ws"
-        return f"{scheme}://{self.host}:{self.ws_port}{self.ws_path}"
-
-    @property
-    def http_url(self) -> str:
-        """The base URL of the HTTP API."""
-        return f"{self.http_scheme}://{self.host}:{self.http_port}"
 
 
 class TilemudServer:
@@ -264,7 +245,7 @@ class TilemudServer:
             regions=settings.world.regions,
             store=None if storage is None else storage.chat,
             presence=here,
-            memberships=_Memberships(self),
+            memberships=Memberships(lambda: self.guilds.client, lambda: self.parties),
             chat_limiter=shared.limit("chat", limits.chat, limits.chat_window),
             actions_limiter=shared.limit("chat_actions", limits.actions, limits.actions_window),
             bus=self.bus,
@@ -278,7 +259,7 @@ class TilemudServer:
             settings.social,
             storage=None if storage is None else storage.guilds,
             presence=anywhere,
-            is_blocked=_blocks(chat),
+            is_blocked=blocks(chat),
             on_member_removed=chat.member_removed,
             on_channel_closed=chat.channel_closed,
             sync=None
@@ -288,7 +269,7 @@ class TilemudServer:
         self.parties = Parties(
             settings.social,
             presence=anywhere,
-            is_blocked=_blocks(chat),
+            is_blocked=blocks(chat),
             on_member_removed=chat.member_removed,
             on_channel_closed=chat.channel_closed,
         )
@@ -612,73 +593,7 @@ class TilemudServer:
                 self._app,
                 self.settings.server,
                 shutdown_trigger=ctx.stopping.wait,
-                task_status=_OnStarted(record_port),
+                task_status=OnStarted(record_port),
             )
         finally:
             self._http_port = None
-
-
-class _OnStarted:
-    """A task status that hands the started value to a callback (the start protocol)."""
-
-    def __init__(self, callback: Callable[[int], None]) -> None:
-        self._callback = callback
-
-    def started(self, value: int | None = None) -> None:
-        assert value is not None
-        self._callback(value)
-
-
-class _Memberships:
-    """Chat's view of who is in which guild and party (``ChatMemberships``)."""
-
-    def __init__(self, server: TilemudServer) -> None:
-        self._server = server
-
-    async def guild_of(self, player_id: str) -> str | None:
-        return await self._server.guilds.client.guild_of(player_id)
-
-    async def party_of(self, player_id: str) -> str | None:
-        return self._server.parties.party_of(player_id)
-
-
-def _blocks(chat: ChatClient) -> Callable[[str, str], Awaitable[bool]]:
-    """The invite check of guilds and parties: does the invitee block the inviter?"""
-
-    async def is_blocked(blocker_id: str, blocked_id: str) -> bool:
-        return await chat.is_blocked(blocker_id=blocker_id, blocked_id=blocked_id)
-
-    return is_blocked
-
-
-def rules_for(world: WorldSettings, mode: Mode) -> RuleConfig:
-    """The built-in rule config of ``mode``: the defaults, with the epic arena's round
-    length from ``world.arena_round_ticks`` (0: no rounds) and its NPC cap from
-    ``world.arena_npc_cap``."""
-    rules = default_rules(mode)
-    if mode != "arena":
-        return rules
-    return attrs.evolve(
-        rules, round_ticks=world.arena_round_ticks or None, npc_cap=world.arena_npc_cap
-    )
-
-
-class ActiveRules:
-    """The arena directory's ``rules_for``: the rule version in force for the mode and
-    region (the admin API activates them, docs/console.md), else the built-in rules.
-
-    Asked once per new arena, from storage, so every node sees an activation at once.
-    """
-
-    def __init__(self, world: WorldSettings, storage: RuleStorage | None) -> None:
-        self._world = world
-        self._storage = storage
-
-    async def rules_for(self, mode: Mode, region: str) -> RuleConfig:
-        """The rules a new arena of ``mode`` in ``region`` runs under.
-
-        Raises:
-            StorageUnavailable: the database did not answer (no arena opens then).
-        """
-        active = None if self._storage is None else await self._storage.active_rules(mode, region)
-        return rules_for(self._world, mode) if active is None else active
