@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection
 
 from benchmarks.databases import throwaway_database
@@ -197,3 +198,19 @@ async def player_on(node: ServerProcess, token: str) -> AsyncIterator[Player]:
     async with hello(node, token) as greeted:
         assert isinstance(greeted, Player), greeted
         yield greeted
+
+
+async def until_answered(
+    player: Player, frame: Mapping[str, Any], done: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    """Send ``frame`` (a new rid each time) until its answer is ``done``.
+
+    An act made on another node takes effect here when this node hears it on the bus
+    (milliseconds after the admin API answered, not before): a client that was just
+    unmuted may be refused once more.
+    """
+    while True:
+        answer = await player.request({**frame, "rid": player.next_rid()})
+        if done(answer):
+            return answer
+        await trio.sleep(0.5)  # under the chat rate limit (2 a second)

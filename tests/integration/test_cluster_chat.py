@@ -78,8 +78,14 @@ async def test_channel_chat_reaches_every_node_in_one_order_and_honours_blocks(
                 async with trio.open_nursery() as nursery:  # both nodes at once
                     nursery.start_soon(talk, "ann", ann)
                     nursery.start_soon(talk, "bob", bob)
+                # chat_sent answers once the message is on its way: a node's last ones may
+                # still be on their way to Redis; wait until each reader has them all.
+                everything = {*sent["ann"], *sent["bob"]}
+                await ann.until(lambda p: everything <= set(p.chat_ids("global")))
+                await bob.until(lambda p: everything <= set(p.chat_ids("global")))
+                # Then one more from b: cat (on b) had every earlier one put before it.
                 marker = await say(bob, "global", "last")
-                everything = {*sent["ann"], *sent["bob"], marker}
+                everything.add(marker)
                 await ann.until(lambda p: marker in p.chat_ids("global"))
                 await bob.until(lambda p: marker in p.chat_ids("global"))
                 await cat.until(lambda p: marker in p.chat_ids("global"))
