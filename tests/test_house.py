@@ -27,7 +27,7 @@ DEPTH: dict[str, int] = {
     "loadtest": 3,
     "actors": 4,
     "player_client": 4,
-    "player_route": 3,  # above player_client: finding the node to play on (discovery), as a client does
+    "player_route": 3,  # above player_client: the node to play on (discovery)
     "storage": 5,
     "cluster": 5,
     "metrics": 6,
