@@ -39,6 +39,9 @@ from tilemud.protocol import Join, Joined
 
 #: Examples per admin operation and generation mode.
 EXAMPLES: Final = 10
+#: Operations left out, and why: each has tests of its own through the same door.
+#: A drain ends the server under test by design (tests/integration/test_drain_alone.py).
+LEFT_OUT: Final = {"POST /v1/admin/drain"}
 CHECKS: Final = [
     not_a_server_error,
     status_code_conformance,
@@ -57,6 +60,8 @@ def fuzz(document: dict[str, Any], base_url: str, token: str) -> list[str]:
         assert isinstance(result, Ok), result.err()
         operation = result.ok()
         if not operation.path.startswith("/v1/admin/"):
+            continue
+        if f"{operation.method.upper()} {operation.path}" in LEFT_OUT:
             continue
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
@@ -98,4 +103,4 @@ async def test_every_admin_route_survives_schemathesis(tmp_path: Path) -> None:
             ran = await trio.to_thread.run_sync(fuzz, document, server.addresses.http_url, token)
     admin_paths = [p for p in document["paths"] if p.startswith("/v1/admin/")]
     documented = sum(len(document["paths"][p]) for p in admin_paths)
-    assert len(ran) == documented, ran
+    assert len(ran) == documented - len(LEFT_OUT), ran
