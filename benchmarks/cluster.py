@@ -11,8 +11,9 @@ must share it; SQLite is one process's file), so that the only difference is the
 sharing that database and one Redis key prefix (``TILEMUD_REDIS_URL``; the prefix is
 deleted after). ``--redis`` with ``--nodes 1`` makes a cluster of one.
 
-Two ``tilemud loadtest`` runs go at once, one per arena: 150 bots in region ``eu`` and 150
-in region ``us`` (one client process each, 2 placements a second, 10 s ramp). With two
+Two ``tilemud loadtest`` runs go at once (the second 3 s after the first), one per arena:
+150 bots in region ``eu`` and 150 in region ``us`` (one client process each, 2 placements
+a second, 10 s ramp). With two
 nodes, the ``eu`` bots connect to the first node and the ``us`` bots to the second, so each
 node plays one arena. Each load test measures the node its bots talk to over its own
 window; the figure that matters is the cluster's: **server CPU per delivered frame** = the
@@ -48,6 +49,8 @@ from tilemud.loadtest import run_loadtest
 REDIS_URL: Final = "redis://127.0.0.1:6379/0"
 #: The two arenas: (region, players).
 ARENAS: Final = (("eu", 150), ("us", 150))
+#: Seconds between the starts of the two load tests.
+STAGGER: Final = 3.0
 
 
 async def run_cluster(
@@ -96,6 +99,10 @@ async def run_cluster(
             async with trio.open_nursery() as nursery:
                 for index, (region, players) in enumerate(ARENAS):
                     nursery.start_soon(one_arena, index, region, players)
+                    # The second arena's first join comes once the first arena runs: on two
+                    # nodes, matchmaking then keeps it on the node its bots talk to (the
+                    # node with the fewest arenas) instead of answering `elsewhere`.
+                    await trio.sleep(STAGGER)
     if redis:
         _delete_keys(prefix)
     return _combined(reports, nodes=nodes, redis=redis, busy_before=busy_before)
