@@ -31,6 +31,9 @@ from tilemud.protocol import ErrorFrame, Join, Joined
 
 #: The largest discovery answer read (a route is a few hundred bytes).
 _MAX_ANSWER = 64 * 1024
+#: Seconds before asking discovery again after an ``elsewhere`` (doubling, up to the last).
+_FIRST_PAUSE = 0.1
+_LONGEST_PAUSE = 2.0
 
 
 class NoRoute(TilemudError):
@@ -84,7 +87,7 @@ async def discover(http_url: str, **query: str) -> Route:
 
 @asynccontextmanager
 async def play(
-    http_url: str, token: str, *, mode: Mode, region: str, moves: int = 3
+    http_url: str, token: str, *, mode: Mode, region: str, moves: int = 5
 ) -> AsyncIterator[tuple[PlayerClient, Joined]]:
     """Connect to the node discovery names for ``mode`` and ``region``, say hello, join.
 
@@ -93,13 +96,18 @@ async def play(
     Args:
         http_url: any node's HTTP base URL.
         token: the player's token (good on every node of a cluster).
-        moves: how many ``elsewhere`` answers are followed before giving up.
+        moves: how many ``elsewhere`` answers are followed before giving up (with a pause
+            of 0.1 s before the first, doubling: ~3 s in all by default).
 
     Raises:
         NoRoute: discovery named no node, or the join was still sent elsewhere after
             ``moves`` moves (``code`` ``elsewhere``), or refused (its ``code``).
     """
-    for _ in range(moves + 1):
+    for move in range(moves + 1):
+        if move:
+            # Told `elsewhere`: the nodes' views of each other differ until their next
+            # cards (a heartbeat at most); ask again after a short, growing pause.
+            await trio.sleep(min(_FIRST_PAUSE * 2 ** (move - 1), _LONGEST_PAUSE))
         route = await discover(http_url, mode=mode, region=region)
         async with trio_websocket.open_websocket_url(
             route.ws_url, ssl_context=_tls(route.ws_url)
