@@ -272,6 +272,7 @@ class TilemudServer:
             is_blocked=blocks(chat),
             on_member_removed=chat.member_removed,
             on_channel_closed=chat.channel_closed,
+            links=party_links(self.cluster, self.bus, settings.cluster, self.cluster_presence),
         )
         # Mutes and bans: the actor owns them; the gateway (bans, at hello) and the chat
         # gate (mutes) read its book; a ban or kick closes the player's connection.

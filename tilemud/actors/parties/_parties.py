@@ -21,24 +21,28 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 import trio
 
+from tilemud.actors.parties._cluster import GONE, PartyLinks
 from tilemud.actors.parties._party import (
     BattleEntered,
     MemberGone,
     Party,
     PartyMessage,
     PartyOutcome,
+    message_for,
 )
 from tilemud.actors.session import Presence, SessionListener
+from tilemud.cluster import ClusterUnavailable
 from tilemud.config import SocialSettings
 from tilemud.errors import ActorGone, TilemudError
 from tilemud.mailbox import Ref, Reply
 from tilemud.social import party_rules as rules
 from tilemud.social.party_rules import PartyState, Refusal
-from tilemud.supervisors import ChildSpec, DynamicSupervisor, Intensity, Restart
+from tilemud.supervisors import ChildContext, ChildSpec, DynamicSupervisor, Intensity, Restart
 
 log = logging.getLogger("tilemud.parties")
 
@@ -68,6 +72,10 @@ class PartyDirectory:
     def party_of(self, player_id: str) -> str | None:
         """The party ``player_id`` is a member of, or None."""
         return self._member_of.get(player_id)
+
+    def states(self) -> dict[str, PartyState]:
+        """Every party of this node, by id."""
+        return {party_id: state for party_id, (state, _) in self._parties.items()}
 
     def state_of(self, party_id: str) -> PartyState | None:
         """The party as its actor last published it, or None when it is gone."""
@@ -136,6 +144,8 @@ class Parties(SessionListener):
             (left, kicked, timed out, or the party crashed); must not block.
         on_channel_closed: told ``channel`` when a party ends; must not block.
         mailbox_size: each party actor's mailbox.
+        links: where this node's parties are written in Redis and how requests reach the
+            parties of other nodes (None: one node alone).
     """
 
     def __init__(
@@ -147,8 +157,10 @@ class Parties(SessionListener):
         on_member_removed: Callable[[str, str], object] | None = None,
         on_channel_closed: Callable[[str], object] | None = None,
         mailbox_size: int = 64,
+        links: PartyLinks | None = None,
     ) -> None:
         self._settings = settings
+        self.links = links
         self._presence = presence
         self._is_blocked = is_blocked
         self._on_member_removed = on_member_removed
@@ -162,7 +174,18 @@ class Parties(SessionListener):
 
     def child_spec(self) -> ChildSpec:
         """The ``parties`` child of the world supervisor."""
-        return ChildSpec(id="parties", run=self.supervisor.run, shutdown=2.0)
+        return ChildSpec(id="parties", run=self._run, shutdown=2.0)
+
+    async def _run(self, ctx: ChildContext) -> None:
+        links = self.links
+        if links is None:
+            await self.supervisor.run(ctx)
+            return
+        async with trio.open_nursery() as nursery:
+            # Requests of other nodes' players, and the Redis keys' heartbeat.
+            nursery.start_soon(links.keep, self.directory.states, self._serve)
+            await self.supervisor.run(ctx)
+            nursery.cancel_scope.cancel()
 
     def party_of(self, player_id: str) -> str | None:
         """The party ``player_id`` is in, or None (synchronous; for the party chat channel)."""
@@ -198,6 +221,7 @@ class Parties(SessionListener):
             self.directory.forget(state.party_id)
             raise
         log.info("party created", extra={"party_id": state.party_id, "player_id": player_id})
+        await self._record()
         return state
 
     async def blocks(self, blocker_id: str, blocked_id: str) -> bool:
@@ -224,15 +248,96 @@ class Parties(SessionListener):
         except ActorGone as exc:
             raise PartyGone(party_id) from exc
 
-    async def member_gone(self, player_id: str) -> None:
-        """``player_id``'s session ended: leave its party, drop its invites. Never raises."""
+    async def party_anywhere(self, player_id: str) -> str | None:
+        """The party ``player_id`` is a member of: on this node, else on any node per Redis.
+
+        Raises:
+            ClusterUnavailable: Redis did not answer.
+        """
+        here = self.directory.party_of(player_id)
+        if here is not None or self.links is None:
+            return here
+        # A stale key (its party ended) is found out by the request: the party is gone.
+        return await self.links.party_of(player_id)
+
+    async def online(self, player_id: str) -> bool:
+        """Whether ``player_id`` has a session (on any node of a cluster).
+
+        Raises:
+            ClusterUnavailable: Redis did not answer.
+        """
+        if self.links is None:
+            return self._presence.find(player_id) is not None
+        return await self.links.online(player_id)
+
+    async def request(self, party_id: str, request: Mapping[str, Any]) -> PartyOutcome:
+        """Ask party ``party_id``, on whichever node holds it, one member's request
+        (``{"k": kind, "p": party_id, "a": actor, "t": target, ...}``: see ``message_for``).
+
+        Raises:
+            PartyGone: there is no such party (any more).
+            trio.TooSlowError: the party (here) did not answer in time.
+            PartyRemoteFailed: the party's node did not answer in time.
+            ClusterUnavailable: Redis did not answer.
+        """
+        links = self.links
+        if links is None or self.directory.ref_of(party_id) is not None:
+            return await self._ask_here(party_id, request)
+        node = await links.node_of(party_id)
+        if node is None or node == links.node_id:
+            raise PartyGone(party_id)
+        answer = await links.ask(node, {**request, "p": party_id})
+        if isinstance(answer, str):
+            raise PartyGone(party_id)
+        return answer
+
+    async def _ask_here(self, party_id: str, request: Mapping[str, Any]) -> PartyOutcome:
+        outcome = await self.ask(party_id, lambda reply: message_for(request, reply))
+        await self._record()
+        return outcome
+
+    async def _serve(self, request: Mapping[str, Any]) -> PartyOutcome | str:
+        """Answer a request another node sent to one of this node's parties."""
+        party_id = str(request.get("p"))
+        if request.get("k") == "gone":
+            await self.member_gone(str(request.get("a")), here_only=True)
+            return None
+        try:
+            return await self._ask_here(party_id, request)
+        except PartyGone:
+            return GONE
+        except trio.TooSlowError:
+            return Refusal("overloaded", "the party did not answer in time")
+
+    async def _record(self) -> None:
+        """Write this node's parties in Redis now (else the next heartbeat does)."""
+        if self.links is not None:
+            with trio.move_on_after(PARTY_ASK_TIMEOUT), contextlib.suppress(ClusterUnavailable):
+                await self.links.record(self.directory.states())
+
+    async def member_gone(self, player_id: str, *, here_only: bool = False) -> None:
+        """``player_id``'s session ended: leave its party, drop its invites. Never raises.
+
+        In a cluster, a party of another node is told too (``here_only``: not again)."""
         parties = [self.directory.party_of(player_id), *self.directory.invites_of(player_id)]
+        if parties[0] is None and self.links is not None and not here_only:
+            with trio.move_on_after(PARTY_ASK_TIMEOUT):
+                await self._tell_gone_elsewhere(self.links, player_id)
         for party_id in parties:
             ref = None if party_id is None else self.directory.ref_of(party_id)
             if ref is None:
                 continue
             with trio.move_on_after(PARTY_ASK_TIMEOUT), contextlib.suppress(ActorGone):
                 await ref.send(MemberGone(player_id=player_id))
+
+    async def _tell_gone_elsewhere(self, links: PartyLinks, player_id: str) -> None:
+        try:
+            party_id = await links.party_of(player_id)
+            node = None if party_id is None else await links.node_of(party_id)
+        except ClusterUnavailable:
+            return  # the member stays until they leave, or the party's node ends
+        if node is not None and node != links.node_id:
+            await links.tell(node, {"k": "gone", "p": party_id, "a": player_id})
 
     async def session_expired(self, player_id: str) -> None:
         """A session's grace ran out: the player leaves their party (:meth:`member_gone`)."""
