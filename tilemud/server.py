@@ -113,13 +113,7 @@ from tilemud.supervisors import (
     Supervisor,
     run_root,
 )
-from tilemud.wiring import (
-    ActiveRules,
-    Memberships,
-    OnStarted,
-    ServerAddresses,
-    blocks,
-)
+from tilemud.wiring import ActiveRules, Memberships, OnStarted, ServerAddresses, blocks, party_links
 
 log = logging.getLogger("tilemud.server")
 
