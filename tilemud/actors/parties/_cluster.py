@@ -17,7 +17,7 @@ answer comes back on ``party-answer.<asker>``. The asker waits at most ``ask_tim
 seconds: no answer is ``unavailable`` with the link's ``retry_after`` (the party may or may
 not have applied it: the client asks again with a new ``rid`` and is told what is true,
 for example ``already_in_party``). A request to a node nobody listens for (the bus reached
-no node: it died) is answered at once as if the party were gone.
+no node: it died, its keys not expired yet) is answered ``unavailable`` at once.
 """
 
 from __future__ import annotations
@@ -169,10 +169,9 @@ class PartyLinks:
     async def ask(self, node: str, request: Mapping[str, Any]) -> Answer:
         """Send ``request`` to the party's ``node`` and wait for its answer.
 
-        Returns :data:`GONE` at once when no node listens there (it died).
-
         Raises:
-            PartyRemoteFailed: no answer within ``ask_timeout``, or Redis unavailable.
+            PartyRemoteFailed: no answer within ``ask_timeout``, no node listens there
+                (it died: its keys expire within ``node_ttl``), or Redis unavailable.
         """
         request_id = secrets.token_hex(8)
         waiting = trio.Event()
@@ -186,7 +185,8 @@ class PartyLinks:
                 except ClusterUnavailable as exc:
                     raise PartyRemoteFailed(exc.retry_after) from exc
                 if heard_by == 0:
-                    return GONE
+                    # Its node died and its keys have not expired yet: ask again later.
+                    raise PartyRemoteFailed(self._retry_after())
                 await waiting.wait()
                 return _decode(slot[0])
         finally:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import trio
@@ -161,6 +161,7 @@ class Parties(SessionListener):
     ) -> None:
         self._settings = settings
         self.links = links
+        self._joining: dict[str, trio.Lock] = {}
         self._presence = presence
         self._is_blocked = is_blocked
         self._on_member_removed = on_member_removed
@@ -191,13 +192,15 @@ class Parties(SessionListener):
         """The party ``player_id`` is in, or None (synchronous; for the party chat channel)."""
         return self.directory.party_of(player_id)
 
-    async def create(self, player_id: str) -> PartyState | Refusal:
-        """Create a party led by ``player_id`` and start its actor.
+    async def create(self, player_id: str, *, elsewhere: bool = False) -> PartyState | Refusal:
+        """Create a party led by ``player_id`` and start its actor (``elsewhere``: the
+        player is in a party of another node, as :meth:`in_another_party` found).
 
         Raises:
             SupervisorError: the parties supervisor is not running (the node is stopping).
         """
-        refused = rules.check_create(in_party=self.directory.party_of(player_id) is not None)
+        in_party = elsewhere or self.directory.party_of(player_id) is not None
+        refused = rules.check_create(in_party=in_party)
         if refused is not None:
             return refused
         state = rules.new_party(
@@ -259,6 +262,38 @@ class Parties(SessionListener):
             return here
         # A stale key (its party ended) is found out by the request: the party is gone.
         return await self.links.party_of(player_id)
+
+    async def in_another_party(self, player_id: str, party_id: str | None = None) -> bool:
+        """Whether ``player_id`` is a member of a party other than ``party_id``, on this
+        node or on another living one (a key of a party that ended is not believed).
+
+        Raises:
+            ClusterUnavailable: Redis did not answer.
+        """
+        here = self.directory.party_of(player_id)
+        if here is not None:
+            return here != party_id
+        links = self.links
+        if links is None:
+            return False
+        found = await links.party_of(player_id)
+        if found is None or found == party_id or self.directory.ref_of(found) is not None:
+            return False  # none, this one, or one of this node that they left since
+        node = await links.node_of(found)
+        return node is not None and node != links.node_id
+
+    @contextlib.asynccontextmanager
+    async def joining(self, player_id: str) -> AsyncIterator[None]:
+        """Hold ``player_id``'s join turn: their creates and accepts, made from their one
+        session (on this node), are put in order, so that one check of "in a party on
+        another node?" cannot pass for two joins at once."""
+        lock = self._joining.setdefault(player_id, trio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked() and lock.statistics().tasks_waiting == 0:
+                self._joining.pop(player_id, None)
 
     async def online(self, player_id: str) -> bool:
         """Whether ``player_id`` has a session (on any node of a cluster).
@@ -329,6 +364,7 @@ class Parties(SessionListener):
                 continue
             with trio.move_on_after(PARTY_ASK_TIMEOUT), contextlib.suppress(ActorGone):
                 await ref.send(MemberGone(player_id=player_id))
+        await self._record()
 
     async def _tell_gone_elsewhere(self, links: PartyLinks, player_id: str) -> None:
         try:

@@ -78,12 +78,18 @@ class PartyRequests:
 async def _apply(parties: Parties, player_id: str, message: PartyRequest) -> str:
     match message:
         case PartyCreate(rid=rid):
-            try:
-                created = await parties.create(player_id)
-            except SupervisorError as exc:
-                raise Refused(
-                    ErrorCode.UNAVAILABLE, f"parties are stopping: {exc}", retry_after=RETRY_SOON
-                ) from exc
+            async with parties.joining(player_id):
+                try:
+                    elsewhere = await parties.in_another_party(player_id)
+                    created = await parties.create(player_id, elsewhere=elsewhere)
+                except ClusterUnavailable as exc:
+                    raise _unavailable(exc.retry_after) from exc
+                except SupervisorError as exc:
+                    raise Refused(
+                        ErrorCode.UNAVAILABLE,
+                        f"parties are stopping: {exc}",
+                        retry_after=RETRY_SOON,
+                    ) from exc
             return _info(rid, _allowed(created))
         case PartyInvite(rid=rid, player_id=target):
             party_id = await _own_party(parties, player_id)
@@ -93,9 +99,11 @@ async def _apply(parties: Parties, player_id: str, message: PartyRequest) -> str
             request |= {"online": online, "elsewhere": elsewhere}
             return _info(rid, await _ask(parties, party_id, request, ErrorCode.NOT_IN_PARTY))
         case PartyAccept(rid=rid, party_id=party_id):
-            _, elsewhere = await _cluster_check(parties, player_id, party_id)
-            request = {"k": "accept", "a": player_id, "elsewhere": elsewhere}
-            return _info(rid, await _ask(parties, party_id, request, ErrorCode.NO_INVITE))
+            async with parties.joining(player_id):
+                _, elsewhere = await _cluster_check(parties, player_id, party_id)
+                request = {"k": "accept", "a": player_id, "elsewhere": elsewhere}
+                accepted = await _ask(parties, party_id, request, ErrorCode.NO_INVITE)
+            return _info(rid, accepted)
         case PartyDecline(rid=rid, party_id=party_id):
             request = {"k": "decline", "a": player_id}
             await _ask(parties, party_id, request, ErrorCode.NO_INVITE)
@@ -129,13 +137,12 @@ async def _own_party(parties: Parties, player_id: str) -> str:
 
 async def _cluster_check(parties: Parties, player_id: str, party_id: str) -> tuple[bool, bool]:
     """Whether ``player_id`` is online (on any node), and in a party other than
-    ``party_id`` on another node (the party's own node knows its own parties)."""
+    ``party_id`` on any node (the party's actor checks its own node's parties again)."""
     try:
         online = await parties.online(player_id)
-        other = await parties.party_anywhere(player_id)
+        elsewhere = await parties.in_another_party(player_id, party_id)
     except ClusterUnavailable as exc:
         raise _unavailable(exc.retry_after) from exc
-    elsewhere = other is not None and other != party_id and parties.party_of(player_id) is None
     return online, elsewhere
 
 
