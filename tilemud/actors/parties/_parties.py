@@ -183,10 +183,14 @@ class Parties(SessionListener):
             await self.supervisor.run(ctx)
             return
         async with trio.open_nursery() as nursery:
-            # Requests of other nodes' players, and the Redis keys' heartbeat.
-            nursery.start_soon(links.keep, self.directory.states, self._serve)
+            nursery.start_soon(self.keep_links, links)
             await self.supervisor.run(ctx)
             nursery.cancel_scope.cancel()
+
+    async def keep_links(self, links: PartyLinks) -> None:
+        """Serve other nodes' requests to this node's parties and renew their Redis keys,
+        until cancelled (with the ``parties`` child in a cluster)."""
+        await links.keep(self.directory.states, self._serve)
 
     def party_of(self, player_id: str) -> str | None:
         """The party ``player_id`` is in, or None (synchronous; for the party chat channel)."""
