@@ -13,7 +13,12 @@ in a party?) still holds when the change is made.
 (a child of the world supervisor, with one temporary child per party), ``create``, asks to
 a party by id, and the two hooks of the session's life that concern parties: a leader
 entering a battle (``battle_mates``, ``battle_entered``) and a session whose reconnect
-grace ran out (``member_gone``).
+grace ran out (``member_gone``). In a cluster it also routes a member's request to the
+node that holds the party (``request``, through ``PartyLinks``).
+
+Why one module of over 400 lines: the directory, the owner and the routing of one party
+request share one rule (a party's check and change are one step of its actor), and
+split apart each would reach into the others' state.
 """
 
 from __future__ import annotations
