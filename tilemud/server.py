@@ -113,13 +113,7 @@ from tilemud.supervisors import (
     Supervisor,
     run_root,
 )
-from tilemud.wiring import (
-    ActiveRules,
-    Memberships,
-    OnStarted,
-    ServerAddresses,
-    blocks,
-)
+from tilemud.wiring import ActiveRules, Memberships, OnStarted, ServerAddresses, blocks, party_links
 
 log = logging.getLogger("tilemud.server")
 
@@ -272,6 +266,7 @@ class TilemudServer:
             is_blocked=blocks(chat),
             on_member_removed=chat.member_removed,
             on_channel_closed=chat.channel_closed,
+            links=party_links(self.cluster, self.bus, settings.cluster, self.cluster_presence),
         )
         # Mutes and bans: the actor owns them; the gateway (bans, at hello) and the chat
         # gate (mutes) read its book; a ban or kick closes the player's connection.

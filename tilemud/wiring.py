@@ -2,19 +2,22 @@
 
 Kept apart so that the root stays the picture of the tree: the addresses a running server
 is reached at, the start protocol's status for a callback, chat's view of guilds and
-parties, the invite check, and the rules a new arena runs under.
+parties, the parties' cluster links, the invite check, and the rules a new arena runs under.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import attrs
 
 from tilemud.actors.chat import ChatClient
 from tilemud.actors.guilds import GuildsClient
-from tilemud.actors.parties import Parties
-from tilemud.config import WorldSettings
+from tilemud.actors.parties import Parties, PartyLinks
+from tilemud.cluster import ClusterBus, ClusterLink
+from tilemud.cluster.presence import ClusterPresence
+from tilemud.config import ClusterSettings, WorldSettings
 from tilemud.game import Mode, RuleConfig, default_rules
 from tilemud.storage import RuleStorage
 
@@ -70,6 +73,18 @@ class Memberships:
 
     async def party_of(self, player_id: str) -> str | None:
         return self._parties().party_of(player_id)
+
+
+def party_links(
+    cluster: ClusterLink | None,
+    bus: ClusterBus | None,
+    settings: ClusterSettings,
+    presence: ClusterPresence[Any] | None,
+) -> PartyLinks | None:
+    """How parties act across the nodes of a cluster (None: this node runs alone)."""
+    if cluster is None or bus is None or presence is None:
+        return None
+    return PartyLinks(cluster, bus, settings, online=presence.online)
 
 
 def blocks(chat: ChatClient) -> Callable[[str, str], Awaitable[bool]]:

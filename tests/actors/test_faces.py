@@ -108,6 +108,7 @@ FACES: dict[str, set[str]] = {
     "parties": {
         "Parties",
         "PartyGone",
+        "PartyLinks",
         "PartyRequests",
     },
 }

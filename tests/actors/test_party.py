@@ -84,9 +84,16 @@ async def created(parties: Parties, leader: str) -> PartyState:
 
 async def invite(parties: Parties, party_id: str, actor: str, target: str) -> object:
     blocks = await parties.blocks(target, actor)
+    online = await parties.online(target)
     return await parties.ask(
         party_id,
-        lambda reply: Invite(actor=actor, target=target, target_blocks_actor=blocks, reply=reply),
+        lambda reply: Invite(
+            actor=actor,
+            target=target,
+            target_blocks_actor=blocks,
+            target_online=online,
+            reply=reply,
+        ),
     )
 
 

@@ -127,7 +127,7 @@ def check_invite(
         target: who is invited.
         target_in_party: whether ``target`` is in a party (this one or another).
         target_blocks_actor: whether ``target`` blocked ``actor``.
-        target_online: whether ``target`` has a session on this node.
+        target_online: whether ``target`` has a session (on any node of a cluster).
     """
     refused = _require_leader(party, actor, "invite")
     if refused is not None:

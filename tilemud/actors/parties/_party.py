@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from typing import Protocol, TypeAlias, assert_never
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeAlias, assert_never
 
 import attrs
 
@@ -71,19 +71,24 @@ PartyOutcome: TypeAlias = PartyState | Refusal | None
 
 @attrs.frozen(kw_only=True)
 class Invite:
-    """``actor`` invites ``target``; ``target_blocks_actor`` was looked up by the asker."""
+    """``actor`` invites ``target``. The asker looked up what needs I/O: whether the target
+    blocks the actor, is online on any node, and is in a party of another node."""
 
     actor: str
     target: str
     target_blocks_actor: bool
+    target_online: bool
+    target_elsewhere: bool = False
     reply: Reply[PartyOutcome]
 
 
 @attrs.frozen(kw_only=True)
 class Accept:
-    """``actor`` accepts the party's invite."""
+    """``actor`` accepts the party's invite (``actor_elsewhere``: the asker found them in a
+    party of another node)."""
 
     actor: str
+    actor_elsewhere: bool = False
     reply: Reply[PartyOutcome]
 
 
@@ -140,6 +145,38 @@ class BattleEntered:
 PartyMessage: TypeAlias = (
     Invite | Accept | Decline | LeaveParty | Kick | Promote | MemberGone | BattleEntered
 )
+
+
+def message_for(request: Mapping[str, Any], reply: Reply[PartyOutcome]) -> PartyMessage:
+    """The party actor's message for one member's request (from this node or another).
+
+    Raises:
+        ValueError: not a request kind (a garbled message of another node).
+    """
+    kind, actor, target = request.get("k"), str(request.get("a")), str(request.get("t"))
+    match kind:
+        case "invite":
+            return Invite(
+                actor=actor,
+                target=target,
+                target_blocks_actor=request.get("blocks") is True,
+                target_online=request.get("online") is True,
+                target_elsewhere=request.get("elsewhere") is True,
+                reply=reply,
+            )
+        case "accept":
+            return Accept(
+                actor=actor, actor_elsewhere=request.get("elsewhere") is True, reply=reply
+            )
+        case "decline":
+            return Decline(actor=actor, reply=reply)
+        case "leave":
+            return LeaveParty(actor=actor, reply=reply)
+        case "kick":
+            return Kick(actor=actor, target=target, reply=reply)
+        case "promote":
+            return Promote(actor=actor, target=target, reply=reply)
+    raise ValueError(f"not a party request: {kind!r}")
 
 
 def party_channel(party_id: str) -> str:
@@ -204,16 +241,20 @@ class Party:
                     state,
                     actor,
                     target,
-                    target_in_party=self._directory.party_of(target) is not None,
+                    target_in_party=self._directory.party_of(target) is not None
+                    or message.target_elsewhere,
                     target_blocks_actor=message.target_blocks_actor,
-                    target_online=self._presence.find(target) is not None,
+                    target_online=message.target_online,
                 )
                 self._answer(reply, refused, lambda: rules.with_invite(state, target))
                 if refused is None:
                     self._tell("invited", target, extra=(target,))
             case Accept(actor=actor, reply=reply):
                 refused = rules.check_accept(
-                    state, actor, actor_in_party=self._directory.party_of(actor) is not None
+                    state,
+                    actor,
+                    actor_in_party=self._directory.party_of(actor) is not None
+                    or message.actor_elsewhere,
                 )
                 self._answer(reply, refused, lambda: rules.with_accepted(state, actor))
                 if refused is None:

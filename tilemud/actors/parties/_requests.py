@@ -3,28 +3,24 @@
 Each request runs in the player's session task through ``Session.run_critical`` (at most
 once per ``rid``, the same answer for a repeat, counted against the actions rate limit).
 It finds the party (the player's own, or the one named by an accept or decline), makes
-what checks need I/O here (whether the player invited blocks the inviter), then asks the
-party actor, which checks the rules and changes the party in one step.
+what checks need I/O here (whether the player invited blocks the inviter, is online on any
+node, is in a party of another node), then asks the party actor, on this node or, in a
+cluster, on the node that holds the party (``Parties.request``), which checks the rules and
+changes the party in one step.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, assert_never, get_args
+from collections.abc import Mapping
+from typing import Any, assert_never, get_args
 
 import trio
 
+from tilemud.actors.parties._cluster import PartyRemoteFailed
 from tilemud.actors.parties._parties import Parties, PartyGone
-from tilemud.actors.parties._party import (
-    Accept,
-    Decline,
-    Invite,
-    Kick,
-    LeaveParty,
-    PartyMessage,
-    PartyOutcome,
-    Promote,
-)
+from tilemud.actors.parties._party import PartyOutcome
 from tilemud.actors.session import RETRY_SOON, Refused, Session
+from tilemud.cluster import ClusterUnavailable
 from tilemud.errors import TilemudError
 from tilemud.protocol import (
     ClientMessage,
@@ -44,11 +40,6 @@ from tilemud.protocol import (
 )
 from tilemud.social.party_rules import PartyState, Refusal
 from tilemud.supervisors import SupervisorError
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from tilemud.mailbox import Reply
 
 #: Seconds an invite waits for the block list before it is refused as ``unavailable``.
 BLOCK_CHECK_TIMEOUT = 5.0
@@ -87,85 +78,78 @@ class PartyRequests:
 async def _apply(parties: Parties, player_id: str, message: PartyRequest) -> str:
     match message:
         case PartyCreate(rid=rid):
-            try:
-                created = await parties.create(player_id)
-            except SupervisorError as exc:
-                raise Refused(
-                    ErrorCode.UNAVAILABLE, f"parties are stopping: {exc}", retry_after=RETRY_SOON
-                ) from exc
+            async with parties.joining(player_id):
+                try:
+                    elsewhere = await parties.in_another_party(player_id)
+                    created = await parties.create(player_id, elsewhere=elsewhere)
+                except ClusterUnavailable as exc:
+                    raise _unavailable(exc.retry_after) from exc
+                except SupervisorError as exc:
+                    raise Refused(
+                        ErrorCode.UNAVAILABLE,
+                        f"parties are stopping: {exc}",
+                        retry_after=RETRY_SOON,
+                    ) from exc
             return _info(rid, _allowed(created))
         case PartyInvite(rid=rid, player_id=target):
-            party_id = _own_party(parties, player_id)
+            party_id = await _own_party(parties, player_id)
             blocks = await _blocks(parties, target, player_id)
-            return _info(
-                rid,
-                await _ask(
-                    parties,
-                    party_id,
-                    lambda reply: Invite(
-                        actor=player_id, target=target, target_blocks_actor=blocks, reply=reply
-                    ),
-                    gone=ErrorCode.NOT_IN_PARTY,
-                ),
-            )
+            online, elsewhere = await _cluster_check(parties, target, party_id)
+            request = {"k": "invite", "a": player_id, "t": target, "blocks": blocks}
+            request |= {"online": online, "elsewhere": elsewhere}
+            return _info(rid, await _ask(parties, party_id, request, ErrorCode.NOT_IN_PARTY))
         case PartyAccept(rid=rid, party_id=party_id):
-            return _info(
-                rid,
-                await _ask(
-                    parties,
-                    party_id,
-                    lambda reply: Accept(actor=player_id, reply=reply),
-                    gone=ErrorCode.NO_INVITE,
-                ),
-            )
+            async with parties.joining(player_id):
+                _, elsewhere = await _cluster_check(parties, player_id, party_id)
+                request = {"k": "accept", "a": player_id, "elsewhere": elsewhere}
+                accepted = await _ask(parties, party_id, request, ErrorCode.NO_INVITE)
+            return _info(rid, accepted)
         case PartyDecline(rid=rid, party_id=party_id):
-            await _ask(
-                parties,
-                party_id,
-                lambda reply: Decline(actor=player_id, reply=reply),
-                gone=ErrorCode.NO_INVITE,
-            )
+            request = {"k": "decline", "a": player_id}
+            await _ask(parties, party_id, request, ErrorCode.NO_INVITE)
             return encode_server(PartyDeclined(rid=rid, party_id=party_id))
         case PartyLeave(rid=rid):
-            party_id = _own_party(parties, player_id)
-            await _ask(
-                parties,
-                party_id,
-                lambda reply: LeaveParty(actor=player_id, reply=reply),
-                gone=ErrorCode.NOT_IN_PARTY,
-            )
+            party_id = await _own_party(parties, player_id)
+            request = {"k": "leave", "a": player_id}
+            await _ask(parties, party_id, request, ErrorCode.NOT_IN_PARTY)
             return encode_server(PartyLeft(rid=rid, party_id=party_id))
         case PartyKick(rid=rid, player_id=target):
-            party_id = _own_party(parties, player_id)
-            return _info(
-                rid,
-                await _ask(
-                    parties,
-                    party_id,
-                    lambda reply: Kick(actor=player_id, target=target, reply=reply),
-                    gone=ErrorCode.NOT_IN_PARTY,
-                ),
-            )
+            party_id = await _own_party(parties, player_id)
+            request = {"k": "kick", "a": player_id, "t": target}
+            return _info(rid, await _ask(parties, party_id, request, ErrorCode.NOT_IN_PARTY))
         case PartyPromote(rid=rid, player_id=target):
-            party_id = _own_party(parties, player_id)
-            return _info(
-                rid,
-                await _ask(
-                    parties,
-                    party_id,
-                    lambda reply: Promote(actor=player_id, target=target, reply=reply),
-                    gone=ErrorCode.NOT_IN_PARTY,
-                ),
-            )
+            party_id = await _own_party(parties, player_id)
+            request = {"k": "promote", "a": player_id, "t": target}
+            return _info(rid, await _ask(parties, party_id, request, ErrorCode.NOT_IN_PARTY))
         case _:
             assert_never(message)
 
 
-def _own_party(parties: Parties, player_id: str) -> str:
-    party_id = parties.party_of(player_id)
+async def _own_party(parties: Parties, player_id: str) -> str:
+    try:
+        party_id = await parties.party_anywhere(player_id)
+    except ClusterUnavailable as exc:
+        raise _unavailable(exc.retry_after) from exc
     if party_id is None:
         raise Refused(ErrorCode.NOT_IN_PARTY, "not in a party")
     return party_id
+
+
+async def _cluster_check(parties: Parties, player_id: str, party_id: str) -> tuple[bool, bool]:
+    """Whether ``player_id`` is online (on any node), and in a party other than
+    ``party_id`` on any node (the party's actor checks its own node's parties again)."""
+    try:
+        online = await parties.online(player_id)
+        elsewhere = await parties.in_another_party(player_id, party_id)
+    except ClusterUnavailable as exc:
+        raise _unavailable(exc.retry_after) from exc
+    return online, elsewhere
+
+
+def _unavailable(retry_after: float) -> Refused:
+    return Refused(
+        ErrorCode.UNAVAILABLE, "the cluster cannot be asked now", retry_after=retry_after
+    )
 
 
 async def _blocks(parties: Parties, blocker_id: str, blocked_id: str) -> bool:
@@ -180,20 +164,20 @@ async def _blocks(parties: Parties, blocker_id: str, blocked_id: str) -> bool:
 
 
 async def _ask(
-    parties: Parties,
-    party_id: str,
-    make: Callable[[Reply[PartyOutcome]], PartyMessage],
-    *,
-    gone: str,
+    parties: Parties, party_id: str, request: Mapping[str, Any], gone: str
 ) -> PartyState | None:
     try:
-        outcome = await parties.ask(party_id, make)
+        outcome = await parties.request(party_id, request)
     except PartyGone as exc:
-        raise Refused(gone, f"no party {party_id} here") from exc
+        raise Refused(gone, f"no party {party_id}") from exc
     except trio.TooSlowError as exc:
         raise Refused(
             ErrorCode.OVERLOADED, "the party did not answer in time", retry_after=RETRY_SOON
         ) from exc
+    except PartyRemoteFailed as exc:
+        raise _unavailable(exc.retry_after) from exc
+    except ClusterUnavailable as exc:
+        raise _unavailable(exc.retry_after) from exc
     return _allowed(outcome)
 
 
