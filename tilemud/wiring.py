@@ -16,6 +16,7 @@ from tilemud.actors.chat import ChatClient
 from tilemud.actors.guilds import GuildsClient
 from tilemud.actors.parties import Parties, PartyLinks
 from tilemud.cluster import ClusterBus, ClusterLink
+from tilemud.cluster.link import ClusterUnavailable
 from tilemud.cluster.presence import ClusterPresence
 from tilemud.config import ClusterSettings, WorldSettings
 from tilemud.game import Mode, RuleConfig, default_rules
@@ -72,7 +73,13 @@ class Memberships:
         return await self._guilds().guild_of(player_id)
 
     async def party_of(self, player_id: str) -> str | None:
-        return self._parties().party_of(player_id)
+        parties = self._parties()
+        try:
+            # A member of a party held by another node reads and writes its channel here.
+            return await parties.party_anywhere(player_id)
+        except ClusterUnavailable:
+            # Redis is down: what this node knows (a member elsewhere waits for it).
+            return parties.party_of(player_id)
 
 
 def party_links(

@@ -72,6 +72,16 @@ async def test_a_party_on_one_node_takes_a_player_of_the_other_and_both_see_it(
                 await ann.until(lambda p: bool(events(p, "joined")))
                 await bob.until(lambda p: bool(events(p, "joined")))
 
+                # Party chat crosses the nodes: Bob's node learns his party from Redis.
+                channel = f"party:{party_id}"
+                for member in (ann, bob):
+                    chat_joined = await member.request({"type": "chat_join", "channel": channel})
+                    assert chat_joined["type"] == "chat_joined", chat_joined
+                said = await bob.request({"type": "chat_send", "channel": channel, "text": "hi"})
+                assert said["type"] == "chat_sent", said
+                await ann.until(lambda p: bool(p.chat_ids(channel)))
+                assert ann.of_type("chat_message")[-1]["text"] == "hi"
+
                 # A second invite from node B's member: refused by the party's rules there.
                 not_leader = await bob.request({"type": "party_invite", "player_id": "nobody"})
                 assert not_leader["code"] == "forbidden", not_leader
