@@ -8,6 +8,7 @@ deleting the keys under a run's prefix. No client library needed.
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 
@@ -73,20 +74,25 @@ def ping(url: str) -> None:
         conn.close()
 
 
+def _matching(conn: _Connection, pattern: str) -> Iterator[list[str]]:
+    """The keys matching ``pattern``, a SCAN batch at a time."""
+    cursor = "0"
+    while True:
+        reply = conn.call("SCAN", cursor, "MATCH", pattern, "COUNT", "1000")
+        assert isinstance(reply, list)
+        cursor, keys = reply
+        yield keys
+        if cursor == "0":
+            return
+
+
 def delete_keys(url: str, pattern: str) -> int:
     """Delete every key matching ``pattern``; how many were deleted."""
     conn = _Connection(url)
-    deleted = 0
     try:
-        cursor = "0"
-        while True:
-            reply = conn.call("SCAN", cursor, "MATCH", pattern, "COUNT", "1000")
-            assert isinstance(reply, list)
-            cursor, keys = reply
-            if keys:
-                deleted += int(str(conn.call("UNLINK", *keys)))
-            if cursor == "0":
-                return deleted
+        return sum(
+            int(str(conn.call("UNLINK", *keys))) for keys in _matching(conn, pattern) if keys
+        )
     finally:
         conn.close()
 
@@ -94,16 +100,8 @@ def delete_keys(url: str, pattern: str) -> int:
 def count_keys(url: str, pattern: str) -> int:
     """How many keys match ``pattern`` now."""
     conn = _Connection(url)
-    found = 0
     try:
-        cursor = "0"
-        while True:
-            reply = conn.call("SCAN", cursor, "MATCH", pattern, "COUNT", "1000")
-            assert isinstance(reply, list)
-            cursor, keys = reply
-            found += len(keys)
-            if cursor == "0":
-                return found
+        return sum(len(keys) for keys in _matching(conn, pattern))
     finally:
         conn.close()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -174,19 +175,7 @@ def load_placements(
     if after_tick is not None:
         query = query.where(p.c.tick > after_tick)
     rows = conn.execute(query.order_by(p.c.tick, p.c.ordinal))
-    return tuple(
-        PlacementRecord(
-            arena_id=r.arena_id,
-            tick=r.tick,
-            ordinal=r.ordinal,
-            player_id=r.player_id,
-            x=r.x,
-            y=r.y,
-            kind=r.kind,
-            rid=r.rid,
-        )
-        for r in rows
-    )
+    return tuple(_placement(r) for r in rows)
 
 
 def load_answered_placements(
@@ -199,19 +188,7 @@ def load_answered_placements(
         .where(p.c.arena_id == arena_id, p.c.tick > after_tick, p.c.rid.is_not(None))
         .order_by(p.c.tick, p.c.ordinal)
     )
-    return tuple(
-        PlacementRecord(
-            arena_id=r.arena_id,
-            tick=r.tick,
-            ordinal=r.ordinal,
-            player_id=r.player_id,
-            x=r.x,
-            y=r.y,
-            kind=r.kind,
-            rid=r.rid,
-        )
-        for r in rows
-    )
+    return tuple(_placement(r) for r in rows)
 
 
 def load_tick_checksums(
@@ -257,3 +234,16 @@ def load_replay(conn: Connection, arena_id: str) -> Replay:
     rules = load_rule_config(conn, arena.rules_version)
     ticks = logged_ticks(load_placements(conn, arena_id), load_tick_checksums(conn, arena_id))
     return Replay(arena=arena, rules=rules, ticks=ticks, events=load_events(conn, arena_id))
+
+
+def _placement(r: sa.Row[Any]) -> PlacementRecord:
+    return PlacementRecord(
+        arena_id=r.arena_id,
+        tick=r.tick,
+        ordinal=r.ordinal,
+        player_id=r.player_id,
+        x=r.x,
+        y=r.y,
+        kind=r.kind,
+        rid=r.rid,
+    )
