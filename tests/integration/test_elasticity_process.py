@@ -83,7 +83,10 @@ async def test_a_loaded_server_sheds_npcs_then_restores_them(tmp_path: Path) -> 
                 while True:
                     metrics = await scrape(http)
                     seen.append(metrics)
-                    if metrics.get("tilemud_npc_sheds_total", 0) >= 1:
+                    # The shed is counted when it is decided; each arena applies the new
+                    # cap at its next tick, so the capacity gauge follows a moment later.
+                    shed_now = metrics.get("tilemud_npc_sheds_total", 0) >= 1
+                    if shed_now and metrics.get("tilemud_npc_capacity") == 0:
                         break
                     await trio.sleep(0.25)
                 nursery.cancel_scope.cancel()
