@@ -9,6 +9,7 @@ hangs. The directory is a mailbox this test serves.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 import coredis
@@ -98,9 +99,10 @@ async def serve_directory(
                 raise AssertionError(message)
 
 
-async def test_the_keeper_renews_each_beat_and_fences_at_half_a_lease_when_redis_hangs(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
+def node_n1(
+    *, addresses: Callable[[], tuple[str, str] | None]
+) -> tuple[FakeRedis, ClusterShards, Mailbox[DirectoryMessage]]:
+    """Node n1's shard directory on a fake Redis, and the directory's mailbox."""
     redis = FakeRedis()
     link = RedisLink(
         cast("coredis.Redis[str]", redis),
@@ -108,10 +110,14 @@ async def test_the_keeper_renews_each_beat_and_fences_at_half_a_lease_when_redis
         node_id="n1",
     )
     settings = ClusterSettings(node_id="n1", heartbeat_interval=BEAT, node_ttl=TTL)
-    shards = ClusterShards(
-        Node(link), settings, capacity=4, addresses=lambda: ("ws://n1/v1/ws", "http://n1")
-    )
-    mailbox: Mailbox[DirectoryMessage] = open_mailbox("directory", 8, Overflow.BLOCK)
+    shards = ClusterShards(Node(link), settings, capacity=4, addresses=addresses)
+    return redis, shards, open_mailbox("directory", 8, Overflow.BLOCK)
+
+
+async def test_the_keeper_renews_each_beat_and_fences_at_half_a_lease_when_redis_hangs(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    redis, shards, mailbox = node_n1(addresses=lambda: ("ws://n1/v1/ws", "http://n1"))
     fenced: list[tuple[float, tuple[str, ...]]] = []
     keeper = ShardKeeper(shards, mailbox.ref, storage=None)
     start = trio.current_time()
@@ -138,17 +144,7 @@ async def test_the_keeper_renews_each_beat_and_fences_at_half_a_lease_when_redis
 async def test_a_lease_taken_by_another_node_is_fenced_at_the_next_beat(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    redis = FakeRedis()
-    link = RedisLink(
-        cast("coredis.Redis[str]", redis),
-        RedisSettings(url="redis://fake", command_timeout=0.5),
-        node_id="n1",
-    )
-    settings = ClusterSettings(node_id="n1", heartbeat_interval=BEAT, node_ttl=TTL)
-    shards = ClusterShards(
-        Node(link), settings, capacity=4, addresses=lambda: ("ws://n1/v1/ws", "http://n1")
-    )
-    mailbox: Mailbox[DirectoryMessage] = open_mailbox("directory", 8, Overflow.BLOCK)
+    redis, shards, mailbox = node_n1(addresses=lambda: ("ws://n1/v1/ws", "http://n1"))
     fenced: list[tuple[float, tuple[str, ...]]] = []
     start = trio.current_time()
     async with trio.open_nursery() as nursery:
@@ -158,7 +154,7 @@ async def test_a_lease_taken_by_another_node_is_fenced_at_the_next_beat(
         nursery.start_soon(ShardKeeper(shards, mailbox.ref, storage=None).run, ctx)
         await trio.sleep(1.5)
         assert fenced == []
-        redis.values[link.key("lease", "a_1")] = "n2"  # its lease lapsed; n2 took it
+        redis.values[shards.cluster.link.key("lease", "a_1")] = "n2"  # its lease lapsed; n2 took it
         await trio.sleep(1.0)
         assert [(round(t - start, 3), ids) for t, ids in fenced] == [(2.0, ("a_1",))]
         ctx.stopping.set()
@@ -168,18 +164,8 @@ async def test_a_lease_taken_by_another_node_is_fenced_at_the_next_beat(
 async def test_a_node_publishes_its_card_as_soon_as_its_listeners_are_bound(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    redis = FakeRedis()
-    link = RedisLink(
-        cast("coredis.Redis[str]", redis),
-        RedisSettings(url="redis://fake", command_timeout=0.5),
-        node_id="n1",
-    )
-    settings = ClusterSettings(node_id="n1", heartbeat_interval=BEAT, node_ttl=TTL)
     bound: list[tuple[str, str]] = []
-    shards = ClusterShards(
-        Node(link), settings, capacity=4, addresses=lambda: bound[0] if bound else None
-    )
-    mailbox: Mailbox[DirectoryMessage] = open_mailbox("directory", 8, Overflow.BLOCK)
+    redis, shards, mailbox = node_n1(addresses=lambda: bound[0] if bound else None)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(serve_directory, mailbox, [])
         ctx = ChildContext("shards")
