@@ -77,6 +77,11 @@ class Ref(Generic[M]):
             if not self.try_send(message):
                 raise MailboxFull(f"mailbox of {self.name} is full")
             return
+        # While there is room, no pass of the scheduler (trio's send takes one): a
+        # session's every request goes through here (issue 13). Still cancellable.
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if self.try_send(message):
+            return
         try:
             await self._send_channel.send(message)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:

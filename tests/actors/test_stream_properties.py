@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tilemud.actors.session._stream import SessionStream
+from tilemud.actors.session._stream import SessionStream, StreamFramer, stream_frame
 
 
 def stamp(body: str, seq: int) -> str:
@@ -118,3 +119,32 @@ async def test_client_never_sees_duplicates_or_unexplained_gaps(
     while client.in_flight:
         client.receive(client.in_flight.pop(0), owner.published)
     assert client.last == stream.last_seq
+
+
+BODY_TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=300)
+
+
+@given(
+    frames=st.lists(
+        st.tuples(st.integers(0, 2), st.integers(1, 2**53 - 1)), min_size=1, max_size=40
+    ),
+    texts=st.lists(BODY_TEXT, min_size=3, max_size=3),
+)
+def test_the_framer_makes_stream_frames_bytes(
+    frames: list[tuple[int, int]], texts: list[str]
+) -> None:
+    """The shared framer gives each player the very bytes of ``stream_frame``, whichever
+    body came before (one cut kept for the last body only), long bodies and non-ASCII too."""
+    bodies = [f'{{"type":"tick","text":{json.dumps(t, ensure_ascii=False)}}}' for t in texts]
+    bodies[2] = bodies[2] + " " * 70_000  # a frame with a 10-byte header
+    framer = StreamFramer()
+    for which, seq in frames:
+        body = bodies[which]
+        assert framer(body, seq) == stream_frame(body, seq)
+
+
+@given(seq=st.one_of(st.integers(max_value=0), st.integers(min_value=2**53)))
+def test_the_framer_refuses_what_stamp_refuses(seq: int) -> None:
+    framer = StreamFramer()
+    with pytest.raises(ValueError, match="integer from 1"):
+        framer('{"type":"tick","x":1}', seq)

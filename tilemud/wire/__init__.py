@@ -7,6 +7,7 @@ protocol: messages are text or bytes, close codes are numbers.
 
 from tilemud.wire._budget import FrameBudget as FrameBudget
 from tilemud.wire._budget import Verdict as Verdict
+from tilemud.wire._frames import TEXT as TEXT
 from tilemud.wire._frames import encode_text as encode_text
 from tilemud.wire._frames import frame_header as frame_header
 from tilemud.wire._upgrade import BadUpgrade as BadUpgrade

@@ -139,6 +139,11 @@ log = logging.getLogger("tilemud.arena")
 #: Messages taken in one go once the arena wakes up (about 10 µs each).
 MAX_BATCH = 256
 
+#: Least Trio time between two wake-ups of an arena within a tick, in seconds: what
+#: came meanwhile is taken together. Placements wait for the tick's end anyway; a join or
+#: an ask waits at most this long more.
+TAKE_PAUSE: Final = 0.01
+
 #: Least Trio time between two overrun warnings of one arena, in seconds.
 _OVERRUN_LOG_INTERVAL: Final = 10.0
 #: Longest a restarted arena waits for storage before it runs on from memory, seconds.
@@ -291,10 +296,16 @@ class Arena:
             extra={"arena_id": self.arena_id, "tick": tick - 1, "incarnation": self._incarnations},
         )
         while True:
-            with trio.move_on_at(schedule.end_of(tick)):
+            end = schedule.end_of(tick)
+            with trio.move_on_at(end):
                 while True:
                     self._take(await inbox.receive())
                     self._take_waiting(inbox)
+                    # Placements are only resolved at the tick's end: waking for each one
+                    # as it came cost a pass of the scheduler per placement (issue 13).
+                    # Others (joins, asks) wait at most TAKE_PAUSE.
+                    await trio.sleep_until(min(end, trio.current_time() + TAKE_PAUSE))
+            self._take_waiting(inbox)
             ended = table.end_tick(tick)
             self._meter.broadcast_seconds.observe(trio.current_time() - schedule.end_of(tick))
             if ended is not None:

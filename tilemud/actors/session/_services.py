@@ -17,6 +17,7 @@ import attrs
 from tilemud.actors.arena import DirectoryMessage
 from tilemud.actors.session._critical import Refused
 from tilemud.actors.session._ref import SessionRef
+from tilemud.actors.session._stream import StreamFramer
 from tilemud.cluster.ratelimit import RateLimiter
 from tilemud.mailbox import Ref
 from tilemud.metrics import SessionMeter
@@ -98,7 +99,8 @@ class SessionServices:
     """What every session talks to: the arena directory, the actions rate limit, the metrics it
     feeds, storage (players are remembered when they connect; None keeps nothing), the
     routes of other rooms' requests, who listens to sessions' lives, and who may not
-    play (``admission``: moderation's bans; None admits everyone)."""
+    play (``admission``: moderation's bans; None admits everyone). ``framer`` makes every
+    session's stream frames (one for all: a tick's body is cut once for all players)."""
 
     directory: Ref[DirectoryMessage]
     actions: RateLimiter
@@ -108,6 +110,7 @@ class SessionServices:
     listeners: tuple[SessionListener, ...] = ()
     parties: BattleParties | None = None
     admission: Admission | None = None
+    framer: StreamFramer = attrs.field(factory=StreamFramer)
     _by_kind: Mapping[type[ClientMessage], RequestRoute] = attrs.field(
         init=False, default=attrs.Factory(lambda self: _index_routes(self.routes), takes_self=True)
     )

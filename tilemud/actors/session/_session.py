@@ -55,7 +55,7 @@ from tilemud.actors.session._outbox import Outbox
 from tilemud.actors.session._ref import SessionRef
 from tilemud.actors.session._seat import Seat, SeatLink, take_seat
 from tilemud.actors.session._services import SessionServices
-from tilemud.actors.session._stream import InvalidAck, SessionStream, stream_frame
+from tilemud.actors.session._stream import InvalidAck, SessionStream
 from tilemud.cluster.ratelimit import RateLimiter
 from tilemud.config import GatewaySettings
 from tilemud.errors import ActorGone, MailboxFull
@@ -126,7 +126,7 @@ class Session:
         self._services = services
         self.stream = SessionStream(
             capacity=settings.stream_buffer,
-            stamp=stream_frame,
+            stamp=services.framer,
             slow_after=settings.slow_client_timeout,
             on_dropped=services.meter.stream_dropped.inc,
         )
