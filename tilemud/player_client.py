@@ -11,11 +11,10 @@ from __future__ import annotations
 import itertools
 import secrets
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 import trio
-from trio_websocket import WebSocketConnection
 
 from tilemud.errors import TilemudError
 from tilemud.game import Board
@@ -39,6 +38,19 @@ from tilemud.protocol import (
     decode_server,
     encode_client,
 )
+
+
+class MessageSocket(Protocol):
+    """What the client needs of a WebSocket: trio-websocket's connection, or the load
+    tester's own (:class:`tilemud.loadtest._client_wire.ClientWebSocket`)."""
+
+    async def send_message(self, message: str | bytes) -> None:
+        """Send one message."""
+        ...
+
+    async def get_message(self) -> str | bytes:
+        """The next message."""
+        ...
 
 
 class HandshakeFailed(TilemudError):
@@ -160,7 +172,7 @@ class PlayerClient:
 
     def __init__(
         self,
-        websocket: WebSocketConnection,
+        websocket: MessageSocket,
         *,
         auto_ack: bool = True,
         ack_every: int = 32,

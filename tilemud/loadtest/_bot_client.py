@@ -25,10 +25,9 @@ from typing import Any, Final
 
 import attrs
 import orjson
-from trio_websocket import WebSocketConnection
 
 from tilemud.errors import ProtocolError
-from tilemud.player_client import PlayerClient
+from tilemud.player_client import MessageSocket, PlayerClient
 from tilemud.protocol import ArenaTick, ServerMessage, decode_server
 
 #: Server frames put ``type`` first (docs/protocol.md, envelope).
@@ -141,7 +140,7 @@ class LoadClient(PlayerClient):
 
     def __init__(
         self,
-        websocket: WebSocketConnection,
+        websocket: MessageSocket,
         *,
         on_frame: Callable[[ServerMessage], None] | None = None,
         strict: bool = False,

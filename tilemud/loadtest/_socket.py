@@ -1,9 +1,9 @@
 """A bot's WebSocket to the player gateway, whose TCP stream the bot owns.
 
-trio-websocket's own client (``open_websocket_url``) leaves its socket open when the
-server closes first: its reader stops at EOF without closing the stream. Owning the stream
-(as ``tests/integration/harness.py`` does) closes it in every case. The message size limit
-is raised well above trio-websocket's 1 MiB default: a snapshot of a busy 256x256 arena
+The bot owns the stream, so it is closed in every case, and speaks WebSocket over it with
+the load tester's own client (:mod:`tilemud.loadtest._client_wire`: no reader task, no
+wsproto message per frame; the bots' CPU per frame is part of the broadcast latency they
+measure). The message size limit is well above 1 MiB: a snapshot of a busy 256x256 arena
 is larger than that.
 """
 
@@ -16,20 +16,15 @@ from typing import Final
 from urllib.parse import urlsplit
 
 import trio
-from trio_websocket import (
-    ConnectionClosed,
-    ConnectionRejected,
-    HandshakeError,
-    WebSocketConnection,
-    wrap_client_stream,
-)
+from trio_websocket import ConnectionClosed, ConnectionRejected, HandshakeError
 
 from tilemud.errors import TilemudError
+from tilemud.loadtest._client_wire import ClientWebSocket, upgrade
 
 #: The largest frame a bot accepts from the server.
 MAX_MESSAGE_BYTES: Final = 64 * 1024 * 1024
-#: Bytes read from the socket at a time (trio-websocket's default, 4 KiB, makes a large
-#: snapshot cost hundreds of reads).
+#: Bytes read from the socket at a time (4 KiB would make a large snapshot cost hundreds
+#: of reads).
 RECEIVE_CHUNK: Final = 64 * 1024
 #: Seconds a clean close may take before the TCP stream is just closed.
 CLOSE_TIMEOUT: Final = 2.0
@@ -45,7 +40,7 @@ class ConnectFailed(TilemudError):
 class PlayerSocket:
     """An open WebSocket; :meth:`drop` makes its end a lost connection, not a close."""
 
-    def __init__(self, websocket: WebSocketConnection) -> None:
+    def __init__(self, websocket: ClientWebSocket) -> None:
         self.websocket = websocket
         self.dropped = False
 
@@ -93,39 +88,28 @@ async def open_player_socket(url: str, *, within: float) -> AsyncIterator[Player
         raise ConnectFailed("timeout") from None
     except OSError as exc:
         raise ConnectFailed(_connect_error(exc)) from exc
-    # An exception raised in a nursery's body reaches the caller wrapped in an
-    # ExceptionGroup; carry the caller's own errors past the nursery instead.
-    error: Exception | None = None
-    async with stream, trio.open_nursery() as nursery:
+    async with stream:
+        websocket = await _handshake(stream, host, resource, within)
+        socket = PlayerSocket(websocket)
         try:
-            websocket = await _handshake(nursery, stream, host, resource, within)
-            socket = PlayerSocket(websocket)
-            try:
-                yield socket
-            finally:
-                if not socket.dropped:
-                    with trio.move_on_after(CLOSE_TIMEOUT, shield=True):
-                        await websocket.aclose()
-        except Exception as exc:
-            error = exc
+            yield socket
         finally:
-            nursery.cancel_scope.cancel()
-    if error is not None:
-        raise error
+            if not socket.dropped:
+                with trio.move_on_after(CLOSE_TIMEOUT, shield=True):
+                    await websocket.aclose()
 
 
 async def _handshake(
-    nursery: trio.Nursery, stream: trio.SocketStream, host: str, resource: str, within: float
-) -> WebSocketConnection:
+    stream: trio.SocketStream, host: str, resource: str, within: float
+) -> ClientWebSocket:
     try:
         with trio.fail_after(within):
-            return await wrap_client_stream(
-                nursery,
+            return await upgrade(
                 stream,
                 host,
                 resource,
-                max_message_size=MAX_MESSAGE_BYTES,
-                receive_buffer_size=RECEIVE_CHUNK,
+                max_message_bytes=MAX_MESSAGE_BYTES,
+                receive_bytes=RECEIVE_CHUNK,
             )
     except trio.TooSlowError:
         raise ConnectFailed("timeout") from None
