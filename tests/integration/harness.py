@@ -31,7 +31,7 @@ from tilemud.config import (
     ServerSettings,
     Settings,
 )
-from tilemud.player_client import PlayerClient
+from tilemud.player_client import MessageSocket, PlayerClient
 from tilemud.protocol import PROTOCOL_VERSION
 from tilemud.server import TilemudServer
 
@@ -87,7 +87,7 @@ async def send(connection: WebSocketConnection, frame: Mapping[str, Any]) -> Non
     await connection.send_message(orjson.dumps(frame).decode())
 
 
-async def receive(connection: WebSocketConnection) -> dict[str, Any]:
+async def receive(connection: MessageSocket) -> dict[str, Any]:
     """Receive one JSON text frame as a dict."""
     message = await connection.get_message()
     decoded = orjson.loads(message)
@@ -165,7 +165,7 @@ class Closed:
     frames: list[dict[str, Any]]
 
 
-async def read_until_closed(connection: WebSocketConnection) -> Closed:
+async def read_until_closed(connection: MessageSocket) -> Closed:
     """Read frames until the server closes; returns what arrived and the close code."""
     from trio_websocket import ConnectionClosed
 
