@@ -31,7 +31,7 @@ import trio
 import trio.lowlevel
 from wsproto.connection import Connection, ConnectionType
 
-from tilemud.actors.session._stream import stream_frame
+from tilemud.actors.session._framer import stream_frame
 from tilemud.mailbox import Doorbell
 from tilemud.protocol import stamp
 from tilemud.wire import Limits, WebSocket

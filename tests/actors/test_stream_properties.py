@@ -16,7 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tilemud.actors.session._stream import SessionStream, StreamFramer, stream_frame
+from tilemud.actors.session._framer import StreamFramer, stream_frame
+from tilemud.actors.session._stream import SessionStream
 
 
 def stamp(body: str, seq: int) -> str:

@@ -16,8 +16,8 @@ import attrs
 
 from tilemud.actors.arena import DirectoryMessage
 from tilemud.actors.session._critical import Refused
+from tilemud.actors.session._framer import StreamFramer
 from tilemud.actors.session._ref import SessionRef
-from tilemud.actors.session._stream import StreamFramer
 from tilemud.cluster.ratelimit import RateLimiter
 from tilemud.mailbox import Ref
 from tilemud.metrics import SessionMeter
