@@ -1,8 +1,9 @@
 """The answers a player's request log remembers, packed: ~18 bytes per answer.
 
-An active player places twice a second and every answer is kept for twice the reconnect
-grace (240 s by default), ~480 answers. Kept as text they took ~148 KiB per player, in
-zlib-compressed blocks of text ~22 KiB (docs/performance.md, issue 13). Here an answer is
+An active player places twice a second and every answer is kept for the reconnect grace
+and 30 s (150 s by default; 240 s before), ~300 answers. At 240 s, kept as text they took
+~148 KiB per player, in zlib-compressed blocks of text ~22 KiB (docs/performance.md,
+issue 13). Here an answer is
 taken apart into its *shape* and its numbers:
 
 - the rid it answers, which every answer names (``"rid":"r-17"``), is cut out: the log is

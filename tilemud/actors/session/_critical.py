@@ -7,21 +7,23 @@ and then exactly one of :meth:`~RequestLog.finish` (the request was applied; cac
 answer) or :meth:`~RequestLog.abandon` (it was refused before being applied, e.g. rate
 limited; a retry may succeed), typically from a ``try``/``finally``.
 
-Answers are kept ``window`` seconds of Trio time after ``finish`` (at least the reconnect
-grace) and pruned lazily from the oldest, which costs amortised O(1) per call and needs no
-background task. Pending entries never expire by time: the request is still being applied
-(the storage actor may be committing it), and forgetting it would let a repeat apply it a
-second time. Their lifetime is bounded by the operation itself, which must end in
-``finish`` or ``abandon`` (when the applying task is cancelled, abandon only if the request
-certainly was not applied; otherwise leave it pending until its answer arrives). A leaked
-pending entry is not silent: it keeps the rid answering ``Pending`` and holds a slot.
+Answers are kept ``window`` seconds of Trio time after ``finish`` (:func:`answer_window`:
+the reconnect grace and :data:`ANSWER_MARGIN`) and pruned lazily from the oldest, which
+costs amortised O(1) per call and needs no background task. Pending entries never expire by
+time: the request is still being applied (the storage actor may be committing it), and
+forgetting it would let a repeat apply it a second time. Their lifetime is bounded by the
+operation itself, which must end in ``finish`` or ``abandon`` (when the applying task is
+cancelled, abandon only if the request certainly was not applied; otherwise leave it
+pending until its answer arrives). A leaked pending entry is not silent: it keeps the rid
+answering ``Pending`` and holds a slot.
 
 The log is bounded by ``max_entries`` (pending and answered together); when it is full, the
 oldest answers are evicted first (counted in ``evicted``), and a log full of pending
 requests refuses new ones with :class:`TooManyPending`.
 
 Compact (issue 13): an active player places twice a second and every answer is kept for
-twice the grace, ~480 answers. As strings in dicts they took ~148 KiB per player; they are
+the grace and a margin (150 s by default; twice the grace, 240 s, before), ~300 answers.
+At 240 s, as strings in dicts, they took ~148 KiB per player; they are
 now packed (:class:`~tilemud.actors.session._answers.PackedAnswers`: a shape shared by the
 process, the rid and the integers cut out, blocks compressed), ~18 bytes per answer, and
 rebuilt to the very same text on a repeat. An idle player's log is one small object: its
@@ -48,6 +50,31 @@ T = TypeVar("T")
 
 #: Seconds a client should wait before retrying a request refused for a passing reason.
 RETRY_SOON = 1.0
+
+#: Seconds a critical answer is kept beyond the reconnect grace (:func:`answer_window`).
+ANSWER_MARGIN = 30.0
+
+
+def answer_window(reconnect_grace: float) -> float:
+    """How long a player's request log keeps a critical answer: ``reconnect_grace`` plus
+    :data:`ANSWER_MARGIN` seconds after the answer was made.
+
+    What the promise needs (docs/protocol.md, "Delivery tiers"): a client that lost an
+    answer repeats its rid after reconnecting, and a client reconnects within the grace
+    of losing its connection (later, its session and its log are gone anyway). An
+    answer made while the player was away (its request waited in an arena or for a
+    commit) was made after the loss: the repeat comes within the grace of it. An answer
+    made before the loss was in flight when the connection died: the repeat comes within
+    the grace of the moment the client saw it die, which is later than the answer by
+    the time the client took to notice (a client that heard nothing for 20 s counts its
+    connection lost; docs/protocol.md), then the new handshake and the repeat's wait in
+    the session (a few seconds under load). The margin covers those; how long the
+    request itself waited before being answered does not count: a request being applied
+    stays pending, without expiry, until its answer is made. Twice the grace (240 s),
+    the earlier window, held 60 % more answers for a delay no client needs
+    (docs/performance.md, issue 13).
+    """
+    return reconnect_grace + ANSWER_MARGIN
 
 
 class Refused(TilemudError):
