@@ -268,6 +268,7 @@ async def measure(
     within: float = CONNECT_WITHIN,
     reconnect_grace: float = 120.0,
     allocator: bool = False,
+    settle: float = SETTLE,
 ) -> ConnectionMemory:
     """Measure ``clients`` idle connections against a server run in this process.
 
@@ -281,6 +282,8 @@ async def measure(
     ``allocator`` traces nothing (tracemalloc's own allocations would blur the picture)
     and prints where the RSS is by allocator (:mod:`benchmarks.allocator`) at each
     snapshot instead, then once more after ``malloc_trim``; its result lists no sites.
+    ``settle``: seconds between the end of the play and the last snapshot (tracemalloc
+    slows the server down: what the players sent may still be in flight after 1 s).
     """
     children: list[trio.Process] = []
     with tempfile.TemporaryDirectory(prefix="tilemud-connmem-") as tmp:
@@ -291,7 +294,7 @@ async def measure(
         if not allocator:
             tracemalloc.start(_CALLER_FRAMES if by_caller else 1)
         try:
-            with trio.fail_after(within + active_seconds * 2):
+            with trio.fail_after(within + active_seconds * 2 + settle):
                 async with trio.open_nursery() as nursery:
                     addresses = await nursery.start(server.run)
                     port, path = addresses.ws_port, addresses.ws_path
@@ -307,7 +310,7 @@ async def measure(
                             before = after
                             rss_before = process.memory_info().rss
                             after = await _after_play(
-                                children[-1], active_seconds, allocator=allocator
+                                children[-1], active_seconds, allocator=allocator, settle=settle
                             )
                         rss_after = process.memory_info().rss
                         if allocator:
@@ -371,7 +374,7 @@ def _snapshot(when: str, *, allocator: bool) -> tracemalloc.Snapshot | None:
 
 
 async def _after_play(
-    child: trio.Process, seconds: float, *, allocator: bool
+    child: trio.Process, seconds: float, *, allocator: bool, settle: float = SETTLE
 ) -> tracemalloc.Snapshot | None:
     assert child.stdin is not None
     await child.stdin.send_all(f"play {seconds}\n".encode())
@@ -383,7 +386,7 @@ async def _after_play(
     said = await _said(child)
     if said != b"played":
         raise RuntimeError(f"the clients' process failed (said {said!r})")
-    await trio.sleep(SETTLE)
+    await trio.sleep(settle)
     return _snapshot("played", allocator=allocator)
 
 
@@ -441,6 +444,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="trace nothing; print where the RSS is by allocator at each step",
     )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=SETTLE,
+        help="seconds after the play before the last snapshot",
+    )
     parser.add_argument("--as-clients", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.as_clients:
@@ -459,6 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             durable=args.durable,
             reconnect_grace=args.reconnect_grace,
             allocator=args.allocator,
+            settle=args.settle,
         )
     )
     print(

@@ -27,7 +27,8 @@ At 240 s, as strings in dicts, they took ~148 KiB per player; they are
 now packed (:class:`~tilemud.actors.session._answers.PackedAnswers`: a shape shared by the
 process, the rid and the integers cut out, blocks compressed), ~18 bytes per answer, and
 rebuilt to the very same text on a repeat. An idle player's log is one small object: its
-set of pending rids and its answers are made with its first request.
+answers are made with its first request, and its set of pending rids exists only while a
+request is pending.
 """
 
 from __future__ import annotations
@@ -167,7 +168,8 @@ class RequestLog:
             raise ValueError("max_entries must be at least 1")
         self._window = window
         self._max_entries = max_entries
-        # Made with the first request: an idle player's empty set was 216 bytes.
+        # Made when a request is pending and dropped when none is: an empty set is 216
+        # bytes, and an active player's has nothing in it most of the time.
         self._pending: set[str] | None = None
         # Answers in finish order, which is also expiry order (every answer lives
         # `window`).
@@ -209,17 +211,15 @@ class RequestLog:
             TooManyPending: the rid is new and the log is full of pending requests.
         """
         self._prune(trio.current_time())
-        if self._pending is None:
-            self._pending = set()
-        elif rid in self._pending:
+        if self._pending is not None and rid in self._pending:
             return Pending()
         answer = self._answers.find(rid)
         if answer is not None:
             return Answered(frame=answer)
         if not self._make_room():
-            raise TooManyPending(
-                f"{len(self._pending)} requests are still being applied; retry later"
-            )
+            raise TooManyPending(f"{self.pending} requests are still being applied; retry later")
+        if self._pending is None:
+            self._pending = set()
         self._pending.add(rid)
         return Fresh()
 
@@ -240,6 +240,8 @@ class RequestLog:
         self._prune(now)
         if self._pending is not None and rid in self._pending:
             self._pending.remove(rid)
+            if not self._pending:
+                self._pending = None
         elif self._answers.find(rid) is not None or not self._make_room():
             return
         self._answers.add(rid, frame, now + self._window)
@@ -255,6 +257,8 @@ class RequestLog:
         """
         if self._pending is not None:
             self._pending.discard(rid)
+            if not self._pending:
+                self._pending = None
 
     def _make_room(self) -> bool:
         """Evict the oldest answers until one more entry fits; False if none can go."""
