@@ -21,14 +21,14 @@ The log is bounded by ``max_entries`` (pending and answered together); when it i
 oldest answers are evicted first (counted in ``evicted``), and a log full of pending
 requests refuses new ones with :class:`TooManyPending`.
 
-Compact (issue 13): an active player places twice a second and every answer is kept for
-the grace and a margin (150 s by default; twice the grace, 240 s, before), ~300 answers.
-At 240 s, as strings in dicts, they took ~148 KiB per player; they are
-now packed (:class:`~tilemud.actors.session._answers.PackedAnswers`: a shape shared by the
-process, the rid and the integers cut out, blocks compressed), ~18 bytes per answer, and
-rebuilt to the very same text on a repeat. An idle player's log is one small object: its
-answers are made with its first request, and its set of pending rids exists only while a
-request is pending.
+Compact (issue 13): an active player places twice a second and every answer is kept for the
+grace and a margin (150 s by default; twice the grace, 240 s, before), ~300 answers. At 240
+s, as strings in dicts, they took ~148 KiB per player; they are now packed
+(:class:`~tilemud.actors.session._answers.PackedAnswers`: a shape shared by the process,
+the rid and the integers cut out, blocks compressed, each answer against the one before),
+~16 bytes per answer, and rebuilt to the very same text on a repeat. An idle player's log
+is one small object: its answers are made with its first request, and its set of pending
+rids exists only while a request is pending.
 """
 
 from __future__ import annotations
