@@ -121,6 +121,37 @@ def test_answers_written_against_the_one_before_come_back_exactly(
         assert answers.find(rid) == frame
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    gaps=st.lists(
+        st.sampled_from([0.0, 0.0004, 0.001, 0.5, 65.534, 65.535, 65.536, 70.0, 3600.0])
+        | st.floats(min_value=0, max_value=10**6),
+        min_size=1,
+        max_size=2 * BLOCK_ANSWERS + 5,
+    ),
+    start=st.floats(min_value=0, max_value=10**7),
+)
+def test_each_answer_expires_at_its_own_time_whatever_the_gaps(
+    gaps: list[float], start: float
+) -> None:
+    """Expiries are kept as 2-byte gaps from the one before, longer gaps aside: the
+    oldest answer's expiry is its own, rounded up to the millisecond, never earlier."""
+    answers = PackedAnswers()
+    expiries = []
+    at = start
+    for n, gap in enumerate(gaps):
+        at += gap
+        expiries.append(at)
+        answers.add(f"r{n}", "{}", at)
+    for expected in expiries:
+        found = answers.oldest_expiry()
+        assert found is not None
+        assert expected <= found < expected + 0.0011
+        answers.forget_oldest()
+    assert answers.oldest_expiry() is None
+    assert len(answers) == 0
+
+
 def test_text_that_is_not_json_is_kept_whole() -> None:
     answers = PackedAnswers()
     answers.add("a", "plain \x00 text \x01 with markers", 1.0)

@@ -1,4 +1,4 @@
-"""The answers a player's request log remembers, packed: ~16 bytes per answer.
+"""The answers a player's request log remembers, packed: ~14 bytes per answer.
 
 An active player places twice a second and every answer is kept for the reconnect grace
 and 30 s (150 s by default; 240 s before), ~300 answers. At 240 s, kept as text they took
@@ -26,8 +26,9 @@ taken apart into its *shape* and its numbers:
   one is known when it is rebuilt).
 
 Beside the blocks, per answer: a 2-byte hash of its rid (a rid never seen, nearly every
-lookup, is ruled out by a scan in C) and a 4-byte expiry (milliseconds after the log's
-base time, rounded up: an answer is kept its whole window, at most a millisecond longer).
+lookup, is ruled out by a scan in C) and a 2-byte expiry (milliseconds after the previous
+answer's, rounded up: an answer is kept its whole window, at most a millisecond longer; a
+gap of more than ~65 s is kept aside, in order).
 A repeat (after a reconnect) unpacks one block and rebuilds its answer: the very same
 text, since every cut is undone exactly (an integer is cut only in its canonical form, and
 neither marker can appear in JSON text, which escapes control characters).
@@ -53,7 +54,7 @@ BLOCK_ANSWERS: Final = 64
 MAX_SHAPES: Final = 4096
 _WHOLE: Final = 0  # the shape number of an answer kept whole (a shape's is its index + 1)
 _HASH_MASK: Final = 0xFFFF
-_MAX_OFFSET: Final = 0xFFFFFFFF  # milliseconds after the base (~49 days)
+_LONG_GAP: Final = 0xFFFF  # an expiry more than ~65 s after the previous one's
 #: The places, in a shape, of the rid, of an integer and of a string cut out.
 _RID: Final = "\x00"
 _NUMBER: Final = "\x01"
@@ -119,16 +120,34 @@ class PackedAnswers:
     everything else is made with the first answer.
     """
 
-    __slots__ = ("_base", "_blocks", "_expiry", "_filling", "_gone", "_hashes", "_previous")
+    __slots__ = (
+        "_base",
+        "_blocks",
+        "_expiry",
+        "_filling",
+        "_gone",
+        "_hashes",
+        "_long_gaps",
+        "_newest",
+        "_oldest",
+        "_previous",
+    )
 
     def __init__(self) -> None:
         self._reset()
 
     def _reset(self) -> None:
-        # Per remembered answer, from index `_gone`: its rid's hash and its expiry.
+        # Per remembered answer, from index `_gone`: its rid's hash, and its expiry as
+        # milliseconds after the previous answer's (2 bytes; a longer gap is written
+        # _LONG_GAP and kept in `_long_gaps`, in order: answers are forgotten in order).
         self._hashes: array[int] | None = None
         self._expiry: array[int] | None = None
+        self._long_gaps: list[int] | None = None
+        # The expiries of the oldest and of the newest answer, in milliseconds after
+        # `_base`, the first answer's expiry (Python integers: no overflow).
         self._base = 0.0
+        self._oldest = 0
+        self._newest = 0
         # Full blocks, compressed; then the block being filled, as varints.
         self._blocks: list[bytes] = []
         self._filling = bytearray()
@@ -146,21 +165,28 @@ class PackedAnswers:
         held += sum(sys.getsizeof(block) for block in self._blocks)
         if self._hashes is not None and self._expiry is not None:
             held += sys.getsizeof(self._hashes) + sys.getsizeof(self._expiry)
+        if self._long_gaps is not None:
+            held += sys.getsizeof(self._long_gaps) + 32 * len(self._long_gaps)
         return held
 
     def add(self, rid: str, frame: str, expires_at: float) -> None:
         """Remember ``frame`` as the answer to ``rid`` until ``expires_at`` (Trio time)."""
         if self._hashes is None or self._expiry is None:
-            self._hashes, self._expiry = array("H"), array("I")
+            self._hashes, self._expiry = array("H"), array("H")
             self._base = expires_at
         offset = math.ceil((expires_at - self._base) * 1000)
-        if offset > _MAX_OFFSET:
-            self._rebase(expires_at)
-            offset = math.ceil((expires_at - self._base) * 1000)
         while self._base + offset / 1000 < expires_at:  # never a moment early
             offset += 1
+        # Expiries come in finish order; were one earlier, it is kept a little longer.
+        gap = max(0, offset - self._newest)
+        self._newest += gap
+        if gap >= _LONG_GAP:
+            if self._long_gaps is None:
+                self._long_gaps = []
+            self._long_gaps.append(gap)
+            gap = _LONG_GAP
         self._hashes.append(rid_hash(rid))
-        self._expiry.append(offset)
+        self._expiry.append(gap)
         _pack(self._filling, rid, frame, self._previous)
         if len(self._hashes) % BLOCK_ANSWERS == 0:
             self._blocks.append(zlib.compress(self._filling, 6, -15))
@@ -171,7 +197,7 @@ class PackedAnswers:
         """When the oldest answer expires (None when there is none)."""
         if self._expiry is None or not len(self):
             return None
-        return self._base + self._expiry[self._gone] / 1000
+        return self._base + self._oldest / 1000
 
     def forget_oldest(self) -> None:
         """Forget the oldest answer (there must be one)."""
@@ -180,7 +206,15 @@ class PackedAnswers:
         self._gone += 1
         if self._gone == len(self._hashes):  # none left: start afresh
             self._reset()
-        elif self._gone == BLOCK_ANSWERS:  # the oldest block has gone
+            return
+        gap = self._expiry[self._gone]
+        if gap == _LONG_GAP:
+            assert self._long_gaps is not None
+            gap = self._long_gaps.pop(0)
+            if not self._long_gaps:
+                self._long_gaps = None
+        self._oldest += gap
+        if self._gone == BLOCK_ANSWERS:  # the oldest block has gone
             del self._hashes[:BLOCK_ANSWERS]
             del self._expiry[:BLOCK_ANSWERS]
             del self._blocks[0]
@@ -206,14 +240,6 @@ class PackedAnswers:
             found = _unpack(data, at, rid)
             if found is not None:
                 return found
-
-    def _rebase(self, expires_at: float) -> None:
-        """Measure the offsets from a later base (a log older than ~49 days)."""
-        assert self._expiry is not None
-        old = self._base
-        self._base = old + self._expiry[self._gone] / 1000 if len(self) else expires_at
-        shift = (self._base - old) * 1000
-        self._expiry = array("I", (max(0, math.ceil(v - shift)) for v in self._expiry))
 
 
 class _Previous:

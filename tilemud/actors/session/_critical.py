@@ -26,7 +26,7 @@ grace and a margin (150 s by default; twice the grace, 240 s, before), ~300 answ
 s, as strings in dicts, they took ~148 KiB per player; they are now packed
 (:class:`~tilemud.actors.session._answers.PackedAnswers`: a shape shared by the process,
 the rid and the integers cut out, blocks compressed, each answer against the one before),
-~16 bytes per answer, and rebuilt to the very same text on a repeat. An idle player's log
+~14 bytes per answer, and rebuilt to the very same text on a repeat. An idle player's log
 is one small object: its answers are made with its first request, and its set of pending
 rids exists only while a request is pending.
 """
