@@ -151,7 +151,9 @@ class PackedAnswers:
         # Full blocks, compressed; then the block being filled, as varints.
         self._blocks: list[bytes] = []
         self._filling = bytearray()
-        self._previous = _Previous()
+        # The block's last answer, which the next is written against (made with the
+        # first answer: an idle player's log holds none).
+        self._previous: _Previous | None = None
         self._gone = 0
 
     def __len__(self) -> int:
@@ -187,11 +189,13 @@ class PackedAnswers:
             gap = _LONG_GAP
         self._hashes.append(rid_hash(rid))
         self._expiry.append(gap)
+        if self._previous is None:
+            self._previous = _Previous()
         _pack(self._filling, rid, frame, self._previous)
         if len(self._hashes) % BLOCK_ANSWERS == 0:
             self._blocks.append(zlib.compress(self._filling, 6, -15))
             self._filling = bytearray()
-            self._previous = _Previous()
+            self._previous = None
 
     def oldest_expiry(self) -> float | None:
         """When the oldest answer expires (None when there is none)."""
