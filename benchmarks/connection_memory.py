@@ -38,6 +38,7 @@ import orjson
 import psutil
 import trio
 
+from benchmarks.allocator import allocator_state, trim
 from tilemud.auth import TokenAuthority
 from tilemud.config import (
     AuthSettings,
@@ -195,12 +196,16 @@ async def _run_clients(port: int, path: str, first: int, count: int) -> None:
 # -- the server's process ------------------------------------------------------------
 
 
-def _settings(data_dir: Path, clients: int, *, durable: bool = False) -> Settings:
+def _settings(
+    data_dir: Path, clients: int, *, durable: bool = False, reconnect_grace: float = 120.0
+) -> Settings:
     return Settings(
         server=ServerSettings(ws_port=0, http_port=0, data_dir=data_dir, shutdown_grace=5.0),
         auth=AuthSettings(secret=SECRET),
         gateway=GatewaySettings(
-            connect_attempts=clients * 2 + 100, max_connections=clients * 2 + 100
+            connect_attempts=clients * 2 + 100,
+            max_connections=clients * 2 + 100,
+            reconnect_grace=reconnect_grace,
         ),
         database=DatabaseSettings(durable=durable),
         limits=LimitSettings(guest_logins=0),
@@ -261,6 +266,9 @@ async def measure(
     active_seconds: float = 0.0,
     durable: bool = False,
     within: float = CONNECT_WITHIN,
+    reconnect_grace: float = 120.0,
+    allocator: bool = False,
+    settle: float = SETTLE,
 ) -> ConnectionMemory:
     """Measure ``clients`` idle connections against a server run in this process.
 
@@ -271,32 +279,43 @@ async def measure(
     only the connections' own state is measured).
     ``by_caller`` groups the allocations by the innermost line of tilemud's own code in
     their stacks (what in tilemud caused them) instead of the line that allocated.
+    ``allocator`` traces nothing (tracemalloc's own allocations would blur the picture)
+    and prints where the RSS is by allocator (:mod:`benchmarks.allocator`) at each
+    snapshot instead, then once more after ``malloc_trim``; its result lists no sites.
+    ``settle``: seconds between the end of the play and the last snapshot (tracemalloc
+    slows the server down: what the players sent may still be in flight after 1 s).
     """
     children: list[trio.Process] = []
     with tempfile.TemporaryDirectory(prefix="tilemud-connmem-") as tmp:
-        server = TilemudServer(_settings(Path(tmp), warm + clients, durable=durable))
+        server = TilemudServer(
+            _settings(Path(tmp), warm + clients, durable=durable, reconnect_grace=reconnect_grace)
+        )
         process = psutil.Process()
-        tracemalloc.start(_CALLER_FRAMES if by_caller else 1)
+        if not allocator:
+            tracemalloc.start(_CALLER_FRAMES if by_caller else 1)
         try:
-            with trio.fail_after(within + active_seconds * 2):
+            with trio.fail_after(within + active_seconds * 2 + settle):
                 async with trio.open_nursery() as nursery:
                     addresses = await nursery.start(server.run)
                     port, path = addresses.ws_port, addresses.ws_path
                     try:
                         children.append(await _clients(port, path, 0, warm))
                         await trio.sleep(SETTLE)
-                        gc.collect()
-                        before = tracemalloc.take_snapshot()
+                        before = _snapshot("warm", allocator=allocator)
                         rss_before = process.memory_info().rss
                         children.append(await _clients(port, path, warm, clients))
                         await trio.sleep(SETTLE)
-                        gc.collect()
-                        after = tracemalloc.take_snapshot()
+                        after = _snapshot("idle", allocator=allocator)
                         if active_seconds:
                             before = after
                             rss_before = process.memory_info().rss
-                            after = await _after_play(children[-1], active_seconds)
+                            after = await _after_play(
+                                children[-1], active_seconds, allocator=allocator, settle=settle
+                            )
                         rss_after = process.memory_info().rss
+                        if allocator:
+                            trim()
+                            _snapshot("trimmed", allocator=allocator)
                     finally:
                         for child in children:
                             await _end(child)
@@ -305,10 +324,19 @@ async def measure(
                             await server.stopped.wait()
                         nursery.cancel_scope.cancel()
         finally:
-            tracemalloc.stop()
+            if not allocator:
+                tracemalloc.stop()
             for child in children:
                 if child.returncode is None:
                     child.kill()
+    if before is None or after is None:  # (allocator: nothing traced)
+        return ConnectionMemory(
+            clients=clients,
+            bytes_per_connection=0.0,
+            blocks_per_connection=0.0,
+            sites=[],
+            rss_bytes_per_connection=(rss_after - rss_before) / clients,
+        )
     stats = after.compare_to(before, "traceback" if by_caller else "lineno")
     total = sum(stat.size_diff for stat in stats)
     blocks = sum(stat.count_diff for stat in stats)
@@ -335,15 +363,31 @@ async def measure(
     )
 
 
-async def _after_play(child: trio.Process, seconds: float) -> tracemalloc.Snapshot:
+def _snapshot(when: str, *, allocator: bool) -> tracemalloc.Snapshot | None:
+    """After a full collection: tracemalloc's snapshot, or (``allocator``) None and the
+    allocators' state printed."""
+    gc.collect()
+    if not allocator:
+        return tracemalloc.take_snapshot()
+    print(f"{when}: {allocator_state().line()}", file=sys.stderr, flush=True)
+    return None
+
+
+async def _after_play(
+    child: trio.Process, seconds: float, *, allocator: bool, settle: float = SETTLE
+) -> tracemalloc.Snapshot | None:
     assert child.stdin is not None
     await child.stdin.send_all(f"play {seconds}\n".encode())
+    if allocator:  # the allocators' state as the play goes on
+        with trio.move_on_after(seconds + 2):
+            while True:
+                await trio.sleep(min(30.0, seconds / 4))
+                print(f"playing: {allocator_state().line()}", file=sys.stderr, flush=True)
     said = await _said(child)
     if said != b"played":
         raise RuntimeError(f"the clients' process failed (said {said!r})")
-    await trio.sleep(SETTLE)
-    gc.collect()
-    return tracemalloc.take_snapshot()
+    await trio.sleep(settle)
+    return _snapshot("played", allocator=allocator)
 
 
 #: Frames kept per allocation when grouping by tilemud's line (enough to reach it).
@@ -389,6 +433,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="measure what the players add while they join and place twice a second",
     )
     parser.add_argument("--durable", action="store_true", help="with the SQLite database")
+    parser.add_argument(
+        "--reconnect-grace",
+        type=float,
+        default=120.0,
+        help="the gateway's reconnect grace (the request log keeps answers after it)",
+    )
+    parser.add_argument(
+        "--allocator",
+        action="store_true",
+        help="trace nothing; print where the RSS is by allocator at each step",
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=SETTLE,
+        help="seconds after the play before the last snapshot",
+    )
     parser.add_argument("--as-clients", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.as_clients:
@@ -405,6 +466,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             by_caller=args.by_caller,
             active_seconds=args.active_seconds,
             durable=args.durable,
+            reconnect_grace=args.reconnect_grace,
+            allocator=args.allocator,
+            settle=args.settle,
         )
     )
     print(

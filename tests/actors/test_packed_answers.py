@@ -86,6 +86,72 @@ def test_any_json_answer_comes_back_exactly(
     assert answers.find(f"{rid}{BLOCK_ANSWERS}") == frame
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    answers_in_order=st.lists(
+        st.tuples(
+            # Rids ending in numbers, written against the previous one: same or other text
+            # before the number, numbers up and down, leading zeros (not a number's
+            # canonical text), a lone number, very big numbers.
+            st.sampled_from(["r", "r-", "", "p9x", "r0", "é"]),
+            st.integers(min_value=0, max_value=10**19),
+            st.booleans(),
+            # Few shapes, so that many answers follow one of the same shape.
+            st.sampled_from(["a", "b"]),
+            st.lists(st.integers(min_value=-(2**63), max_value=2**64 - 1), max_size=3),
+        ),
+        min_size=1,
+        max_size=2 * BLOCK_ANSWERS + 5,
+    )
+)
+def test_answers_written_against_the_one_before_come_back_exactly(
+    answers_in_order: list[tuple[str, int, bool, str, list[int]]],
+) -> None:
+    """Issue 13: a rid as the difference from the previous one, integers as differences
+    from the previous answer of the same shape; every answer is rebuilt exactly, in a
+    compressed block or in the one being filled."""
+    frames: dict[str, str] = {}
+    for text, number, zero_first, key, numbers in answers_in_order:
+        rid = f"{text}{'0' if zero_first else ''}{number}"
+        frames.setdefault(rid, orjson.dumps({"rid": rid, key: numbers, "n": number}).decode())
+    answers = PackedAnswers()
+    for rid, frame in frames.items():
+        answers.add(rid, frame, 1.0)
+    for rid, frame in frames.items():
+        assert answers.find(rid) == frame
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    gaps=st.lists(
+        st.sampled_from([0.0, 0.0004, 0.001, 0.5, 65.534, 65.535, 65.536, 70.0, 3600.0])
+        | st.floats(min_value=0, max_value=10**6),
+        min_size=1,
+        max_size=2 * BLOCK_ANSWERS + 5,
+    ),
+    start=st.floats(min_value=0, max_value=10**7),
+)
+def test_each_answer_expires_at_its_own_time_whatever_the_gaps(
+    gaps: list[float], start: float
+) -> None:
+    """Expiries are kept as 2-byte gaps from the one before, longer gaps aside: the
+    oldest answer's expiry is its own, rounded up to the millisecond, never earlier."""
+    answers = PackedAnswers()
+    expiries = []
+    at = start
+    for n, gap in enumerate(gaps):
+        at += gap
+        expiries.append(at)
+        answers.add(f"r{n}", "{}", at)
+    for expected in expiries:
+        found = answers.oldest_expiry()
+        assert found is not None
+        assert expected <= found < expected + 0.0011
+        answers.forget_oldest()
+    assert answers.oldest_expiry() is None
+    assert len(answers) == 0
+
+
 def test_text_that_is_not_json_is_kept_whole() -> None:
     answers = PackedAnswers()
     answers.add("a", "plain \x00 text \x01 with markers", 1.0)

@@ -169,3 +169,39 @@ def test_from_rows_inverts_rows(board: Board) -> None:
 def test_from_rows_needs_a_rectangle(rows: list[list[Tile | None]]) -> None:
     with pytest.raises(ValueError, match="rows"):
         Board.from_rows(rows)
+
+
+def test_a_board_holds_one_tile_per_owner_and_kind() -> None:
+    """Issue 13: equal tiles placed by separate placements are one object on the board."""
+    board = Board(8, 8)
+    for x in range(8):  # a new Tile object per placement, as resolution makes them
+        board = board.with_tiles(
+            [
+                PlacedTile(x=x, y=0, tile=Tile(owner="a", kind="stone")),
+                PlacedTile(x=x, y=1, tile=Tile(owner="a", kind="wood")),
+            ]
+        )
+    held = [tile for row in board.rows() for tile in row if tile is not None]
+    assert len(held) == 16
+    assert len({id(tile) for tile in held}) == 2
+    assert board == Board.from_tiles(
+        8,
+        8,
+        [
+            PlacedTile(x=x, y=y, tile=Tile(owner="a", kind=k))
+            for x in range(8)
+            for y, k in ((0, "stone"), (1, "wood"))
+        ],
+    )
+
+
+def test_an_owner_who_left_the_board_is_not_remembered() -> None:
+    first = Tile(owner="a", kind="stone")
+    board = Board(4, 4).with_tiles([PlacedTile(x=0, y=0, tile=first)])
+    board = board.with_tiles(
+        [PlacedTile(x=0, y=0, tile=Tile(owner="b", kind="stone"))], replace=True
+    )
+    assert board.tiles_held("a") == 0
+    again = Tile(owner="a", kind="stone")
+    board = board.with_tiles([PlacedTile(x=1, y=1, tile=again)])
+    assert board.get(1, 1) is again  # not the first one, kept for an owner long gone

@@ -18,6 +18,7 @@ from trio_websocket import ConnectionClosed
 from tests.integration.harness import make_settings, running_server
 from tests.world.memory import MemoryPlayer, memory_player
 from tests.world.play import describe, join, place, server_last_seq
+from tilemud.actors.session._critical import ANSWER_MARGIN, answer_window
 from tilemud.player_client import PlayerClient
 from tilemud.protocol import ArenaSnapshot, ErrorFrame, Place, PlaceResult, PlayerLeft
 from tilemud.server import TilemudServer
@@ -161,6 +162,40 @@ async def test_a_repeated_rid_after_resume_changes_nothing(
                 assert (await describe(server, "p_a")).board == board_before
                 assert len(back.client.answers["once"]) == 1
                 assert not any(isinstance(f, ErrorFrame) for f in back.seen)
+
+
+async def test_an_answer_lost_in_flight_is_repeated_until_the_grace_and_the_margin_ran_out(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    """The request log's window (issue 13): an answer lost with a connection that died
+    later than the answer (the client noticed only then) is still the answer to a repeat
+    one grace after that; once the window has run out the rid is a new request."""
+    grace = 120.0
+    with trio.fail_after(DEADLINE):
+        async with running_server(make_settings(tmp_path, durable=False)) as server:
+            async with memory_player(server, "p_a") as ada:
+                await join(ada.client)
+                first = await place(ada.client, 10, 10, rid="late")
+                assert isinstance(first, PlaceResult)
+                assert first.outcome == "accepted"
+                answered_at = trio.current_time()
+                await trio.sleep_until(answered_at + ANSWER_MARGIN - 1)
+                before = ada.client.stream.last_seq
+                await ada.drop()
+            dropped_at = trio.current_time()
+            board_before = (await describe(server, "p_a")).board
+            await trio.sleep_until(dropped_at + grace - 1)
+            async with memory_player(server, "p_a", last_seq=before) as back:
+                again = await back.client.request(Place(rid="late", x=11, y=10, kind="stone"))
+                assert again == first
+                await trio.sleep(1)
+                assert (await describe(server, "p_a")).board == board_before
+                # Kept no longer: the same rid after the window is resolved as new.
+                await trio.sleep_until(answered_at + answer_window(grace) + 1)
+                del back.client.answers["late"]  # (the client's own record of the answer)
+                later = await back.client.request(Place(rid="late", x=10, y=10, kind="stone"))
+                assert isinstance(later, PlaceResult)
+                assert later.tick > first.tick
 
 
 async def test_a_new_connection_of_the_same_player_replaces_the_old_one(

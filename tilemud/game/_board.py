@@ -5,6 +5,12 @@ returns a new board that shares every untouched row with the old one, so a tick 
 ``k`` tiles copies at most ``k`` rows (256 pointers each on the arena board) instead of the
 whole grid, and old boards stay valid for whoever still holds them.
 
+A board holds one :class:`Tile` per ``(owner, kind)``, not one per placement: boards derived
+from one another share a table of the tiles placed, by owner and kind, and a placed tile
+equal to one in it is replaced by that one (a half-full 256x256 board of 400 owners: ~1.5
+MiB less, docs/performance.md, issue 13). An owner leaves the table when its last tile
+leaves the board, so it holds the owners on the board, not every owner ever seen.
+
 The checksum is kept incrementally. Each held cell contributes
 ``blake2b(x, y, owner, kind)`` (32 bytes, as a big-endian integer) to a sum modulo
 ``2**256``; :func:`board_checksum` hashes that sum together with the size and the tile
@@ -79,12 +85,15 @@ class Board:
     :meth:`with_tiles`. Boards compare equal when their sizes and every cell are equal.
     """
 
-    __slots__ = ("_count", "_height", "_held", "_rows", "_sum", "_width")
+    __slots__ = ("_count", "_height", "_held", "_rows", "_sum", "_tiles", "_width")
 
     _width: int
     _height: int
     _rows: tuple[Row, ...]
     _held: Mapping[str, int]
+    # The tiles on the board by owner and kind, shared by the boards derived from this one
+    # (a cache: sharing or not never changes what a board holds).
+    _tiles: dict[str, dict[str, Tile]]
     _count: int
     _sum: int
 
@@ -97,7 +106,7 @@ class Board:
         if type(width) is not int or type(height) is not int or width < 1 or height < 1:
             raise ValueError(f"a board needs positive integer sides, not {width!r}x{height!r}")
         # Every row may be the same tuple: rows are never mutated, only replaced.
-        self._init(width, height, (tuple([None] * width),) * height, {}, 0, 0)
+        self._init(width, height, (tuple([None] * width),) * height, {}, 0, 0, {})
 
     def _init(
         self,
@@ -107,6 +116,7 @@ class Board:
         held: dict[str, int],
         count: int,
         digest_sum: int,
+        tiles: dict[str, dict[str, Tile]],
     ) -> None:
         self._width = width
         self._height = height
@@ -114,6 +124,7 @@ class Board:
         self._held = MappingProxyType(held)  # held is always a fresh dict of our own
         self._count = count
         self._sum = digest_sum
+        self._tiles = tiles
 
     @property
     def width(self) -> int:
@@ -228,6 +239,7 @@ class Board:
         held: dict[str, int] | None = None
         count = self._count
         digest_sum = self._sum
+        tiles = self._tiles
         for item in placed:
             x, y, tile = item.x, item.y, item.tile
             if not (0 <= x < self._width and 0 <= y < self._height):
@@ -247,11 +259,16 @@ class Board:
                     held[previous.owner] = left
                 else:
                     del held[previous.owner]
+                    if previous.owner != tile.owner:
+                        tiles.pop(previous.owner, None)
                 count -= 1
                 digest_sum -= cell_digest(x, y, previous)
             if seen is not None:
                 seen.add((x, y))
-            row[x] = tile
+            kinds = tiles.get(tile.owner)
+            if kinds is None:
+                kinds = tiles[tile.owner] = {}
+            row[x] = tile = kinds.setdefault(tile.kind, tile)
             held[tile.owner] = held.get(tile.owner, 0) + 1
             count += 1
             digest_sum += cell_digest(x, y, tile)
@@ -261,7 +278,9 @@ class Board:
         for y, row in changed.items():
             rows[y] = tuple(row)
         board = Board.__new__(Board)
-        board._init(self._width, self._height, tuple(rows), held, count, digest_sum & _MOD_MASK)
+        board._init(
+            self._width, self._height, tuple(rows), held, count, digest_sum & _MOD_MASK, tiles
+        )
         return board
 
     @classmethod
@@ -293,7 +312,7 @@ class Board:
                     digest_sum += cell_digest(x, y, tile)
         board = cls.__new__(cls)
         count = sum(held.values())
-        board._init(width, len(frozen), frozen, held, count, digest_sum & _MOD_MASK)
+        board._init(width, len(frozen), frozen, held, count, digest_sum & _MOD_MASK, {})
         return board
 
     def __eq__(self, other: object) -> bool:

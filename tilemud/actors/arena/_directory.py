@@ -75,7 +75,8 @@ from tilemud.supervisors import ChildContext, ChildSpec, DynamicSupervisor, Rest
 log = logging.getLogger("tilemud.directory")
 
 #: Seconds of placements whose rids an arena adopted from another node still answers: twice
-#: the default reconnect grace, as long as a session's request log keeps its answers.
+#: the default reconnect grace, longer than a session's request log keeps its answers (the
+#: grace and 30 s, ``answer_window``); kept so, since it costs a query, not memory.
 ANSWERS_KEPT = 240.0
 
 

@@ -1,8 +1,9 @@
-"""The answers a player's request log remembers, packed: ~18 bytes per answer.
+"""The answers a player's request log remembers, packed: ~14 bytes per answer.
 
-An active player places twice a second and every answer is kept for twice the reconnect
-grace (240 s by default), ~480 answers. Kept as text they took ~148 KiB per player, in
-zlib-compressed blocks of text ~22 KiB (docs/performance.md, issue 13). Here an answer is
+An active player places twice a second and every answer is kept for the reconnect grace
+and 30 s (150 s by default; 240 s before), ~300 answers. At 240 s, kept as text they took
+~148 KiB per player, in zlib-compressed blocks of text ~22 KiB (docs/performance.md,
+issue 13). Here an answer is
 taken apart into its *shape* and its numbers:
 
 - the rid it answers, which every answer names (``"rid":"r-17"``), is cut out: the log is
@@ -16,11 +17,18 @@ taken apart into its *shape* and its numbers:
   JSON (a marker in it) is kept whole;
 - the rid, the shape's number and what was cut out are written as varints (strings as
   their bytes) into the block being filled, and a full block of :data:`BLOCK_ANSWERS` is
-  compressed (raw deflate): ~10 bytes per ``place_result``.
+  compressed (raw deflate): ~10 bytes per ``place_result``;
+- within a block, an answer is written against the one before it: a rid that is the
+  previous rid's text with another number at its end (a client's counter: ``r-17``,
+  ``r-18``) as the difference of the numbers, and the integers of an answer of the same
+  shape as the previous one's (a ``tick`` that grows slowly) as differences: ~3 bytes
+  less per ``place_result`` (a block is read from its start, so each answer's previous
+  one is known when it is rebuilt).
 
 Beside the blocks, per answer: a 2-byte hash of its rid (a rid never seen, nearly every
-lookup, is ruled out by a scan in C) and a 4-byte expiry (milliseconds after the log's
-base time, rounded up: an answer is kept its whole window, at most a millisecond longer).
+lookup, is ruled out by a scan in C) and a 2-byte expiry (milliseconds after the previous
+answer's, rounded up: an answer is kept its whole window, at most a millisecond longer; a
+gap of more than ~65 s is kept aside, in order).
 A repeat (after a reconnect) unpacks one block and rebuilds its answer: the very same
 text, since every cut is undone exactly (an integer is cut only in its canonical form, and
 neither marker can appear in JSON text, which escapes control characters).
@@ -46,12 +54,16 @@ BLOCK_ANSWERS: Final = 64
 MAX_SHAPES: Final = 4096
 _WHOLE: Final = 0  # the shape number of an answer kept whole (a shape's is its index + 1)
 _HASH_MASK: Final = 0xFFFF
-_MAX_OFFSET: Final = 0xFFFFFFFF  # milliseconds after the base (~49 days)
+_LONG_GAP: Final = 0xFFFF  # an expiry more than ~65 s after the previous one's
 #: The places, in a shape, of the rid, of an integer and of a string cut out.
 _RID: Final = "\x00"
 _NUMBER: Final = "\x01"
 _STRING: Final = "\x02"
 _MARKERS: Final = re.compile("([\x00-\x02])")
+# A rid that ends in a number: the text before it (not ending in a digit) and the number,
+# written as the difference from the previous rid's when the texts before are the same.
+_RID_NUMBER: Final = re.compile(r"(.*\D|)(0|[1-9][0-9]{0,17})")
+_RID_DELTA: Final = 0  # the length written for a rid written as a difference (rids are never empty)
 # An integer JSON value in its canonical form (no leading zero, no "-0"), so that the
 # text rebuilt from its int is the text cut out.
 _INTEGER: Final = re.compile(r"(?<=[:,\[])(?:0|-?[1-9][0-9]{0,17})(?=[,\]}])")
@@ -108,19 +120,40 @@ class PackedAnswers:
     everything else is made with the first answer.
     """
 
-    __slots__ = ("_base", "_blocks", "_expiry", "_filling", "_gone", "_hashes")
+    __slots__ = (
+        "_base",
+        "_blocks",
+        "_expiry",
+        "_filling",
+        "_gone",
+        "_hashes",
+        "_long_gaps",
+        "_newest",
+        "_oldest",
+        "_previous",
+    )
 
     def __init__(self) -> None:
         self._reset()
 
     def _reset(self) -> None:
-        # Per remembered answer, from index `_gone`: its rid's hash and its expiry.
+        # Per remembered answer, from index `_gone`: its rid's hash, and its expiry as
+        # milliseconds after the previous answer's (2 bytes; a longer gap is written
+        # _LONG_GAP and kept in `_long_gaps`, in order: answers are forgotten in order).
         self._hashes: array[int] | None = None
         self._expiry: array[int] | None = None
+        self._long_gaps: list[int] | None = None
+        # The expiries of the oldest and of the newest answer, in milliseconds after
+        # `_base`, the first answer's expiry (Python integers: no overflow).
         self._base = 0.0
+        self._oldest = 0
+        self._newest = 0
         # Full blocks, compressed; then the block being filled, as varints.
         self._blocks: list[bytes] = []
         self._filling = bytearray()
+        # The block's last answer, which the next is written against (made with the
+        # first answer: an idle player's log holds none).
+        self._previous: _Previous | None = None
         self._gone = 0
 
     def __len__(self) -> int:
@@ -134,31 +167,41 @@ class PackedAnswers:
         held += sum(sys.getsizeof(block) for block in self._blocks)
         if self._hashes is not None and self._expiry is not None:
             held += sys.getsizeof(self._hashes) + sys.getsizeof(self._expiry)
+        if self._long_gaps is not None:
+            held += sys.getsizeof(self._long_gaps) + 32 * len(self._long_gaps)
         return held
 
     def add(self, rid: str, frame: str, expires_at: float) -> None:
         """Remember ``frame`` as the answer to ``rid`` until ``expires_at`` (Trio time)."""
         if self._hashes is None or self._expiry is None:
-            self._hashes, self._expiry = array("H"), array("I")
+            self._hashes, self._expiry = array("H"), array("H")
             self._base = expires_at
         offset = math.ceil((expires_at - self._base) * 1000)
-        if offset > _MAX_OFFSET:
-            self._rebase(expires_at)
-            offset = math.ceil((expires_at - self._base) * 1000)
         while self._base + offset / 1000 < expires_at:  # never a moment early
             offset += 1
+        # Expiries come in finish order; were one earlier, it is kept a little longer.
+        gap = max(0, offset - self._newest)
+        self._newest += gap
+        if gap >= _LONG_GAP:
+            if self._long_gaps is None:
+                self._long_gaps = []
+            self._long_gaps.append(gap)
+            gap = _LONG_GAP
         self._hashes.append(rid_hash(rid))
-        self._expiry.append(offset)
-        _pack(self._filling, rid, frame)
+        self._expiry.append(gap)
+        if self._previous is None:
+            self._previous = _Previous()
+        _pack(self._filling, rid, frame, self._previous)
         if len(self._hashes) % BLOCK_ANSWERS == 0:
             self._blocks.append(zlib.compress(self._filling, 6, -15))
             self._filling = bytearray()
+            self._previous = None
 
     def oldest_expiry(self) -> float | None:
         """When the oldest answer expires (None when there is none)."""
         if self._expiry is None or not len(self):
             return None
-        return self._base + self._expiry[self._gone] / 1000
+        return self._base + self._oldest / 1000
 
     def forget_oldest(self) -> None:
         """Forget the oldest answer (there must be one)."""
@@ -167,7 +210,15 @@ class PackedAnswers:
         self._gone += 1
         if self._gone == len(self._hashes):  # none left: start afresh
             self._reset()
-        elif self._gone == BLOCK_ANSWERS:  # the oldest block has gone
+            return
+        gap = self._expiry[self._gone]
+        if gap == _LONG_GAP:
+            assert self._long_gaps is not None
+            gap = self._long_gaps.pop(0)
+            if not self._long_gaps:
+                self._long_gaps = None
+        self._oldest += gap
+        if self._gone == BLOCK_ANSWERS:  # the oldest block has gone
             del self._hashes[:BLOCK_ANSWERS]
             del self._expiry[:BLOCK_ANSWERS]
             del self._blocks[0]
@@ -194,47 +245,76 @@ class PackedAnswers:
             if found is not None:
                 return found
 
-    def _rebase(self, expires_at: float) -> None:
-        """Measure the offsets from a later base (a log older than ~49 days)."""
-        assert self._expiry is not None
-        old = self._base
-        self._base = old + self._expiry[self._gone] / 1000 if len(self) else expires_at
-        shift = (self._base - old) * 1000
-        self._expiry = array("I", (max(0, math.ceil(v - shift)) for v in self._expiry))
+
+class _Previous:
+    """The answer before, in the block being written or read: what the next one is
+    written against."""
+
+    __slots__ = ("numbers", "rid_number", "rid_text", "shape")
+
+    def __init__(self) -> None:
+        self.rid_text: str | None = None  # the rid's text before its number (None: none)
+        self.rid_number = 0
+        self.shape = _WHOLE
+        self.numbers: list[int] = []
+
+    def rid_written(self, rid: str) -> None:
+        found = _RID_NUMBER.fullmatch(rid)
+        self.rid_text = None if found is None else found.group(1)
+        self.rid_number = 0 if found is None else int(found.group(2))
 
 
-def _pack(out: bytearray, rid: str, frame: str) -> None:
+def _pack(out: bytearray, rid: str, frame: str, previous: _Previous) -> None:
     """Append one answer to a block: its rid, its shape's number, what was cut out."""
-    encoded_rid = rid.encode()
-    _varint(out, len(encoded_rid))
-    out += encoded_rid
+    found = _RID_NUMBER.fullmatch(rid)
+    if found is not None and previous.rid_text == found.group(1):
+        _varint(out, _RID_DELTA)
+        _zigzag(out, int(found.group(2)) - previous.rid_number)
+    else:
+        encoded_rid = rid.encode()
+        _varint(out, len(encoded_rid))
+        out += encoded_rid
+    previous.rid_written(rid)
     if _MARKERS.search(frame) is not None:  # (JSON has none; other text is kept whole)
-        _whole(out, frame)
+        _whole(out, frame, previous)
         return
     shape = frame.replace(f'"rid":{orjson.dumps(rid).decode()}', f'"rid":{_RID}', 1)
     numbers = _INTEGER.findall(shape)
     shape_id = _shape_id(_INTEGER.sub(_NUMBER, shape))
     if shape_id is not None:
         _varint(out, shape_id)
-        for number in numbers:
-            _zigzag(out, int(number))
+        _numbers(out, shape_id, [int(number) for number in numbers], previous)
         return
     values = [(m.group("s"), m.group("n")) for m in _VALUE.finditer(shape)]
     shape_id = _shape_id(_VALUE.sub(lambda m: _STRING if m.group("s") else _NUMBER, shape))
     if shape_id is None:
-        _whole(out, frame)
+        _whole(out, frame, previous)
         return
     _varint(out, shape_id)
-    for string, number in values:
+    for string, _ in values:
         if string is not None:
             encoded = string.encode()
             _varint(out, len(encoded))
             out += encoded
-        else:
-            _zigzag(out, int(number))
+    # The strings first, then the integers: both in their order in the text.
+    _numbers(out, shape_id, [int(n) for s, n in values if s is None], previous)
 
 
-def _whole(out: bytearray, frame: str) -> None:
+def _numbers(out: bytearray, shape_id: int, numbers: list[int], previous: _Previous) -> None:
+    """The integers of an answer; as differences when the previous one had this shape."""
+    if shape_id == previous.shape:
+        for number, before in zip(numbers, previous.numbers, strict=True):
+            _zigzag(out, number - before)
+    else:
+        for number in numbers:
+            _zigzag(out, number)
+    previous.shape = shape_id
+    previous.numbers = numbers
+
+
+def _whole(out: bytearray, frame: str, previous: _Previous) -> None:
+    previous.shape = _WHOLE
+    previous.numbers = []
     _varint(out, _WHOLE)
     encoded = frame.encode()
     _varint(out, len(encoded))
@@ -245,35 +325,61 @@ def _zigzag(out: bytearray, value: int) -> None:
     _varint(out, value * 2 if value >= 0 else -value * 2 - 1)
 
 
+def _read_zigzag(data: bytes, at: int) -> tuple[int, int]:
+    value, at = _read_varint(data, at)
+    return (value >> 1 if not value & 1 else -((value + 1) >> 1)), at
+
+
 def _unpack(data: bytes, index: int, rid: str) -> str | None:
     """The answer at ``index`` of a block's ``data`` if it answers ``rid``."""
     at = 0
+    previous = _Previous()
     for current in range(index + 1):
         length, at = _read_varint(data, at)
-        found_rid = data[at : at + length]
-        at += length
+        if length == _RID_DELTA:
+            difference, at = _read_zigzag(data, at)
+            found_rid = f"{previous.rid_text}{previous.rid_number + difference}"
+        else:
+            found_rid = data[at : at + length].decode()
+            at += length
+        previous.rid_written(found_rid)
         shape_id, at = _read_varint(data, at)
         if shape_id == _WHOLE:
             length, at = _read_varint(data, at)
             whole = data[at : at + length]
             at += length
+            previous.shape, previous.numbers = _WHOLE, []
             if current == index:
-                return whole.decode() if found_rid == rid.encode() else None
+                return whole.decode() if found_rid == rid else None
             continue
         pieces = _shapes[shape_id - 1]
+        strings: list[str] = []
+        for piece in pieces[1::2]:
+            if piece == _STRING:
+                length, at = _read_varint(data, at)
+                strings.append(data[at : at + length].decode())
+                at += length
+        before = previous.numbers if shape_id == previous.shape else None
+        numbers: list[int] = []
+        for k in range(sum(piece == _NUMBER for piece in pieces[1::2])):
+            value, at = _read_zigzag(data, at)
+            numbers.append(value if before is None else value + before[k])
+        previous.shape, previous.numbers = shape_id, numbers
+        if current != index:
+            continue
+        if found_rid != rid:
+            return None
         text: list[str] = []
+        next_string = iter(strings)
+        next_number = iter(numbers)
         for n, piece in enumerate(pieces):
             if not n % 2:
                 text.append(piece)
             elif piece == _RID:
                 text.append(orjson.dumps(rid).decode())
             elif piece == _NUMBER:
-                value, at = _read_varint(data, at)
-                text.append(str(value >> 1 if not value & 1 else -((value + 1) >> 1)))
+                text.append(str(next(next_number)))
             else:
-                length, at = _read_varint(data, at)
-                text.append(data[at : at + length].decode())
-                at += length
-        if current == index:
-            return "".join(text) if found_rid == rid.encode() else None
+                text.append(next(next_string))
+        return "".join(text)
     return None

@@ -7,25 +7,28 @@ and then exactly one of :meth:`~RequestLog.finish` (the request was applied; cac
 answer) or :meth:`~RequestLog.abandon` (it was refused before being applied, e.g. rate
 limited; a retry may succeed), typically from a ``try``/``finally``.
 
-Answers are kept ``window`` seconds of Trio time after ``finish`` (at least the reconnect
-grace) and pruned lazily from the oldest, which costs amortised O(1) per call and needs no
-background task. Pending entries never expire by time: the request is still being applied
-(the storage actor may be committing it), and forgetting it would let a repeat apply it a
-second time. Their lifetime is bounded by the operation itself, which must end in
-``finish`` or ``abandon`` (when the applying task is cancelled, abandon only if the request
-certainly was not applied; otherwise leave it pending until its answer arrives). A leaked
-pending entry is not silent: it keeps the rid answering ``Pending`` and holds a slot.
+Answers are kept ``window`` seconds of Trio time after ``finish`` (:func:`answer_window`:
+the reconnect grace and :data:`ANSWER_MARGIN`) and pruned lazily from the oldest, which
+costs amortised O(1) per call and needs no background task. Pending entries never expire by
+time: the request is still being applied (the storage actor may be committing it), and
+forgetting it would let a repeat apply it a second time. Their lifetime is bounded by the
+operation itself, which must end in ``finish`` or ``abandon`` (when the applying task is
+cancelled, abandon only if the request certainly was not applied; otherwise leave it
+pending until its answer arrives). A leaked pending entry is not silent: it keeps the rid
+answering ``Pending`` and holds a slot.
 
 The log is bounded by ``max_entries`` (pending and answered together); when it is full, the
 oldest answers are evicted first (counted in ``evicted``), and a log full of pending
 requests refuses new ones with :class:`TooManyPending`.
 
-Compact (issue 13): an active player places twice a second and every answer is kept for
-twice the grace, ~480 answers. As strings in dicts they took ~148 KiB per player; they are
-now packed (:class:`~tilemud.actors.session._answers.PackedAnswers`: a shape shared by the
-process, the rid and the integers cut out, blocks compressed), ~18 bytes per answer, and
-rebuilt to the very same text on a repeat. An idle player's log is one small object: its
-set of pending rids and its answers are made with its first request.
+Compact (issue 13): an active player places twice a second and every answer is kept for the
+grace and a margin (150 s by default; twice the grace, 240 s, before), ~300 answers. At 240
+s, as strings in dicts, they took ~148 KiB per player; they are now packed
+(:class:`~tilemud.actors.session._answers.PackedAnswers`: a shape shared by the process,
+the rid and the integers cut out, blocks compressed, each answer against the one before),
+~14 bytes per answer, and rebuilt to the very same text on a repeat. An idle player's log
+is one small object: its answers are made with its first request, and its set of pending
+rids exists only while a request is pending.
 """
 
 from __future__ import annotations
@@ -48,6 +51,31 @@ T = TypeVar("T")
 
 #: Seconds a client should wait before retrying a request refused for a passing reason.
 RETRY_SOON = 1.0
+
+#: Seconds a critical answer is kept beyond the reconnect grace (:func:`answer_window`).
+ANSWER_MARGIN = 30.0
+
+
+def answer_window(reconnect_grace: float) -> float:
+    """How long a player's request log keeps a critical answer: ``reconnect_grace`` plus
+    :data:`ANSWER_MARGIN` seconds after the answer was made.
+
+    What the promise needs (docs/protocol.md, "Delivery tiers"): a client that lost an
+    answer repeats its rid after reconnecting, and a client reconnects within the grace
+    of losing its connection (later, its session and its log are gone anyway). An
+    answer made while the player was away (its request waited in an arena or for a
+    commit) was made after the loss: the repeat comes within the grace of it. An answer
+    made before the loss was in flight when the connection died: the repeat comes within
+    the grace of the moment the client saw it die, which is later than the answer by
+    the time the client took to notice (a client that heard nothing for 20 s counts its
+    connection lost; docs/protocol.md), then the new handshake and the repeat's wait in
+    the session (a few seconds under load). The margin covers those; how long the
+    request itself waited before being answered does not count: a request being applied
+    stays pending, without expiry, until its answer is made. Twice the grace (240 s),
+    the earlier window, held 60 % more answers for a delay no client needs
+    (docs/performance.md, issue 13).
+    """
+    return reconnect_grace + ANSWER_MARGIN
 
 
 class Refused(TilemudError):
@@ -140,7 +168,8 @@ class RequestLog:
             raise ValueError("max_entries must be at least 1")
         self._window = window
         self._max_entries = max_entries
-        # Made with the first request: an idle player's empty set was 216 bytes.
+        # Made when a request is pending and dropped when none is: an empty set is 216
+        # bytes, and an active player's has nothing in it most of the time.
         self._pending: set[str] | None = None
         # Answers in finish order, which is also expiry order (every answer lives
         # `window`).
@@ -182,17 +211,15 @@ class RequestLog:
             TooManyPending: the rid is new and the log is full of pending requests.
         """
         self._prune(trio.current_time())
-        if self._pending is None:
-            self._pending = set()
-        elif rid in self._pending:
+        if self._pending is not None and rid in self._pending:
             return Pending()
         answer = self._answers.find(rid)
         if answer is not None:
             return Answered(frame=answer)
         if not self._make_room():
-            raise TooManyPending(
-                f"{len(self._pending)} requests are still being applied; retry later"
-            )
+            raise TooManyPending(f"{self.pending} requests are still being applied; retry later")
+        if self._pending is None:
+            self._pending = set()
         self._pending.add(rid)
         return Fresh()
 
@@ -213,6 +240,8 @@ class RequestLog:
         self._prune(now)
         if self._pending is not None and rid in self._pending:
             self._pending.remove(rid)
+            if not self._pending:
+                self._pending = None
         elif self._answers.find(rid) is not None or not self._make_room():
             return
         self._answers.add(rid, frame, now + self._window)
@@ -228,6 +257,8 @@ class RequestLog:
         """
         if self._pending is not None:
             self._pending.discard(rid)
+            if not self._pending:
+                self._pending = None
 
     def _make_room(self) -> bool:
         """Evict the oldest answers until one more entry fits; False if none can go."""

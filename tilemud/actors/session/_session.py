@@ -48,6 +48,7 @@ from tilemud.actors.session._critical import (
     RETRY_SOON,
     Refused,
     RequestLog,
+    answer_window,
     apply_once,
     is_passing_refusal,
 )
@@ -131,9 +132,9 @@ class Session:
             on_dropped=services.meter.stream_dropped.inc,
         )
         # Answers are kept past the grace so that a repeat after a late resume still
-        # finds them.
+        # finds them (answer_window says how long and why).
         self.requests = RequestLog(
-            window=settings.reconnect_grace * 2, max_entries=MAX_REMEMBERED_REQUESTS
+            window=answer_window(settings.reconnect_grace), max_entries=MAX_REMEMBERED_REQUESTS
         )
         self.seat: Seat | None = None
         #: The one way in for other actors.
