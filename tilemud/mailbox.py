@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import Generic, Protocol, TypeVar
+from typing import Final, Generic, Protocol, TypeVar
 
 import attrs
 import trio
@@ -37,25 +37,83 @@ class Overflow(enum.Enum):
     REJECT = "reject"
 
 
-@attrs.frozen
+_OPEN: Final = 0
+_ANSWERED: Final = 1
+_CLOSED: Final = 2
+
+
 class Reply(Generic[R]):
     """The one-shot reply slot carried inside an ``ask`` message.
 
-    The actor answers with :meth:`send`, which never blocks: the slot has room for exactly
-    one answer, and an answer to a caller that already gave up is dropped silently.
+    The actor answers with :meth:`send`, which never blocks: the slot holds exactly one
+    answer, and an answer to a caller that already gave up is dropped silently. The slot is
+    three fields and the waiting task (issue 13: the memory channel pair it used to be was
+    ~1.8 KB for every ask in flight, two per join, and most of an ask's CPU).
     """
 
-    _channel: trio.MemorySendChannel[R]
+    __slots__ = ("_state", "_task", "_value")
+
+    def __init__(self) -> None:
+        self._state = _OPEN
+        self._task: trio.lowlevel.Task | None = None
+        self._value: R | None = None
+
+    @property
+    def answered(self) -> bool:
+        """Whether :meth:`send` gave the answer (and the caller had not given up)."""
+        return self._state == _ANSWERED
+
+    @property
+    def value(self) -> R:
+        """The answer :meth:`send` gave.
+
+        Raises:
+            LookupError: no answer was given.
+        """
+        if self._state != _ANSWERED:
+            raise LookupError("no answer was given")
+        return self._value  # type: ignore[return-value]
 
     def send(self, value: R) -> None:
-        """Deliver the answer; never blocks, never fails."""
-        try:
-            self._channel.send_nowait(value)
-        except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
-            # The caller timed out and closed its end, or an answer was already given.
-            pass
-        finally:
-            self._channel.close()
+        """Deliver the answer; never blocks, never fails (a second answer is ignored)."""
+        if self._state == _OPEN:
+            self._state = _ANSWERED
+            self._value = value
+            self._wake()
+
+    def drop(self) -> None:
+        """The request will not be answered: the caller's ask raises ``ActorGone``."""
+        if self._state == _OPEN:
+            self._state = _CLOSED
+            self._wake()
+
+    async def wait(self) -> R:
+        """Wait for the answer (one caller: the one that asked).
+
+        Raises:
+            ActorGone: the request was dropped unanswered (the message is in the error).
+        """
+        if self._state == _OPEN:
+            self._task = trio.lowlevel.current_task()
+
+            def abort(_: object) -> trio.lowlevel.Abort:
+                # Cancelled (the caller's timeout): an answer coming later is dropped.
+                self._task = None
+                self._state = _CLOSED
+                return trio.lowlevel.Abort.SUCCEEDED
+
+            await trio.lowlevel.wait_task_rescheduled(abort)
+        else:
+            await trio.lowlevel.checkpoint()
+        if self._state != _ANSWERED:
+            raise ActorGone("the request was dropped unanswered")
+        return self._value  # type: ignore[return-value]
+
+    def _wake(self) -> None:
+        task = self._task
+        if task is not None:
+            self._task = None
+            trio.lowlevel.reschedule(task)
 
 
 @attrs.frozen
@@ -114,13 +172,16 @@ class Ref(Generic[M]):
             MailboxFull: the mailbox is full and its policy is ``REJECT``.
             ActorGone: the actor stopped, or dropped the request without answering.
         """
-        reply_send, reply_receive = trio.open_memory_channel[R](1)
-        with reply_receive:
-            await self.send(make_message(Reply(reply_send)))
-            try:
-                return await reply_receive.receive()
-            except trio.EndOfChannel as exc:
-                raise ActorGone(f"{self.name} dropped the request unanswered") from exc
+        reply: Reply[R] = Reply()
+        try:
+            await self.send(make_message(reply))
+        except BaseException:
+            reply.drop()  # not sent (or cancelled): an answer can no longer come
+            raise
+        try:
+            return await reply.wait()
+        except ActorGone as exc:
+            raise ActorGone(f"{self.name} dropped the request unanswered") from exc
 
 
 @attrs.frozen

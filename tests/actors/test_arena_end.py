@@ -93,25 +93,25 @@ async def test_what_is_queued_at_the_end_is_answered(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     arena = make_arena(SHORT_BATTLE)
-    answers, answer = trio.open_memory_channel[JoinOutcome](1)
-    views, view = trio.open_memory_channel[ArenaView](1)
+    answer: Reply[JoinOutcome] = Reply()
+    view: Reply[ArenaView] = Reply()
 
     def queue_more(body: str) -> None:
         # Runs inside the arena's task, like a session's resync request: the messages
         # land in the mailbox between the last tick and the close.
         if isinstance(stream_frame(body), BattleEnded):
             assert arena.ref.try_send(place("ann", "late", 3, 3))
-            assert arena.ref.try_send(JoinArena(link=FakeLink("zed"), reply=Reply(answers)))
+            assert arena.ref.try_send(JoinArena(link=FakeLink("zed"), reply=answer))
             assert arena.ref.try_send(LeaveArena(player_id="ann", reason="left"))
-            assert arena.ref.try_send(DescribeArena(reply=Reply(views)))
+            assert arena.ref.try_send(DescribeArena(reply=view))
 
     ann = FakeLink("ann", on_publish=queue_more)
     with trio.fail_after(5):
         async with trio.open_nursery() as nursery:
             await start_arena(nursery, arena)
             await join(arena, ann)
-    assert answer.receive_nowait() == JoinRefused(code="arena_closed")
-    assert view.receive_nowait().tick == 20
+    assert answer.value == JoinRefused(code="arena_closed")
+    assert view.value.tick == 20
     (late,) = ann.results()
     assert (late.rid, late.outcome, late.reason, late.tick) == (
         "late",
@@ -126,12 +126,12 @@ async def test_a_graceful_stop_finishes_the_tick_and_closes(
 ) -> None:
     closed: list[str] = []
     arena = make_arena(on_closed=closed.append)
-    answers, answer = trio.open_memory_channel[JoinOutcome](1)
+    answer: Reply[JoinOutcome] = Reply()
     stopping = trio.Event()
 
     def queue_more(body: str) -> None:
         assert arena.ref.try_send(place("ann", "late", 3, 3))
-        assert arena.ref.try_send(JoinArena(link=FakeLink("zed"), reply=Reply(answers)))
+        assert arena.ref.try_send(JoinArena(link=FakeLink("zed"), reply=answer))
 
     ann = FakeLink("ann")
     with trio.fail_after(5):
@@ -147,7 +147,7 @@ async def test_a_graceful_stop_finishes_the_tick_and_closes(
     assert (result.TYPE, getattr(result, "outcome", None)) == ("place_result", "accepted")
     assert isinstance(late, ErrorFrame)
     assert (late.code, late.rid, late.retry_after) == ("arena_unavailable", "late", 1.0)
-    assert answer.receive_nowait() == JoinRefused(code="arena_closed")
+    assert answer.value == JoinRefused(code="arena_closed")
     assert ann.events[-1] == ("closed", "a_test")
     assert ann.published_of(BattleEnded) == []
     assert closed == ["a_test"]

@@ -70,7 +70,7 @@ async def test_request_dropped_unanswered_is_actor_gone() -> None:
 
     async def drop_one() -> None:
         request = await box.inbox.receive()
-        request.reply._channel.close()  # the actor died without answering
+        request.reply.drop()  # the actor will not answer
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(drop_one)
@@ -92,3 +92,27 @@ async def test_late_answer_to_a_caller_that_gave_up_is_dropped(
 def test_mailbox_must_be_bounded() -> None:
     with pytest.raises(ValueError, match="at least one"):
         open_mailbox("x", 0, Overflow.BLOCK)
+
+
+async def test_a_reply_slot_keeps_the_first_answer_given_before_or_during_the_wait() -> None:
+    early: Reply[int] = Reply()
+    with pytest.raises(LookupError):
+        _ = early.value
+    early.send(1)
+    early.send(2)  # ignored
+    assert (early.answered, await early.wait()) == (True, 1)
+    waited: Reply[int] = Reply()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(trio.lowlevel.checkpoint)
+        nursery.start_soon(lambda: _answer_soon(waited))
+        assert await waited.wait() == 3
+    dropped: Reply[int] = Reply()
+    dropped.drop()
+    dropped.send(4)  # too late: the asker was told
+    with pytest.raises(ActorGone):
+        await dropped.wait()
+
+
+async def _answer_soon(reply: Reply[int]) -> None:
+    await trio.lowlevel.checkpoint()
+    reply.send(3)
