@@ -109,6 +109,8 @@ async def test_a_masked_server_frame_is_a_protocol_error() -> None:
         await websocket.get_message()
     assert closed.value.reason is not None
     assert closed.value.reason.code == 1002
+    with pytest.raises(ConnectionClosed):  # the connection is over for good
+        await websocket.send_message("anything")
 
 
 async def test_sent_messages_reach_the_server_in_order() -> None:

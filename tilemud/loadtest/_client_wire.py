@@ -175,11 +175,13 @@ class ClientWebSocket:
             length = int.from_bytes(buffer[2:10], "big")
             start = 10
         if second & 0x80:  # a server never masks (RFC 6455 5.1)
-            raise ConnectionClosed(CloseReason(_PROTOCOL_ERROR, "masked server frame"))
+            self.closed = ConnectionClosed(CloseReason(_PROTOCOL_ERROR, "masked server frame"))
+            raise self.closed
         end = start + length
         if len(buffer) < end:
             if length > self._max:
-                raise ConnectionClosed(CloseReason(_TOO_BIG, "message too big"))
+                self.closed = ConnectionClosed(CloseReason(_TOO_BIG, "message too big"))
+                raise self.closed
             return None
         payload = bytes(buffer[start:end])
         del buffer[:end]
