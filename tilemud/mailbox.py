@@ -173,11 +173,7 @@ class Ref(Generic[M]):
             ActorGone: the actor stopped, or dropped the request without answering.
         """
         reply: Reply[R] = Reply()
-        try:
-            await self.send(make_message(reply))
-        except BaseException:
-            reply.drop()  # not sent (or cancelled): an answer can no longer come
-            raise
+        await self.send(make_message(reply))
         try:
             return await reply.wait()
         except ActorGone as exc:

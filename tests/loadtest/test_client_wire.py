@@ -15,7 +15,7 @@ from wsproto import ConnectionType
 from wsproto.connection import Connection
 from wsproto.events import BytesMessage, CloseConnection, Pong, TextMessage
 
-from tilemud.loadtest._client_wire import ClientWebSocket, client_frame, mask
+from tilemud.loadtest._client_wire import ClientWebSocket, client_frame
 
 
 def server_frame(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
@@ -42,11 +42,6 @@ def server_reading(data: bytes | bytearray) -> list[object]:
     server = Connection(ConnectionType.SERVER)
     server.receive_data(bytes(data))
     return list(server.events())
-
-
-@given(payload=st.binary(max_size=300), key=st.binary(min_size=4, max_size=4))
-def test_masking_twice_gives_the_payload_back(payload: bytes, key: bytes) -> None:
-    assert mask(mask(payload, key), key) == payload
 
 
 @given(text=st.text(max_size=70_000))

@@ -21,11 +21,12 @@ import base64
 import contextlib
 import hashlib
 import os
-import struct
 from typing import Final
 
 import trio
 from trio_websocket import CloseReason, ConnectionClosed, ConnectionRejected, HandshakeError
+
+from tilemud.wire import frame_header, unmask
 
 _GUID: Final = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _CONTINUATION: Final = 0x0
@@ -43,26 +44,20 @@ _TOO_BIG: Final = 1009
 _MAX_HEAD: Final = 16 * 1024
 
 
-def mask(payload: bytes, key: bytes) -> bytes:
-    """``payload`` XORed with the 4-byte ``key`` repeated (RFC 6455, section 5.3)."""
-    if not payload:
-        return payload
-    n = len(payload)
-    keys = (key * (n // 4 + 1))[:n]
-    return (int.from_bytes(payload, "big") ^ int.from_bytes(keys, "big")).to_bytes(n, "big")
+#: The bit of a frame's second byte that says its payload is masked (RFC 6455, 5.2).
+_MASKED: Final = 0x80
 
 
 def client_frame(opcode: int, payload: bytes, key: bytes | None = None) -> bytes:
-    """One final, masked frame (``key``: the masking key, random when None)."""
+    """One final, masked frame (``key``: the masking key, random when None).
+
+    The server's header with the mask bit set, the key, and the payload XORed with the key
+    (masking is its own inverse: the wire's ``unmask`` masks too).
+    """
     key = os.urandom(4) if key is None else key
-    n = len(payload)
-    if n <= 125:
-        header = bytes((0x80 | opcode, 0x80 | n))
-    elif n <= 0xFFFF:
-        header = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, n)
-    else:
-        header = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, n)
-    return header + key + mask(payload, key)
+    header = bytearray(frame_header(opcode, len(payload)))
+    header[1] |= _MASKED
+    return bytes(header) + key + unmask(payload, key)
 
 
 class ClientWebSocket:

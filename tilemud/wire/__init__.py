@@ -10,6 +10,7 @@ from tilemud.wire._budget import Verdict as Verdict
 from tilemud.wire._frames import TEXT as TEXT
 from tilemud.wire._frames import encode_text as encode_text
 from tilemud.wire._frames import frame_header as frame_header
+from tilemud.wire._reader import unmask as unmask
 from tilemud.wire._upgrade import BadUpgrade as BadUpgrade
 from tilemud.wire._upgrade import Upgrade as Upgrade
 from tilemud.wire._upgrade import UpgradeRequest as UpgradeRequest

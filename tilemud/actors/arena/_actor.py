@@ -307,7 +307,7 @@ class Arena:
                     await trio.sleep_until(min(end, trio.current_time() + TAKE_PAUSE))
             self._take_waiting(inbox)
             ended = table.end_tick(tick)
-            self._meter.broadcast_seconds.observe(trio.current_time() - schedule.end_of(tick))
+            self._meter.broadcast_seconds.observe(trio.current_time() - end)
             if ended is not None:
                 self._end_battle(ended)
                 await self._store_end(ended, ctx.stopping)
