@@ -85,3 +85,37 @@ def test_final_tallies_are_added_up() -> None:
     assert aggregate.tally.events["places_sent"] == 200
     assert aggregate.tally.histograms[ACTION].count == 2
     assert aggregate.client_cpu_seconds == 4.0
+
+
+def test_the_steady_window_counts_cpu_and_frames_from_two_seconds_after_the_last_seat() -> None:
+    """As the Colyseus harness counts: the joins and the ramp are left out."""
+    aggregate = RunAggregate(workers=1)
+    histograms = {BROADCAST: LatencyHistogram(), ACTION: LatencyHistogram()}
+    for second in range(1, 11):
+        aggregate.add(
+            Progress(
+                worker=0,
+                second=second,
+                connected=min(second, 3) * 100,
+                seated=min(second, 3) * 100,  # all 300 seated from second 3
+                places_sent=0,
+                answers=0,
+                frames=3000 * second + (5000 if second >= 2 else 0),  # a burst while joining
+                errors=0,
+                interval=histograms,
+            )
+        )
+        # The joins cost 4 CPU s by second 3; then 0.2 s a second.
+        cpu = 4.0 if second <= 3 else 4.0 + 0.2 * (second - 3)
+        aggregate.add_server_sample(
+            second, Sample(machine_cpu_percent=50.0, cpu_percent=20.0, cpu_seconds=cpu)
+        )
+    steady = aggregate.steady(until=9)
+    assert steady is not None
+    assert (steady["from_s"], steady["to_s"]) == (5, 9)
+    assert steady["frames"] == 4 * 3000
+    assert steady["cpu_seconds"] == 0.8
+    assert steady["cpu_us_per_delivered_frame"] == round(1e6 * 0.8 / 12000, 2)
+    assert steady["cpu_percent_avg"] == 20.0
+    # Without the server's CPU time (no probe): no figure, rather than a wrong one.
+    assert RunAggregate(workers=1).steady(until=9) is None

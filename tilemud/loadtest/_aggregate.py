@@ -20,6 +20,8 @@ class Sample:
     machine_cpu_percent: float
     cpu_percent: float | None = None
     rss_bytes: int | None = None
+    #: The server's CPU time (user + system) from the run's start to this sample.
+    cpu_seconds: float | None = None
 
 
 @attrs.define
@@ -103,6 +105,37 @@ class RunAggregate:
             if len(self._progress[second]) >= self.workers:
                 return second
         return seconds[-1] if seconds else None
+
+    def steady(self, until: int, settle: int = 2) -> dict[str, Any] | None:
+        """The server's CPU per delivered frame once every bot is seated, as Colyseus counts it.
+
+        The Colyseus harness measures from ``settle`` seconds after its last client joined;
+        the whole run's figure also holds the joins (logins, handshakes, snapshots) and the
+        ramp, so the two are compared over the same kind of window.
+
+        Args:
+            until: the last second of the window (the run's planned end, before its drain).
+            settle: seconds after the last bot was seated before the window opens.
+        """
+        seconds = [s for s in self.seconds if s <= until]
+        if not seconds:
+            return None
+        most = max(self.totals_at(s)["seated"] for s in seconds)
+        seated_at = next(s for s in seconds if self.totals_at(s)["seated"] == most)
+        start, end = seated_at + settle, seconds[-1]
+        first, last = self.server.get(start), self.server.get(end)
+        if first is None or last is None or first.cpu_seconds is None or last.cpu_seconds is None:
+            return None
+        frames = self.totals_at(end)["frames"] - self.totals_at(start)["frames"]
+        cpu = last.cpu_seconds - first.cpu_seconds
+        return {
+            "from_s": start,
+            "to_s": end,
+            "cpu_seconds": round(cpu, 3),
+            "frames": frames,
+            "cpu_percent_avg": round(100 * cpu / (end - start), 1) if end > start else None,
+            "cpu_us_per_delivered_frame": round(1e6 * cpu / frames, 2) if frames > 0 else None,
+        }
 
     def timeline(self) -> list[dict[str, Any]]:
         """One point per second: counts, rates, latency percentiles and server samples."""

@@ -142,6 +142,7 @@ def build_report(
                 if isinstance(server_cpu, int | float) and stream.received
                 else None
             ),
+            "steady": aggregate.steady(int(config.duration)),
         },
         "server_metrics": server_metrics,
         "clients": {
@@ -259,6 +260,13 @@ def render_summary(report: dict[str, Any]) -> str:
             f" (max {server.get('cpu_percent_max')} %), RSS max {server.get('rss_mb_max')} MiB,"
             f" {server.get('cpu_us_per_delivered_frame')} µs CPU per delivered frame"
         )
+        steady = server.get("steady")
+        if steady:
+            lines.append(
+                f"  once all were seated (seconds {steady['from_s']}-{steady['to_s']}):"
+                f" CPU avg {steady['cpu_percent_avg']} %,"
+                f" {steady['cpu_us_per_delivered_frame']} µs CPU per delivered frame"
+            )
     else:
         lines.append(f"\nserver process: not available ({server.get('reason')})")
     machine = report["machine"]

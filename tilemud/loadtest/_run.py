@@ -152,6 +152,7 @@ async def _sample(
         taken = probe.sample() if probe is not None else None
         if taken is not None:
             sample.cpu_percent, sample.rss_bytes = taken
+            sample.cpu_seconds = probe.cpu_seconds() if probe is not None else None
         aggregate.add_server_sample(second, sample)
         second += 1
 
