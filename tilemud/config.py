@@ -191,6 +191,11 @@ class GatewaySettings:
     #: The kernel's send buffer per player socket (SO_SNDBUF), in bytes; 0 keeps the
     #: system's default. Small values bound the kernel memory of many slow clients.
     send_buffer_bytes: int = attrs.field(default=0, validator=v.ge(0))
+    #: Seconds between passes of the read hub, the one task that waits on every idle
+    #: player's socket and answers ``place`` and ``ack`` without a task switch (issue 13);
+    #: frames arriving meanwhile are taken in one pass. Negative: no hub (a reader task
+    #: per connection waits on its own socket, as before).
+    read_hub_pause: float = 0.002
 
 
 def _regions(value: object) -> tuple[str, ...]:

@@ -145,6 +145,14 @@ class Ref(Generic[M]):
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             raise ActorGone(f"{self.name} has stopped") from exc
 
+    @property
+    def has_room(self) -> bool:
+        """Whether :meth:`try_send` would take a message now (an open mailbox with room)."""
+        stats = self._send_channel.statistics()
+        return stats.open_receive_channels > 0 and (
+            stats.current_buffer_used < stats.max_buffer_size or stats.tasks_waiting_receive > 0
+        )
+
     def try_send(self, message: M) -> bool:
         """Send without waiting. Returns False when the mailbox is full.
 

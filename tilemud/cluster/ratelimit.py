@@ -105,6 +105,10 @@ class InProcessRateLimiter:
         # the ~4.5 us a call cost (issue 13). Callers yield elsewhere: a connection's reader
         # whenever its socket has nothing more, and at least every 16 reads.
         await trio.lowlevel.checkpoint_if_cancelled()
+        return self.acquire_now(key, at=at)
+
+    def acquire_now(self, key: str, *, at: float | None = None) -> float | None:
+        """:meth:`acquire` without its cancel point, for a caller that may not wait."""
         now = trio.current_time()
         return self._acquire_now(key, now if at is None else min(at, now))
 

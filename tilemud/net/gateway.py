@@ -61,7 +61,7 @@ from tilemud.net.handshake import Greeting, HandshakeRefused, check_admission, r
 from tilemud.net.tls import server_tls_context
 from tilemud.protocol import CloseCode, ErrorCode, ErrorFrame, Welcome, encode_server
 from tilemud.supervisors import ChildContext
-from tilemud.wire import ConnectionClosed, WebSocket
+from tilemud.wire import ConnectionClosed, ReadHub, WebSocket
 
 log = logging.getLogger("tilemud.gateway")
 
@@ -108,6 +108,8 @@ class Gateway:
         self._connections = 0
         self._all_closed: trio.Event | None = None
         self._handlers: trio.Nursery | None = None
+        # The read hub (tilemud.wire.ReadHub), when gateway.read_hub_pause is not negative.
+        self._hub: ReadHub | None = None
         self._tls: ssl.SSLContext | None = None
         #: The bound port while the gateway is accepting players, else None.
         self.port: int | None = None
@@ -165,6 +167,9 @@ class Gateway:
                 self._settings, self._services, self._presence, timers=handlers
             )
             handlers.start_soon(self._close_slow_clients)
+            if self._settings.read_hub_pause >= 0:
+                self._hub = ReadHub(pause=self._settings.read_hub_pause)
+                handlers.start_soon(self._hub.run)
             listeners = await trio.open_tcp_listeners(self._server.ws_port, host=self._server.host)
             async with trio.open_nursery() as listening:
                 for listener in listeners:
@@ -311,6 +316,7 @@ class Gateway:
             meter=self._meter,
             opened_at=opened_at,
             writers=self._handlers,
+            hub=self._hub,
         )
         extra.update(player_id=session.identity.player_id, session_id=session.identity.session_id)
         log.info("connection opened", extra={**extra, "resumed": resumed})

@@ -42,6 +42,7 @@ from tilemud.protocol._close_codes import CloseCodeInfo as CloseCodeInfo
 from tilemud.protocol._codec import EncodedBoard as EncodedBoard
 from tilemud.protocol._codec import binary_frame_error as binary_frame_error
 from tilemud.protocol._codec import decode_client as decode_client
+from tilemud.protocol._codec import decode_common_client as decode_common_client
 from tilemud.protocol._codec import decode_hello as decode_hello
 from tilemud.protocol._codec import decode_server as decode_server
 from tilemud.protocol._codec import encode_client as encode_client

@@ -97,6 +97,17 @@ def decode_client(frame: str | bytes) -> ClientMessage:
     return message
 
 
+def decode_common_client(frame: str | bytes) -> ClientMessage | None:
+    """The frame as :func:`decode_client` would decode it when it is one of the frames
+    players send most (``place``, ``ack``) in its plain form; None for anything else,
+    including a broken frame (:func:`decode_client` then says what is wrong)."""
+    try:
+        obj = _parse_object(frame)
+    except ProtocolError:
+        return None
+    return _common_client_message(obj)
+
+
 def _common_client_message(obj: dict[str, Any]) -> ClientMessage | None:
     """The fast path for the frames players send most (``place``, ``ack``), or None.
 

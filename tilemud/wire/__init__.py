@@ -10,6 +10,9 @@ from tilemud.wire._budget import Verdict as Verdict
 from tilemud.wire._frames import TEXT as TEXT
 from tilemud.wire._frames import encode_text as encode_text
 from tilemud.wire._frames import frame_header as frame_header
+from tilemud.wire._hub import HUB_PAUSE as HUB_PAUSE
+from tilemud.wire._hub import HubStopped as HubStopped
+from tilemud.wire._hub import ReadHub as ReadHub
 from tilemud.wire._reader import unmask as unmask
 from tilemud.wire._upgrade import BadUpgrade as BadUpgrade
 from tilemud.wire._upgrade import Upgrade as Upgrade

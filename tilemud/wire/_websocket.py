@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Callable
 from typing import Final, NoReturn
 
 import attrs
@@ -42,6 +43,7 @@ from wsproto.events import (
 
 from tilemud.wire._budget import FrameBudget, Verdict
 from tilemud.wire._frames import encode_text
+from tilemud.wire._hub import HubStopped, ReadHub
 from tilemud.wire._reader import JUDGE, FrameSplitter
 
 #: Not a code on the wire: the TCP connection ended without a close frame (RFC 6455 7.1.5).
@@ -169,6 +171,14 @@ class WebSocket:
         self._transport_gone = False
         # The Trio time of the last read from the transport.
         self._read_at = trio.current_time()
+        # While a read hub serves this connection (serve_from): the hub, and the caller's
+        # handler of the messages it can answer without waiting (True: answered).
+        self._hub: ReadHub | None = None
+        self._handle_now: Callable[[str], bool] | None = None
+        # A message the hub read and left for receive() to return; and the hub met the end
+        # of the stream or an error, which receive() reads itself.
+        self._held: str | bytes | Refused | None = None
+        self._must_read = False
         # The message being received: its parts, its size, and the verdict of its frames.
         self._parts: list[str | bytes] = []
         self._size = 0
@@ -200,6 +210,9 @@ class WebSocket:
         if self._closed is not None:
             raise self._closed
         while True:
+            if self._held is not None:  # read by the hub, first in line
+                held, self._held = self._held, None
+                return held
             # wsproto's events first: they came before anything still in the splitter.
             if self._protocol is not None:
                 for event in self._protocol.events():
@@ -214,6 +227,16 @@ class WebSocket:
                 elif (message := self._on_plain_text(frame)) is not None:
                     return message
                 continue
+            hub = self._hub
+            if hub is not None and hub.running and self._fd is not None and not self._must_read:
+                try:
+                    await hub.wait(self._fd, self._take_ready)
+                except HubStopped:
+                    self._hub = None
+                if self._failed and self._closed is not None:  # a flood met by the hub
+                    raise self._closed
+                continue
+            self._must_read = False
             try:
                 data = await self._receive_some()
             except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -226,6 +249,57 @@ class WebSocket:
                 self._splitter.feed(data)
             else:
                 self._wsproto().receive_data(bytes(data))
+
+    def serve_from(self, hub: ReadHub | None, handle_now: Callable[[str], bool]) -> None:
+        """Let ``hub`` wait for this connection's bytes while :meth:`receive` has nothing.
+
+        In the hub's task, messages go to ``handle_now`` first (it must not block, and
+        returns False for a message it cannot answer at once); :meth:`receive` returns
+        only the others, in order: the hub takes bytes only while the reader waits in
+        :meth:`receive`, so nothing is answered ahead of what came before it. Without a
+        hub (None), or on a transport that is not a plain TCP socket, :meth:`receive` reads
+        as before.
+        """
+        self._hub, self._handle_now = hub, handle_now
+
+    def _take_ready(self) -> bool:
+        """The hub's call while the reader is parked and the socket has bytes: read once,
+        answer what ``handle_now`` can; True when the reader's task must go on."""
+        splitter, handle_now = self._splitter, self._handle_now
+        if splitter is None or handle_now is None or self._fd is None:
+            return True
+        read = False
+        while True:
+            piece = splitter.take()
+            if piece is None:
+                if read:  # once per pass: a socket with more is readable at the next one
+                    return False
+                try:
+                    data = os.read(self._fd, self._limits.receive_bytes)
+                except (BlockingIOError, InterruptedError):
+                    return False
+                except OSError:  # reset: receive() reads it again and finds the end
+                    data = b""
+                if not data:
+                    self._must_read = True
+                    return True
+                read = True
+                self._read_at = trio.current_time()
+                splitter.feed(data)
+                continue
+            kind, frame = piece
+            if kind == JUDGE:
+                self._wsproto().receive_data(frame)
+                return True
+            try:
+                message = self._on_plain_text(frame)
+            except ConnectionClosed:  # (a flood, invalid UTF-8): receive() raises it
+                return True
+            if message is None:  # refused and dropped (a run over the budget)
+                continue
+            if isinstance(message, Refused) or not handle_now(message):
+                self._held = message
+                return True
 
     def _wsproto(self) -> Connection:
         """wsproto's state of this connection, made when first needed."""

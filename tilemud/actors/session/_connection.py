@@ -41,6 +41,7 @@ import math
 import attrs
 import trio
 
+from tilemud.actors.session._critical import NotNow
 from tilemud.actors.session._outbox import Outbox
 from tilemud.actors.session._session import Session
 from tilemud.actors.session._stream import SessionStream
@@ -54,10 +55,11 @@ from tilemud.protocol import (
     Hello,
     binary_frame_error,
     decode_client,
+    decode_common_client,
     encode_server,
     error_reply,
 )
-from tilemud.wire import ConnectionClosed, Refused, WebSocket, encode_text
+from tilemud.wire import ConnectionClosed, ReadHub, Refused, WebSocket, encode_text
 
 log = logging.getLogger("tilemud.connection")
 
@@ -125,8 +127,10 @@ class Connection:
         meter: ConnectionMeter,
         opened_at: float,
         writers: trio.Nursery,
+        hub: ReadHub | None = None,
     ) -> None:
         self._websocket = websocket
+        self._hub = hub
         self.session = session
         self._settings = settings
         self._meter = meter
@@ -232,6 +236,7 @@ class Connection:
             raise
         try:
             self._wake_writer()  # whatever was queued before (the welcome, a resume)
+            self._websocket.serve_from(self._hub, self._handle_now)
             late: str | bytes | Refused | None = None
             with trio.CancelScope() as reading:
                 self._reading = reading
@@ -356,6 +361,23 @@ class Connection:
             # A second hello: the client's idea of the connection is wrong.
             self.request_close(CloseCode.BAD_HELLO, ErrorCode.DUPLICATE_HELLO)
             return False
+        return True
+
+    def _handle_now(self, frame: str) -> bool:
+        """Answer a frame read by the hub while the reader waits, when that needs no
+        waiting (a ``place``, an ``ack``); False, having done nothing, for any other: the
+        reader's task then handles it (:meth:`_handle_frame`)."""
+        if not self._outbox.has_room:  # a reply might have to wait for room
+            return False
+        message = decode_common_client(frame)
+        if message is None:
+            return False
+        reply = self.session.handle_now(message, read_at=self._websocket.read_at)
+        if isinstance(reply, NotNow):
+            return False
+        if reply is not None:
+            self._outbox.offer(self.session.say(reply))
+            self.write_now()
         return True
 
     async def _send_reply(self, frame: str) -> None:

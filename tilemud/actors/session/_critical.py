@@ -34,14 +34,14 @@ rids exists only while a request is pending.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeAlias, TypeVar
+from typing import Final, TypeAlias, TypeVar
 
 import attrs
 import orjson
 import trio
 
 from tilemud.actors.session._answers import PackedAnswers
-from tilemud.cluster.ratelimit import RateLimiter
+from tilemud.cluster.ratelimit import InProcessRateLimiter, RateLimiter
 from tilemud.errors import ActorGone, MailboxFull, TilemudError
 from tilemud.metrics import ActionOutcome
 from tilemud.protocol import ErrorCode, ErrorFrame, encode_server
@@ -275,6 +275,17 @@ class RequestLog:
             answers.forget_oldest()
 
 
+class NotNow:
+    """A sync request handler's answer when it cannot go on without waiting: the request
+    is left untouched (nothing counted, nothing remembered) for the connection's task."""
+
+    def __repr__(self) -> str:
+        return "NOT_NOW"
+
+
+NOT_NOW: Final = NotNow()
+
+
 async def apply_once(
     log: RequestLog,
     rid: str,
@@ -291,47 +302,94 @@ async def apply_once(
     See :meth:`Session.run_critical <tilemud.actors.session.Session.run_critical>`, which
     is how requests get here.
     """
-
-    def counted(outcome: ActionOutcome) -> None:
-        if count is not None:
-            count(outcome)
-
-    try:
-        seen = log.begin(rid)
-    except TooManyPending as exc:
-        counted("overloaded")
-        return encode_server(
-            ErrorFrame(code=exc.code, message=exc.message, rid=rid, retry_after=RETRY_SOON)
-        )
-    if isinstance(seen, Answered | Pending):
-        counted("repeated")
-        return seen.frame if isinstance(seen, Answered) else None
-    assert isinstance(seen, Fresh)
+    started = _start(log, rid, count)
+    if not isinstance(started, Fresh):
+        return started
     retry_after = await limiter.acquire(player_id, at=read_at)
     try:
         if retry_after is not None:
             raise Refused(ErrorCode.RATE_LIMITED, limited, retry_after=round(retry_after, 3))
         answer = await apply()
     except Refused as refused:
-        is_limit = refused.code == ErrorCode.RATE_LIMITED
-        counted("rate_limited" if is_limit else "refused")
-        frame = encode_server(
-            ErrorFrame(
-                code=refused.code,
-                message=refused.message,
-                rid=rid,
-                retry_after=refused.retry_after,
-                until=refused.until,
-            )
+        return _refused(log, rid, refused, count)
+    return _accepted(log, rid, answer, count)
+
+
+def apply_once_now(
+    log: RequestLog,
+    rid: str,
+    apply: Callable[[], str | None],
+    *,
+    player_id: str,
+    limiter: InProcessRateLimiter,
+    count: Callable[[ActionOutcome], None] | None,
+    limited: str,
+    read_at: float | None = None,
+) -> str | None:
+    """:func:`apply_once` for a request that needs no waiting: the caller checked that
+    ``apply`` will not have to wait, and the limiter is the node's own (issue 13: the read
+    hub answers ``place`` without a task of its own). The same answers, counts and log."""
+    started = _start(log, rid, count)
+    if not isinstance(started, Fresh):
+        return started
+    retry_after = limiter.acquire_now(player_id, at=read_at)
+    try:
+        if retry_after is not None:
+            raise Refused(ErrorCode.RATE_LIMITED, limited, retry_after=round(retry_after, 3))
+        answer = apply()
+    except Refused as refused:
+        return _refused(log, rid, refused, count)
+    return _accepted(log, rid, answer, count)
+
+
+def _start(
+    log: RequestLog, rid: str, count: Callable[[ActionOutcome], None] | None
+) -> str | Fresh | None:
+    """The answer to a repeat (or an overload), or ``Fresh()`` when ``rid`` must be
+    applied (it is pending from now on)."""
+    try:
+        seen = log.begin(rid)
+    except TooManyPending as exc:
+        if count is not None:
+            count("overloaded")
+        return encode_server(
+            ErrorFrame(code=exc.code, message=exc.message, rid=rid, retry_after=RETRY_SOON)
         )
-        if refused.retry_after is not None:
-            log.abandon(rid)  # a passing refusal: the same rid may succeed later
-        else:
-            log.finish(rid, frame)
-        return frame
+    if isinstance(seen, Answered | Pending):
+        if count is not None:
+            count("repeated")
+        return seen.frame if isinstance(seen, Answered) else None
+    return seen
+
+
+def _refused(
+    log: RequestLog, rid: str, refused: Refused, count: Callable[[ActionOutcome], None] | None
+) -> str:
+    if count is not None:
+        count("rate_limited" if refused.code == ErrorCode.RATE_LIMITED else "refused")
+    frame = encode_server(
+        ErrorFrame(
+            code=refused.code,
+            message=refused.message,
+            rid=rid,
+            retry_after=refused.retry_after,
+            until=refused.until,
+        )
+    )
+    if refused.retry_after is not None:
+        log.abandon(rid)  # a passing refusal: the same rid may succeed later
+    else:
+        log.finish(rid, frame)
+    return frame
+
+
+def _accepted(
+    log: RequestLog, rid: str, answer: str | None, count: Callable[[ActionOutcome], None] | None
+) -> str | None:
     # A placement is accepted into its arena's tick here; the tick's outcome is
     # counted by the arena (``tilemud_placements_total``).
-    counted("accepted")
+    if count is not None:
+        count("accepted")
     if answer is not None:
         log.finish(rid, answer)
     return answer

@@ -63,6 +63,11 @@ class Outbox:
         """Frames waiting to be written."""
         return 0 if self._frames is None else len(self._frames)
 
+    @property
+    def has_room(self) -> bool:
+        """Whether :meth:`offer` would take a frame now."""
+        return not self._closed and self.depth < self._capacity
+
     def offer(self, frame: str) -> bool:
         """Queue a fan-out frame without waiting; False (and counted) when it was dropped."""
         if self._closed:

@@ -45,11 +45,14 @@ from tilemud.actors.arena import (
     Resync,
 )
 from tilemud.actors.session._critical import (
+    NOT_NOW,
     RETRY_SOON,
+    NotNow,
     Refused,
     RequestLog,
     answer_window,
     apply_once,
+    apply_once_now,
     is_passing_refusal,
 )
 from tilemud.actors.session._outbox import Outbox
@@ -57,7 +60,7 @@ from tilemud.actors.session._ref import SessionRef
 from tilemud.actors.session._seat import Seat, SeatLink, take_seat
 from tilemud.actors.session._services import SessionServices
 from tilemud.actors.session._stream import InvalidAck, SessionStream
-from tilemud.cluster.ratelimit import RateLimiter
+from tilemud.cluster.ratelimit import InProcessRateLimiter, RateLimiter
 from tilemud.config import GatewaySettings
 from tilemud.errors import ActorGone, MailboxFull
 from tilemud.mailbox import Bell
@@ -99,6 +102,10 @@ class SessionIdentity:
     name: str
     session_id: str
     roles: tuple[str, ...] = ()
+
+
+#: The message of a ``rate_limited`` refusal of a game action.
+_ACTIONS_LIMITED = "too many actions; wait before the next one"
 
 
 def _action_of(message: Join | Leave | Place) -> Action:
@@ -292,13 +299,7 @@ class Session:
             case Ping(rid=rid):
                 return encode_server(Pong(rid=rid, server_time=time.time()))
             case Ack(seq=seq):
-                try:
-                    self.stream.ack(seq)
-                except InvalidAck as exc:
-                    return encode_server(ErrorFrame(code=exc.code, message=exc.message))
-                for listener in self._services.listeners:  # e.g. direct messages delivered
-                    listener.stream_acked(self.ref, seq)
-                return None
+                return self._ack(seq)
             case Join() | Leave() | Place():
                 return await self._critical(message, read_at)
             case Hello():
@@ -311,6 +312,49 @@ class Session:
             case _:
                 # Another room's request (chat, guilds, parties): its route answers it.
                 return await self._routed(message)
+
+    def handle_now(
+        self, message: ClientMessage, *, read_at: float | None = None
+    ) -> str | NotNow | None:
+        """:meth:`handle` for the requests that need no waiting (``ack``, and ``place``
+        while the arena's mailbox has room and the action limit is the node's own), or
+        :data:`NOT_NOW`, having done nothing: then :meth:`handle` must answer it.
+
+        The read hub calls it for a parked connection (issue 13): the same answers, counts
+        and remembered rids as :meth:`handle`, without a task switch or a coroutine.
+        """
+        match message:
+            case Ack(seq=seq):
+                return self._ack(seq)
+            case Place(rid=rid):
+                seat, limiter = self.seat, self._services.actions
+                if (
+                    seat is None
+                    or not isinstance(limiter, InProcessRateLimiter)
+                    or not seat.ticket.ref.has_room
+                ):
+                    return NOT_NOW
+                return apply_once_now(
+                    self.requests,
+                    rid,
+                    lambda: self._place_now(seat, message),
+                    player_id=self.player_id,
+                    limiter=limiter,
+                    count=lambda outcome: self._services.meter.action("place", outcome),
+                    limited=_ACTIONS_LIMITED,
+                    read_at=read_at,
+                )
+            case _:
+                return NOT_NOW
+
+    def _ack(self, seq: int) -> str | None:
+        try:
+            self.stream.ack(seq)
+        except InvalidAck as exc:
+            return encode_server(ErrorFrame(code=exc.code, message=exc.message))
+        for listener in self._services.listeners:  # e.g. direct messages delivered
+            listener.stream_acked(self.ref, seq)
+        return None
 
     async def _routed(self, message: ClientMessage) -> str | None:
         route = self._services.route_for(message)
@@ -342,7 +386,7 @@ class Session:
         *,
         limiter: RateLimiter | None = None,
         count: Callable[[ActionOutcome], None] | None = None,
-        limited: str = "too many actions; wait before the next one",
+        limited: str = _ACTIONS_LIMITED,
         read_at: float | None = None,
     ) -> str | None:
         """Apply a critical request at most once per ``rid``, under ``limiter``.
@@ -393,6 +437,22 @@ class Session:
                 return None  # the arena answers at the end of its tick, through reply()
             case _:
                 assert_never(message)
+
+    def _place_now(self, seat: Seat, place: Place) -> None:
+        """Hand a placement to its arena without waiting (the caller saw room for it)."""
+        sent = False
+        try:
+            sent = seat.ticket.ref.try_send(
+                PlaceTile(
+                    player_id=self.player_id, rid=place.rid, x=place.x, y=place.y, kind=place.kind
+                )
+            )
+        except ActorGone as exc:
+            raise Refused(ErrorCode.ARENA_UNAVAILABLE, str(exc), retry_after=RETRY_SOON) from exc
+        if not sent:  # (the room it saw was taken meanwhile: never, in one task's step)
+            raise Refused(
+                ErrorCode.ARENA_UNAVAILABLE, "the arena's mailbox is full", retry_after=RETRY_SOON
+            )
 
     async def _join(self, join: Join) -> str:
         if self.seat is not None:
