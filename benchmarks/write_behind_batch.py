@@ -1,6 +1,7 @@
-"""CPU per write-behind batch of epic-300's shape: the log's INSERTs run by the driver's
-``executemany`` with statements compiled once (issue 13) against an INSERT construct built
-and compiled-from-cache by SQLAlchemy for every batch (before).
+"""CPU per write-behind batch of epic-300's shape: the log's INSERTs with their SQL fixed
+once and the rows handed to the driver (issue 13: ``executemany`` on SQLite, one statement
+over a JSON array on PostgreSQL; ``tilemud/storage/_log_insert.py``) against an INSERT
+construct with a dict per row built by SQLAlchemy Core for every batch (before).
 
 ::
 
