@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from tilemud.storage import tables as t
 from tilemud.storage._errors import RecordNotFound
+from tilemud.storage._log_insert import LogInsert
 from tilemud.storage._records import (
     ArenaEvent,
     ParticipantRecord,
@@ -30,6 +31,10 @@ from tilemud.storage._records import (
 from tilemud.storage._repo_world import load_arena, load_rule_config
 from tilemud.storage._sql import insert
 
+# The write-behind's hot path (issue 13): SQL fixed once, rows handed to the driver.
+_PLACEMENTS: Final = LogInsert.of(t.placements, PlacementRecord)
+_TICK_CHECKSUMS: Final = LogInsert.of(t.tick_checksums, TickChecksum)
+
 
 def append_placements(conn: Connection, rows: Sequence[PlacementRecord]) -> int:
     """Append accepted placements to the log, in one statement.
@@ -37,28 +42,7 @@ def append_placements(conn: Connection, rows: Sequence[PlacementRecord]) -> int:
     Returns:
         How many rows were given (those already stored are skipped, not counted apart).
     """
-    if not rows:
-        return 0
-    stmt = insert(conn, t.placements).on_conflict_do_nothing(
-        index_elements=[t.placements.c.arena_id, t.placements.c.tick, t.placements.c.ordinal]
-    )
-    conn.execute(
-        stmt,
-        [
-            {
-                "arena_id": r.arena_id,
-                "tick": r.tick,
-                "ordinal": r.ordinal,
-                "player_id": r.player_id,
-                "x": r.x,
-                "y": r.y,
-                "kind": r.kind,
-                "rid": r.rid,
-            }
-            for r in rows
-        ],
-    )
-    return len(rows)
+    return _PLACEMENTS.run(conn, rows)
 
 
 def record_tick_checksums(conn: Connection, rows: Sequence[TickChecksum]) -> int:
@@ -67,15 +51,7 @@ def record_tick_checksums(conn: Connection, rows: Sequence[TickChecksum]) -> int
     Returns:
         How many rows were given.
     """
-    if not rows:
-        return 0
-    stmt = insert(conn, t.tick_checksums).on_conflict_do_nothing(
-        index_elements=[t.tick_checksums.c.arena_id, t.tick_checksums.c.tick]
-    )
-    conn.execute(
-        stmt, [{"arena_id": r.arena_id, "tick": r.tick, "checksum": r.checksum} for r in rows]
-    )
-    return len(rows)
+    return _TICK_CHECKSUMS.run(conn, rows)
 
 
 def record_events(conn: Connection, rows: Sequence[ArenaEvent]) -> int:
