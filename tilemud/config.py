@@ -195,7 +195,7 @@ class GatewaySettings:
     #: player's socket and answers ``place`` and ``ack`` without a task switch (issue 13);
     #: frames arriving meanwhile are taken in one pass. Negative: no hub (a reader task
     #: per connection waits on its own socket, as before).
-    read_hub_pause: float = 0.002
+    read_hub_pause: float = 0.005
 
 
 def _regions(value: object) -> tuple[str, ...]:

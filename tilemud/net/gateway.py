@@ -158,6 +158,11 @@ class Gateway:
             deepest_stream=deepest_stream,
         )
 
+    @property
+    def hub(self) -> ReadHub | None:
+        """The read hub, while the gateway runs with one."""
+        return self._hub
+
     async def run(self, ctx: ChildContext) -> None:
         """Serve players until cancelled or gracefully stopped (the child's entry point)."""
         self._tls = server_tls_context(self._server)

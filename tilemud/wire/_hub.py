@@ -31,7 +31,7 @@ import outcome
 import trio
 
 #: Seconds between the hub's passes (at most: an idle hub wakes at the first byte).
-HUB_PAUSE: Final = 0.002
+HUB_PAUSE: Final = 0.005
 
 
 class HubStopped(Exception):
