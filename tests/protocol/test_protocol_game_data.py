@@ -347,6 +347,8 @@ def test_snapshot_plus_ticks_rebuild_the_arena(
         elif view.tick >= 0 and outcome.placed:
             seq += 1
             frame = ArenaTick.from_outcome(outcome, arena_id="a", sent_at=1.0, scores_before=before)
+            # Built unchecked: what the checked constructor accepts and builds.
+            assert frame == ArenaTick(**attrs.asdict(frame, recurse=False))
             assert [(x, y) for x, y, _, _ in frame.placed] == sorted(
                 ((x, y) for x, y, _, _ in frame.placed), key=lambda cell: (cell[1], cell[0])
             ), "row-major"
