@@ -119,6 +119,7 @@ def test_public_surface_is_pinned() -> None:
         "check_schemas",
         "close_code_for",
         "decode_client",
+        "decode_common_client",
         "dialect_for",
         "decode_hello",
         "decode_server",
