@@ -63,6 +63,11 @@ class Outbox:
         """Frames waiting to be written."""
         return 0 if self._frames is None else len(self._frames)
 
+    @property
+    def idle(self) -> bool:
+        """Open, with nothing waiting (the fan-out's check for its one-step write)."""
+        return self._frames is None and not self._closed
+
     def offer(self, frame: str) -> bool:
         """Queue a fan-out frame without waiting; False (and counted) when it was dropped."""
         if self._closed:
