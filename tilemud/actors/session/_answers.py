@@ -317,12 +317,18 @@ def _cut_integers(text: str) -> tuple[str, list[int]]:
 
 def _numbers(out: bytearray, shape_id: int, numbers: list[int], previous: _Previous) -> None:
     """The integers of an answer; as differences when the previous one had this shape."""
-    if shape_id == previous.shape:
-        for number, before in zip(numbers, previous.numbers, strict=True):
-            _zigzag(out, number - before)
-    else:
-        for number in numbers:
-            _zigzag(out, number)
+    values = (
+        [number - before for number, before in zip(numbers, previous.numbers, strict=True)]
+        if shape_id == previous.shape
+        else numbers
+    )
+    for value in values:
+        # _zigzag, inline: most values here (a tick's step, a cell) take one byte.
+        value = value * 2 if value >= 0 else -value * 2 - 1
+        if value <= 0x7F:
+            out.append(value)
+        else:
+            _varint(out, value)
     previous.shape = shape_id
     previous.numbers = numbers
 

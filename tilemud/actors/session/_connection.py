@@ -16,9 +16,10 @@ Sends:
     replies first (the outbox), then the session's stream frames, each stamped with its
     seq. While the connection is idle (nothing queued, no send in progress), a stream frame
     is written by the fan-out itself (:meth:`Connection.write_now`, a non-blocking write
-    to the socket: no task switch per player); the writer task is woken only when the
-    kernel's buffer is full or something is queued, and then writes everything queued in
-    one send.
+    to the socket: no task switch per player; a connected player who is up to date gets
+    the frame published and written in one step, :meth:`Connection.deliver_now`); the
+    writer task is woken only when the kernel's buffer is full or something is queued,
+    and then writes everything queued in one send.
 Mailbox:
     the outbox, ``gateway.outbound_queue`` replies. An outbox or a stream whose backlog
     stays full for ``gateway.slow_client_timeout`` seconds closes the connection with 4008
