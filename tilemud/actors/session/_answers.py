@@ -64,11 +64,9 @@ _MARKERS: Final = re.compile("([\x00-\x02])")
 # written as the difference from the previous rid's when the texts before are the same.
 _RID_NUMBER: Final = re.compile(r"(.*\D|)(0|[1-9][0-9]{0,17})")
 _RID_DELTA: Final = 0  # the length written for a rid written as a difference (rids are never empty)
-# An integer JSON value in its canonical form (no leading zero, no "-0"), so that the
-# text rebuilt from its int is the text cut out; with the character before it, which the
-# match takes (and the cut puts back) rather than looks behind for: a pattern that starts
-# with that character is searched for by the engine's scan in C, and the one split of a
-# ``place_result`` costs a third of the lookbehind's findall and sub (~1.3 against ~4 µs).
+# An integer JSON value in its canonical form (no leading zero, no "-0"): the text rebuilt
+# from its int is the text cut out. The character before it is taken (and put back), not
+# looked behind for: the engine then scans for it in C (a third of the time, issue 13).
 _INTEGER: Final = re.compile(r"([:,\[])(0|-?[1-9][0-9]{0,17})(?=[,\]}])")
 # An integer as above, or a string value (a whole JSON string followed by what ends a
 # value): what a structural shape cuts out, left to right. Whatever a cut takes is put
@@ -307,8 +305,7 @@ def _pack(out: bytearray, rid: str, frame: str, previous: _Previous) -> None:
 
 def _cut_integers(text: str) -> tuple[str, list[int]]:
     """``text`` with its integer values replaced by markers, and those integers in order."""
-    # One pass for both: [text, the character before, the integer, text, ...]; the
-    # integers become markers in place.
+    # One pass: [text, the character before, the integer, text, ...]; markers replace them.
     pieces = _INTEGER.split(text)
     numbers = pieces[2::3]
     pieces[2::3] = [_NUMBER] * len(numbers)
@@ -317,11 +314,9 @@ def _cut_integers(text: str) -> tuple[str, list[int]]:
 
 def _numbers(out: bytearray, shape_id: int, numbers: list[int], previous: _Previous) -> None:
     """The integers of an answer; as differences when the previous one had this shape."""
-    values = (
-        [number - before for number, before in zip(numbers, previous.numbers, strict=True)]
-        if shape_id == previous.shape
-        else numbers
-    )
+    values = numbers
+    if shape_id == previous.shape:
+        values = [number - before for number, before in zip(numbers, previous.numbers, strict=True)]
     for value in values:
         # _zigzag, inline: most values here (a tick's step, a cell) take one byte.
         value = value * 2 if value >= 0 else -value * 2 - 1
@@ -329,8 +324,7 @@ def _numbers(out: bytearray, shape_id: int, numbers: list[int], previous: _Previ
             out.append(value)
         else:
             _varint(out, value)
-    previous.shape = shape_id
-    previous.numbers = numbers
+    previous.shape, previous.numbers = shape_id, numbers
 
 
 def _whole(out: bytearray, frame: str, previous: _Previous) -> None:

@@ -195,9 +195,6 @@ class SessionStream(Generic[F]):
         :meth:`next_frame` waits. The fan-out's common case (a connected player who is up
         to date), which then costs no stall watch, eviction check or wake-up of its own.
 
-        Args:
-            body: as :meth:`publish`'s.
-
         Returns:
             The stamped frame, the stream then being as :meth:`publish` and
             :meth:`next_ready` would leave it; or None, nothing done, when the frame cannot
