@@ -14,6 +14,9 @@ times; a child process reads every socket and counts the bytes. Two ways are tim
 - ``write_now`` (issue 13): the publisher builds header + stamped text in one buffer
   (``stream_frame``) and writes it with ``WebSocket.write_nowait``; only what the kernel
   does not take goes to a writer task.
+- ``seats.publish``: the server's own fan-out, from an arena's :class:`Seats` through each
+  player's seat link, session, stream, connection and framer to the socket (what a tick
+  costs per player, the write included).
 
 Prints µs of CPU per frame for each. Bounded: loopback only, every socket closed at the end.
 """
@@ -31,11 +34,20 @@ import trio
 import trio.lowlevel
 from wsproto.connection import Connection, ConnectionType
 
+from tilemud.actors.arena import DirectoryMessage
+from tilemud.actors.arena._seats import Seats
+from tilemud.actors.session import Session, SessionIdentity, SessionServices
+from tilemud.actors.session._connection import Connection as PlayerConnection
 from tilemud.actors.session._framer import stream_frame
-from tilemud.mailbox import Doorbell
+from tilemud.actors.session._seat import SeatLink
+from tilemud.cluster import InProcessRateLimiter
+from tilemud.config import GatewaySettings
+from tilemud.mailbox import Doorbell, Mailbox, Overflow, open_mailbox
+from tilemud.metrics import ServerMetrics
 from tilemud.protocol import stamp
 from tilemud.wire import Limits, WebSocket
 
+WAYS: Final = ("task per frame", "write_now", "seats.publish")
 LIMITS: Final = Limits(
     max_message_bytes=1 << 16, close_timeout=1.0, frame_rate=1e6, frame_burst=10**6
 )
@@ -52,6 +64,8 @@ while got < expect:
     for key, _ in sel.select(timeout=30):
         data = key.fileobj.recv(1 << 20)
         if not data:
+            if got >= expect:  # another socket's end, after the last byte came
+                break
             raise SystemExit("closed early")
         got += len(data)
 print(got)
@@ -62,10 +76,12 @@ def body_of(size: int) -> str:
     return '{"type":"tick","sent_at":1.0,"arena_id":"a-1","tick":7,"placed":"' + "x" * size + '"}'
 
 
-async def run(players: int, rounds: int, body_bytes: int) -> dict[str, float]:
+async def run(
+    players: int, rounds: int, body_bytes: int, ways: tuple[str, ...] = WAYS
+) -> dict[str, float]:
     body = body_of(body_bytes)
     results = {}
-    for way in ("task per frame", "write_now"):
+    for way in ways:
         listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
         port = listener.socket.getsockname()[1]
         expect = players * sum(len(stream_frame(body, n + 1)) for n in range(rounds))
@@ -103,6 +119,14 @@ async def run(players: int, rounds: int, body_bytes: int) -> dict[str, float]:
                     await trio.lowlevel.checkpoint()
                 while sent < players * rounds:  # noqa: ASYNC110 - measuring, not waiting
                     await trio.sleep(0.001)
+            elif way == "seats.publish":
+                seats, connections = await seat_players(sockets, nursery)
+                started = time.process_time()
+                for _ in range(rounds):
+                    seats.publish(body)
+                    await trio.lowlevel.checkpoint()
+                while any(c.frames_sent < rounds for c in connections):  # noqa: ASYNC110
+                    await trio.sleep(0.001)  # measuring, not waiting
             else:
                 for n in range(rounds):
                     for ws in sockets:
@@ -124,15 +148,56 @@ async def run(players: int, rounds: int, body_bytes: int) -> dict[str, float]:
     return results
 
 
+async def seat_players(
+    sockets: list[WebSocket], writers: trio.Nursery
+) -> tuple[Seats, list[PlayerConnection]]:
+    """Sessions attached to ``sockets`` by connections, seated in one arena's seats.
+
+    The connections are made as the gateway makes them, then attached as ``run`` attaches
+    them (its reader is left out: the readers here never send).
+    """
+    settings = GatewaySettings()
+    metrics = ServerMetrics(process=False)
+    world: Mailbox[DirectoryMessage] = open_mailbox("world", 8, Overflow.BLOCK)
+    services = SessionServices(
+        directory=world.ref,
+        actions=InProcessRateLimiter(limit=60, window=10.0),
+        meter=metrics.session,
+    )
+    seats = Seats()
+    connections = []
+    for n, websocket in enumerate(sockets):
+        session = Session(
+            SessionIdentity(player_id=f"p{n}", name=f"p{n}", session_id=f"s{n}"),
+            settings=settings,
+            services=services,
+        )
+        connection = PlayerConnection(
+            websocket,
+            session,
+            settings,
+            meter=metrics.connection,
+            opened_at=trio.current_time(),
+            writers=writers,
+        )
+        connection._serving = True
+        await session.attach(connection._outbox, connection, 0)
+        seats.seat(SeatLink(session.ref))
+        connections.append(connection)
+    return seats, connections
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.send_path", description=__doc__)
     parser.add_argument("--players", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--body-bytes", type=int, default=700)
+    parser.add_argument("--way", choices=WAYS, action="append", help="(default: all)")
     args = parser.parse_args(argv)
     if not 1 <= args.players <= 2000 or not 1 <= args.rounds <= 10_000:
         parser.error("--players 1..2000, --rounds 1..10000")
-    results = trio.run(run, args.players, args.rounds, args.body_bytes)
+    ways = tuple(args.way) if args.way else WAYS
+    results = trio.run(run, args.players, args.rounds, args.body_bytes, ways)
     for way, us in results.items():
         print(f"{way:<16} {us:6.1f} µs of CPU per frame", end="")
         print(f" ({args.players} players, {args.rounds} rounds)")

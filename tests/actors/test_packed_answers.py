@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import orjson
 import pytest
@@ -217,3 +218,33 @@ async def test_an_error_answer_is_rebuilt_exactly(autojump_clock: trio.testing.M
     assert log.begin("e-1") == Answered(frame=frame)
     await trio.sleep(10)
     assert log.begin("e-1") == Fresh()
+
+
+# The cut of integers as first written: a lookbehind for the character before, and two
+# passes (findall, then sub). The one-pass cut must make the very same shape and numbers,
+# so that what is packed, and the memory it takes, do not change.
+_LOOKBEHIND_INTEGER = re.compile(r"(?<=[:,\[])(?:0|-?[1-9][0-9]{0,17})(?=[,\]}])")
+
+
+@given(
+    text=st.one_of(
+        st.dictionaries(st.text(max_size=8), json_values, max_size=6).map(
+            lambda body: orjson.dumps(body).decode()
+        ),
+        st.lists(json_values, max_size=6).map(lambda body: orjson.dumps(body).decode()),
+        st.text(alphabet=st.sampled_from(':,[]{}"-0129x'), max_size=40),
+    )
+)
+@settings(max_examples=400)
+def test_integers_are_cut_as_the_two_pass_cut_cuts_them(text: str) -> None:
+    expected = (
+        _LOOKBEHIND_INTEGER.sub(_answers._NUMBER, text),
+        [int(number) for number in _LOOKBEHIND_INTEGER.findall(text)],
+    )
+    assert _answers._cut_integers(text) == expected
+
+
+@given(text=st.text(max_size=40))
+def test_printable_text_never_holds_a_marker(text: str) -> None:
+    if text.isprintable():
+        assert _answers._MARKERS.search(text) is None

@@ -16,9 +16,10 @@ Sends:
     replies first (the outbox), then the session's stream frames, each stamped with its
     seq. While the connection is idle (nothing queued, no send in progress), a stream frame
     is written by the fan-out itself (:meth:`Connection.write_now`, a non-blocking write
-    to the socket: no task switch per player); the writer task is woken only when the
-    kernel's buffer is full or something is queued, and then writes everything queued in
-    one send.
+    to the socket: no task switch per player; a connected player who is up to date gets
+    the frame published and written in one step, :meth:`Connection.deliver_now`); the
+    writer task is woken only when the kernel's buffer is full or something is queued,
+    and then writes everything queued in one send.
 Mailbox:
     the outbox, ``gateway.outbound_queue`` replies. An outbox or a stream whose backlog
     stays full for ``gateway.slow_client_timeout`` seconds closes the connection with 4008
@@ -415,6 +416,34 @@ class Connection:
     #: The session's doorbell (:class:`tilemud.mailbox.Bell`) is :meth:`write_now`: the
     #: connection is its own bell (one object less per player).
     ring = write_now
+
+    def deliver_now(self, stream: SessionStream[bytes], body: str) -> bool:
+        """Publish ``body`` to the session's ``stream`` and write its frame, in one step,
+        when :meth:`write_now` would write it alone at once: no send under way, no reply
+        queued, the socket free, and the stream up to date (``publish_now``).
+
+        The fan-out's common case, once per player per tick: its checks, the batch and the
+        join of :meth:`write_now` are all known to be trivial here. Never blocks.
+
+        Returns:
+            True when the frame was taken (written, or held by the wire layer for the
+            writer, as :meth:`write_now` leaves it); False, nothing done, otherwise: the
+            session then publishes and rings.
+        """
+        websocket = self._websocket
+        if self._writing or not self._outbox.idle or not websocket.can_write_nowait:
+            return False
+        frame = stream.publish_now(body)
+        if frame is None:
+            return False
+        websocket.write_nowait(frame)
+        if self.frames_sent:
+            self.frames_sent += 1
+        else:
+            self._sent(1, first=True)
+        if websocket.pending or websocket.closed is not None:
+            self._wake_writer()  # the rest of the frame, or the broken transport's end
+        return True
 
     def _sent(self, frames: int, *, first: bool) -> None:
         self.frames_sent += frames

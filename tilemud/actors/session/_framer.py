@@ -23,16 +23,22 @@ class StreamFramer:
     A tick's body is one ``str`` handed to 300 streams, whose frames are made one after
     the other in the fan-out: the framer keeps the last body's two halves as bytes (around
     where the ``seq`` goes), so each player's frame is its header, its ``"seq":n,`` and
-    one join, instead of a stamped copy of the text encoded again (issue 13). One framer
-    serves every session of a server; the result is byte for byte ``stream_frame``'s.
+    one join, instead of a stamped copy of the text encoded again (issue 13). The header
+    and the first half depend on the seq only through its number of digits: they are
+    kept joined for each number of digits met (a few per body), so a player's frame is
+    that prefix, the seq's digits and the rest, in one join. One framer serves every
+    session of a server; the result is byte for byte ``stream_frame``'s.
     """
 
-    __slots__ = ("_body", "_head", "_tail")
+    __slots__ = ("_body", "_head", "_prefixes", "_tail")
 
     def __init__(self) -> None:
         self._body: str | None = None
         self._head = b""
         self._tail = b""
+        # Number of digits of the seq -> the frame's header, the body's first half and
+        # `"seq":`, for the last body.
+        self._prefixes: dict[int, bytes] = {}
 
     def __call__(self, body: str, seq: int) -> bytes:
         """The frame of ``body`` numbered ``seq`` (see :func:`tilemud.protocol.stamp`).
@@ -46,9 +52,14 @@ class StreamFramer:
             # As stamp: the body starts `{"type":"<tag>",`; the seq goes after that comma.
             cut = body.index(",") + 1
             self._head = body[:cut].encode()
-            self._tail = body[cut:].encode()
+            self._tail = b"," + body[cut:].encode()
+            self._prefixes = {}
             self._body = body
-        numbered = b'"seq":%d,' % seq
-        head, tail = self._head, self._tail
-        length = len(head) + len(numbered) + len(tail)
-        return b"".join((frame_header(TEXT, length), head, numbered, tail))
+        digits = b"%d" % seq
+        prefix = self._prefixes.get(len(digits))
+        if prefix is None:
+            # `"seq":` (6 bytes), the digits, and the comma that begins the tail.
+            length = len(self._head) + 6 + len(digits) + len(self._tail)
+            prefix = frame_header(TEXT, length) + self._head + b'"seq":'
+            self._prefixes[len(digits)] = prefix
+        return b"".join((prefix, digits, self._tail))

@@ -68,6 +68,11 @@ class Outbox:
         """Whether :meth:`offer` would take a frame now."""
         return not self._closed and self.depth < self._capacity
 
+    @property
+    def idle(self) -> bool:
+        """Open, with nothing waiting (the fan-out's check for its one-step write)."""
+        return self._frames is None and not self._closed
+
     def offer(self, frame: str) -> bool:
         """Queue a fan-out frame without waiting; False (and counted) when it was dropped."""
         if self._closed:

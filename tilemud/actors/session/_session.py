@@ -33,7 +33,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import assert_never
+from typing import Protocol, assert_never
 
 import attrs
 
@@ -63,7 +63,6 @@ from tilemud.actors.session._stream import InvalidAck, SessionStream
 from tilemud.cluster.ratelimit import InProcessRateLimiter, RateLimiter
 from tilemud.config import GatewaySettings
 from tilemud.errors import ActorGone, MailboxFull
-from tilemud.mailbox import Bell
 from tilemud.metrics import Action, ActionOutcome
 from tilemud.protocol import (
     UNSTAMPED,
@@ -120,6 +119,19 @@ def _action_of(message: Join | Leave | Place) -> Action:
             assert_never(message)
 
 
+class StreamWriter(Protocol):
+    """What a session writes through: its connection (which also is its doorbell)."""
+
+    def ring(self) -> None:
+        """Something was queued: write it (never blocks)."""
+        ...
+
+    def deliver_now(self, stream: SessionStream[bytes], body: str) -> bool:
+        """Publish ``body`` to ``stream`` and write its frame at once, if both can be done
+        now (see :meth:`SessionStream.publish_now`); False, nothing done, otherwise."""
+        ...
+
+
 class Session:
     """A player's session: the stream, the request log and the seat."""
 
@@ -147,7 +159,7 @@ class Session:
         #: The one way in for other actors.
         self.ref = SessionRef(self)
         self._outbox: Outbox | None = None
-        self._bell: Bell | None = None
+        self._bell: StreamWriter | None = None
         self._resync_asked = False
         # The protocol version of the client, when older than the newest: every frame is
         # said in it before it is queued (None: the newest, nothing to rewrite).
@@ -172,6 +184,17 @@ class Session:
         at once, and both go out in one write (an arena's ``player_joined`` and ``tick``
         of one tick end).
         """
+        writer = self._bell
+        if (
+            ring
+            and writer is not None
+            and self._dialect is None
+            and writer.deliver_now(self.stream, body)
+        ):
+            # The common case, once per player per tick: a connected player who is up to
+            # date, on an idle connection, gets the frame in one step (nothing lost, no
+            # snapshot owed); what follows is the same, done piece by piece.
+            return False
         if self._dialect is not None:
             said = self._dialect.say(body)
             if said is None:
@@ -245,7 +268,7 @@ class Session:
 
     # -- connections ----------------------------------------------------------------------
 
-    async def attach(self, outbox: Outbox, bell: Bell, last_seq: int | None) -> None:
+    async def attach(self, outbox: Outbox, bell: StreamWriter, last_seq: int | None) -> None:
         """A connection takes over: resend after ``last_seq``, or a snapshot when too old.
 
         Without ``last_seq`` the stream resumes after the last ``ack`` (frames received but

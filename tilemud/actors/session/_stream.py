@@ -97,6 +97,10 @@ class SessionStream(Generic[F]):
             raise ValueError("high_water must be between 1 and capacity")
         self._capacity = capacity
         self._stamp = stamp
+        # publish_now may skip the stall watch only when one unsent frame is not "behind":
+        # at high water 1, publish then next_ready would report the queue full for an
+        # instant.
+        self._at_once = high_water > 1
         self._stall = StallWatch(
             high_water=high_water, low_water=high_water // 2, slow_after=slow_after
         )
@@ -184,6 +188,38 @@ class SessionStream(Generic[F]):
             self._stall.update(len(self._unsent))
             self._wake()
         return self._last_seq
+
+    def publish_now(self, body: str) -> F | None:
+        """:meth:`publish` then :meth:`next_ready`, in one step, when ``body`` is handed out
+        at once: the stream is attached, owes no snapshot, has nothing unsent and no
+        :meth:`next_frame` waits. The fan-out's common case (a connected player who is up
+        to date), which then costs no stall watch, eviction check or wake-up of its own.
+
+        Returns:
+            The stamped frame, the stream then being as :meth:`publish` and
+            :meth:`next_ready` would leave it; or None, nothing done, when the frame cannot
+            be handed out at once: the caller then publishes it.
+        """
+        if (
+            self._unsent
+            or not self._attached
+            or self._needs_snapshot
+            or self._wakeup is not None
+            or not self._at_once
+        ):
+            return None
+        # Nothing is unsent, so the cursor is at the last frame: the frame published is the
+        # one handed out, and the stall watch, at level 0, stays where it is.
+        sent = self._sent
+        if len(sent) >= self._capacity:
+            del sent[0]  # a frame handed out: evicting it leaves no gap
+        sent.append(body)
+        self._last_seq += 1
+        self._cursor += 1
+        cursor = self._cursor
+        if cursor > self._highest_handed_out:
+            self._highest_handed_out = cursor
+        return self._stamp(body, cursor)
 
     def invalidate(self) -> None:
         """The frames retained no longer build the client's view (one had no equivalent in
