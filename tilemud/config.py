@@ -191,6 +191,10 @@ class GatewaySettings:
     #: The kernel's send buffer per player socket (SO_SNDBUF), in bytes; 0 keeps the
     #: system's default. Small values bound the kernel memory of many slow clients.
     send_buffer_bytes: int = attrs.field(default=0, validator=v.ge(0))
+    #: Joins worked on at once (the directory's and an arena's asks); later ones wait in
+    #: line, first come first served, and are refused ``overloaded`` after 5 s. Bounds
+    #: the memory a burst of joins holds (docs/performance.md, "The join's memory").
+    joins_at_once: int = attrs.field(default=32, validator=v.ge(1))
 
 
 def _regions(value: object) -> tuple[str, ...]:

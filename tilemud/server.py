@@ -82,7 +82,13 @@ from tilemud.actors.moderation import (
     SanctionNews,
 )
 from tilemud.actors.parties import Parties, PartyRequests
-from tilemud.actors.session import Presence, PresenceRegistry, SessionRef, SessionServices
+from tilemud.actors.session import (
+    JoinTurns,
+    Presence,
+    PresenceRegistry,
+    SessionRef,
+    SessionServices,
+)
 from tilemud.auth import TokenAuthority
 from tilemud.cluster.bus import ClusterBus
 from tilemud.cluster.link import ClusterLink, ClusterUnavailable
@@ -320,6 +326,7 @@ class TilemudServer:
             listeners=(self.chat.requests, self.parties),
             parties=self.parties,
             admission=BanAdmission(self.moderation.book),
+            join_turns=JoinTurns(settings.gateway.joins_at_once),
         )
         self.gateway = Gateway(
             settings.server,
