@@ -304,6 +304,8 @@ class TilemudServer:
         # Each part restarts alone: a guild bug does not end the parties, the chats or the
         # arenas (docs/architecture.md: the world is one_for_one).
         world = Supervisor("world", world_children, strategy=Strategy.ONE_FOR_ONE)
+        #: The line of joins: how many are worked on at once, how many wait.
+        self.join_turns = JoinTurns(settings.gateway.joins_at_once)
         services = SessionServices(
             directory=self.directory.ref,
             actions=shared.limit(
@@ -326,7 +328,7 @@ class TilemudServer:
             listeners=(self.chat.requests, self.parties),
             parties=self.parties,
             admission=BanAdmission(self.moderation.book),
-            join_turns=JoinTurns(settings.gateway.joins_at_once),
+            join_turns=self.join_turns,
         )
         self.gateway = Gateway(
             settings.server,
