@@ -13,14 +13,13 @@ import trio.testing
 
 from tests.actors.test_arena_fakes import (
     SMALL_RULES,
-    Arena,
     FakeLink,
     describe,
     join,
     make_arena,
     start_arena,
 )
-from tilemud.actors.arena import ArenaJoined, JoinOutcome
+from tilemud.actors.arena import Arena, ArenaJoined, JoinOutcome
 from tilemud.actors.arena._core import ArenaCore
 from tilemud.actors.arena._frames import ArenaFrames
 from tilemud.errors import ActorGone
@@ -116,7 +115,7 @@ def test_the_table_gives_back_every_seat_of_a_failed_batch_and_its_announcements
     core.welcome_joiners()
     core.take_seat(ann_again)  # a replaced session's link
     core.take_seat(bob)
-    core._frames = _Broken("a_w")  # type: ignore[assignment]
+    core._frames = _Broken("a_w")
     with pytest.raises(RuntimeError):
         core.welcome_joiners()
     assert core.view().players == ("ann",)
@@ -131,3 +130,34 @@ def test_the_table_gives_back_every_seat_of_a_failed_batch_and_its_announcements
 class _Broken(ArenaFrames):
     def snapshot(self, *args: object, **kwargs: object) -> str:
         raise RuntimeError("a bug in the snapshot")
+
+
+def test_the_wire_form_of_the_board_is_let_go_once_a_tick_changed_the_board() -> None:
+    """The joins' encoded board is stale after a tick that placed tiles: not kept until
+    the next join (which may never come) with the board it encoded."""
+    core = ArenaCore(
+        arena_id="a_w",
+        mode="arena",
+        region="eu",
+        rules=SMALL_RULES,
+        seed=1,
+        meter=ArenaMeter.standalone("arena"),
+    )
+    ann = FakeLink("ann")
+    core.take_seat(ann)
+    core.welcome_joiners()
+    frames = core._frames
+    assert wire_form(frames) == (True, True)  # kept for the joins of this tick
+    assert core.end_tick(1) is None  # nothing placed: still the same board
+    assert wire_form(frames) == (True, True)
+    core.place(player_id="ann", rid="r1", x=1, y=1, kind="stone")
+    assert core.end_tick(2) is None
+    assert wire_form(frames) == (False, False)
+    core.take_seat(FakeLink("bob"))
+    core.welcome_joiners()  # a later join encodes the new board
+    assert wire_form(frames) == (True, True)
+
+
+def wire_form(frames: ArenaFrames) -> tuple[bool, bool]:
+    """Whether ``frames`` keeps an encoded board, and the board it encoded."""
+    return frames._encoded_board is not None, frames._board is not None
