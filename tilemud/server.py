@@ -82,13 +82,7 @@ from tilemud.actors.moderation import (
     SanctionNews,
 )
 from tilemud.actors.parties import Parties, PartyRequests
-from tilemud.actors.session import (
-    JoinTurns,
-    Presence,
-    PresenceRegistry,
-    SessionRef,
-    SessionServices,
-)
+from tilemud.actors.session import Presence, PresenceRegistry, SessionRef, SessionServices
 from tilemud.auth import TokenAuthority
 from tilemud.cluster.bus import ClusterBus
 from tilemud.cluster.link import ClusterLink, ClusterUnavailable
@@ -304,8 +298,6 @@ class TilemudServer:
         # Each part restarts alone: a guild bug does not end the parties, the chats or the
         # arenas (docs/architecture.md: the world is one_for_one).
         world = Supervisor("world", world_children, strategy=Strategy.ONE_FOR_ONE)
-        #: The line of joins: how many are worked on at once, how many wait.
-        self.join_turns = JoinTurns(settings.gateway.joins_at_once)
         services = SessionServices(
             directory=self.directory.ref,
             actions=shared.limit(
@@ -328,8 +320,10 @@ class TilemudServer:
             listeners=(self.chat.requests, self.parties),
             parties=self.parties,
             admission=BanAdmission(self.moderation.book),
-            join_turns=self.join_turns,
+            joins_at_once=settings.gateway.joins_at_once,
         )
+        #: The line of joins: how many are worked on at once, how many wait.
+        self.join_turns = services.join_turns
         self.gateway = Gateway(
             settings.server,
             settings.gateway,
