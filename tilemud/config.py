@@ -196,6 +196,10 @@ class GatewaySettings:
     #: frames arriving meanwhile are taken in one pass. Negative: no hub (a reader task
     #: per connection waits on its own socket, as before).
     read_hub_pause: float = 0.005
+    #: Joins worked on at once (the directory's and an arena's asks); later ones wait in
+    #: line, first come first served, and are refused ``overloaded`` after 5 s. Bounds
+    #: the memory a burst of joins holds (docs/performance.md, "The join's memory").
+    joins_at_once: int = attrs.field(default=32, validator=v.ge(1))
 
 
 def _regions(value: object) -> tuple[str, ...]:

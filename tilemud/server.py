@@ -320,7 +320,10 @@ class TilemudServer:
             listeners=(self.chat.requests, self.parties),
             parties=self.parties,
             admission=BanAdmission(self.moderation.book),
+            joins_at_once=settings.gateway.joins_at_once,
         )
+        #: The line of joins: how many are worked on at once, how many wait.
+        self.join_turns = services.join_turns
         self.gateway = Gateway(
             settings.server,
             settings.gateway,

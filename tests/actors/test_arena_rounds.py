@@ -37,8 +37,9 @@ def _core() -> tuple[ArenaCore, FakeLink, FakeLink]:
         meter=ArenaMeter.standalone("arena"),
     )
     ann, bob = FakeLink("ann"), FakeLink("bob")
-    core.join(ann)
-    core.join(bob)
+    core.take_seat(ann)
+    core.take_seat(bob)
+    core.welcome_joiners()
     return core, ann, bob
 
 

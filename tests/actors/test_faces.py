@@ -60,6 +60,7 @@ FACES: dict[str, set[str]] = {
         "RequestRoute",
         "Session",
         "SessionIdentity",
+        "JoinTurns",
         "SessionKeeper",
         "Admission",
         "SessionListener",

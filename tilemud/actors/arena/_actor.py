@@ -109,6 +109,7 @@ from tilemud.actors.arena._messages import (
     ArenaMessage,
     DescribeArena,
     JoinArena,
+    JoinOutcome,
     JoinRefused,
     LeaveArena,
     PlacementsStored,
@@ -129,7 +130,7 @@ from tilemud.game import (
     SnapshotRows,
     board_checksum,
 )
-from tilemud.mailbox import Mailbox, Overflow, Ref, open_mailbox
+from tilemud.mailbox import Mailbox, Overflow, Ref, Reply, open_mailbox
 from tilemud.metrics import ArenaMeter
 from tilemud.storage import ArenaStorage, StorageError
 from tilemud.supervisors import ChildContext
@@ -240,6 +241,8 @@ class Arena:
         self._restored_round = restored_round
         self._answered = tuple(answered)
         self._incarnations = 0
+        # Joins taken in this batch of mail, answered once they have their snapshot.
+        self._join_answers: list[tuple[Reply[JoinOutcome], JoinOutcome]] = []
         self._last_overrun_log = -_OVERRUN_LOG_INTERVAL
 
     @property
@@ -273,6 +276,7 @@ class Arena:
         if table.closing:
             # A crash interrupted the closing: finish it, and end normally.
             ctx.started(self.ref)
+            self._welcome_joiners()  # joins a crash interrupted
             self._close()
             return
         if self._restored is not None:
@@ -284,6 +288,7 @@ class Arena:
             await self._recover_after_crash()
             # The crashed incarnation may have sent part of a tick's frames: start over.
             table.resync()
+        self._welcome_joiners()  # joins a crash interrupted in the middle of a batch
         table.seat_npcs()
         inbox = self._mailbox.inbox
         tick = table.state.tick + 1
@@ -334,14 +339,28 @@ class Arena:
             try:
                 message = inbox.receive_nowait()
             except trio.WouldBlock:
-                return
+                break
             self._take(message)
+        self._welcome_joiners()
+
+    def _welcome_joiners(self) -> None:
+        """Snapshot the joins of the batch (one encode for all) and answer them."""
+        answers, self._join_answers = self._join_answers, []
+        try:
+            self._core.welcome_joiners()
+        except BaseException:
+            for reply, _ in answers:
+                reply.drop()  # their seats were given back: the sessions may try again
+            raise
+        for reply, outcome in answers:
+            reply.send(outcome)
 
     def _take(self, message: ArenaMessage) -> None:
         table = self._core
         match message:
             case JoinArena(link=link, reply=reply):
-                reply.send(table.join(link))
+                # Answered with the batch's other joins, after their one snapshot.
+                self._join_answers.append((reply, table.take_seat(link)))
             case LeaveArena(player_id=player_id, reason=reason):
                 table.leave(player_id, reason)
             case PlaceTile(player_id=player_id, rid=rid, x=x, y=y, kind=kind):

@@ -87,6 +87,10 @@ class ArenaFrames:
 
     def tick(self, outcome: TickOutcome, *, scores_before: Mapping[str, int]) -> str:
         """The ``tick`` body: tiles placed in the tick and the scores that changed."""
+        # The board changed, so the wire form kept for joins is stale: let it go now, not
+        # at the next join, which may never come (~100 KB a sparse 256x256 board, kept
+        # with the old board for the arena's life; docs/performance.md, "The join's memory").
+        self._board = self._encoded_board = None
         frame = ArenaTick.from_outcome(
             outcome, arena_id=self._arena_id, sent_at=time.time(), scores_before=scores_before
         )

@@ -7,7 +7,7 @@ still be answered (``not_in_arena``) instead of vanishing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Final
 
 from tilemud.actors.arena._links import PlayerLink
@@ -19,7 +19,14 @@ FORMER_PLAYERS: Final = 1024
 class Seats:
     """Seated players' links by player id, in join order, and recent leavers' links."""
 
-    __slots__ = ("_former", "_former_limit", "_seated", "_watchers", "frames_dropped")
+    __slots__ = (
+        "_former",
+        "_former_limit",
+        "_seated",
+        "_unwelcomed",
+        "_watchers",
+        "frames_dropped",
+    )
 
     def __init__(self, *, former_limit: int = FORMER_PLAYERS) -> None:
         self._seated: dict[str, PlayerLink] = {}
@@ -27,6 +34,8 @@ class Seats:
         self._former_limit = former_limit
         # Spectators: they get what is published, hold no seat and are never announced.
         self._watchers: dict[str, PlayerLink] = {}
+        # Seated by seat_unwelcomed and owed a snapshot: (the link, the link it replaced).
+        self._unwelcomed: list[tuple[PlayerLink, PlayerLink | None]] = []
         #: Stream frames this arena's players lost for good (evicted before they had them).
         self.frames_dropped = 0
 
@@ -60,6 +69,53 @@ class Seats:
         """Seat ``link``'s player, or give a seated player this new link (keeps the order)."""
         self._seated[link.player_id] = link
         self._former.pop(link.player_id, None)
+
+    def seat_unwelcomed(self, link: PlayerLink) -> bool:
+        """Seat ``link`` as :meth:`seat` does, owed a snapshot until :meth:`welcome`.
+
+        Returns:
+            True when the player was not seated before (not a replaced session's link).
+        """
+        previous = self._seated.get(link.player_id)
+        self.seat(link)
+        self._unwelcomed.append((link, previous))
+        return previous is None
+
+    def welcome(self, snapshot: Callable[[], str], announced: dict[str, str]) -> list[str]:
+        """Reset the stream of every link seated since the last call with one snapshot.
+
+        Args:
+            snapshot: builds the snapshot body (called once, if anyone is owed one).
+            announced: the joins to announce; the newcomers' are taken back if ``snapshot``
+                raises.
+
+        Returns:
+            The newcomers still seated (a link that left or was replaced since is skipped).
+
+        Raises:
+            Exception: whatever ``snapshot`` raised, the seats put back as they were
+                before those joins.
+        """
+        owed, self._unwelcomed = self._unwelcomed, []
+        if not owed:
+            return []
+        try:
+            body = snapshot()
+        except BaseException:
+            for link, previous in reversed(owed):
+                if previous is None:
+                    self._seated.pop(link.player_id, None)
+                    announced.pop(link.player_id, None)
+                else:
+                    self._seated[link.player_id] = previous
+            raise
+        newcomers = []
+        for link, previous in owed:
+            if self._seated.get(link.player_id) is link:
+                link.reset_stream(body)
+                if previous is None:
+                    newcomers.append(link.player_id)
+        return newcomers
 
     def unseat(self, player_id: str) -> PlayerLink | None:
         """Free a seat; returns the link it held, or None when the player held none."""

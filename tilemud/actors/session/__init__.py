@@ -22,3 +22,4 @@ from tilemud.actors.session._services import SessionListener as SessionListener
 from tilemud.actors.session._services import SessionServices as SessionServices
 from tilemud.actors.session._session import Session as Session
 from tilemud.actors.session._session import SessionIdentity as SessionIdentity
+from tilemud.actors.session._turns import JoinTurns as JoinTurns

@@ -18,6 +18,7 @@ from tilemud.actors.arena import DirectoryMessage
 from tilemud.actors.session._critical import Refused
 from tilemud.actors.session._framer import StreamFramer
 from tilemud.actors.session._ref import SessionRef
+from tilemud.actors.session._turns import JOINS_AT_ONCE, JoinTurns
 from tilemud.cluster.ratelimit import RateLimiter
 from tilemud.mailbox import Ref
 from tilemud.metrics import SessionMeter
@@ -100,7 +101,9 @@ class SessionServices:
     feeds, storage (players are remembered when they connect; None keeps nothing), the
     routes of other rooms' requests, who listens to sessions' lives, and who may not
     play (``admission``: moderation's bans; None admits everyone). ``framer`` makes every
-    session's stream frames (one for all: a tick's body is cut once for all players)."""
+    session's stream frames (one for all: a tick's body is cut once for all players).
+    ``join_turns`` bounds the joins worked on at once, ``joins_at_once`` (the rest wait
+    in line)."""
 
     directory: Ref[DirectoryMessage]
     actions: RateLimiter
@@ -111,6 +114,11 @@ class SessionServices:
     parties: BattleParties | None = None
     admission: Admission | None = None
     framer: StreamFramer = attrs.field(factory=StreamFramer)
+    joins_at_once: int = JOINS_AT_ONCE
+    join_turns: JoinTurns = attrs.field(
+        init=False,
+        default=attrs.Factory(lambda self: JoinTurns(self.joins_at_once), takes_self=True),
+    )
     _by_kind: Mapping[type[ClientMessage], RequestRoute] = attrs.field(
         init=False, default=attrs.Factory(lambda self: _index_routes(self.routes), takes_self=True)
     )

@@ -488,7 +488,14 @@ class Session:
         mates = (
             () if parties is None or join.mode != "battle" else parties.battle_mates(self.player_id)
         )
-        seat, tick = await take_seat(self._services.directory, SeatLink(self.ref), join, mates)
+        # In line first: what a join holds while the directory and the arena work on it
+        # (~3 KB) is held by at most so many joins at once, however many players arrive.
+        turns = self._services.join_turns
+        await turns.take()
+        try:
+            seat, tick = await take_seat(self._services.directory, SeatLink(self.ref), join, mates)
+        finally:
+            turns.give_back()
         self.seat = seat
         if mates and parties is not None:
             parties.battle_entered(self.player_id, seat.ticket.arena_id, join.region)
