@@ -120,7 +120,11 @@ def baseline_ratios(report: dict[str, Any], baseline: dict[str, Any]) -> list[di
             steady.get("cpu_us_per_delivered_frame"),
             baseline["server"]["cpu_us_per_frame"],
         ),
-        ("server CPU, all seated (% of a core)", steady.get("cpu_percent_avg"), baseline["server"]["cpu_pct"]),
+        (
+            "server CPU, all seated (% of a core)",
+            steady.get("cpu_percent_avg"),
+            baseline["server"]["cpu_pct"],
+        ),
         (
             "server CPU per delivered frame, whole run (µs)",
             server.get("cpu_us_per_delivered_frame"),

@@ -58,15 +58,16 @@ async def test_try_send_never_waits() -> None:
 
 async def test_has_room_says_whether_try_send_would_take_a_message() -> None:
     box: Mailbox[int] = open_mailbox("x", 2, Overflow.BLOCK)
-    assert box.ref.has_room
-    assert box.ref.try_send(1)
-    assert box.ref.has_room
-    assert box.ref.try_send(2)
-    assert not box.ref.has_room and not box.ref.try_send(3)
+    room = []
+    for message in (1, 2, 3):
+        room.append(box.ref.has_room)
+        assert box.ref.try_send(message) is room[-1]
+    assert room == [True, True, False]
     assert box.inbox.receive_nowait() == 1
-    assert box.ref.has_room
+    room.append(box.ref.has_room)
     box.inbox.close()
-    assert not box.ref.has_room  # closed: try_send would raise ActorGone
+    room.append(box.ref.has_room)  # closed: try_send would raise ActorGone
+    assert room[3:] == [True, False]
 
 
 async def test_closed_mailbox_means_actor_gone() -> None:

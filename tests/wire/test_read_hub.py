@@ -48,9 +48,10 @@ async def test_the_hub_answers_fast_messages_and_leaves_the_rest_in_order() -> N
     fast = FastSide()
     hub = ReadHub(pause=0.0)
     with trio.fail_after(10):
-        async with trio.open_nursery() as nursery, tcp_pair(
-            send_buffer=1 << 16, receive_buffer=1 << 16
-        ) as (server, client):
+        async with (
+            trio.open_nursery() as nursery,
+            tcp_pair(send_buffer=1 << 16, receive_buffer=1 << 16) as (server, client),
+        ):
             nursery.start_soon(hub.run)
             await trio.testing.wait_all_tasks_blocked()
             websocket = WebSocket(server, None, LIMITS)
@@ -73,9 +74,10 @@ async def test_a_control_frame_and_the_end_of_the_stream_go_to_the_reader() -> N
     fast = FastSide()
     hub = ReadHub(pause=0.0)
     with trio.fail_after(10):
-        async with trio.open_nursery() as nursery, tcp_pair(
-            send_buffer=1 << 16, receive_buffer=1 << 16
-        ) as (server, client):
+        async with (
+            trio.open_nursery() as nursery,
+            tcp_pair(send_buffer=1 << 16, receive_buffer=1 << 16) as (server, client),
+        ):
             nursery.start_soon(hub.run)
             await trio.testing.wait_all_tasks_blocked()
             websocket = WebSocket(server, None, LIMITS)
@@ -96,27 +98,28 @@ async def test_a_control_frame_and_the_end_of_the_stream_go_to_the_reader() -> N
             assert closed.value.code == 1006
             assert fast.answered == []
             pong = await client.receive_some(100)
-            assert pong[:2] == b"\x8a\x05" and pong[2:] == b"ping!"
+            assert pong[:2] == b"\x8a\x05"
+            assert pong[2:] == b"ping!"
             nursery.cancel_scope.cancel()
 
 
-async def test_a_flood_met_by_the_hub_closes_1008_and_a_refused_frame_reaches_the_reader() -> (
-    None
-):
+async def test_a_flood_met_by_the_hub_closes_1008_and_a_refused_frame_reaches_the_reader() -> None:
     hub = ReadHub(pause=0.0)
     limits = Limits(max_message_bytes=1 << 16, close_timeout=1.0, frame_rate=1.0, frame_burst=3)
     fast = FastSide()
     with trio.fail_after(10):
-        async with trio.open_nursery() as nursery, tcp_pair(
-            send_buffer=1 << 16, receive_buffer=1 << 16
-        ) as (server, client):
+        async with (
+            trio.open_nursery() as nursery,
+            tcp_pair(send_buffer=1 << 16, receive_buffer=1 << 16) as (server, client),
+        ):
             nursery.start_soon(hub.run)
             await trio.testing.wait_all_tasks_blocked()
             websocket = WebSocket(server, None, limits)
             websocket.serve_from(hub, fast)
             await client.send_all(b"".join(client_frame(b"fast %d" % n) for n in range(20)))
             refused = await websocket.receive()
-            assert isinstance(refused, Refused) and refused.data == "fast 3"
+            assert isinstance(refused, Refused)
+            assert refused.data == "fast 3"
             with pytest.raises(ConnectionClosed) as closed:
                 await websocket.receive()
             assert (closed.value.code, closed.value.local) == (1008, True)
@@ -128,9 +131,10 @@ async def test_a_cancelled_reader_leaves_the_hub_and_may_park_again() -> None:
     hub = ReadHub(pause=0.0)
     fast = FastSide()
     with trio.fail_after(10):
-        async with trio.open_nursery() as nursery, tcp_pair(
-            send_buffer=1 << 16, receive_buffer=1 << 16
-        ) as (server, client):
+        async with (
+            trio.open_nursery() as nursery,
+            tcp_pair(send_buffer=1 << 16, receive_buffer=1 << 16) as (server, client),
+        ):
             nursery.start_soon(hub.run)
             await trio.testing.wait_all_tasks_blocked()
             websocket = WebSocket(server, None, LIMITS)
@@ -174,9 +178,10 @@ async def test_an_exception_in_the_hubs_call_is_raised_in_the_readers_task() -> 
         raise RuntimeError(f"a bug on {message}")
 
     with trio.fail_after(10):
-        async with trio.open_nursery() as nursery, tcp_pair(
-            send_buffer=1 << 16, receive_buffer=1 << 16
-        ) as (server, client):
+        async with (
+            trio.open_nursery() as nursery,
+            tcp_pair(send_buffer=1 << 16, receive_buffer=1 << 16) as (server, client),
+        ):
             nursery.start_soon(hub.run)
             await trio.testing.wait_all_tasks_blocked()
             websocket = WebSocket(server, None, LIMITS)
