@@ -191,14 +191,10 @@ class GatewaySettings:
     #: The kernel's send buffer per player socket (SO_SNDBUF), in bytes; 0 keeps the
     #: system's default. Small values bound the kernel memory of many slow clients.
     send_buffer_bytes: int = attrs.field(default=0, validator=v.ge(0))
-    #: Seconds between passes of the read hub, the one task that waits on every idle
-    #: player's socket and answers ``place`` and ``ack`` without a task switch (issue 13);
-    #: frames arriving meanwhile are taken in one pass. Negative: no hub (a reader task
-    #: per connection waits on its own socket, as before).
+    #: Seconds between the read hub's passes (docs/operations.md); negative: no hub.
     read_hub_pause: float = 0.005
-    #: Joins worked on at once (the directory's and an arena's asks); later ones wait in
-    #: line, first come first served, and are refused ``overloaded`` after 5 s. Bounds
-    #: the memory a burst of joins holds (docs/performance.md, "The join's memory").
+    #: Joins worked on at once; later ones wait in line, refused ``overloaded`` after 5 s
+    #: (bounds the memory a burst of joins holds; docs/performance.md).
     joins_at_once: int = attrs.field(default=32, validator=v.ge(1))
 
 

@@ -22,6 +22,7 @@ from trio_websocket import ConnectionClosed
 
 from tests.integration.harness import bot, make_settings, open_client, running_server
 from tests.world.play import describe, join, place
+from tilemud.actors.session import NotNow
 from tilemud.net.gateway import Gateway
 from tilemud.player_client import PlayerClient
 from tilemud.protocol import ClientMessage, ErrorFrame, Joined, Place, PlaceResult, ServerMessage
@@ -46,13 +47,17 @@ async def resuming(
         yield client
 
 
+@pytest.mark.parametrize("door", ["handle_now", "handle"])
 async def test_a_bug_in_one_session_closes_only_its_connection_with_1011(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, door: str
 ) -> None:
+    """Whether the bug is met in the read hub's step (``handle_now``, the way a ``place``
+    goes while the reader waits) or in the reader's own task (``handle``, no hub)."""
     caplog.set_level(logging.INFO)
+    settings = make_settings(tmp_path, read_hub_pause=0.005 if door == "handle_now" else -1.0)
     with trio.fail_after(30):
         async with (
-            running_server(make_settings(tmp_path)) as server,
+            running_server(settings) as server,
             bot(server, "p_ada") as ada,
             bot(server, "p_bob") as bob,
             bot(server, "p_cy") as cy,
@@ -62,20 +67,29 @@ async def test_a_bug_in_one_session_closes_only_its_connection_with_1011(
             assert (await join(cy)).arena_id == arena
             victim = server.gateway.sessions.session_of("p_ada")
             assert victim is not None
-            handle = victim.handle
+            handle, handle_now = victim.handle, victim.handle_now
             calls = 0
 
-            async def buggy_once(
-                message: ClientMessage, *, read_at: float | None = None
-            ) -> str | None:
+            def bug_once(message: ClientMessage) -> None:
                 nonlocal calls
                 calls += 1
                 if isinstance(message, Place) and calls == 1:
                     raise RuntimeError("injected bug in one session's handling")
+
+            async def buggy_once(
+                message: ClientMessage, *, read_at: float | None = None
+            ) -> str | None:
+                bug_once(message)
                 return await handle(message, read_at=read_at)
 
+            def buggy_now(
+                message: ClientMessage, *, read_at: float | None = None
+            ) -> str | NotNow | None:
+                bug_once(message)
+                return handle_now(message, read_at=read_at)
+
             # The session object only: every other player's session keeps the real code.
-            monkeypatch.setattr(victim, "handle", buggy_once)
+            monkeypatch.setattr(victim, door, buggy_now if door == "handle_now" else buggy_once)
             await ada.send(Place(rid="boom", x=0, y=0, kind="stone"))
             before_close: list[ServerMessage] = []
 

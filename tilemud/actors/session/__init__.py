@@ -7,6 +7,7 @@ through its :class:`SessionRef` (docs/architecture.md, "Sessions").
 from tilemud.actors.session._connection import CloseRequest as CloseRequest
 from tilemud.actors.session._connection import Connection as Connection
 from tilemud.actors.session._critical import RETRY_SOON as RETRY_SOON
+from tilemud.actors.session._critical import NotNow as NotNow
 from tilemud.actors.session._critical import Refused as Refused
 from tilemud.actors.session._critical import answer_within as answer_within
 from tilemud.actors.session._keeper import SessionKeeper as SessionKeeper
