@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import socket
 import struct
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import pytest
 import trio
@@ -31,6 +33,24 @@ def client_frame(payload: bytes, *, opcode: int = 0x1, key: bytes = b"\x11\x22\x
     return head + key + masked
 
 
+@asynccontextmanager
+async def served(
+    handle_now: Callable[[str], bool], limits: Limits = LIMITS
+) -> AsyncIterator[tuple[WebSocket, trio.SocketStream, ReadHub]]:
+    """A WebSocket over loopback TCP whose reader parks in a running hub; the client side."""
+    hub = ReadHub(pause=0.0)
+    async with (
+        trio.open_nursery() as nursery,
+        tcp_pair(send_buffer=1 << 16, receive_buffer=1 << 16) as (server, client),
+    ):
+        nursery.start_soon(hub.run)
+        await trio.testing.wait_all_tasks_blocked()
+        websocket = WebSocket(server, None, limits)
+        websocket.serve_from(hub, handle_now)
+        yield websocket, client, hub
+        nursery.cancel_scope.cancel()
+
+
 class FastSide:
     """A ``handle_now`` that answers messages starting with ``fast`` and records them."""
 
@@ -46,16 +66,8 @@ class FastSide:
 
 async def test_the_hub_answers_fast_messages_and_leaves_the_rest_in_order() -> None:
     fast = FastSide()
-    hub = ReadHub(pause=0.0)
     with trio.fail_after(10):
-        async with (
-            trio.open_nursery() as nursery,
-            tcp_pair(send_buffer=1 << 16, receive_buffer=1 << 16) as (server, client),
-        ):
-            nursery.start_soon(hub.run)
-            await trio.testing.wait_all_tasks_blocked()
-            websocket = WebSocket(server, None, LIMITS)
-            websocket.serve_from(hub, fast)
+        async with served(fast) as (websocket, client, hub):
             await client.send_all(client_frame(b"fast 1") + client_frame(b"fast 2"))
             await client.send_all(client_frame(b"slow 3") + client_frame(b"fast 4"))
             # The reader returns only what the hub could not answer; "fast 4" came after
@@ -67,31 +79,18 @@ async def test_the_hub_answers_fast_messages_and_leaves_the_rest_in_order() -> N
             assert await websocket.receive() == "slow 6"
             assert fast.answered == ["fast 1", "fast 2", "fast 5"]
             assert hub.calls >= 2
-            nursery.cancel_scope.cancel()
 
 
 async def test_a_control_frame_and_the_end_of_the_stream_go_to_the_reader() -> None:
     fast = FastSide()
-    hub = ReadHub(pause=0.0)
     with trio.fail_after(10):
-        async with (
-            trio.open_nursery() as nursery,
-            tcp_pair(send_buffer=1 << 16, receive_buffer=1 << 16) as (server, client),
-        ):
-            nursery.start_soon(hub.run)
-            await trio.testing.wait_all_tasks_blocked()
-            websocket = WebSocket(server, None, LIMITS)
-            websocket.serve_from(hub, fast)
-
-            async def client_side() -> None:
-                await client.send_all(client_frame(b"ping!", opcode=0x9) + client_frame(b"fast"))
-                await client.send_all(client_frame(b"slow"))
-                await client.send_eof()
-
-            nursery.start_soon(client_side)
+        async with served(fast) as (websocket, client, _):
+            await client.send_all(client_frame(b"ping!", opcode=0x9) + client_frame(b"fast"))
             # The ping goes to the reader (wsproto answers it); what was read with it is the
             # reader's too, in order; the hub takes bytes only while the reader waits.
             assert await websocket.receive() == "fast"
+            await client.send_all(client_frame(b"slow"))
+            await client.send_eof()
             assert await websocket.receive() == "slow"
             with pytest.raises(ConnectionClosed) as closed:
                 await websocket.receive()
@@ -100,22 +99,13 @@ async def test_a_control_frame_and_the_end_of_the_stream_go_to_the_reader() -> N
             pong = await client.receive_some(100)
             assert pong[:2] == b"\x8a\x05"
             assert pong[2:] == b"ping!"
-            nursery.cancel_scope.cancel()
 
 
 async def test_a_flood_met_by_the_hub_closes_1008_and_a_refused_frame_reaches_the_reader() -> None:
-    hub = ReadHub(pause=0.0)
     limits = Limits(max_message_bytes=1 << 16, close_timeout=1.0, frame_rate=1.0, frame_burst=3)
     fast = FastSide()
     with trio.fail_after(10):
-        async with (
-            trio.open_nursery() as nursery,
-            tcp_pair(send_buffer=1 << 16, receive_buffer=1 << 16) as (server, client),
-        ):
-            nursery.start_soon(hub.run)
-            await trio.testing.wait_all_tasks_blocked()
-            websocket = WebSocket(server, None, limits)
-            websocket.serve_from(hub, fast)
+        async with served(fast, limits) as (websocket, client, _):
             await client.send_all(b"".join(client_frame(b"fast %d" % n) for n in range(20)))
             refused = await websocket.receive()
             assert isinstance(refused, Refused)
@@ -124,27 +114,16 @@ async def test_a_flood_met_by_the_hub_closes_1008_and_a_refused_frame_reaches_th
                 await websocket.receive()
             assert (closed.value.code, closed.value.local) == (1008, True)
             assert fast.answered == ["fast 0", "fast 1", "fast 2"]
-            nursery.cancel_scope.cancel()
 
 
 async def test_a_cancelled_reader_leaves_the_hub_and_may_park_again() -> None:
-    hub = ReadHub(pause=0.0)
-    fast = FastSide()
     with trio.fail_after(10):
-        async with (
-            trio.open_nursery() as nursery,
-            tcp_pair(send_buffer=1 << 16, receive_buffer=1 << 16) as (server, client),
-        ):
-            nursery.start_soon(hub.run)
-            await trio.testing.wait_all_tasks_blocked()
-            websocket = WebSocket(server, None, LIMITS)
-            websocket.serve_from(hub, fast)
+        async with served(FastSide()) as (websocket, client, _):
             with trio.move_on_after(0.05):
                 await websocket.receive()
             # Parked again (the descriptor was taken off the hub's epoll when cancelled).
             await client.send_all(client_frame(b"slow after"))
             assert await websocket.receive() == "slow after"
-            nursery.cancel_scope.cancel()
 
 
 async def test_a_hub_that_stops_sends_its_readers_back_to_their_own_sockets() -> None:
@@ -172,24 +151,14 @@ async def test_a_hub_that_stops_sends_its_readers_back_to_their_own_sockets() ->
 
 
 async def test_an_exception_in_the_hubs_call_is_raised_in_the_readers_task() -> None:
-    hub = ReadHub(pause=0.0)
-
     def broken(message: str) -> bool:
         raise RuntimeError(f"a bug on {message}")
 
     with trio.fail_after(10):
-        async with (
-            trio.open_nursery() as nursery,
-            tcp_pair(send_buffer=1 << 16, receive_buffer=1 << 16) as (server, client),
-        ):
-            nursery.start_soon(hub.run)
-            await trio.testing.wait_all_tasks_blocked()
-            websocket = WebSocket(server, None, LIMITS)
-            websocket.serve_from(hub, broken)
+        async with served(broken) as (websocket, client, _):
             await client.send_all(client_frame(b"x"))
             with pytest.raises(RuntimeError, match="a bug on x"):
                 await websocket.receive()
-            nursery.cancel_scope.cancel()
 
 
 async def test_each_ready_socket_is_read_once_per_pass() -> None:
@@ -220,7 +189,7 @@ async def test_each_ready_socket_is_read_once_per_pass() -> None:
                     )
                     await trio.sleep(0.2)
                     parked.cancel_scope.cancel()
-                nursery.cancel_scope.cancel()
-    assert sorted(calls[:4]) == [1, 1, 2, 2]  # alternating passes, not one socket's run
+                    nursery.cancel_scope.cancel()
+        assert sorted(calls[:4]) == [1, 1, 2, 2]  # alternating passes, not one socket's run
     with pytest.raises(HubStopped):
         await hub.wait(0, lambda: True)
