@@ -149,11 +149,11 @@ def baseline_ratios(report: dict[str, Any], baseline: dict[str, Any]) -> list[di
 
 def render_ratios(rows: list[dict[str, Any]], machine_busy: float | None) -> str:
     """The ratios as a table, with how busy the machine was during the baseline."""
-    lines = [f"{'against Colyseus (variant b)':<40} {'tilemud':>10} {'colyseus':>10} {'ratio':>7}"]
+    lines = [f"{'against Colyseus (variant b)':<48} {'tilemud':>10} {'colyseus':>10} {'ratio':>7}"]
     for row in rows:
         ours = "n/a" if row["tilemud"] is None else f"{row['tilemud']:,.1f}"
         ratio = "n/a" if row["ratio"] is None else f"{row['ratio']:.2f}x"
-        lines.append(f"{row['figure']:<40} {ours:>10} {row['colyseus']:>10,.1f} {ratio:>7}")
+        lines.append(f"{row['figure']:<48} {ours:>10} {row['colyseus']:>10,.1f} {ratio:>7}")
     if machine_busy is not None:
         lines.append(f"(machine busy during the Colyseus run: {machine_busy:.0f} %)")
     return "\n".join(lines)
