@@ -61,6 +61,7 @@ FACES: dict[str, set[str]] = {
         "Session",
         "SessionIdentity",
         "JoinTurns",
+        "NotNow",
         "SessionKeeper",
         "Admission",
         "SessionListener",
