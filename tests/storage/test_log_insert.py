@@ -19,24 +19,20 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from tilemud.game import BATTLE_RULES
+from tests.storage.test_repositories import new_arena
 from tilemud.storage import (
     Database,
     PlacementRecord,
     RecordRejected,
     TickChecksum,
     append_placements,
-    create_arena,
     load_placements,
     load_tick_checksums,
-    record_rule_config,
     record_tick_checksums,
 )
 from tilemud.storage import tables as t
 from tilemud.storage._log_insert import LogInsert
 from tilemud.storage._sql import insert
-
-T0 = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 
 LogRow: TypeAlias = PlacementRecord | TickChecksum
 #: What writing a case gave: the rows stored (arena ids left out), or the error's type.
@@ -50,20 +46,6 @@ def reference_insert(conn: Connection, table: sa.Table, rows: Sequence[LogRow]) 
     stmt = insert(conn, table).on_conflict_do_nothing(index_elements=list(table.primary_key))
     conn.execute(stmt, [attrs.asdict(row) for row in rows])
     return len(rows)
-
-
-def new_arena(db: Database, arena_id: str) -> None:
-    with db.transaction() as conn:
-        version = record_rule_config(conn, BATTLE_RULES, at=T0)
-        create_arena(
-            conn,
-            arena_id=arena_id,
-            mode="battle",
-            region="eu",
-            rules_version=version,
-            seed=1,
-            at=T0,
-        )
 
 
 def placement(tick: int, ordinal: int, **changes: Any) -> PlacementRecord:

@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from tilemud.game import BATTLE_RULES, Placement
+from tests.storage.test_repositories import at, new_arena
+from tilemud.game import Placement
 from tilemud.storage import (
     Database,
     ParticipantRecord,
@@ -15,35 +16,13 @@ from tilemud.storage import (
     RecordNotFound,
     RecordRejected,
     append_placements,
-    create_arena,
     end_arena,
     load_participants,
     load_replay,
     purge_replays,
     record_participants,
-    record_rule_config,
 )
 from tilemud.storage import tables as t
-
-T0 = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
-
-
-def at(seconds: float) -> dt.datetime:
-    return T0 + dt.timedelta(seconds=seconds)
-
-
-def new_arena(db: Database, arena_id: str) -> None:
-    with db.transaction() as conn:
-        version = record_rule_config(conn, BATTLE_RULES, at=T0)
-        create_arena(
-            conn,
-            arena_id=arena_id,
-            mode="battle",
-            region="eu",
-            rules_version=version,
-            seed=3,
-            at=T0,
-        )
 
 
 def joined(arena_id: str, player_id: str, seconds: float = 0.0) -> ParticipantRecord:
