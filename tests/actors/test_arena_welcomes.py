@@ -101,8 +101,9 @@ async def restarted_on_crash(
             return
 
 
-def test_the_table_gives_back_every_seat_of_a_failed_batch_and_its_announcements() -> None:
-    core = ArenaCore(
+def _table() -> ArenaCore:
+    """An arena's table alone, without its actor."""
+    return ArenaCore(
         arena_id="a_w",
         mode="arena",
         region="eu",
@@ -110,6 +111,10 @@ def test_the_table_gives_back_every_seat_of_a_failed_batch_and_its_announcements
         seed=1,
         meter=ArenaMeter.standalone("arena"),
     )
+
+
+def test_the_table_gives_back_every_seat_of_a_failed_batch_and_its_announcements() -> None:
+    core = _table()
     ann, ann_again, bob = FakeLink("ann"), FakeLink("ann"), FakeLink("bob")
     core.take_seat(ann)
     core.welcome_joiners()
@@ -135,14 +140,7 @@ class _Broken(ArenaFrames):
 def test_the_wire_form_of_the_board_is_let_go_once_a_tick_changed_the_board() -> None:
     """The joins' encoded board is stale after a tick that placed tiles: not kept until
     the next join (which may never come) with the board it encoded."""
-    core = ArenaCore(
-        arena_id="a_w",
-        mode="arena",
-        region="eu",
-        rules=SMALL_RULES,
-        seed=1,
-        meter=ArenaMeter.standalone("arena"),
-    )
+    core = _table()
     ann = FakeLink("ann")
     core.take_seat(ann)
     core.welcome_joiners()
