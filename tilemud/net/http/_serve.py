@@ -29,6 +29,7 @@ from hypercorn.typing import (
 )
 
 from tilemud.config import ServerSettings
+from tilemud.net.http._access_log import AccessLogger
 from tilemud.net.http._wire_errors import install_json_wire_errors
 
 __all__ = ["GRACEFUL_TIMEOUT", "ShieldedHTTPSends", "serve_http"]
@@ -94,6 +95,7 @@ def hypercorn_config(settings: ServerSettings) -> HypercornConfig:
     config.keep_alive_timeout = settings.http_keep_alive_timeout
     config.graceful_timeout = min(GRACEFUL_TIMEOUT, settings.shutdown_grace)
     config.accesslog = _access_log
+    config.logger_class = AccessLogger
     config.errorlog = _log
     config.include_server_header = False
     if settings.tls_certfile is not None and settings.tls_keyfile is not None:
