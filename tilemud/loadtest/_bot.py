@@ -167,7 +167,7 @@ class Bot:
                     socket.websocket,
                     on_frame=self.game.see,
                     strict=self.state.config.strict_decode,
-                    ticks=self.state.ticks,
+                    memo=self.state.memo,
                 )
                 try:
                     return await self._greeted(client, socket, began, opened=opened, resume=resume)

@@ -9,12 +9,13 @@ and checked for their shape only (their fields, and the kinds of values in them)
 other frame (``welcome``, ``joined``, ``place_result``, ``snapshot``, errors ...) goes
 through the strict decoder as before. ``strict=True`` decodes ``tick`` strictly too.
 
-The bots of one process all receive the same ``tick`` bodies, which differ only in their
+The bots of one process all receive the same stream bodies, which differ only in their
 ``seq`` (the server stamps it into one shared body, right after ``type``). A
-:class:`TickMemo` shared by a process's bots decodes each body once and gives every other
-bot the same frame with its own seq: decoding was a third of a bot process's CPU (py-spy,
-docs/performance.md, "The send path, third pass"), and a bot that reads late measures a
-late broadcast.
+:class:`StreamMemo` shared by a process's bots decodes each ``tick``, ``snapshot`` and
+``player_joined`` body once and gives every other bot the same frame with its own seq:
+decoding ticks was a third of a bot process's CPU (py-spy, docs/performance.md, "The send
+path, third pass"), snapshots and joins a quarter in a join storm, and a bot that reads
+late measures a late broadcast (or join).
 """
 
 from __future__ import annotations
@@ -76,67 +77,94 @@ def decode_tick(text: str) -> ArenaTick:
         )
 
 
-#: How a server's ``tick`` frame begins: the seq's digits follow.
-_STAMPED_TICK_PREFIX: Final = '{"type":"tick","seq":'
-#: Bodies a memo remembers: a process's bots read the same few ticks at a time.
-_MEMO_BODIES: Final = 8
+#: Stream frames every bot of a process receives with the same body (their ``seq`` aside),
+#: and how the first frame of each body is decoded: ``tick`` by its shape, the others
+#: strictly. In a join storm every joiner of a batch gets the same ``snapshot`` and every
+#: bot the same ``player_joined``: decoding them was a quarter of a bot process's CPU there.
+_MEMOISED: Final[dict[str, Callable[[str], ServerMessage]]] = {
+    "tick": decode_tick,
+    "snapshot": decode_server,
+    "player_joined": decode_server,
+}
+#: The largest ``seq`` the strict decoder takes (JSON's safe integers).
+_MAX_SEQ: Final = 2**53 - 1
+#: Bodies a memo remembers: a process's bots read the same few frames at a time.
+_MEMO_BODIES: Final = 16
 
 
-class TickMemo:
-    """Decodes ``tick`` frames, each body once for all the bots of a process.
+def _stamped_kind(text: str) -> tuple[str, int] | None:
+    """The memoised kind of ``text`` and where its seq's digits start, if it is stamped so."""
+    if not text.startswith('{"type":"'):
+        return None
+    end = text.find('"', 9)
+    kind = text[9:end]
+    if kind not in _MEMOISED or not text.startswith(',"seq":', end + 1):
+        return None
+    return kind, end + 8
 
-    ``decode(text)`` equals ``decode_tick(text)`` for every ``text``, and raises what it
-    raises: a frame that is not ``{"type":"tick","seq":<digits>,`` followed by a body
-    without another ``"seq"`` is decoded in full (``decode_tick``); so is the first frame
-    of each body. The body after the seq is the memo's key, so a frame whose body differs
-    in a single byte is decoded (and checked) on its own.
+
+class StreamMemo:
+    """Decodes stream frames, each body once for all the bots of a process.
+
+    ``decode(text)`` equals what the bots' decoder gives without the memo, and raises what
+    it raises: ``decode_tick`` for a ``tick``, ``decode_server`` (strict) for anything
+    else. A ``tick``, ``snapshot`` or ``player_joined`` stamped as the server stamps it
+    (``{"type":...,"seq":<digits>,`` then a body without another ``"seq"``) whose body was
+    decoded before is that frame with its own seq; anything else is decoded in full. The
+    body after the seq is the memo's key, so a frame whose body differs in a single byte is
+    decoded (and checked) on its own.
     """
 
     __slots__ = ("_bodies", "decoded", "reused")
 
     def __init__(self) -> None:
-        self._bodies: OrderedDict[str, ArenaTick] = OrderedDict()
+        self._bodies: OrderedDict[str, ServerMessage] = OrderedDict()
         #: Frames decoded in full, and frames given a body decoded before (tests, reports).
         self.decoded = 0
         self.reused = 0
 
-    def decode(self, text: str) -> ArenaTick:
-        """The ``tick`` frame ``text``, its shape checked (see :func:`decode_tick`).
+    def decode(self, text: str) -> ServerMessage:
+        """The frame ``text``, decoded as the bots' decoder would.
 
         Raises:
-            ProtocolError: not valid JSON, or not shaped like a ``tick``.
+            ProtocolError: not valid JSON, or not a valid frame (a ``tick``: not shaped
+                like one).
         """
-        if not text.startswith(_STAMPED_TICK_PREFIX):
+        stamped = _stamped_kind(text)
+        if stamped is None:
             return self._decode(text, None)
-        end = text.find(",", len(_STAMPED_TICK_PREFIX))
-        digits = text[len(_STAMPED_TICK_PREFIX) : end]
-        body = text[end:]
+        kind, start = stamped
+        end = text.find(",", start)
+        digits = text[start:end]
+        key = text[:start] + text[end:]
         if (
             end < 0
             or not (digits.isascii() and digits.isdigit())
             or (len(digits) > 1 and digits[0] == "0")
-            or '"seq"' in body
+            or '"seq"' in text[end:]
         ):
             return self._decode(text, None)
-        known = self._bodies.get(body)
-        if known is None:
-            return self._decode(text, body)
+        seq = int(digits)
+        known = self._bodies.get(key)
+        if known is None or (kind != "tick" and not 1 <= seq <= _MAX_SEQ):
+            # Out of the strict decoder's range: it says what is wrong.
+            return self._decode(text, key)
         self.reused += 1
         with attrs.validators.disabled():
-            return attrs.evolve(known, seq=int(digits))
+            return attrs.evolve(known, seq=seq)  # type: ignore[arg-type]
 
-    def _decode(self, text: str, body: str | None) -> ArenaTick:
-        frame = decode_tick(text)
+    def _decode(self, text: str, key: str | None) -> ServerMessage:
+        frame = decode_tick(text) if text.startswith(_TICK_PREFIX) else decode_server(text)
         self.decoded += 1
-        if body is not None:
-            self._bodies[body] = frame
+        if key is not None:
+            self._bodies[key] = frame
             if len(self._bodies) > _MEMO_BODIES:
                 self._bodies.popitem(last=False)
         return frame
 
 
 class LoadClient(PlayerClient):
-    """A :class:`PlayerClient` whose ``tick`` frames are decoded cheaply (unless strict)."""
+    """A :class:`PlayerClient` whose stream frames are decoded cheaply (unless strict)."""
 
     def __init__(
         self,
@@ -144,17 +172,17 @@ class LoadClient(PlayerClient):
         *,
         on_frame: Callable[[ServerMessage], None] | None = None,
         strict: bool = False,
-        ticks: TickMemo | None = None,
+        memo: StreamMemo | None = None,
     ) -> None:
         super().__init__(websocket, auto_ack=False, on_frame=on_frame)
         self._strict = strict
         self._hook = on_frame
-        self._ticks = TickMemo() if ticks is None else ticks
+        self._memo = StreamMemo() if memo is None else memo
 
     async def _receive_one(self) -> ServerMessage:
         text = await self.websocket.get_message()
-        if not self._strict and isinstance(text, str) and text.startswith(_TICK_PREFIX):
-            frame: ServerMessage = self._ticks.decode(text)
+        if not self._strict and isinstance(text, str):
+            frame: ServerMessage = self._memo.decode(text)
         else:
             frame = decode_server(text)
         if self._hook is not None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from tilemud.loadtest._board import SharedBoards
-from tilemud.loadtest._bot_client import TickMemo
+from tilemud.loadtest._bot_client import StreamMemo
 from tilemud.loadtest._config import LoadConfig
 from tilemud.loadtest._histogram import LatencyHistogram
 from tilemud.loadtest._tally import ACTION, BROADCAST, Tally
@@ -38,7 +38,7 @@ class SwarmState:
         connected: bots with an open, greeted connection now.
         seated: bots holding an arena seat now.
         boards: the occupied cells of each arena, for every bot of the process.
-        ticks: the ``tick`` bodies decoded once for every bot of the process.
+        memo: the stream bodies decoded once for every bot of the process.
     """
 
     config: LoadConfig
@@ -51,7 +51,7 @@ class SwarmState:
     connected: int = 0
     seated: int = 0
     boards: SharedBoards = attrs.field(factory=SharedBoards)
-    ticks: TickMemo = attrs.field(factory=TickMemo)
+    memo: StreamMemo = attrs.field(factory=StreamMemo)
 
     @property
     def play_until(self) -> float:
