@@ -13,6 +13,7 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import pytest
 import trio
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -140,6 +141,34 @@ def test_the_framer_frames_bodies_whose_header_grows_with_the_seq(
     framer = StreamFramer()
     for seq in sorted(seqs):
         assert framer(body, seq) == stream_frame(body, seq)
+
+
+@given(
+    calls=st.lists(
+        st.tuples(
+            st.sampled_from(["tick", "player_joined", "snapshot"]),
+            st.integers(1, 2**53 - 1)
+            | st.integers(1, 120_000)
+            | st.sampled_from([9, 10, 99, 100, 10**15, 2**53 - 1]),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    wrong=st.sampled_from([0, -1, 2**53, 10**16, True, 5.0]),
+)
+def test_the_framer_frames_any_order_of_bodies_and_seqs_and_refuses_bad_seqs(
+    calls: list[tuple[str, int]], wrong: object
+) -> None:
+    """The framer's kept prefix (the last number of digits met, per body) gives the very
+    bytes of ``stream_frame`` in any order of seqs and bodies, and a seq that is not an
+    integer from 1 to 2**53 - 1 is refused between them, whatever was framed before."""
+    bodies = {tag: f'{{"type":"{tag}","sent_at":1.5,"fill":"{tag * 3}"}}' for tag, _ in calls}
+    framer = StreamFramer()
+    for tag, seq in calls:
+        body = bodies[tag]
+        assert framer(body, seq) == stream_frame(body, seq)
+        with pytest.raises(ValueError, match="a stream seq"):
+            framer(body, wrong)  # type: ignore[arg-type]
 
 
 LIMITS = Limits(max_message_bytes=1 << 20, close_timeout=1.0, frame_rate=1e6, frame_burst=10**6)

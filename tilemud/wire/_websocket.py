@@ -482,9 +482,20 @@ class WebSocket:
         """
         if not self.can_write_nowait:
             return False
-        assert self._fd is not None
+        self.write_free(frames)
+        return True
+
+    def write_free(self, frames: bytes | bytearray) -> bool:
+        """:meth:`write_nowait` for a caller that has just seen :attr:`can_write_nowait`
+        true, in the same step (the fan-out's one-step write: it checks before its stream
+        hands the frame out); it must be true, or frames may be cut or overtaken.
+
+        Returns:
+            True when a writer must follow: bytes are :attr:`pending`, or the transport
+            broke (:attr:`closed`); False when the kernel took every byte.
+        """
         try:
-            written = os.write(self._fd, frames)
+            written = os.write(self._fd, frames)  # type: ignore[arg-type]
         except BlockingIOError:
             written = 0
         except OSError as exc:
@@ -497,7 +508,8 @@ class WebSocket:
         if written < len(frames):
             self._pending = memoryview(frames)[written:]
             self.writes_cut += 1
-        return True
+            return True
+        return False
 
     async def flush(self) -> None:
         """Write what :meth:`write_nowait` held (nothing to do when nothing is pending).

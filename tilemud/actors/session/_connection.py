@@ -436,12 +436,13 @@ class Connection:
         frame = stream.publish_now(body)
         if frame is None:
             return False
-        websocket.write_nowait(frame)
+        # Nothing ran since the check above: the socket is still free.
+        follow = websocket.write_free(frame)
         if self.frames_sent:
             self.frames_sent += 1
         else:
             self._sent(1, first=True)
-        if websocket.pending or websocket.closed is not None:
+        if follow:
             self._wake_writer()  # the rest of the frame, or the broken transport's end
         return True
 

@@ -44,6 +44,8 @@ class SeatLink:
 
     def __init__(self, session: PlayerLink) -> None:
         self._session = session
+        # Bound once: the fan-out calls it for every player and tick.
+        self._publish = session.publish
         self.active = True
 
     @property
@@ -58,7 +60,7 @@ class SeatLink:
 
     def publish(self, body: str, *, ring: bool = True) -> bool:
         """Forward a stream frame while the seat is held; True if that lost a frame."""
-        return self.active and self._session.publish(body, ring=ring)
+        return self.active and self._publish(body, ring=ring)
 
     def reset_stream(self, snapshot_body: str) -> None:
         """Forward a snapshot while the seat is held."""
