@@ -178,17 +178,27 @@ class OneStep(Connection):
     """A connection that counts the frames it wrote in one step."""
 
     delivered = 0
+    answered = 0
 
     def deliver_now(self, stream: SessionStream[bytes], body: str) -> bool:
         taken = super().deliver_now(stream, body)
         self.delivered += taken
         return taken
 
+    def answer_now(self, reply: str) -> bool:
+        taken = super().answer_now(reply)
+        self.answered += taken
+        return taken
+
 
 class PieceByPiece(Connection):
-    """A connection that never takes the one-step write: the session publishes and rings."""
+    """A connection that never takes the one-step write: the session publishes and rings
+    (and offers its replies to the outbox and rings)."""
 
     def deliver_now(self, stream: SessionStream[bytes], body: str) -> bool:
+        return False
+
+    def answer_now(self, reply: str) -> bool:
         return False
 
 
@@ -314,6 +324,7 @@ async def test_clients_get_the_same_bytes_by_either_way_through_cut_writes() -> 
                 one_step = connections[0]
                 assert isinstance(one_step, OneStep)
                 assert 0 < one_step.delivered < published  # both ways were taken
+                assert 0 < one_step.answered < len(replies)
                 for server, _ in pairs:
                     server.socket.shutdown(socket.SHUT_WR)  # the readers end at EOF
             nursery.cancel_scope.cancel()

@@ -486,14 +486,9 @@ class WebSocket:
         return True
 
     def write_free(self, frames: bytes | bytearray) -> bool:
-        """:meth:`write_nowait` for a caller that has just seen :attr:`can_write_nowait`
-        true, in the same step (the fan-out's one-step write: it checks before its stream
-        hands the frame out); it must be true, or frames may be cut or overtaken.
-
-        Returns:
-            True when a writer must follow: bytes are :attr:`pending`, or the transport
-            broke (:attr:`closed`); False when the kernel took every byte.
-        """
+        """:meth:`write_nowait` for a caller that saw :attr:`can_write_nowait` true in this
+        very step (the fan-out checks before its stream hands the frame out). True when a
+        writer must follow (bytes :attr:`pending`, or the transport broke: :attr:`closed`)."""
         try:
             written = os.write(self._fd, frames)  # type: ignore[arg-type]
         except BlockingIOError:

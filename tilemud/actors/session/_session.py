@@ -131,6 +131,11 @@ class StreamWriter(Protocol):
         now (see :meth:`SessionStream.publish_now`); False, nothing done, otherwise."""
         ...
 
+    def answer_now(self, reply: str) -> bool:
+        """Write the reply ``reply`` at once, if it would be written alone at once after
+        the outbox took it; False, nothing done, otherwise."""
+        ...
+
 
 class Session:
     """A player's session: the stream, the request log and the seat."""
@@ -251,8 +256,12 @@ class Session:
         else:
             self.requests.finish(rid, frame)
         if self._outbox is not None:
+            said = self.say(frame)
+            bell = self._bell
+            if bell is not None and bell.answer_now(said):
+                return  # the common case: an idle connection writes it at once
             # Never blocks: a full outbox drops it, and the player gets it by repeating rid.
-            self._outbox.offer(self.say(frame))
+            self._outbox.offer(said)
             self._ring()
 
     def arena_closed(self, arena_id: str) -> None:
