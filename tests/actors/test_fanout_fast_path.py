@@ -339,3 +339,42 @@ async def test_clients_get_the_same_bytes_by_either_way_through_cut_writes() -> 
         assert [frame for frame in frames if b"pong" in frame] == [r.encode() for r in replies]
         assert len(frames) == 1 + len(ticks) + len(replies)
     assert cut > 0, "the kernel took every frame whole: nothing was cut"
+
+
+class Player:
+    """A seat link's session: records what reaches it."""
+
+    player_id = "p1"
+    name = "Pat"
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, bool]] = []
+
+    def publish(self, body: str, *, ring: bool = True) -> bool:
+        self.published.append((body, ring))
+        return body == "lost"
+
+    def reset_stream(self, snapshot_body: str) -> None:
+        raise AssertionError("not in this test")
+
+    def reply(self, rid: str, frame: str) -> None:
+        raise AssertionError("not in this test")
+
+    def arena_closed(self, arena_id: str) -> None:
+        raise AssertionError("not in this test")
+
+
+def test_a_seat_link_forwards_frames_while_held_and_none_once_given_up() -> None:
+    """The link's publish is the session's own while the seat is held (what it returns
+    included), and a silent one once the seat is given up: nothing forwarded, nothing
+    lost."""
+    player = Player()
+    link = SeatLink(player)
+    assert link.active
+    assert link.publish("tick", ring=False) is False
+    assert link.publish("lost") is True
+    link.active = False
+    assert not link.active
+    assert link.publish("tick") is False
+    assert link.publish("lost", ring=False) is False
+    assert player.published == [("tick", False), ("lost", True)]

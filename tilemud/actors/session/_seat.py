@@ -24,6 +24,7 @@ from tilemud.actors.arena import (
     ReleaseSeat,
 )
 from tilemud.actors.session._critical import RETRY_SOON, Refused
+from tilemud.actors.session._ref import Publish
 from tilemud.errors import ActorGone
 from tilemud.game import Mode
 from tilemud.mailbox import Ref
@@ -42,11 +43,25 @@ class SeatLink:
     belong to another arena.
     """
 
+    #: Forward a stream frame while the seat is held; True if that lost a frame. While it
+    #: is held, the session's own publish (the fan-out calls it for every player and
+    #: tick: no call of the link's own in between); once it is given up, a silent one.
+    publish: Publish
+
     def __init__(self, session: PlayerLink) -> None:
         self._session = session
-        # Bound once: the fan-out calls it for every player and tick.
-        self._publish = session.publish
-        self.active = True
+        self._active = True
+        self.publish = session.publish
+
+    @property
+    def active(self) -> bool:
+        """Whether the session still holds the seat (False silences the link for good)."""
+        return self._active
+
+    @active.setter
+    def active(self, held: bool) -> None:
+        self._active = held
+        self.publish = self._session.publish if held else _silent
 
     @property
     def player_id(self) -> str:
@@ -57,10 +72,6 @@ class SeatLink:
     def name(self) -> str:
         """The player's display name."""
         return self._session.name
-
-    def publish(self, body: str, *, ring: bool = True) -> bool:
-        """Forward a stream frame while the seat is held; True if that lost a frame."""
-        return self.active and self._publish(body, ring=ring)
 
     def reset_stream(self, snapshot_body: str) -> None:
         """Forward a snapshot while the seat is held."""
@@ -75,6 +86,11 @@ class SeatLink:
         """Forward the end of the arena while the seat is held."""
         if self.active:
             self._session.arena_closed(arena_id)
+
+
+def _silent(body: str, *, ring: bool = True) -> bool:
+    """A given-up seat's publish: the frame goes nowhere, and nothing is lost."""
+    return False
 
 
 @attrs.frozen(kw_only=True)
