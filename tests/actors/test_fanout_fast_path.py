@@ -287,7 +287,7 @@ async def test_clients_get_the_same_bytes_by_either_way_through_cut_writes() -> 
             await trio.testing.wait_all_tasks_blocked()
             seats = Seats()
             for session in sessions:
-                seats.seat(SeatLink(session.ref))
+                seats.seat(session.seat_link())
 
             async def read(n: int, client: trio.SocketStream) -> None:
                 while data := await client.receive_some(4096):
@@ -378,3 +378,19 @@ def test_a_seat_link_forwards_frames_while_held_and_none_once_given_up() -> None
     assert link.publish("tick") is False
     assert link.publish("lost", ring=False) is False
     assert player.published == [("tick", False), ("lost", True)]
+
+
+def test_a_seat_link_calls_the_sessions_own_methods_when_given_them() -> None:
+    """A link given the session's own publish and reply calls them (not the ref's), the
+    publish only while the seat is held, the reply always."""
+    ref, own = Player(), Player()
+    replies: list[tuple[str, str]] = []
+    link = SeatLink(ref, publish=own.publish, reply=lambda rid, frame: replies.append((rid, frame)))
+    link.publish("tick")
+    link.reply("r1", "answer")
+    link.active = False
+    link.publish("tick")
+    link.reply("r2", "late answer")
+    assert own.published == [("tick", True)]
+    assert ref.published == []
+    assert replies == [("r1", "answer"), ("r2", "late answer")]

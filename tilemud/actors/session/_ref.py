@@ -16,12 +16,6 @@ class Identity(Protocol):
     def name(self) -> str: ...
 
 
-class Publish(Protocol):
-    """Append a high-volume frame body to a stream; True if that lost a frame."""
-
-    def __call__(self, body: str, *, ring: bool = True) -> bool: ...
-
-
 class RefTarget(Protocol):
     """What a :class:`SessionRef` forwards to (a :class:`~tilemud.actors.session.Session`)."""
 
@@ -46,17 +40,10 @@ class SessionRef:
     by repeating its ``rid``. Nothing here waits for the player.
     """
 
-    __slots__ = ("__weakref__", "_session", "publish")
-
-    #: Append a high-volume frame body to the stream; True if that lost a frame.
-    #: ``ring=False`` leaves the writing to the next publish, which follows at once.
-    #: The session's own method, bound once: the fan-out calls it for every player and
-    #: tick, and a forwarding method was one more call each time.
-    publish: Publish
+    __slots__ = ("__weakref__", "_session")
 
     def __init__(self, session: RefTarget) -> None:
         self._session = session
-        self.publish = session.publish
 
     @property
     def player_id(self) -> str:
@@ -72,6 +59,13 @@ class SessionRef:
     def stream(self) -> SessionStream[bytes]:
         """The player's stream, to read its position (``last_seq``, ``dropped``)."""
         return self._session.stream
+
+    def publish(self, body: str, *, ring: bool = True) -> bool:
+        """Append a high-volume frame body to the stream; True if that lost a frame.
+
+        ``ring=False`` leaves the writing to the next publish, which follows at once.
+        """
+        return self._session.publish(body, ring=ring)
 
     def reset_stream(self, snapshot_body: str) -> None:
         """Replace what is unsent in the stream with a snapshot."""

@@ -7,6 +7,7 @@ through the link of a seat the player still holds.
 from __future__ import annotations
 
 import contextlib
+from typing import Protocol
 
 import attrs
 import trio
@@ -24,7 +25,6 @@ from tilemud.actors.arena import (
     ReleaseSeat,
 )
 from tilemud.actors.session._critical import RETRY_SOON, Refused
-from tilemud.actors.session._ref import Publish
 from tilemud.errors import ActorGone
 from tilemud.game import Mode
 from tilemud.mailbox import Ref
@@ -34,6 +34,18 @@ from tilemud.protocol import ErrorCode, Join
 ASK_TIMEOUT = 5.0
 
 
+class Publish(Protocol):
+    """Append a high-volume frame body to a stream; True if that lost a frame."""
+
+    def __call__(self, body: str, *, ring: bool = True) -> bool: ...
+
+
+class Reply(Protocol):
+    """Answer a critical request; kept for repeats of ``rid`` even if undelivered."""
+
+    def __call__(self, rid: str, frame: str) -> None: ...
+
+
 class SeatLink:
     """The :class:`PlayerLink` one arena holds for one seat of a session.
 
@@ -41,17 +53,33 @@ class SeatLink:
     player is seated (a join it handled after the player gave up waiting, frames published
     before it handled the leave) can no longer reach the player's stream, which by then may
     belong to another arena.
+
+    Args:
+        session: the session's ref.
+        publish: the session's own publish, called without the ref's forwarding (the
+            fan-out's, for every player and tick); the ref's by default.
+        reply: the session's own reply, likewise (an arena's answers); the ref's by default.
     """
 
     #: Forward a stream frame while the seat is held; True if that lost a frame. While it
     #: is held, the session's own publish (the fan-out calls it for every player and
     #: tick: no call of the link's own in between); once it is given up, a silent one.
     publish: Publish
+    #: Answer a request of the player's: answers always go through (they are per rid).
+    reply: Reply
 
-    def __init__(self, session: PlayerLink) -> None:
+    def __init__(
+        self,
+        session: PlayerLink,
+        *,
+        publish: Publish | None = None,
+        reply: Reply | None = None,
+    ) -> None:
         self._session = session
+        self._publish = session.publish if publish is None else publish
         self._active = True
-        self.publish = session.publish
+        self.publish = self._publish
+        self.reply = session.reply if reply is None else reply
 
     @property
     def active(self) -> bool:
@@ -61,7 +89,7 @@ class SeatLink:
     @active.setter
     def active(self, held: bool) -> None:
         self._active = held
-        self.publish = self._session.publish if held else _silent
+        self.publish = self._publish if held else _silent
 
     @property
     def player_id(self) -> str:
@@ -77,10 +105,6 @@ class SeatLink:
         """Forward a snapshot while the seat is held."""
         if self.active:
             self._session.reset_stream(snapshot_body)
-
-    def reply(self, rid: str, frame: str) -> None:
-        """Answers to the player's requests always go through: they are per rid."""
-        self._session.reply(rid, frame)
 
     def arena_closed(self, arena_id: str) -> None:
         """Forward the end of the arena while the seat is held."""

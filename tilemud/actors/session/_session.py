@@ -502,7 +502,7 @@ class Session:
         turns = self._services.join_turns
         await turns.take()
         try:
-            seat, tick = await take_seat(self._services.directory, SeatLink(self.ref), join, mates)
+            seat, tick = await take_seat(self._services.directory, self.seat_link(), join, mates)
         finally:
             turns.give_back()
         self.seat = seat
@@ -518,6 +518,11 @@ class Session:
                 rules=RulesSummary.from_rules(seat.ticket.rules),
             )
         )
+
+    def seat_link(self) -> SeatLink:
+        """A new link for an arena to hold for a seat of this session's (its ref, and
+        the session's own publish and reply for the arena's fan-out and answers)."""
+        return SeatLink(self.ref, publish=self.publish, reply=self.reply)
 
     def _require_seat(self) -> Seat:
         if self.seat is None:
