@@ -7,7 +7,6 @@ through the link of a seat the player still holds.
 from __future__ import annotations
 
 import contextlib
-from typing import Protocol
 
 import attrs
 import trio
@@ -34,18 +33,6 @@ from tilemud.protocol import ErrorCode, Join
 ASK_TIMEOUT = 5.0
 
 
-class Publish(Protocol):
-    """Append a high-volume frame body to a stream; True if that lost a frame."""
-
-    def __call__(self, body: str, *, ring: bool = True) -> bool: ...
-
-
-class Reply(Protocol):
-    """Answer a critical request; kept for repeats of ``rid`` even if undelivered."""
-
-    def __call__(self, rid: str, frame: str) -> None: ...
-
-
 class SeatLink:
     """The :class:`PlayerLink` one arena holds for one seat of a session.
 
@@ -55,41 +42,17 @@ class SeatLink:
     belong to another arena.
 
     Args:
-        session: the session's ref.
-        publish: the session's own publish, called without the ref's forwarding (the
-            fan-out's, for every player and tick); the ref's by default.
-        reply: the session's own reply, likewise (an arena's answers); the ref's by default.
+        session: the session it forwards to: the session itself when the session makes
+            it (:meth:`Session.seat_link`: the arena's fan-out and answers then skip the
+            forwarding of the session's ref), or any link.
     """
 
-    #: Forward a stream frame while the seat is held; True if that lost a frame. While it
-    #: is held, the session's own publish (the fan-out calls it for every player and
-    #: tick: no call of the link's own in between); once it is given up, a silent one.
-    publish: Publish
-    #: Answer a request of the player's: answers always go through (they are per rid).
-    reply: Reply
+    # One link per seated player: slots instead of a dict (memory per active player).
+    __slots__ = ("_session", "active")
 
-    def __init__(
-        self,
-        session: PlayerLink,
-        *,
-        publish: Publish | None = None,
-        reply: Reply | None = None,
-    ) -> None:
+    def __init__(self, session: PlayerLink) -> None:
         self._session = session
-        self._publish = session.publish if publish is None else publish
-        self._active = True
-        self.publish = self._publish
-        self.reply = session.reply if reply is None else reply
-
-    @property
-    def active(self) -> bool:
-        """Whether the session still holds the seat (False silences the link for good)."""
-        return self._active
-
-    @active.setter
-    def active(self, held: bool) -> None:
-        self._active = held
-        self.publish = self._publish if held else _silent
+        self.active = True
 
     @property
     def player_id(self) -> str:
@@ -101,20 +64,23 @@ class SeatLink:
         """The player's display name."""
         return self._session.name
 
+    def publish(self, body: str, *, ring: bool = True) -> bool:
+        """Forward a stream frame while the seat is held; True if that lost a frame."""
+        return self.active and self._session.publish(body, ring=ring)
+
     def reset_stream(self, snapshot_body: str) -> None:
         """Forward a snapshot while the seat is held."""
         if self.active:
             self._session.reset_stream(snapshot_body)
 
+    def reply(self, rid: str, frame: str) -> None:
+        """Answers to the player's requests always go through: they are per rid."""
+        self._session.reply(rid, frame)
+
     def arena_closed(self, arena_id: str) -> None:
         """Forward the end of the arena while the seat is held."""
         if self.active:
             self._session.arena_closed(arena_id)
-
-
-def _silent(body: str, *, ring: bool = True) -> bool:
-    """A given-up seat's publish: the frame goes nowhere, and nothing is lost."""
-    return False
 
 
 @attrs.frozen(kw_only=True)

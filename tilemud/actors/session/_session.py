@@ -520,9 +520,13 @@ class Session:
         )
 
     def seat_link(self) -> SeatLink:
-        """A new link for an arena to hold for a seat of this session's (its ref, and
-        the session's own publish and reply for the arena's fan-out and answers)."""
-        return SeatLink(self.ref, publish=self.publish, reply=self.reply)
+        """A new link for an arena to hold for a seat of this session's.
+
+        The link is the session's own: it forwards to the session itself, not through
+        its ref (the fan-out calls it for every player and tick), and the arena reaches
+        the player only through it, as through the ref.
+        """
+        return SeatLink(self)
 
     def _require_seat(self) -> Seat:
         if self.seat is None:
