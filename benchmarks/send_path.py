@@ -39,7 +39,6 @@ from tilemud.actors.arena._seats import Seats
 from tilemud.actors.session import Session, SessionIdentity, SessionServices
 from tilemud.actors.session._connection import Connection as PlayerConnection
 from tilemud.actors.session._framer import stream_frame
-from tilemud.actors.session._seat import SeatLink
 from tilemud.cluster import InProcessRateLimiter
 from tilemud.config import GatewaySettings
 from tilemud.mailbox import Doorbell, Mailbox, Overflow, open_mailbox
@@ -182,7 +181,7 @@ async def seat_players(
         )
         connection._serving = True
         await session.attach(connection._outbox, connection, 0)
-        seats.seat(SeatLink(session.ref))
+        seats.seat(session.seat_link())
         connections.append(connection)
     return seats, connections
 

@@ -13,6 +13,7 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import pytest
 import trio
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -142,6 +143,34 @@ def test_the_framer_frames_bodies_whose_header_grows_with_the_seq(
         assert framer(body, seq) == stream_frame(body, seq)
 
 
+@given(
+    calls=st.lists(
+        st.tuples(
+            st.sampled_from(["tick", "player_joined", "snapshot"]),
+            st.integers(1, 2**53 - 1)
+            | st.integers(1, 120_000)
+            | st.sampled_from([9, 10, 99, 100, 10**15, 2**53 - 1]),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    wrong=st.sampled_from([0, -1, 2**53, 10**16, True, 5.0]),
+)
+def test_the_framer_frames_any_order_of_bodies_and_seqs_and_refuses_bad_seqs(
+    calls: list[tuple[str, int]], wrong: object
+) -> None:
+    """The framer's kept prefix (the last number of digits met, per body) gives the very
+    bytes of ``stream_frame`` in any order of seqs and bodies, and a seq that is not an
+    integer from 1 to 2**53 - 1 is refused between them, whatever was framed before."""
+    bodies = {tag: f'{{"type":"{tag}","sent_at":1.5,"fill":"{tag * 3}"}}' for tag, _ in calls}
+    framer = StreamFramer()
+    for tag, seq in calls:
+        body = bodies[tag]
+        assert framer(body, seq) == stream_frame(body, seq)
+        with pytest.raises(ValueError, match="a stream seq"):
+            framer(body, wrong)  # type: ignore[arg-type]
+
+
 LIMITS = Limits(max_message_bytes=1 << 20, close_timeout=1.0, frame_rate=1e6, frame_burst=10**6)
 
 
@@ -149,17 +178,27 @@ class OneStep(Connection):
     """A connection that counts the frames it wrote in one step."""
 
     delivered = 0
+    answered = 0
 
     def deliver_now(self, stream: SessionStream[bytes], body: str) -> bool:
         taken = super().deliver_now(stream, body)
         self.delivered += taken
         return taken
 
+    def answer_now(self, reply: str) -> bool:
+        taken = super().answer_now(reply)
+        self.answered += taken
+        return taken
+
 
 class PieceByPiece(Connection):
-    """A connection that never takes the one-step write: the session publishes and rings."""
+    """A connection that never takes the one-step write: the session publishes and rings
+    (and offers its replies to the outbox and rings)."""
 
     def deliver_now(self, stream: SessionStream[bytes], body: str) -> bool:
+        return False
+
+    def answer_now(self, reply: str) -> bool:
         return False
 
 
@@ -248,7 +287,7 @@ async def test_clients_get_the_same_bytes_by_either_way_through_cut_writes() -> 
             await trio.testing.wait_all_tasks_blocked()
             seats = Seats()
             for session in sessions:
-                seats.seat(SeatLink(session.ref))
+                seats.seat(session.seat_link())
 
             async def read(n: int, client: trio.SocketStream) -> None:
                 while data := await client.receive_some(4096):
@@ -285,6 +324,7 @@ async def test_clients_get_the_same_bytes_by_either_way_through_cut_writes() -> 
                 one_step = connections[0]
                 assert isinstance(one_step, OneStep)
                 assert 0 < one_step.delivered < published  # both ways were taken
+                assert 0 < one_step.answered < len(replies)
                 for server, _ in pairs:
                     server.socket.shutdown(socket.SHUT_WR)  # the readers end at EOF
             nursery.cancel_scope.cancel()
@@ -299,3 +339,42 @@ async def test_clients_get_the_same_bytes_by_either_way_through_cut_writes() -> 
         assert [frame for frame in frames if b"pong" in frame] == [r.encode() for r in replies]
         assert len(frames) == 1 + len(ticks) + len(replies)
     assert cut > 0, "the kernel took every frame whole: nothing was cut"
+
+
+class Player:
+    """A seat link's session: records what reaches it."""
+
+    player_id = "p1"
+    name = "Pat"
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, bool]] = []
+        self.replies: list[tuple[str, str]] = []
+
+    def publish(self, body: str, *, ring: bool = True) -> bool:
+        self.published.append((body, ring))
+        return body == "lost"
+
+    def reset_stream(self, snapshot_body: str) -> None:
+        raise AssertionError("not in this test")
+
+    def reply(self, rid: str, frame: str) -> None:
+        self.replies.append((rid, frame))
+
+    def arena_closed(self, arena_id: str) -> None:
+        raise AssertionError("not in this test")
+
+
+def test_a_seat_link_forwards_frames_while_held_and_replies_always() -> None:
+    """Frames reach the session while the seat is held (what publish returns included)
+    and nothing once it is given up; replies always."""
+    player = Player()
+    link = SeatLink(player)
+    assert link.publish("tick", ring=False) is False
+    assert link.publish("lost") is True
+    link.reply("r1", "answer")
+    link.active = False
+    assert link.publish("lost", ring=False) is False
+    link.reply("r2", "late answer")
+    assert player.published == [("tick", False), ("lost", True)]
+    assert player.replies == [("r1", "answer"), ("r2", "late answer")]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 import re
+from unittest.mock import patch
 
 import orjson
 import pytest
 import trio
 import trio.testing
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tilemud.actors.session import _answers
@@ -164,6 +165,8 @@ def test_text_that_is_not_json_is_kept_whole() -> None:
 def test_when_the_shapes_run_out_strings_are_cut_too(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_answers, "_shapes", [])
     monkeypatch.setattr(_answers, "_shape_ids", {})
+    monkeypatch.setattr(_answers, "_patterns", {})
+    monkeypatch.setattr(_answers, "_last_cut", [_answers._WHOLE])
     monkeypatch.setattr(_answers, "MAX_SHAPES", 1)
     rng = random.Random(5)
     answers = PackedAnswers()
@@ -248,3 +251,65 @@ def test_integers_are_cut_as_the_two_pass_cut_cuts_them(text: str) -> None:
 def test_printable_text_never_holds_a_marker(text: str) -> None:
     if text.isprintable():
         assert _answers._MARKERS.search(text) is None
+
+
+@given(
+    first=st.dictionaries(st.text(max_size=6), json_values, max_size=5).map(
+        lambda body: orjson.dumps(body).decode()
+    )
+    | st.text(alphabet=st.sampled_from(':,[]{}"-0129x'), max_size=30),
+    numbers=st.lists(
+        st.integers(-(10**19), 10**19) | st.sampled_from(["-0", "007", "1.5", "x", ""]),
+        max_size=8,
+    ),
+    other=st.text(alphabet=st.sampled_from(':,[]{}"-0129x\x00'), max_size=30),
+)
+@settings(max_examples=1000)
+def test_a_shapes_pattern_cuts_as_the_regex_cuts(
+    first: str, numbers: list[int | str], other: str
+) -> None:
+    """A text cut by its shape's pattern (the last shape's, most of the time) gives the
+    shape and the integers that the cut of integers gives; any text the pattern does not
+    take is left to that cut. Texts of the shape are made by putting other values (of any
+    form, canonical or not) in its integers' places."""
+    shape, _ = _answers._cut_integers(first)
+    shape_id = _answers._shape_id(shape)
+    assume(shape_id is not None)
+    assert shape_id is not None
+    pieces = shape.split(_answers._NUMBER)
+    values = [str(n) for n in numbers[: len(pieces) - 1]]
+    values += ["5"] * (len(pieces) - 1 - len(values))
+    made = pieces[0] + "".join(v + piece for v, piece in zip(values, pieces[1:], strict=True))
+    with patch.dict(_answers._patterns, clear=True):
+        _answers._remember_pattern(shape_id)
+        for text in (first, made, other, made + other, other + made):
+            cut = _answers._cut_as(shape_id, text)
+            if cut is not None:
+                assert _answers._cut_integers(text) == (shape, cut)
+        assert _answers._cut_as(shape_id, first) == _answers._cut_integers(first)[1]
+
+
+def test_answers_packed_by_the_shapes_patterns_are_the_bytes_of_the_regexs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every outcome of place_result, errors and other answers, packed with the shapes'
+    patterns and with the regex alone: the very same blocks."""
+    rng = random.Random(11)
+    frames = [(f"r-{n}", place_result(rng, f"r-{n}", tick=9_000 + n // 3)) for n in range(300)]
+    frames += [
+        (f"e{n}", encode_server(ErrorFrame(code="x", message=f"m {n},1", rid=f"e{n}")))
+        for n in range(20)
+    ]
+    frames += [(f"o{n}", f'{{"type":"pong","rid":"o{n}","n":[{n},-{n},0]}}') for n in range(20)]
+    rng.shuffle(frames)
+    with_patterns = PackedAnswers()
+    for rid, frame in frames:
+        with_patterns.add(rid, frame, 1.0)
+    monkeypatch.setattr(_answers, "_cut_as", lambda shape_id, text: None)
+    regex_alone = PackedAnswers()
+    for rid, frame in frames:
+        regex_alone.add(rid, frame, 1.0)
+    assert with_patterns._blocks == regex_alone._blocks
+    assert with_patterns._filling == regex_alone._filling
+    for rid, frame in frames:
+        assert with_patterns.find(rid) == frame

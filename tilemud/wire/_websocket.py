@@ -482,9 +482,15 @@ class WebSocket:
         """
         if not self.can_write_nowait:
             return False
-        assert self._fd is not None
+        self.write_free(frames)
+        return True
+
+    def write_free(self, frames: bytes | bytearray) -> bool:
+        """:meth:`write_nowait` for a caller that saw :attr:`can_write_nowait` true in this
+        very step (the fan-out checks before its stream hands the frame out). True when a
+        writer must follow (bytes :attr:`pending`, or the transport broke: :attr:`closed`)."""
         try:
-            written = os.write(self._fd, frames)
+            written = os.write(self._fd, frames)  # type: ignore[arg-type]
         except BlockingIOError:
             written = 0
         except OSError as exc:
@@ -497,7 +503,8 @@ class WebSocket:
         if written < len(frames):
             self._pending = memoryview(frames)[written:]
             self.writes_cut += 1
-        return True
+            return True
+        return False
 
     async def flush(self) -> None:
         """Write what :meth:`write_nowait` held (nothing to do when nothing is pending).

@@ -14,6 +14,8 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 
+import orjson
+
 from tilemud.game import (
     ArenaState,
     BattleResult,
@@ -132,9 +134,31 @@ class ArenaFrames:
         return encode_stream_body(frame)
 
     def place_result(self, result: PlacementResult, *, rid: str, tick: int) -> str:
-        """The ``place_result`` frame answering the placement ``rid``."""
-        frame = PlaceResult.from_result(result, rid=rid, arena_id=self._arena_id, tick=tick)
-        return encode_server(frame)
+        """The ``place_result`` frame answering the placement ``rid``.
+
+        The text of ``encode_server(PlaceResult.from_result(...))``, its fields in their
+        order and its absent ones left out, made from a dict (a test holds the two equal):
+        an answer for every placement, ~600 a second on epic-300, and the message and its
+        unstructuring cost several times the dict (issue 13).
+        """
+        placement = result.placement
+        payload: dict[str, object] = {
+            "type": PlaceResult.TYPE,
+            "rid": rid,
+            "arena_id": self._arena_id,
+            "tick": tick,
+            "x": placement.x,
+            "y": placement.y,
+            "kind": placement.kind,
+            "outcome": result.outcome,
+        }
+        if result.reason is not None:
+            payload["reason"] = result.reason
+        if result.winner is not None:
+            payload["winner"] = result.winner
+        if result.captured is not None:
+            payload["captured"] = result.captured
+        return orjson.dumps(payload).decode()
 
     def not_in_arena(self, rid: str) -> str:
         """The ``error`` frame for a placement from a player holding no seat here."""

@@ -34,6 +34,11 @@ text, since every cut is undone exactly (an integer is cut only in its canonical
 neither marker can appear in JSON text, which escapes control characters).
 
 Nothing is kept per answer for the garbage collector to walk (the earlier stall).
+
+Why one module of over 400 lines: the packing and the unpacking of an answer are each
+other's inverse, cut by cut (the rid, the integers, the strings, the differences), and the
+shortcut of the cut by a known shape (:func:`_cut_as`) must cut exactly as the regex does:
+they are kept side by side so that a change to one is seen against the others.
 """
 
 from __future__ import annotations
@@ -89,6 +94,52 @@ def _shape_id(shape: str) -> int | None:
         _shapes.append(_MARKERS.split(shape))
         found = _shape_ids[shape] = len(_shapes)
     return found
+
+
+#: Shapes made by the cut of integers alone that have a pattern (:func:`_cut_as`), at most
+#: so many (a compiled pattern is ~2 KB; a few shapes are nearly every answer).
+MAX_PATTERNS: Final = 256
+# Shape number -> a pattern of its text, each integer's place a group that takes what the
+# cut of integers takes there.
+_patterns: dict[int, re.Pattern[str]] = {}
+# The shape number of the last answer cut by the regex: a hint for a block's first answer.
+_last_cut = [_WHOLE]
+
+
+def _cut_as(shape_id: int, text: str) -> list[int] | None:
+    """The integers that :func:`_cut_integers` cuts from ``text`` when it leaves the shape
+    number ``shape_id``, read in one match of that shape's pattern; None when ``text``
+    does not have that shape (or the shape has no pattern): the regex then cuts it.
+
+    Each piece of text of a shape came from a cut of integers: it holds no integer that
+    cut takes, it ends with what may stand before one (``:``, ``,`` or ``[``) where one
+    follows, and it begins with what may end one (``,``, ``]`` or ``}``). Where ``text`` is
+    those very pieces with canonical integers between them, the cut therefore takes those
+    integers and nothing else: a piece's integers look at their own piece's characters
+    only, and none ends at a piece's end (an integer is followed by a digit-free piece).
+    An integer's place takes what the cut's regex takes (no leading zero, no ``-0``, at
+    most 18 digits), so anything else fails the match.
+    """
+    pattern = _patterns.get(shape_id)
+    if pattern is None:
+        return None
+    found = pattern.fullmatch(text)
+    return None if found is None else list(map(int, found.groups()))
+
+
+def _remember_pattern(shape_id: int) -> None:
+    """Make the pattern of a shape the cut of integers left (not one with strings cut)."""
+    _last_cut[0] = shape_id
+    if shape_id in _patterns or len(_patterns) >= MAX_PATTERNS:
+        return
+    pieces = _shapes[shape_id - 1]
+    if _STRING in pieces[1::2]:  # (never, from the cut of integers: a marker is never text)
+        return
+    _patterns[shape_id] = re.compile(
+        "".join(
+            "(0|-?[1-9][0-9]{0,17})" if piece == _NUMBER else re.escape(piece) for piece in pieces
+        )
+    )
 
 
 def rid_hash(rid: str) -> int:
@@ -282,11 +333,20 @@ def _pack(out: bytearray, rid: str, frame: str, previous: _Previous) -> None:
         _whole(out, frame, previous)
         return
     shape = frame.replace(f'"rid":{orjson.dumps(rid).decode()}', f'"rid":{_RID}', 1)
+    # Most answers have the shape of the one before (a player's placements in one arena):
+    # one match of that shape's pattern instead of a pass of the cut's regex.
+    hint = previous.shape if previous.shape != _WHOLE else _last_cut[0]
+    cut = _cut_as(hint, shape)
+    if cut is not None:
+        _varint(out, hint)
+        _numbers(out, hint, cut, previous)
+        return
     shape, numbers = _cut_integers(shape)
-    shape_id = _shape_id(shape)
-    if shape_id is not None:
-        _varint(out, shape_id)
-        _numbers(out, shape_id, numbers, previous)
+    found_id = _shape_id(shape)
+    if found_id is not None:
+        _remember_pattern(found_id)
+        _varint(out, found_id)
+        _numbers(out, found_id, numbers, previous)
         return
     values = [(m.group("s"), m.group("n")) for m in _VALUE.finditer(shape)]
     shape_id = _shape_id(_VALUE.sub(lambda m: _STRING if m.group("s") else _NUMBER, shape))
@@ -314,10 +374,10 @@ def _cut_integers(text: str) -> tuple[str, list[int]]:
 
 def _numbers(out: bytearray, shape_id: int, numbers: list[int], previous: _Previous) -> None:
     """The integers of an answer; as differences when the previous one had this shape."""
-    values = numbers
-    if shape_id == previous.shape:
-        values = [number - before for number, before in zip(numbers, previous.numbers, strict=True)]
-    for value in values:
+    # The same shape has as many integers (one loop, no list of differences: issue 13).
+    before = previous.numbers if shape_id == previous.shape else None
+    for k, number in enumerate(numbers):
+        value = number if before is None else number - before[k]
         # _zigzag, inline: most values here (a tick's step, a cell) take one byte.
         value = value * 2 if value >= 0 else -value * 2 - 1
         if value <= 0x7F:

@@ -30,7 +30,7 @@ class StreamFramer:
     session of a server; the result is byte for byte ``stream_frame``'s.
     """
 
-    __slots__ = ("_body", "_head", "_prefixes", "_tail")
+    __slots__ = ("_body", "_head", "_high", "_low", "_prefix", "_prefixes", "_tail")
 
     def __init__(self) -> None:
         self._body: str | None = None
@@ -39,6 +39,12 @@ class StreamFramer:
         # Number of digits of the seq -> the frame's header, the body's first half and
         # `"seq":`, for the last body.
         self._prefixes: dict[int, bytes] = {}
+        # The prefix of the last number of digits met, and the seqs it serves (low to
+        # high - 1, all valid seqs): a player's frame is then one format, with no look-up
+        # (the fan-out frames 300 seqs of a few digits each tick).
+        self._prefix = b""
+        self._low = 0
+        self._high = 0
 
     def __call__(self, body: str, seq: int) -> bytes:
         """The frame of ``body`` numbered ``seq`` (see :func:`tilemud.protocol.stamp`).
@@ -46,20 +52,26 @@ class StreamFramer:
         Raises:
             ValueError: ``seq`` is not an integer from 1 to 2**53 - 1.
         """
-        if type(seq) is not int or not 1 <= seq <= _MAX_SEQ:
-            raise ValueError(f"a stream seq is an integer from 1 to 2**53 - 1, got {seq!r}")
         if body is not self._body:
             # As stamp: the body starts `{"type":"<tag>",`; the seq goes after that comma.
             cut = body.index(",") + 1
             self._head = body[:cut].encode()
             self._tail = b"," + body[cut:].encode()
             self._prefixes = {}
+            self._low = self._high = 0
             self._body = body
-        digits = b"%d" % seq
-        prefix = self._prefixes.get(len(digits))
+        if type(seq) is int and self._low <= seq < self._high:
+            return b"%b%d%b" % (self._prefix, seq, self._tail)
+        if type(seq) is not int or not 1 <= seq <= _MAX_SEQ:
+            raise ValueError(f"a stream seq is an integer from 1 to 2**53 - 1, got {seq!r}")
+        digits = len(b"%d" % seq)
+        prefix = self._prefixes.get(digits)
         if prefix is None:
             # `"seq":` (6 bytes), the digits, and the comma that begins the tail.
-            length = len(self._head) + 6 + len(digits) + len(self._tail)
+            length = len(self._head) + 6 + digits + len(self._tail)
             prefix = frame_header(TEXT, length) + self._head + b'"seq":'
-            self._prefixes[len(digits)] = prefix
-        return b"".join((prefix, digits, self._tail))
+            self._prefixes[digits] = prefix
+        self._prefix = prefix
+        self._low = 10 ** (digits - 1)
+        self._high = min(10**digits, _MAX_SEQ + 1)
+        return b"%b%d%b" % (prefix, seq, self._tail)

@@ -73,6 +73,18 @@ class Outbox:
         """Open, with nothing waiting (the fan-out's check for its one-step write)."""
         return self._frames is None and not self._closed
 
+    @property
+    def at_once(self) -> bool:
+        """Idle, and a frame offered then taken at once would leave no trace: nobody waits
+        in :meth:`take`, and one frame does not fill the queue (the connection's one-step
+        write of a reply: :meth:`Connection.answer_now`)."""
+        return (
+            self._frames is None
+            and not self._closed
+            and self._arrived is None
+            and self._capacity > 1
+        )
+
     def offer(self, frame: str) -> bool:
         """Queue a fan-out frame without waiting; False (and counted) when it was dropped."""
         if self._closed:

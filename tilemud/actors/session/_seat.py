@@ -40,7 +40,15 @@ class SeatLink:
     player is seated (a join it handled after the player gave up waiting, frames published
     before it handled the leave) can no longer reach the player's stream, which by then may
     belong to another arena.
+
+    Args:
+        session: the session it forwards to: the session itself when the session makes
+            it (:meth:`Session.seat_link`: the arena's fan-out and answers then skip the
+            forwarding of the session's ref), or any link.
     """
+
+    # One link per seated player: slots instead of a dict (memory per active player).
+    __slots__ = ("_session", "active")
 
     def __init__(self, session: PlayerLink) -> None:
         self._session = session

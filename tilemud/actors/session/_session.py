@@ -131,6 +131,11 @@ class StreamWriter(Protocol):
         now (see :meth:`SessionStream.publish_now`); False, nothing done, otherwise."""
         ...
 
+    def answer_now(self, reply: str) -> bool:
+        """Write the reply ``reply`` at once, if it would be written alone at once after
+        the outbox took it; False, nothing done, otherwise."""
+        ...
+
 
 class Session:
     """A player's session: the stream, the request log and the seat."""
@@ -251,8 +256,12 @@ class Session:
         else:
             self.requests.finish(rid, frame)
         if self._outbox is not None:
+            said = self.say(frame)
+            bell = self._bell
+            if bell is not None and bell.answer_now(said):
+                return  # the common case: an idle connection writes it at once
             # Never blocks: a full outbox drops it, and the player gets it by repeating rid.
-            self._outbox.offer(self.say(frame))
+            self._outbox.offer(said)
             self._ring()
 
     def arena_closed(self, arena_id: str) -> None:
@@ -493,7 +502,7 @@ class Session:
         turns = self._services.join_turns
         await turns.take()
         try:
-            seat, tick = await take_seat(self._services.directory, SeatLink(self.ref), join, mates)
+            seat, tick = await take_seat(self._services.directory, self.seat_link(), join, mates)
         finally:
             turns.give_back()
         self.seat = seat
@@ -509,6 +518,15 @@ class Session:
                 rules=RulesSummary.from_rules(seat.ticket.rules),
             )
         )
+
+    def seat_link(self) -> SeatLink:
+        """A new link for an arena to hold for a seat of this session's.
+
+        The link is the session's own: it forwards to the session itself, not through
+        its ref (the fan-out calls it for every player and tick), and the arena reaches
+        the player only through it, as through the ref.
+        """
+        return SeatLink(self)
 
     def _require_seat(self) -> Seat:
         if self.seat is None:
