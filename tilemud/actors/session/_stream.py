@@ -349,11 +349,6 @@ class SessionStream(Generic[F]):
         """Whether the unsent frames have stayed at high water for ``slow_after`` s."""
         return self._stall.stalled(now)
 
-    @property
-    def full(self) -> bool:
-        """Whether the unsent frames count as at high water now (see :meth:`stalled`)."""
-        return self._stall.full
-
     async def wait_stalled(self) -> None:
         """Return once the unsent frames have stayed at high water for ``slow_after`` s."""
         await self._stall.wait_stalled()
