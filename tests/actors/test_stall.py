@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import trio
 import trio.testing
@@ -87,3 +89,13 @@ async def test_several_waiters_all_return(autojump_clock: trio.testing.MockClock
 def test_rejects_bad_marks(high_water: int, low_water: int, slow_after: float) -> None:
     with pytest.raises(ValueError, match="must"):
         StallWatch(high_water=high_water, low_water=low_water, slow_after=slow_after)
+
+
+async def test_stalled_at_the_end_of_time_is_full_now(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Connection.backlog_full asks the stream so: the gateway's survey for suspects.
+    watch = StallWatch(high_water=2, low_water=0, slow_after=10)
+    for level in (1, 2, 1, 0, 2):
+        watch.update(level)
+        assert watch.stalled(math.inf) == watch.full

@@ -145,6 +145,21 @@ def test_checksum_follows_its_documented_definition() -> None:
     assert cell_digest(1, 1, ANN_STONE) == int.from_bytes(owner_digest, "big")
 
 
+@given(
+    st.integers(min_value=0, max_value=2**32 - 1),
+    st.integers(min_value=0, max_value=2**32 - 1),
+    st.text(),
+    st.text(),
+)
+def test_cell_digest_is_the_documented_one_shot_hash(x: int, y: int, owner: str, kind: str) -> None:
+    # cell_digest feeds a copy of a prepared hasher: the same bytes as one blake2b call.
+    owner_bytes = owner.encode("utf-8", "surrogatepass")
+    data = x.to_bytes(4, "big") + y.to_bytes(4, "big") + len(owner_bytes).to_bytes(4, "big")
+    data += owner_bytes + kind.encode("utf-8", "surrogatepass")
+    digest = hashlib.blake2b(data, digest_size=32, person=b"tilemud.cell").digest()
+    assert cell_digest(x, y, Tile(owner=owner, kind=kind)) == int.from_bytes(digest, "big")
+
+
 def test_odd_ids_still_hash() -> None:
     tile = Tile(owner="\udcff-lone-surrogate", kind="stone")
     board = Board(1, 1).with_tiles([at(0, 0, tile)])

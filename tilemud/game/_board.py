@@ -58,6 +58,8 @@ _MOD_MASK: Final = (1 << 256) - 1
 _CELL_HEADER = struct.Struct(">III")
 _BOARD_HEADER = struct.Struct(">IIQ")
 _NEIGHBOURS: Final = ((0, -1), (-1, 0), (1, 0), (0, 1))
+#: The parameters of every cell's hash, fed nothing: only ever copied, never updated.
+_CELL_HASHER: Final = hashlib.blake2b(digest_size=32, person=b"tilemud.cell")
 
 
 def _text(value: str) -> bytes:
@@ -73,9 +75,13 @@ def cell_digest(x: int, y: int, tile: Tile) -> int:
     person=b"tilemud.cell")``.
     """
     owner = _text(tile.owner)
-    data = _CELL_HEADER.pack(x, y, len(owner)) + owner + _text(tile.kind)
-    digest = hashlib.blake2b(data, digest_size=32, person=b"tilemud.cell").digest()
-    return int.from_bytes(digest, "big")
+    # A copy of a hasher made once is ~40 % cheaper than a new one with its parameters
+    # (a placed tile's share of the tick, issue 13); the digest is the same.
+    hasher = _CELL_HASHER.copy()
+    hasher.update(_CELL_HEADER.pack(x, y, len(owner)))
+    hasher.update(owner)
+    hasher.update(_text(tile.kind))
+    return int.from_bytes(hasher.digest(), "big")
 
 
 class Board:

@@ -325,11 +325,19 @@ class Connection:
                 self._writer.cancel()
             await writer_done.wait()  # cancelled: it ends at its next checkpoint
 
+    @property
+    def backlog_full(self) -> bool:
+        """Whether the outbox or the stream is full now: only then can it stall later."""
+        # A backlog stalled at the end of time is one full now (the stream's module is
+        # at the house's 400 lines: no property of its own for it).
+        return self._outbox.full or self.session.stream.stalled(math.inf)
+
     def close_if_stalled(self, now: float) -> bool:
         """Close with 4008 when the outbox or the stream has stayed full too long.
 
-        The gateway calls it for every connection a few times a second (one task for all
-        of them, rather than two waiting tasks per connection: memory per player).
+        The gateway calls it a few times a second for every connection whose backlog was
+        full at its last survey (one task for all of them, rather than two waiting tasks
+        per connection: memory per player).
 
         Returns:
             Whether the connection is (now) closing as a slow client.

@@ -167,6 +167,11 @@ class Outbox:
         """Whether the queue has stayed full for longer than ``slow_after`` seconds."""
         return self._stall.stalled(now)
 
+    @property
+    def full(self) -> bool:
+        """Whether the queue counts as full now (it may become :meth:`stalled` later)."""
+        return self._stall.full
+
     async def wait_stalled(self) -> None:
         """Return once the queue has stayed full for longer than ``slow_after`` seconds."""
         await self._stall.wait_stalled()
