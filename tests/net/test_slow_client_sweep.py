@@ -90,22 +90,22 @@ def test_each_stalled_connection_is_closed_at_the_sweep_of_looking_at_all(
     timeout: float, gaps: list[list[tuple[int, int]]]
 ) -> None:
     # Each episode starts its gap (tenths) after the previous one ended.
-    episodes = []
+    episodes: list[list[tuple[float, float]]] = []
     for spans in gaps:
-        at, timeline = 0, []
+        at, stalls = 0, []
         for gap, length in spans:
             at += gap
-            timeline.append((at / 10 + 0.037, length / 10))
+            stalls.append((at / 10 + 0.037, length / 10))
             at += length
-        episodes.append(timeline)
+        episodes.append(stalls)
     interval = min(SLOW_CLIENT_SWEEP, timeout / 4)
 
     connections, t0 = trio.run(
         run_sweep, timeout, episodes, clock=trio.testing.MockClock(autojump_threshold=0)
     )
 
-    for connection, spans in zip(connections, episodes, strict=True):
-        expected = expected_close(timeout, interval, spans)
+    for connection, timeline in zip(connections, episodes, strict=True):
+        expected = expected_close(timeout, interval, timeline)
         closed = None if connection.closed_at is None else connection.closed_at - t0
         if expected is None:
             assert closed is None
