@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import sys
 from unittest.mock import patch
 
 import orjson
@@ -188,6 +189,23 @@ def test_a_colliding_hash_is_told_apart_by_the_rid(monkeypatch: pytest.MonkeyPat
         == f'{{"rid":"r{BLOCK_ANSWERS + 3}","n":{BLOCK_ANSWERS + 3}}}'
     )
     assert answers.find("r-other") is None
+
+
+def test_a_hash_found_across_two_hashes_bytes_is_no_hit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hashes are searched as bytes: the wanted two bytes met across two neighbours
+    (the high byte of one, the low byte of the next) are not taken for a hash, and an
+    answer gone (forgotten) is never found, whatever its hash."""
+    hashes = {"a": 0x0102, "b": 0x0304, "straddle": 0x0401 if sys.byteorder == "little" else 0x0203}
+    monkeypatch.setattr(_answers, "rid_hash", lambda rid: hashes.get(rid, 0x0102))
+    answers = PackedAnswers()
+    answers.add("a", '{"rid":"a"}', 1.0)
+    answers.add("b", '{"rid":"b"}', 2.0)
+    assert answers.find("straddle") is None
+    assert answers.find("b") == '{"rid":"b"}'
+    answers.forget_oldest()
+    assert answers.find("a") is None
+    answers.add("a", '{"rid":"a","n":2}', 3.0)  # the same hash again, after the one gone
+    assert answers.find("a") == '{"rid":"a","n":2}'
 
 
 async def test_an_active_players_window_of_answers_fits_in_a_few_kilobytes(

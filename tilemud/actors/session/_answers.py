@@ -281,14 +281,20 @@ class PackedAnswers:
         hashes = self._hashes
         if hashes is None:
             return None
-        wanted = rid_hash(rid)
-        index = self._gone - 1
+        # The hashes' bytes searched for the wanted two: a C scan that makes no object per
+        # answer (``array.index`` makes an int of each, ~15 ns: ~5 µs per ``place`` of an
+        # active player, whose rid is nearly always new; issue 13). A hit at an odd
+        # offset straddles two hashes and is skipped.
+        raw = hashes.tobytes()
+        wanted = rid_hash(rid).to_bytes(2, sys.byteorder)
+        offset = 2 * self._gone - 1
         while True:
-            try:
-                index = hashes.index(wanted, index + 1)
-            except ValueError:
+            offset = raw.find(wanted, offset + 1)
+            if offset < 0:
                 return None
-            block, at = divmod(index, BLOCK_ANSWERS)
+            if offset & 1:
+                continue
+            block, at = divmod(offset // 2, BLOCK_ANSWERS)
             if block < len(self._blocks):
                 data = zlib.decompress(self._blocks[block], -15)
             else:
