@@ -47,7 +47,8 @@ from tilemud.wire import Limits, ReadHub, WebSocket
 
 _CLIENTS: Final = """
 import os, socket, sys, time, random
-port, players, seconds, rate = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+port, players, seconds = (int(arg) for arg in sys.argv[1:4])
+rate = float(sys.argv[4])
 def frame(body):
     key = os.urandom(4)
     masked = bytes(b ^ key[i % 4] for i, b in enumerate(body))
@@ -106,7 +107,8 @@ async def run_once(
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
     )
-    assert clients.stdin is not None and clients.stdout is not None
+    assert clients.stdin is not None
+    assert clients.stdout is not None
     streams = [await listener.accept() for _ in range(players)]
     await listener.aclose()
     expected = players * int(seconds * rate) * 2
@@ -157,7 +159,8 @@ async def run_once(
                 settings=settings,
                 services=services,
             )
-            session.seat = Seat(ticket=ticket, link=SeatLink(session.ref), mode="arena", region="eu")
+            link = SeatLink(session.ref)
+            session.seat = Seat(ticket=ticket, link=link, mode="arena", region="eu")
             sessions[session.player_id] = session
             connection = Connection(
                 WebSocket(stream, None, LIMITS),

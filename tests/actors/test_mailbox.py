@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 import pytest
 import trio
+import trio.testing
 
 from tilemud.errors import ActorGone, MailboxFull
 from tilemud.mailbox import Mailbox, Overflow, Reply, open_mailbox
@@ -68,6 +69,30 @@ async def test_has_room_says_whether_try_send_would_take_a_message() -> None:
     box.inbox.close()
     room.append(box.ref.has_room)  # closed: try_send would raise ActorGone
     assert room[3:] == [True, False]
+
+
+def room_by_statistics(box: Mailbox[int]) -> bool:
+    """What has_room said when it read trio's statistics() (it reads the state now)."""
+    stats = box.ref._send_channel.statistics()
+    return stats.open_receive_channels > 0 and (
+        stats.current_buffer_used < stats.max_buffer_size or stats.tasks_waiting_receive > 0
+    )
+
+
+async def test_has_room_agrees_with_the_channels_statistics() -> None:
+    box: Mailbox[int] = open_mailbox("x", 1, Overflow.BLOCK)
+    seen = []
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(box.inbox.receive)  # a receiver waiting on the empty mailbox
+        await trio.testing.wait_all_tasks_blocked()
+        seen.append((box.ref.has_room, room_by_statistics(box)))
+        box.ref.try_send(1)  # to the waiting receiver
+    for message in (2, 3):
+        seen.append((box.ref.has_room, room_by_statistics(box)))
+        box.ref.try_send(message)
+    box.inbox.close()
+    seen.append((box.ref.has_room, room_by_statistics(box)))
+    assert seen == [(True, True), (True, True), (False, False), (False, False)]
 
 
 async def test_closed_mailbox_means_actor_gone() -> None:
