@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tilemud.errors import ProtocolError
-from tilemud.protocol import Ack, Place, decode_client
+from tilemud.protocol import Ack, Place, decode_client, decode_common_client
 from tilemud.protocol._client_messages import CLIENT_MESSAGES
 from tilemud.protocol._codec import _parse_object, _rid_of, _structure
 
@@ -73,3 +74,30 @@ def test_the_common_frames_decode() -> None:
     place = '{"type":"place","rid":"a-1","x":3,"y":4095,"kind":"stone"}'
     assert decode_client(place) == Place(rid="a-1", x=3, y=4095, kind="stone")
     assert decode_client('{"type":"ack","seq":17}') == Ack(seq=17)
+
+
+@settings(max_examples=2000)
+@given(
+    st.one_of(
+        place_like(),
+        ack_like(),
+        st.text(max_size=40),
+        st.sampled_from(["[1]", "null", '"place"', "{", '{"type":"place"} x', "\ud800"]),
+    )
+)
+def test_the_read_hubs_decoder_takes_only_what_the_strict_decoder_accepts(frame: str) -> None:
+    """decode_common_client (the hub's) gives the strict decoder's very message, or None
+    (the connection's task then decodes the frame the strict way, errors and all)."""
+    common = decode_common_client(frame)
+    if common is not None:
+        assert outcome(decode_client, frame) == ("ok", common)
+        assert type(common) in (Place, Ack)
+        assert attrs.asdict(common) == attrs.asdict(strict(frame))
+
+
+def test_the_read_hubs_decoder_takes_the_common_frames() -> None:
+    place = '{"type":"place","rid":"a-1","x":3,"y":4095,"kind":"stone"}'
+    assert decode_common_client(place) == Place(rid="a-1", x=3, y=4095, kind="stone")
+    assert decode_common_client(place.encode()) == Place(rid="a-1", x=3, y=4095, kind="stone")
+    assert decode_common_client('{"type":"ack","seq":17}') == Ack(seq=17)
+    assert decode_common_client('{"type":"ping","rid":"p"}') is None

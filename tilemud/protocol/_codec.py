@@ -101,11 +101,12 @@ def decode_common_client(frame: str | bytes) -> ClientMessage | None:
     """The frame as :func:`decode_client` would decode it when it is one of the frames
     players send most (``place``, ``ack``) in its plain form; None for anything else,
     including a broken frame (:func:`decode_client` then says what is wrong)."""
+    # _parse_object's steps without its error (built only to be thrown away here).
     try:
-        obj = _parse_object(frame)
-    except ProtocolError:
+        obj = orjson.loads(frame)
+    except orjson.JSONDecodeError:
         return None
-    return _common_client_message(obj)
+    return _common_client_message(obj) if type(obj) is dict else None
 
 
 def _common_client_message(obj: dict[str, Any]) -> ClientMessage | None:
@@ -128,13 +129,24 @@ def _common_client_message(obj: dict[str, Any]) -> ClientMessage | None:
             and type(kind) is str
             and 1 <= len(kind) <= MAX_KIND_LENGTH
         ):
-            # Every bound of Place's validators was checked just above.
-            return unchecked(Place, rid=rid, x=x, y=y, kind=kind)
+            # Every bound of Place's validators was checked just above: built as
+            # unchecked() builds it, in fewer steps (600 a second in epic-300).
+            place = object.__new__(Place)
+            _set(place, "rid", rid)
+            _set(place, "x", x)
+            _set(place, "y", y)
+            _set(place, "kind", kind)
+            return place
     elif tag == "ack" and len(obj) == 2:
         seq = obj.get("seq")
         if type(seq) is int and 0 <= seq <= MAX_SAFE_INTEGER:
-            return unchecked(Ack, seq=seq)
+            ack = object.__new__(Ack)
+            _set(ack, "seq", seq)
+            return ack
     return None
+
+
+_set = object.__setattr__
 
 
 def decode_server(frame: str | bytes) -> ServerMessage:
