@@ -14,6 +14,7 @@ import itertools
 import os
 import tracemalloc
 
+import pytest
 import trio
 import trio.testing
 from hypothesis import HealthCheck, given, settings
@@ -148,6 +149,25 @@ def test_a_frame_over_the_plain_limit_streams_to_wsproto_and_the_next_is_plain()
     splitter.feed(big[100:] + small)
     taken += [splitter.take(), splitter.take(), splitter.take()]
     assert taken == [(JUDGE, big[:100]), (JUDGE, big[100:]), (PLAIN_TEXT, b"ok"), None]
+
+
+@pytest.mark.parametrize("size", [0, 1, 9, 10, 11, 125, 126])
+def test_the_plain_limit_holds_on_the_short_way_too(size: int) -> None:
+    """A frame with a 7-bit length (the splitter's short way) is plain up to the limit
+    and goes to wsproto past it, as a longer frame does; read whole or byte by byte."""
+    frame = client_frame(TEXT, b"z" * size)
+    for step in (len(frame), 1):
+        splitter = FrameSplitter(plain_limit=10)
+        taken = []
+        for at in range(0, len(frame), step):
+            splitter.feed(frame[at : at + step])
+            while (piece := splitter.take()) is not None:
+                taken.append(piece)
+        if size <= 10:
+            assert taken == [(PLAIN_TEXT, b"z" * size)]
+        else:
+            assert b"".join(data for kind, data in taken if kind == JUDGE) == frame
+            assert all(kind == JUDGE for kind, _ in taken)
 
 
 def test_unmask_is_its_own_inverse() -> None:

@@ -32,7 +32,7 @@ _LENGTH_64: Final = 127
 _CONTINUATION: Final = 0x0
 
 
-def unmask(payload: bytes, key: bytes) -> bytes:
+def unmask(payload: bytes | bytearray, key: bytes | bytearray) -> bytes:
     """XOR ``payload`` with the 4-byte masking ``key`` repeated (RFC 6455, 5.3)."""
     size = len(payload)
     if not size:
@@ -77,6 +77,23 @@ class FrameSplitter:
         """The next piece: ``(PLAIN_TEXT, payload)`` of a plain text frame, unmasked (not
         yet decoded), or ``(JUDGE, data)`` for wsproto; None when more bytes are needed."""
         buffer = self._buffer
+        # The common frame first, in the fewest steps (900 a second in epic-300): final,
+        # masked text with a 7-bit length, outside a fragmented message; the general
+        # steps below take it the same way (the length is the second byte's low 7 bits,
+        # after the 4-byte key).
+        if len(buffer) > 5 and not self._to_judge and not self._in_message:
+            second = buffer[1]
+            if (
+                buffer[0] == _FINAL_TEXT
+                and _MASKED <= second < _MASKED | _LENGTH_16
+                and second - _MASKED <= self._plain_limit
+            ):
+                end = second - _MASKED + 6
+                if len(buffer) < end:
+                    return None
+                payload = unmask(buffer[6:end], buffer[2:6])
+                del buffer[:end]
+                return PLAIN_TEXT, payload
         if self._to_judge:
             if not buffer:
                 return None
