@@ -251,7 +251,10 @@ class PackedAnswers:
 
     def oldest_expiry(self) -> float | None:
         """When the oldest answer expires (None when there is none)."""
-        if self._expiry is None or not len(self):
+        # (Asked before every request: len(self) inlined. The hashes and the expiries are
+        # made and dropped together.)
+        hashes = self._hashes
+        if hashes is None or len(hashes) == self._gone:
             return None
         return self._base + self._oldest / 1000
 
