@@ -85,11 +85,20 @@ class ReadHub:
         with select.epoll() as epoll:
             self._epoll = epoll
             try:
+                slept = False
                 while True:
-                    await trio.lowlevel.wait_readable(epoll)
+                    # After a pause, the sockets that became readable meanwhile are
+                    # ready at once: no wait for the hub's epoll (a registration and a
+                    # pass of the scheduler more per pass) when there are.
+                    ready = epoll.poll(0) if slept else []
+                    if not ready:
+                        await trio.lowlevel.wait_readable(epoll)
+                        ready = epoll.poll(0)
                     woke = trio.current_time()
-                    self._pass(epoll.poll(0))
-                    if self._pause > 0:
+                    self._pass(ready)
+                    # (Without a pause, the wait above is the pass's checkpoint.)
+                    slept = self._pause > 0
+                    if slept:
                         await trio.sleep_until(woke + self._pause)
             finally:
                 self._epoll = None
