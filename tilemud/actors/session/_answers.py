@@ -251,10 +251,7 @@ class PackedAnswers:
 
     def oldest_expiry(self) -> float | None:
         """When the oldest answer expires (None when there is none)."""
-        # (Asked before every request: len(self) inlined. The hashes and the expiries are
-        # made and dropped together.)
-        hashes = self._hashes
-        if hashes is None or len(hashes) == self._gone:
+        if self._hashes is None or len(self._hashes) == self._gone:  # (not len(self))
             return None
         return self._base + self._oldest / 1000
 
@@ -281,20 +278,13 @@ class PackedAnswers:
 
     def find(self, rid: str) -> str | None:
         """The answer remembered for ``rid``, if any (the first one added)."""
-        hashes = self._hashes
-        if hashes is None:
+        if self._hashes is None:
             return None
-        # The hashes' bytes searched for the wanted two: a C scan that makes no object per
-        # answer (``array.index`` makes an int of each, ~15 ns: ~5 µs per ``place`` of an
-        # active player, whose rid is nearly always new; issue 13). A hit at an odd
-        # offset straddles two hashes and is skipped.
-        raw = hashes.tobytes()
-        wanted = rid_hash(rid).to_bytes(2, sys.byteorder)
+        # Searched as bytes (array.index made an int of each answer: ~5 µs per place of an
+        # active player, issue 13); a hit at an odd offset straddles two hashes.
+        raw, wanted = self._hashes.tobytes(), rid_hash(rid).to_bytes(2, sys.byteorder)
         offset = 2 * self._gone - 1
-        while True:
-            offset = raw.find(wanted, offset + 1)
-            if offset < 0:
-                return None
+        while (offset := raw.find(wanted, offset + 1)) >= 0:
             if offset & 1:
                 continue
             block, at = divmod(offset // 2, BLOCK_ANSWERS)
@@ -305,6 +295,7 @@ class PackedAnswers:
             found = _unpack(data, at, rid)
             if found is not None:
                 return found
+        return None
 
 
 class _Previous:
