@@ -56,7 +56,6 @@ _PROTOCOL_ERROR = 1002
 _INVALID_UTF8 = 1007
 _FLOOD = 1008
 _TOO_BIG = 1009
-_ADMIT: Final = Verdict.ADMIT
 #: The close codes this layer sends on its own and their reasons (docs/protocol.md).
 _REASONS: Final = {
     _PROTOCOL_ERROR: "protocol_error",
@@ -351,12 +350,9 @@ class WebSocket:
             text = payload.decode()
         except UnicodeDecodeError:
             self._fail(_INVALID_UTF8)
-        # _charge() with its common case first: admitted (900 frames a second in epic-300).
-        verdict = self._budget.spend(trio.current_time())
-        if verdict is _ADMIT:
+        verdict = self._charge()
+        if verdict is Verdict.ADMIT:
             return text
-        if verdict is Verdict.ABUSE:
-            self._fail(_FLOOD)
         return self._refused(text) if verdict is Verdict.REFUSE else None
 
     async def _on_event(self, event: object) -> str | bytes | Refused | None:
