@@ -445,13 +445,7 @@ class Connection:
         if frame is None:
             return False
         # Nothing ran since the check above: the socket is still free.
-        follow = websocket.write_free(frame)
-        if self.frames_sent:
-            self.frames_sent += 1
-        else:
-            self._sent(1, first=True)
-        if follow:
-            self._wake_writer()  # the rest of the frame, or the broken transport's end
+        self._write_free(frame)
         return True
 
     def answer_now(self, reply: str) -> bool:
@@ -476,14 +470,18 @@ class Connection:
             or not websocket.can_write_nowait
         ):
             return False
-        follow = websocket.write_free(encode_text(reply))
+        self._write_free(encode_text(reply))
+        return True
+
+    def _write_free(self, frame: bytes | bytearray) -> None:
+        """Write one whole frame to a socket just found free (``can_write_nowait``)."""
+        follow = self._websocket.write_free(frame)
         if self.frames_sent:
             self.frames_sent += 1
         else:
             self._sent(1, first=True)
         if follow:
             self._wake_writer()  # the rest of the frame, or the broken transport's end
-        return True
 
     def _sent(self, frames: int, *, first: bool) -> None:
         self.frames_sent += frames
