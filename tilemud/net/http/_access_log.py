@@ -2,10 +2,11 @@
 
 Hypercorn builds an ``AccessLogAtoms`` dict for every request: every request and response
 header and every environment variable of the process (``os.environ`` decoded item by item),
-for a line that uses eight of them. In a join storm (300 guest logins within a second) that
-was ~5 % of the server's CPU (docs/performance.md, "The join storm"). :class:`AccessLogger`
-answers the default format's atoms from the request's scope directly and builds Hypercorn's
-full dict only for an atom it does not know, so every format still gets the same line.
+for a line that uses eight of them. In a join storm (300 guest logins within a second)
+that was ~5 % of the server's GIL-held samples (docs/performance.md, "The send path,
+seventh pass"). :class:`AccessLogger` answers the default format's atoms from the
+request's scope directly and builds Hypercorn's full dict only for an atom it does not
+know, so every format still gets the same line.
 """
 
 from __future__ import annotations
