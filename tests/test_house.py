@@ -43,6 +43,7 @@ DEPTH: dict[str, int] = {
     "clock": 10,
     "logs": 10,
     "config": 11,
+    "nap": 11,  # the pause of loops that pause many times a second (the hub, an arena)
     "errors": 12,
     "__init__": 12,
 }

@@ -30,6 +30,8 @@ from typing import Final
 import outcome
 import trio
 
+from tilemud.nap import nap_until
+
 #: Seconds between the hub's passes (at most: an idle hub wakes at the first byte).
 HUB_PAUSE: Final = 0.005
 
@@ -99,7 +101,7 @@ class ReadHub:
                     # (Without a pause, the wait above is the pass's checkpoint.)
                     slept = self._pause > 0
                     if slept:
-                        await trio.sleep_until(woke + self._pause)
+                        await nap_until(woke + self._pause)
             finally:
                 self._epoll = None
                 stopped = HubStopped("the read hub stopped")

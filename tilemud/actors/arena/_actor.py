@@ -132,6 +132,7 @@ from tilemud.game import (
 )
 from tilemud.mailbox import Mailbox, Overflow, Ref, Reply, open_mailbox
 from tilemud.metrics import ArenaMeter
+from tilemud.nap import nap_until
 from tilemud.storage import ArenaStorage, StorageError
 from tilemud.supervisors import ChildContext
 
@@ -310,7 +311,7 @@ class Arena:
                     # Placements are only resolved at the tick's end: waking for each one
                     # as it came cost a pass of the scheduler per placement (issue 13).
                     # Others (joins, asks) wait at most TAKE_PAUSE.
-                    await trio.sleep_until(min(end, trio.current_time() + TAKE_PAUSE))
+                    await nap_until(min(end, trio.current_time() + TAKE_PAUSE))
                     try:
                         # After a pause something has usually come: taking it at once saves
                         # the pass of the scheduler that `receive` makes even then.
