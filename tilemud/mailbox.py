@@ -123,6 +123,10 @@ class Ref(Generic[M]):
     name: str
     overflow: Overflow
     _send_channel: trio.MemorySendChannel[M]
+    #: Called with each message once it is in the mailbox (in the sender's task; it must
+    #: not block): an actor that waits on a :class:`Doorbell` rather than on its inbox
+    #: decides there which messages ring it (see ``open_mailbox``).
+    _arrived: Callable[[M], None] | None = None
 
     async def send(self, message: M) -> None:
         """Send a message, honouring the mailbox's overflow policy.
@@ -144,6 +148,8 @@ class Ref(Generic[M]):
             await self._send_channel.send(message)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             raise ActorGone(f"{self.name} has stopped") from exc
+        if self._arrived is not None:
+            self._arrived(message)
 
     @property
     def has_room(self) -> bool:
@@ -168,6 +174,8 @@ class Ref(Generic[M]):
             return False
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             raise ActorGone(f"{self.name} has stopped") from exc
+        if self._arrived is not None:
+            self._arrived(message)
         return True
 
     async def ask(self, make_message: Callable[[Reply[R]], M]) -> R:
@@ -208,18 +216,30 @@ class Mailbox(Generic[M]):
         self.inbox.close()
 
 
-def open_mailbox(name: str, capacity: int, overflow: Overflow) -> Mailbox[M]:
+def open_mailbox(
+    name: str,
+    capacity: int,
+    overflow: Overflow,
+    *,
+    arrived: Callable[[M], None] | None = None,
+) -> Mailbox[M]:
     """Create a bounded mailbox for the actor called ``name``.
 
     Args:
         name: the actor's name, used in errors and logs.
         capacity: how many messages may wait; must be at least 1 (never unbounded).
         overflow: what a sender meets when the mailbox is full.
+        arrived: called with each message once it is in the mailbox, in the sender's
+            task, never blocking: an actor that waits on a :class:`Doorbell` instead of
+            its inbox rings it there for the messages that should wake it (the arena:
+            not for placements, which wait for the tick's end anyway; issue 13).
     """
     if capacity < 1:
         raise ValueError("a mailbox must hold at least one message")
     send_channel, receive_channel = trio.open_memory_channel[M](capacity)
-    return Mailbox(ref=Ref(name, overflow, send_channel), inbox=receive_channel, capacity=capacity)
+    return Mailbox(
+        ref=Ref(name, overflow, send_channel, arrived), inbox=receive_channel, capacity=capacity
+    )
 
 
 class Bell(Protocol):

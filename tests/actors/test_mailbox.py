@@ -155,3 +155,27 @@ async def test_a_reply_slot_keeps_the_first_answer_given_before_or_during_the_wa
 async def _answer_soon(reply: Reply[int]) -> None:
     await trio.lowlevel.checkpoint()
     reply.send(3)
+
+
+async def test_arrived_hears_each_message_once_it_is_in(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    heard: list[tuple[int, int]] = []
+    box: Mailbox[int] = open_mailbox(
+        "bell",
+        2,
+        Overflow.BLOCK,
+        arrived=lambda m: heard.append((m, box.inbox.statistics().current_buffer_used)),
+    )
+    assert box.ref.try_send(1) is True
+    await box.ref.send(2)
+    assert box.ref.try_send(3) is False  # full: not in, not heard
+    assert heard == [(1, 1), (2, 2)]  # each heard once it waits in the mailbox
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(box.ref.send, 4)  # waits for room
+        await trio.sleep(1)
+        assert heard == [(1, 1), (2, 2)]
+        assert await box.inbox.receive() == 1
+        await trio.sleep(1)
+    assert heard == [(1, 1), (2, 2), (4, 2)]
+    assert [await box.inbox.receive() for _ in range(2)] == [2, 4]
