@@ -112,12 +112,12 @@ async def run(players: int, rounds: int) -> dict[str, float]:
             for session in sessions:
                 session.requests.begin(f"r-{n}")
             started = time.process_time()
-            held = []
+            held: list[HeldAnswer] = []
             for result, link in zip(results, links, strict=True):
                 assert link is not None
                 assert result.placement.rid is not None
                 frame = frames.place_result(result, rid=result.placement.rid, tick=tick0 + n)
-                held.append(HeldAnswer(link=link, rid=result.placement.rid, frame=frame))
+                held.append((link, result.placement.rid, frame))
             middle = time.process_time()
             journal.hold(n, held)
             journal.release()
