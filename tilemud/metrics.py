@@ -168,7 +168,7 @@ class SessionMeter:
     stream_dropped: Counter
     # ``tilemud_actions_total{action,outcome}``, counted in plain ints and read at scrape
     # time (_ActionsAtScrape): a ``place`` is counted once per placement, ~600 a second
-    # on epic-300, and ``Counter.inc`` takes a lock (~0.3 µs where this is ~0.06 µs).
+    # on epic-300, and ``Counter.inc`` takes a lock (a call of this: 0.34 µs, now 0.12 µs).
     _actions: dict[tuple[Action, ActionOutcome], int]
 
     def action(self, action: Action, outcome: ActionOutcome) -> None:
