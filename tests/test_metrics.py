@@ -23,6 +23,7 @@ from tilemud.metrics import (
     ArenaMeter,
     GatewayLoad,
     ServerMetrics,
+    _created_series,
 )
 
 #: Every family the server exposes itself, with its type (as the text parser names it).
@@ -159,12 +160,25 @@ def _actions_text(registry: prometheus_client.CollectorRegistry) -> str:
     return re.sub(r"(_created\{[^}]*\}) \S+", r"\1 <created>", "\n".join(lines))
 
 
-@given(st.lists(st.tuples(st.sampled_from(ACTIONS), st.sampled_from(ACTION_OUTCOMES))))
+@given(
+    events=st.lists(st.tuples(st.sampled_from(ACTIONS), st.sampled_from(ACTION_OUTCOMES))),
+    created=st.booleans(),
+)
 def test_actions_counted_in_ints_expose_what_a_prometheus_counter_did(
-    events: list[tuple[Action, ActionOutcome]],
+    events: list[tuple[Action, ActionOutcome]], created: bool
 ) -> None:
     # Before issue 13 every action was a Counter.inc: the exposition is held to that one's,
-    # line by line (help, type, labels, values, the _created series), whatever was counted.
+    # line by line (help, type, labels, values, the _created series unless they are
+    # switched off), whatever was counted.
+    if not created:
+        prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
+    try:
+        _expose_actions_as_a_counter(events)
+    finally:
+        prometheus_client.enable_created_metrics()  # type: ignore[no-untyped-call]
+
+
+def _expose_actions_as_a_counter(events: list[tuple[Action, ActionOutcome]]) -> None:
     metrics = ServerMetrics(process=False)
     reference = prometheus_client.CollectorRegistry()
     counter = prometheus_client.Counter(
@@ -180,6 +194,7 @@ def test_actions_counted_in_ints_expose_what_a_prometheus_counter_did(
         metrics.session.action(action, outcome)
         counter.labels(action, outcome).inc()
     assert _actions_text(metrics.registry) == _actions_text(reference)
+    assert ("tilemud_actions_created" in _actions_text(reference)) == _created_series()
 
 
 def test_the_gateway_is_read_at_every_scrape() -> None:

@@ -192,10 +192,20 @@ class _ActionsAtScrape(Collector):
         return [self._family(self._counts.items())]
 
     def _family(self, counts: Iterable[tuple[tuple[str, str], int]]) -> Metric:
+        created = self._created if _created_series() else None
         family = CounterMetricFamily("tilemud_actions", _ACTIONS_HELP, labels=["action", "outcome"])
         for labels, count in counts:
-            family.add_metric(list(labels), count, created=self._created)
+            family.add_metric(list(labels), count, created=created)
         return family
+
+
+def _created_series() -> bool:
+    """Whether a ``Counter`` exposes its ``_created`` series now (prometheus_client's
+    ``PROMETHEUS_DISABLE_CREATED_SERIES``, ``disable_created_metrics``): asked of an
+    unregistered one at each scrape, through its public face."""
+    probe = Counter("tilemud_probe", "", registry=None)
+    (family,) = probe.collect()
+    return any(sample.name.endswith("_created") for sample in family.samples)
 
 
 _ACTIONS_HELP: Final = (
