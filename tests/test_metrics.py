@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import prometheus_client
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from tilemud.actors.session._outbox import Outbox
@@ -14,9 +18,12 @@ from tilemud.metrics import (
     ACTIONS,
     CONTENT_TYPE,
     TICK_BUCKETS,
+    Action,
+    ActionOutcome,
     ArenaMeter,
     GatewayLoad,
     ServerMetrics,
+    _created_series,
 )
 
 #: Every family the server exposes itself, with its type (as the text parser names it).
@@ -144,6 +151,50 @@ def test_session_meter_counts_actions_by_outcome() -> None:
     assert value(metrics, actions, action="place", outcome="rate_limited") == 1
     assert value(metrics, actions, action="leave", outcome="refused") == 1
     assert value(metrics, actions, action="join", outcome="accepted") == 0
+
+
+def _actions_text(registry: prometheus_client.CollectorRegistry) -> str:
+    """The ``tilemud_actions`` lines of an exposition, creation times as ``<created>``."""
+    text = prometheus_client.generate_latest(registry).decode()
+    lines = [line for line in text.splitlines() if "tilemud_actions" in line]
+    return re.sub(r"(_created\{[^}]*\}) \S+", r"\1 <created>", "\n".join(lines))
+
+
+@given(
+    events=st.lists(st.tuples(st.sampled_from(ACTIONS), st.sampled_from(ACTION_OUTCOMES))),
+    created=st.booleans(),
+)
+def test_actions_counted_in_ints_expose_what_a_prometheus_counter_did(
+    events: list[tuple[Action, ActionOutcome]], created: bool
+) -> None:
+    # Before issue 13 every action was a Counter.inc: the exposition is held to that one's,
+    # line by line (help, type, labels, values, the _created series unless they are
+    # switched off), whatever was counted.
+    if not created:
+        prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
+    try:
+        _expose_actions_as_a_counter(events)
+    finally:
+        prometheus_client.enable_created_metrics()  # type: ignore[no-untyped-call]
+
+
+def _expose_actions_as_a_counter(events: list[tuple[Action, ActionOutcome]]) -> None:
+    metrics = ServerMetrics(process=False)
+    reference = prometheus_client.CollectorRegistry()
+    counter = prometheus_client.Counter(
+        "tilemud_actions",
+        "Players' critical requests (join, leave, place) by what the session made of them.",
+        ["action", "outcome"],
+        registry=reference,
+    )
+    for action in ACTIONS:
+        for outcome in ACTION_OUTCOMES:
+            counter.labels(action, outcome)
+    for action, outcome in events:
+        metrics.session.action(action, outcome)
+        counter.labels(action, outcome).inc()
+    assert _actions_text(metrics.registry) == _actions_text(reference)
+    assert ("tilemud_actions_created" in _actions_text(reference)) == _created_series()
 
 
 def test_the_gateway_is_read_at_every_scrape() -> None:

@@ -7,7 +7,8 @@ up:
 
 - each arena gets the :class:`ArenaMeter` of its mode (:attr:`ServerMetrics.arenas`:
   running arenas, tick durations, skipped ticks, resolved placements);
-- sessions get a :class:`SessionMeter` (actions by outcome, stream frames dropped);
+- sessions get a :class:`SessionMeter` (actions by outcome, stream frames dropped); the
+  actions, one per placement, are counted in plain ``int`` s and read at scrape time;
 - the gateway gets a :class:`ConnectionMeter` (handshake durations, replies dropped) and
   its :meth:`~tilemud.net.gateway.Gateway.load` is read at scrape time
   (:meth:`ServerMetrics.watch_gateway`) for the gauges of live connections, their queue
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Final, Generic, Literal, Protocol, TypeAlias, TypeVar, get_args
@@ -164,11 +166,51 @@ class SessionMeter:
     """
 
     stream_dropped: Counter
-    _actions: Mapping[tuple[Action, ActionOutcome], Counter]
+    # ``tilemud_actions_total{action,outcome}``, counted in plain ints and read at scrape
+    # time (_ActionsAtScrape): a ``place`` is counted once per placement, ~600 a second
+    # on epic-300, and ``Counter.inc`` takes a lock (a call of this: 0.34 µs, now 0.12 µs).
+    _actions: dict[tuple[Action, ActionOutcome], int]
 
     def action(self, action: Action, outcome: ActionOutcome) -> None:
         """Count one critical request by what became of it."""
-        self._actions[action, outcome].inc()
+        self._actions[action, outcome] += 1
+
+
+class _ActionsAtScrape(Collector):
+    """``tilemud_actions`` read from a :class:`SessionMeter`'s counts at each scrape: the
+    samples a labelled ``Counter`` of that name exposes (``_total`` and ``_created`` per
+    pair of labels, every pair from the start)."""
+
+    def __init__(self, counts: Mapping[tuple[Action, ActionOutcome], int]) -> None:
+        self._counts = counts
+        self._created = time.time()
+
+    def describe(self) -> Iterable[Metric]:
+        return [self._family(())]
+
+    def collect(self) -> Iterable[Metric]:
+        return [self._family(self._counts.items())]
+
+    def _family(self, counts: Iterable[tuple[tuple[str, str], int]]) -> Metric:
+        created = self._created if _created_series() else None
+        family = CounterMetricFamily("tilemud_actions", _ACTIONS_HELP, labels=["action", "outcome"])
+        for labels, count in counts:
+            family.add_metric(list(labels), count, created=created)
+        return family
+
+
+def _created_series() -> bool:
+    """Whether a ``Counter`` exposes its ``_created`` series now (prometheus_client's
+    ``PROMETHEUS_DISABLE_CREATED_SERIES``, ``disable_created_metrics``): asked of an
+    unregistered one at each scrape, through its public face."""
+    probe = Counter("tilemud_probe", "", registry=None)
+    (family,) = probe.collect()
+    return any(sample.name.endswith("_created") for sample in family.samples)
+
+
+_ACTIONS_HELP: Final = (
+    "Players' critical requests (join, leave, place) by what the session made of them."
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -427,12 +469,9 @@ class ServerMetrics:
             ["mode", "outcome"],
             registry=registry,
         )
-        actions = Counter(
-            "tilemud_actions",
-            "Players' critical requests (join, leave, place) by what the session made of them.",
-            ["action", "outcome"],
-            registry=registry,
-        )
+        # Registered where its Counter was: the exposition keeps its order of families.
+        action_counts = {(action, outcome): 0 for action in ACTIONS for outcome in ACTION_OUTCOMES}
+        registry.register(_ActionsAtScrape(action_counts))
         dropped = Counter(
             "tilemud_frames_dropped",
             "Frames lost for good: stream frames evicted before any connection had them, "
@@ -505,13 +544,7 @@ class ServerMetrics:
         #: What every session feeds.
         self.session = SessionMeter(
             stream_dropped=dropped.labels("stream"),
-            actions=MappingProxyType(
-                {
-                    (action, outcome): actions.labels(action, outcome)
-                    for action in ACTIONS
-                    for outcome in ACTION_OUTCOMES
-                }
-            ),
+            actions=action_counts,
         )
         #: What the gateway and its connections feed.
         self.connection = ConnectionMeter(

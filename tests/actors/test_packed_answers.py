@@ -265,10 +265,27 @@ def test_integers_are_cut_as_the_two_pass_cut_cuts_them(text: str) -> None:
     assert _answers._cut_integers(text) == expected
 
 
-@given(text=st.text(max_size=40))
-def test_printable_text_never_holds_a_marker(text: str) -> None:
-    if text.isprintable():
-        assert _answers._MARKERS.search(text) is None
+@given(
+    text=st.text(max_size=40)
+    | st.text(alphabet=st.sampled_from('{}":,r1\x00\x01\x02\x03é\n'), max_size=40)
+)
+def test_text_is_kept_whole_exactly_when_it_holds_a_marker(text: str) -> None:
+    """The pack looks for the markers character by character (issue 13): the very texts
+    the markers' regex finds one in are kept whole, and every text comes back."""
+    # Shapes of its own, so that they never run out here (nor fill the process's).
+    with (
+        patch.object(_answers, "_shapes", []),
+        patch.object(_answers, "_shape_ids", {}),
+        patch.object(_answers, "_patterns", {}),
+        patch.object(_answers, "_last_cut", [_answers._WHOLE]),
+    ):
+        out = bytearray()
+        _answers._pack(out, "r-1", text, _answers._Previous())
+        # [the rid's length, its 3 bytes][the shape's number]: 0 says "kept whole".
+        assert (out[4] == _answers._WHOLE) == (_answers._MARKERS.search(text) is not None)
+        answers = PackedAnswers()
+        answers.add("r-1", text, 1.0)
+        assert answers.find("r-1") == text
 
 
 @given(

@@ -267,7 +267,7 @@ class ArenaCore:
             frame = frames.place_result(result, rid=placement.rid, tick=tick)
             if position is not None and result.outcome == "accepted":
                 # An acknowledgement: sent once the placement is stored (see _arena_journal).
-                held.append(HeldAnswer(link=link, rid=placement.rid, frame=frame))
+                held.append((link, placement.rid, frame))
             else:
                 link.reply(placement.rid, frame)
         if journal is not None:

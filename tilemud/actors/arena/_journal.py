@@ -24,8 +24,7 @@ from __future__ import annotations
 import collections
 import logging
 from collections.abc import Callable, Iterable, Sequence
-
-import attrs
+from typing import TypeAlias
 
 from tilemud.actors.arena._links import PlayerLink
 from tilemud.errors import TilemudError
@@ -45,13 +44,10 @@ class RecoveryMismatch(TilemudError):
     code = "recovery_mismatch"
 
 
-@attrs.frozen(kw_only=True)
-class HeldAnswer:
-    """An ``accepted`` answer waiting for its placement to be stored."""
-
-    link: PlayerLink
-    rid: str
-    frame: str
+#: An ``accepted`` answer waiting for its placement to be stored: the player's link, the
+#: rid and the answer's text. A tuple: one is made per accepted placement, ~600 a second
+#: on epic-300, where a frozen attrs class cost ~0.4 µs more each (issue 13).
+HeldAnswer: TypeAlias = tuple[PlayerLink, str, str]
 
 
 class ArenaJournal:
@@ -187,8 +183,8 @@ class ArenaJournal:
         settled = self.storage.settled
         while self._held and self._held[0][0] <= settled:
             _, answers = self._held.popleft()
-            for answer in answers:
-                answer.link.reply(answer.rid, answer.frame)
+            for link, rid, frame in answers:
+                link.reply(rid, frame)
 
     def restored(self, state: ArenaState) -> None:
         """The arena now runs from ``state``, rebuilt from storage: snapshot it there."""

@@ -251,12 +251,13 @@ class Session:
         An error with ``retry_after`` is a passing refusal: it is not kept, so repeating
         the rid later tries again.
         """
-        if is_passing_refusal(frame):
+        # (Only an error frame is looked at twice: an answer per placement, issue 13.)
+        if frame.startswith('{"type":"error"') and is_passing_refusal(frame):
             self.requests.abandon(rid)
         else:
             self.requests.finish(rid, frame)
         if self._outbox is not None:
-            said = self.say(frame)
+            said = frame if self._dialect is None else self.say(frame)
             bell = self._bell
             if bell is not None and bell.answer_now(said):
                 return  # the common case: an idle connection writes it at once
