@@ -268,24 +268,20 @@ class WebSocket:
         splitter, handle_now, fd = self._splitter, self._handle_now, self._fd
         if splitter is None or handle_now is None or fd is None:
             return True
-        read_at: float | None = None  # this call's read (its frames are charged then)
-        while True:
-            piece = splitter.take()
-            if piece is None:
-                if read_at is not None:  # once per pass: one with more is readable next pass
-                    return False
-                try:
-                    data = os.read(fd, self._limits.receive_bytes)
-                except (BlockingIOError, InterruptedError):
-                    return False
-                except OSError:  # reset: receive() reads it again and finds the end
-                    data = b""
-                if not data:
-                    self._must_read = True
-                    return True
-                read_at = self._read_at = trio.current_time()
-                splitter.feed(data)
-                continue
+        # Read first: the reader parked (and this returned) with no whole frame buffered.
+        # Once per pass: a socket with more is still readable at the next one.
+        try:
+            data = os.read(fd, self._limits.receive_bytes)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:  # reset: receive() reads it again and finds the end
+            data = b""
+        if not data:
+            self._must_read = True
+            return True
+        read_at = self._read_at = trio.current_time()  # its frames are charged then
+        splitter.feed(data)
+        while (piece := splitter.take()) is not None:
             kind, frame = piece
             if kind == JUDGE:
                 self._wsproto().receive_data(frame)
@@ -299,6 +295,7 @@ class WebSocket:
             if isinstance(message, Refused) or not handle_now(message):
                 self._held = message
                 return True
+        return False
 
     def _wsproto(self) -> Connection:
         """wsproto's state of this connection, made when first needed."""
