@@ -11,7 +11,10 @@ frames a second (``--rate`` times that), spread over the second, as epic-300's p
 do. Every placement goes the whole inbound way (epoll, read, frame, UTF-8, frame budget,
 decode, the request log, the actions limit, the arena's mailbox); a task standing in for
 the arena takes each from the mailbox and remembers its answer in the request log, as
-the arena's journal does (its own CPU is measured and left out).
+the arena's journal does (its own CPU is measured and left out). It takes its mailbox as
+the arena does, what is waiting and then a pause of ``TAKE_PAUSE`` (``--arena each``: a
+pass of the scheduler per placement, which the arena does not make, as this measure did
+before).
 
 Prints µs of this process's CPU (``time.process_time``) per inbound frame, from the
 first frame sent to the last placement in the mailbox: the hub's path with the idle
@@ -22,6 +25,7 @@ Bounded: loopback only, every socket closed at the end.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
@@ -34,6 +38,7 @@ import trio.lowlevel
 import trio.testing
 
 from tilemud.actors.arena import ArenaMessage, ArenaTicket, DirectoryMessage, PlaceTile
+from tilemud.actors.arena._actor import TAKE_PAUSE
 from tilemud.actors.session import Session, SessionIdentity, SessionServices
 from tilemud.actors.session._connection import Connection
 from tilemud.actors.session._seat import Seat, SeatLink
@@ -42,6 +47,7 @@ from tilemud.config import GatewaySettings
 from tilemud.game import ARENA_RULES
 from tilemud.mailbox import Mailbox, Overflow, open_mailbox
 from tilemud.metrics import ServerMetrics
+from tilemud.nap import nap_until
 from tilemud.protocol import PlaceResult, encode_server
 from tilemud.wire import Limits, ReadHub, WebSocket
 
@@ -86,7 +92,7 @@ LIMITS: Final = Limits(max_message_bytes=4096, close_timeout=1.0, frame_rate=30,
 
 
 async def run_once(
-    players: int, seconds: int, rate: float, pause: float
+    players: int, seconds: int, rate: float, pause: float, batched: bool = True
 ) -> tuple[float, float, float, float]:
     """µs of CPU per inbound frame: all, the stand-in arena's share, the kernel's, and
     the hub's passes' (the arena's calls inside them included)."""
@@ -114,30 +120,47 @@ async def run_once(
     expected = players * int(seconds * rate) * 2
     sessions: dict[str, Session] = {}
     arena_cpu = 0.0
+    taken = 0
     done = trio.Event()
 
-    async def stand_in_arena() -> None:
-        nonlocal arena_cpu
-        taken = 0
-        async for message in arena.inbox:
-            started = time.process_time()
-            assert isinstance(message, PlaceTile)
-            answer = encode_server(
-                PlaceResult(
-                    rid=message.rid,
-                    arena_id="a-1",
-                    tick=1,
-                    x=message.x,
-                    y=message.y,
-                    kind=message.kind,
-                    outcome="accepted",
-                )
+    def take(message: ArenaMessage) -> None:
+        nonlocal arena_cpu, taken
+        started = time.process_time()
+        assert isinstance(message, PlaceTile)
+        answer = encode_server(
+            PlaceResult(
+                rid=message.rid,
+                arena_id="a-1",
+                tick=1,
+                x=message.x,
+                y=message.y,
+                kind=message.kind,
+                outcome="accepted",
             )
-            sessions[message.player_id].requests.finish(message.rid, answer)
-            taken += 1
-            arena_cpu += time.process_time() - started
-            if taken == expected:
-                done.set()
+        )
+        sessions[message.player_id].requests.finish(message.rid, answer)
+        taken += 1
+        arena_cpu += time.process_time() - started
+        if taken == expected:
+            done.set()
+
+    async def stand_in_arena() -> None:
+        if not batched:  # a pass of the scheduler per placement
+            async for message in arena.inbox:
+                take(message)
+            return
+        # As the arena takes its mailbox (ArenaActor): what is waiting, then a pause.
+        while True:
+            take(await arena.inbox.receive())
+            while True:
+                with contextlib.suppress(trio.WouldBlock):
+                    while True:
+                        take(arena.inbox.receive_nowait())
+                await nap_until(trio.current_time() + TAKE_PAUSE)
+                try:
+                    take(arena.inbox.receive_nowait())
+                except trio.WouldBlock:
+                    break
 
     hub = ReadHub(pause=pause)
     in_passes = 0.0
@@ -199,13 +222,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=1.0, help="rounds of ack+2 place per s")
     parser.add_argument("--pause", type=float, default=0.005)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--arena",
+        choices=("batched", "each"),
+        default="batched",
+        help="the stand-in arena takes its mailbox as the arena does (batched, after a "
+        "pause), or wakes for each placement (each: the measure before 2026-12-06 05:30)",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.players <= 1000 or not 1 <= args.seconds <= 60:
         parser.error("--players 1..1000, --seconds 1..60")
     results, passes = [], []
     for _ in range(args.runs):
         total, arena, system, in_passes = trio.run(
-            run_once, args.players, args.seconds, args.rate, args.pause
+            run_once, args.players, args.seconds, args.rate, args.pause, args.arena == "batched"
         )
         results.append(total - arena)
         passes.append(in_passes)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import struct
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -193,3 +194,52 @@ async def test_each_ready_socket_is_read_once_per_pass() -> None:
         assert sorted(calls[:4]) == [1, 1, 2, 2]  # alternating passes, not one socket's run
     with pytest.raises(HubStopped):
         await hub.wait(0, lambda: True)
+
+
+@pytest.mark.parametrize("hub_serves", [True, False], ids=["hub", "reader"])
+async def test_the_hub_charges_a_frame_at_its_reads_time_as_the_reader_does(
+    hub_serves: bool, mock_clock: trio.testing.MockClock
+) -> None:
+    """The budget judges the hub's frames at the time of the read that brought them: after
+    the clock moved on, a refilled bucket admits them (a stale time would refuse them)."""
+    limits = Limits(max_message_bytes=1 << 16, close_timeout=1.0, frame_rate=1.0, frame_burst=2)
+    seen: list[tuple[str, str | bytes | None]] = []
+
+    def answer_now(message: str) -> bool:
+        seen.append(("admitted", message))
+        return True
+
+    async def read(websocket: WebSocket) -> None:
+        while True:
+            message = await websocket.receive()
+            if isinstance(message, Refused):
+                seen.append(("refused", message.data))
+            else:
+                seen.append(("admitted", message))
+
+    async def until_seen(count: int) -> None:
+        # (The mock clock stands still: wait for the sockets in real time, bounded.)
+        started = time.monotonic()
+        while len(seen) < count:
+            assert time.monotonic() - started < 10
+            await trio.lowlevel.checkpoint()
+
+    async with served(answer_now, limits) as (websocket, client, hub):
+        if not hub_serves:
+            websocket.serve_from(None, answer_now)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(read, websocket)
+            await client.send_all(b"".join(client_frame(b"fast %d" % n) for n in range(3)))
+            await until_seen(3)
+            mock_clock.jump(10)
+            await client.send_all(b"".join(client_frame(b"fast %d" % n) for n in (3, 4)))
+            await until_seen(5)
+            nursery.cancel_scope.cancel()
+        assert (hub.calls > 0) == hub_serves
+    assert seen == [
+        ("admitted", "fast 0"),
+        ("admitted", "fast 1"),
+        ("refused", "fast 2"),
+        ("admitted", "fast 3"),
+        ("admitted", "fast 4"),
+    ]

@@ -265,34 +265,29 @@ class WebSocket:
     def _take_ready(self) -> bool:
         """The hub's call while the reader is parked and the socket has bytes: read once,
         answer what ``handle_now`` can; True when the reader's task must go on."""
-        splitter, handle_now = self._splitter, self._handle_now
-        if splitter is None or handle_now is None or self._fd is None:
+        splitter, handle_now, fd = self._splitter, self._handle_now, self._fd
+        if splitter is None or handle_now is None or fd is None:
             return True
-        read = False
-        while True:
-            piece = splitter.take()
-            if piece is None:
-                if read:  # once per pass: a socket with more is readable at the next one
-                    return False
-                try:
-                    data = os.read(self._fd, self._limits.receive_bytes)
-                except (BlockingIOError, InterruptedError):
-                    return False
-                except OSError:  # reset: receive() reads it again and finds the end
-                    data = b""
-                if not data:
-                    self._must_read = True
-                    return True
-                read = True
-                self._read_at = trio.current_time()
-                splitter.feed(data)
-                continue
+        # Read first: the reader parked (and this returned) with no whole frame buffered.
+        # Once per pass: a socket with more is still readable at the next one.
+        try:
+            data = os.read(fd, self._limits.receive_bytes)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:  # reset: receive() reads it again and finds the end
+            data = b""
+        if not data:
+            self._must_read = True
+            return True
+        read_at = self._read_at = trio.current_time()  # its frames are charged then
+        splitter.feed(data)
+        while (piece := splitter.take()) is not None:
             kind, frame = piece
             if kind == JUDGE:
                 self._wsproto().receive_data(frame)
                 return True
             try:
-                message = self._on_plain_text(frame)
+                message = self._on_plain_text(frame, read_at)
             except ConnectionClosed:  # (a flood, invalid UTF-8): receive() raises it
                 return True
             if message is None:  # refused and dropped (a run over the budget)
@@ -300,6 +295,7 @@ class WebSocket:
             if isinstance(message, Refused) or not handle_now(message):
                 self._held = message
                 return True
+        return False
 
     def _wsproto(self) -> Connection:
         """wsproto's state of this connection, made when first needed."""
@@ -343,14 +339,14 @@ class WebSocket:
             self._reads_unyielded = 0
             await trio.lowlevel.wait_readable(fd)
 
-    def _on_plain_text(self, payload: bytes) -> str | Refused | None:
+    def _on_plain_text(self, payload: bytes, now: float | None = None) -> str | Refused | None:
         """A final text frame read by the splitter: the whole message (what ``_on_data``
-        does for one from wsproto, in one step)."""
+        does for one from wsproto, in one step), charged at ``now`` (the current time)."""
         try:
             text = payload.decode()
         except UnicodeDecodeError:
             self._fail(_INVALID_UTF8)
-        verdict = self._charge()
+        verdict = self._charge(now)
         if verdict is Verdict.ADMIT:
             return text
         return self._refused(text) if verdict is Verdict.REFUSE else None
@@ -401,9 +397,10 @@ class WebSocket:
             message = b"".join(p for p in parts if isinstance(p, bytes))
         return self._refused(message) if refusal is Verdict.REFUSE else message
 
-    def _charge(self) -> Verdict:
-        """Count one frame against the budget; a flood fails the connection."""
-        verdict = self._budget.spend(trio.current_time())
+    def _charge(self, now: float | None = None) -> Verdict:
+        """Count one frame against the budget at ``now`` (the current time); a flood fails
+        the connection."""
+        verdict = self._budget.spend(trio.current_time() if now is None else now)
         if verdict is Verdict.ABUSE:
             self._fail(_FLOOD)
         return verdict
