@@ -192,7 +192,7 @@ class GatewaySettings:
     #: system's default. Small values bound the kernel memory of many slow clients.
     send_buffer_bytes: int = attrs.field(default=0, validator=v.ge(0))
     #: Seconds between the read hub's passes (docs/operations.md); negative: no hub.
-    read_hub_pause: float = 0.005
+    read_hub_pause: float = 0.02
     #: Joins worked on at once; later ones wait in line, refused ``overloaded`` after 5 s
     #: (bounds the memory a burst of joins holds; docs/performance.md).
     joins_at_once: int = attrs.field(default=32, validator=v.ge(1))

@@ -32,8 +32,11 @@ import trio
 
 from tilemud.nap import nap_until
 
-#: Seconds between the hub's passes (at most: an idle hub wakes at the first byte).
-HUB_PAUSE: Final = 0.005
+#: Seconds between the hub's passes (at most: an idle hub wakes at the first byte). 20 ms,
+#: not 5: under epic-300's steady input the hub then wakes ~50 times a second instead of
+#: ~200, each wake ~25 µs of CPU whatever it does (docs/performance.md, "The send path,
+#: eighth pass"); a placement waits for its tick anyway, and a frame at most this long.
+HUB_PAUSE: Final = 0.02
 
 
 class HubStopped(Exception):
