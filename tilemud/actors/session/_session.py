@@ -251,8 +251,7 @@ class Session:
         An error with ``retry_after`` is a passing refusal: it is not kept, so repeating
         the rid later tries again.
         """
-        # (Only an error frame is looked at twice: an answer per placement, issue 13.)
-        if frame.startswith('{"type":"error"') and is_passing_refusal(frame):
+        if is_passing_refusal(frame):
             self.requests.abandon(rid)
         else:
             self.requests.finish(rid, frame)
