@@ -310,29 +310,29 @@ class _Previous:
         self.shape = _WHOLE
         self.numbers: list[int] = []
 
-    def rid_written(self, found: re.Match[str] | None) -> None:
-        """A rid was written; ``found`` is its match of ``_RID_NUMBER`` (made once)."""
-        self.rid_text = None if found is None else found.group(1)
-        self.rid_number = 0 if found is None else int(found.group(2))
+
+def _rid_parts(rid: str) -> tuple[str | None, int]:
+    """A rid's text before its number, and the number: what the next rid is written
+    against (None and 0 for a rid that does not end in a number)."""
+    found = _RID_NUMBER.fullmatch(rid)
+    if found is None:
+        return None, 0
+    text, digits = found.groups()
+    return text, int(digits)
 
 
 def _pack(out: bytearray, rid: str, frame: str, previous: _Previous) -> None:
     """Append one answer to a block: its rid, its shape's number, what was cut out."""
-    found = _RID_NUMBER.fullmatch(rid)
-    if found is None:
-        rid_text, rid_number = None, 0
-    else:
-        # Read once, for the difference and for the next answer (issue 13).
-        rid_text, digits = found.groups()
-        rid_number = int(digits)
-    if found is not None and previous.rid_text == rid_text:
+    # Read once, for the difference and for the next answer (issue 13).
+    rid_text, rid_number = _rid_parts(rid)
+    if rid_text is not None and previous.rid_text == rid_text:
         _varint(out, _RID_DELTA)
         _zigzag(out, rid_number - previous.rid_number)
     else:
         encoded_rid = rid.encode()
         _varint(out, len(encoded_rid))
         out += encoded_rid
-    previous.rid_text, previous.rid_number = rid_text, rid_number  # (rid_written's)
+    previous.rid_text, previous.rid_number = rid_text, rid_number
     # (JSON has no marker; other text is kept whole.) Three searches for a character,
     # each a scan in C: a fifth of isprintable's time, which looks at every character's
     # class (issue 13).
@@ -424,7 +424,7 @@ def _unpack(data: bytes, index: int, rid: str) -> str | None:
         else:
             found_rid = data[at : at + length].decode()
             at += length
-        previous.rid_written(_RID_NUMBER.fullmatch(found_rid))
+        previous.rid_text, previous.rid_number = _rid_parts(found_rid)
         shape_id, at = _read_varint(data, at)
         if shape_id == _WHOLE:
             length, at = _read_varint(data, at)

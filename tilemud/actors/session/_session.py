@@ -256,7 +256,7 @@ class Session:
         else:
             self.requests.finish(rid, frame)
         if self._outbox is not None:
-            said = frame if self._dialect is None else self.say(frame)
+            said = self.say(frame)
             bell = self._bell
             if bell is not None and bell.answer_now(said):
                 return  # the common case: an idle connection writes it at once
