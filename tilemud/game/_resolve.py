@@ -39,6 +39,8 @@ from tilemud.game._placement import (
     PlacementResult,
     RejectReason,
     placement_order_key,
+    unchecked_placed,
+    unchecked_result,
 )
 from tilemud.game._rules import RuleConfig
 from tilemud.game._scoring import BattleResult, EndReason
@@ -172,9 +174,7 @@ def resolve_tick(
     # 1. Checks against the start-of-tick state.
     if over:
         for i, placement in enumerate(ordered):
-            results[i] = PlacementResult(
-                placement=placement, outcome="rejected", reason="battle_over"
-            )
+            results[i] = unchecked_result(placement, "rejected", "battle_over")
         survivors: dict[str, list[int]] = {}
     else:
         survivors = _check_all(state, ordered, results, tick, rules)
@@ -187,9 +187,7 @@ def resolve_tick(
             forward = [_admit(ordered, indices, seed, tick)]
             for i in indices:
                 if i != forward[0]:
-                    results[i] = PlacementResult(
-                        placement=ordered[i], outcome="rejected", reason="cooldown"
-                    )
+                    results[i] = unchecked_result(ordered[i], "rejected", "cooldown")
         for i in forward:
             contested.setdefault((ordered[i].x, ordered[i].y), []).append(i)
 
@@ -202,17 +200,13 @@ def resolve_tick(
             best = _take_cell(ordered, contenders, x, y, seed, tick)
             for i in contenders:
                 if i != best:
-                    results[i] = PlacementResult(
-                        placement=ordered[i],
-                        outcome="lost_conflict",
-                        winner=ordered[best].player_id,
+                    results[i] = unchecked_result(
+                        ordered[i], "lost_conflict", winner=ordered[best].player_id
                     )
         accepted.append(best)
         held = grid[y][x]
-        results[best] = PlacementResult(
-            placement=ordered[best],
-            outcome="accepted",
-            captured=None if held is None else held.owner,
+        results[best] = unchecked_result(
+            ordered[best], "accepted", captured=None if held is None else held.owner
         )
 
     return _advance(state, ordered, accepted, results, tick, rules)
@@ -270,7 +264,7 @@ def _check_all(
         elif adjacency and player in holdings and not board.touches(player, x, y):
             reason = "not_adjacent"
         if reason is not None:
-            results[i] = PlacementResult(placement=p, outcome="rejected", reason=reason)
+            results[i] = unchecked_result(p, "rejected", reason)
         elif (own := survivors.get(player)) is None:
             survivors[player] = [i]
         else:
@@ -319,7 +313,7 @@ def _advance(
     by_cell: dict[int, PlacedTile] = {}
     for i in accepted:
         p = ordered[i]
-        by_cell[p.y * width + p.x] = PlacedTile(x=p.x, y=p.y, tile=tile_of(p.player_id, p.kind))
+        by_cell[p.y * width + p.x] = unchecked_placed(p.x, p.y, tile_of(p.player_id, p.kind))
     placed = [by_cell[cell] for cell in sorted(by_cell)]
     board = before.with_tiles(placed, replace=rules.captures)
     scores = state.scores
