@@ -82,9 +82,7 @@ def record(players: int, seconds: float, rate: float, *, blocks: bool) -> list[l
                 placements.append(
                     Placement(player_id=ids[i], x=x, y=y, kind="stone", rid=f"{k}.{n}")
                 )
-        state, outcome = resolve_tick(
-            state, placements, tick=k + 1, seed=_SEED, rules=ARENA_RULES
-        )
+        state, outcome = resolve_tick(state, placements, tick=k + 1, seed=_SEED, rules=ARENA_RULES)
         for result in outcome.results:
             tally[result.reason or result.outcome] += 1
             if result.outcome == "accepted":
@@ -105,9 +103,7 @@ def replay(ticks: Sequence[Sequence[Placement]]) -> tuple[float, str]:
     checksum = ""
     began = time.process_time()
     for k, placements in enumerate(ticks):
-        state, outcome = resolve_tick(
-            state, placements, tick=k + 1, seed=_SEED, rules=ARENA_RULES
-        )
+        state, outcome = resolve_tick(state, placements, tick=k + 1, seed=_SEED, rules=ARENA_RULES)
         checksum = outcome.checksum
     return time.process_time() - began, checksum
 
