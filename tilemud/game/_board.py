@@ -281,6 +281,7 @@ class Board:
         count = self._count
         digest_sum = self._sum
         tiles = self._tiles
+        copy_hasher, pack_xy, from_bytes = _CELL_HASHER.copy, _CELL_XY.pack, int.from_bytes
         for item in placed:
             x, y, tile = item.x, item.y, item.tile
             if not (0 <= x < width and 0 <= y < height):
@@ -319,7 +320,10 @@ class Board:
             row[x] = shared[0]
             held[owner] = held.get(owner, 0) + 1
             count += 1
-            digest_sum += _digest_at(x, y, shared[1])
+            # _digest_at inline, its parts in locals: once per placed tile.
+            hasher = copy_hasher()
+            hasher.update(pack_xy(x, y) + shared[1])
+            digest_sum += from_bytes(hasher.digest(), "big")
         if held is None:
             return self
         rows = list(self._rows)
