@@ -220,3 +220,34 @@ def test_an_owner_who_left_the_board_is_not_remembered() -> None:
     again = Tile(owner="a", kind="stone")
     board = board.with_tiles([PlacedTile(x=1, y=1, tile=again)])
     assert board.get(1, 1) is again  # not the first one, kept for an owner long gone
+
+
+@given(boards(), st.data())
+def test_contest_counts_as_documented(board: Board, data: st.DataObject) -> None:
+    x = data.draw(st.integers(0, board.width - 1))
+    y = data.draw(st.integers(0, board.height - 1))
+    owners = [*sorted(board.holdings), "nobody"]
+    attacker = data.draw(st.sampled_from(owners))
+    holder = data.draw(st.sampled_from([o for o in [*owners, "other"] if o != attacker]))
+
+    def owner_at(dx: int, dy: int) -> str | None:
+        if not (board.in_bounds(x + dx, y + dy)):
+            return None
+        tile = board.get(x + dx, y + dy)
+        return None if tile is None else tile.owner
+
+    ring = [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1) if dx or dy]
+    orthogonal = [(dx, dy) for dx, dy in ring if not (dx and dy)]
+    assert board.contest(x, y, attacker, holder) == (
+        board.touches(attacker, x, y),
+        sum(owner_at(dx, dy) == attacker for dx, dy in ring),
+        sum(owner_at(dx, dy) == holder for dx, dy in orthogonal),
+    )
+
+
+def test_tile_of_gives_the_tile_on_the_board_or_a_new_one() -> None:
+    board = Board(2, 2).with_tiles([at(0, 0)])
+    assert board.tile_of("ann", "stone") is board.get(0, 0)
+    assert board.tile_of("ann", "wood") == Tile(owner="ann", kind="wood")
+    assert board.tile_of("bob", "stone") == Tile(owner="bob", kind="stone")
+    assert board.grid == tuple(board.rows())
