@@ -26,7 +26,8 @@ taken apart into its *shape* and its numbers:
   one is known when it is rebuilt).
 
 Beside the blocks, per answer: a 2-byte hash of its rid (a rid never seen, nearly every
-lookup, is ruled out by a scan in C) and a 2-byte expiry (milliseconds after the previous
+lookup, is ruled out by a scan in C of the hashes' low bytes, kept apart from their high
+bytes) and a 2-byte expiry (milliseconds after the previous
 answer's, rounded up: an answer is kept its whole window, at most a millisecond longer; a
 gap of more than ~65 s is kept aside, in order).
 A repeat (after a reconnect) unpacks one block and rebuilds its answer: the very same
@@ -37,8 +38,9 @@ Nothing is kept per answer for the garbage collector to walk (the earlier stall)
 
 Why one module of over 400 lines: the packing and the unpacking of an answer are each
 other's inverse, cut by cut (the rid, the integers, the strings, the differences), and the
-shortcut of the cut by a known shape (:func:`_cut_as`) must cut exactly as the regex does:
-they are kept side by side so that a change to one is seen against the others.
+shortcuts of the cut by a known shape (:func:`_cut_as`, :func:`_cut_frame_as`) and of the
+rid's reading (:func:`_rid_parts`) must cut exactly as the regexes do: they are kept side by
+side so that a change to one is seen against the others.
 """
 
 from __future__ import annotations
@@ -376,9 +378,24 @@ class _Previous:
         self.numbers: list[int] = []
 
 
-def _rid_parts(rid: str) -> tuple[str | None, int]:
+def _rid_parts(rid: str, before: str | None) -> tuple[str | None, int]:
     """A rid's text before its number, and the number: what the next rid is written
-    against (None and 0 for a rid that does not end in a number)."""
+    against (None and 0 for a rid that does not end in a number).
+
+    ``before`` is the previous rid's text before its number: a client's next rid is
+    nearly always that text and other digits, read without the regex (issue 13). What
+    the regex reads then: that text is empty or ends in a character that is no digit,
+    and the rest, ASCII digits, is the number's whole text when canonical.
+    """
+    if before is not None and rid.startswith(before):
+        digits = rid[len(before) :]
+        if (
+            digits.isdigit()
+            and digits.isascii()
+            and len(digits) <= 18
+            and (digits[0] != "0" or len(digits) == 1)
+        ):
+            return before, int(digits)
     found = _RID_NUMBER.fullmatch(rid)
     if found is None:
         return None, 0
@@ -389,10 +406,16 @@ def _rid_parts(rid: str) -> tuple[str | None, int]:
 def _pack(out: bytearray, rid: str, frame: str, previous: _Previous) -> None:
     """Append one answer to a block: its rid, its shape's number, what was cut out."""
     # Read once, for the difference and for the next answer (issue 13).
-    rid_text, rid_number = _rid_parts(rid)
+    rid_text, rid_number = _rid_parts(rid, previous.rid_text)
     if rid_text is not None and previous.rid_text == rid_text:
-        _varint(out, _RID_DELTA)
-        _zigzag(out, rid_number - previous.rid_number)
+        out.append(_RID_DELTA)
+        value = rid_number - previous.rid_number
+        # _zigzag, inline: a client's next rid is 1 more, one byte.
+        value = value * 2 if value >= 0 else -value * 2 - 1
+        if value <= 0x7F:
+            out.append(value)
+        else:
+            _varint(out, value)
     else:
         encoded_rid = rid.encode()
         _varint(out, len(encoded_rid))
@@ -409,7 +432,10 @@ def _pack(out: bytearray, rid: str, frame: str, previous: _Previous) -> None:
     hint = previous.shape if previous.shape != _WHOLE else _last_cut[0]
     cut = _cut_frame_as(hint, rid, frame)
     if cut is not None:
-        _varint(out, hint)
+        if hint <= 0x7F:
+            out.append(hint)
+        else:
+            _varint(out, hint)
         _numbers(out, hint, cut, previous)
         return
     shape = frame.replace(f'"rid":{orjson.dumps(rid).decode()}', f'"rid":{_RID}', 1)
@@ -452,15 +478,22 @@ def _cut_integers(text: str) -> tuple[str, list[int]]:
 def _numbers(out: bytearray, shape_id: int, numbers: list[int], previous: _Previous) -> None:
     """The integers of an answer; as differences when the previous one had this shape."""
     # The same shape has as many integers (one loop, no list of differences: issue 13).
-    before = previous.numbers if shape_id == previous.shape else None
-    for k, number in enumerate(numbers):
-        value = number if before is None else number - before[k]
-        # _zigzag, inline: most values here (a tick's step, a cell) take one byte.
-        value = value * 2 if value >= 0 else -value * 2 - 1
-        if value <= 0x7F:
-            out.append(value)
-        else:
-            _varint(out, value)
+    # _zigzag, inline: most values here (a tick's step, a cell) take one byte.
+    if shape_id == previous.shape:
+        for number, before in zip(numbers, previous.numbers, strict=True):
+            value = number - before
+            value = value * 2 if value >= 0 else -value * 2 - 1
+            if value <= 0x7F:
+                out.append(value)
+            else:
+                _varint(out, value)
+    else:
+        for value in numbers:
+            value = value * 2 if value >= 0 else -value * 2 - 1
+            if value <= 0x7F:
+                out.append(value)
+            else:
+                _varint(out, value)
     previous.shape, previous.numbers = shape_id, numbers
 
 
@@ -494,7 +527,7 @@ def _unpack(data: bytes, index: int, rid: str) -> str | None:
         else:
             found_rid = data[at : at + length].decode()
             at += length
-        previous.rid_text, previous.rid_number = _rid_parts(found_rid)
+        previous.rid_text, previous.rid_number = _rid_parts(found_rid, previous.rid_text)
         shape_id, at = _read_varint(data, at)
         if shape_id == _WHOLE:
             length, at = _read_varint(data, at)

@@ -224,7 +224,8 @@ class RequestLog:
         answer = answers.find(rid)
         if answer is not None:
             return Answered(frame=answer)
-        if not self._make_room():
+        held = len(answers) if pending is None else len(pending) + len(answers)
+        if held >= self._max_entries and not self._make_room():
             raise TooManyPending(f"{self.pending} requests are still being applied; retry later")
         if pending is None:
             self._pending = pending = set()
