@@ -50,7 +50,8 @@ async def run(players: int, rounds: int) -> dict[str, float]:
     first: tuple[str, str] | None = None
     for n in range(fill + rounds):
         tick = 1000 + int(n * _EVERY * _TICK_HZ)
-        rids = [f"p{n}" for _ in range(players)]  # one text per player, as each decodes its own
+        # Each player's own counter (a rid's hash is the same in every log it is in).
+        rids = [f"p{p * 100_000 + n}" for p in range(players)]
         answers = [
             frames.place_result(
                 PlacementResult(

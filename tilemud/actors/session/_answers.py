@@ -383,19 +383,10 @@ def _rid_parts(rid: str, before: str | None) -> tuple[str | None, int]:
     against (None and 0 for a rid that does not end in a number).
 
     ``before`` is the previous rid's text before its number: a client's next rid is
-    nearly always that text and other digits, read without the regex (issue 13). What
-    the regex reads then: that text is empty or ends in a character that is no digit,
-    and the rest, ASCII digits, is the number's whole text when canonical.
+    nearly always that text and other digits, read without the regex (issue 13).
     """
-    if before is not None and rid.startswith(before):
-        digits = rid[len(before) :]
-        if (
-            digits.isdigit()
-            and digits.isascii()
-            and len(digits) <= 18
-            and (digits[0] != "0" or len(digits) == 1)
-        ):
-            return before, int(digits)
+    if before is not None and (number := _number_after(before, rid)) is not None:
+        return before, number
     found = _RID_NUMBER.fullmatch(rid)
     if found is None:
         return None, 0
@@ -403,8 +394,45 @@ def _rid_parts(rid: str, before: str | None) -> tuple[str | None, int]:
     return text, int(digits)
 
 
+def _number_after(text: str, rid: str) -> int | None:
+    """The number of ``rid`` when it is ``text`` (a rid's text before its number, as
+    :data:`_RID_NUMBER` reads it: empty, or ending in a character that is no digit) and
+    the canonical text of a number, as that regex reads it; else None."""
+    if not rid.startswith(text):
+        return None
+    digits = rid[len(text) :]
+    if digits.isdigit() and digits.isascii() and len(digits) <= 18:
+        return int(digits) if digits[0] != "0" or len(digits) == 1 else None
+    return None
+
+
 def _pack(out: bytearray, rid: str, frame: str, previous: _Previous) -> None:
     """Append one answer to a block: its rid, its shape's number, what was cut out."""
+    if not _pack_like_previous(out, rid, frame, previous):
+        _pack_any(out, rid, frame, previous)
+
+
+def _pack_like_previous(out: bytearray, rid: str, frame: str, previous: _Previous) -> bool:
+    """:func:`_pack_any` in one go for an answer of the previous one's shape, its rid the
+    previous rid's text and another number (a player's next placement in the same arena:
+    nearly every answer); False, nothing written, for any other (issue 13)."""
+    text = previous.rid_text
+    if text is None:
+        return False
+    number = _number_after(text, rid)
+    cut = None if number is None else _cut_frame_as(previous.shape, rid, frame)
+    if cut is None or number is None:
+        return False
+    out.append(_RID_DELTA)
+    _zigzag(out, number - previous.rid_number)
+    previous.rid_number = number
+    _varint(out, previous.shape)
+    _numbers(out, previous.shape, cut, previous)
+    return True
+
+
+def _pack_any(out: bytearray, rid: str, frame: str, previous: _Previous) -> None:
+    """:func:`_pack` of any answer."""
     # Read once, for the difference and for the next answer (issue 13).
     rid_text, rid_number = _rid_parts(rid, previous.rid_text)
     if rid_text is not None and previous.rid_text == rid_text:
