@@ -155,8 +155,8 @@ def _cut_frame_as(shape_id: int, rid: str, frame: str) -> list[int] | None:
     found = pattern.fullmatch(frame)
     if found is None:
         return None
-    found_rid, *numbers = found.groups()
-    return list(map(int, numbers)) if found_rid == rid else None
+    values = found.groups()  # the rid's, then the integers'
+    return list(map(int, values[1:])) if values[0] == rid else None
 
 
 def _remember_pattern(shape_id: int) -> None:
@@ -507,19 +507,20 @@ def _numbers(out: bytearray, shape_id: int, numbers: list[int], previous: _Previ
     """The integers of an answer; as differences when the previous one had this shape."""
     # The same shape has as many integers (one loop, no list of differences: issue 13).
     # _zigzag, inline: most values here (a tick's step, a cell) take one byte.
+    append = out.append
     if shape_id == previous.shape:
         for number, before in zip(numbers, previous.numbers, strict=True):
             value = number - before
             value = value * 2 if value >= 0 else -value * 2 - 1
             if value <= 0x7F:
-                out.append(value)
+                append(value)
             else:
                 _varint(out, value)
     else:
         for value in numbers:
             value = value * 2 if value >= 0 else -value * 2 - 1
             if value <= 0x7F:
-                out.append(value)
+                append(value)
             else:
                 _varint(out, value)
     previous.shape, previous.numbers = shape_id, numbers
