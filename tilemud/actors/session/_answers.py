@@ -313,27 +313,29 @@ class PackedAnswers:
 
     def forget_oldest(self) -> None:
         """Forget the oldest answer (there must be one)."""
-        assert self._hash_lows is not None
-        assert self._hash_highs is not None
-        assert self._expiry is not None
-        self._gone += 1
-        if self._gone == len(self._hash_lows):  # none left: start afresh
+        lows, highs, expiry = self._hash_lows, self._hash_highs, self._expiry
+        assert lows is not None
+        assert highs is not None
+        assert expiry is not None
+        gone = self._gone + 1
+        if gone == len(lows):  # none left: start afresh
             self._reset()
             return
-        gap = self._expiry[self._gone]
+        gap = expiry[gone]
         if gap == _LONG_GAP:
             assert self._long_gaps is not None
             gap = self._long_gaps.pop(0)
             if not self._long_gaps:
                 self._long_gaps = None
-        self._oldest += gap
-        self.next_expiry = self._base + self._oldest / 1000
-        if self._gone == BLOCK_ANSWERS:  # the oldest block has gone
-            del self._hash_lows[:BLOCK_ANSWERS]
-            del self._hash_highs[:BLOCK_ANSWERS]
-            del self._expiry[:BLOCK_ANSWERS]
+        self._oldest = oldest = self._oldest + gap
+        self.next_expiry = self._base + oldest / 1000
+        if gone == BLOCK_ANSWERS:  # the oldest block has gone
+            del lows[:BLOCK_ANSWERS]
+            del highs[:BLOCK_ANSWERS]
+            del expiry[:BLOCK_ANSWERS]
             del self._blocks[0]
-            self._gone = 0
+            gone = 0
+        self._gone = gone
 
     def forget_expired(self, now: float) -> None:
         """Forget the answers whose expiry is ``now`` or earlier."""
