@@ -423,3 +423,36 @@ def test_a_rid_is_read_against_the_one_before_as_the_regex_reads_it(first: str, 
     before, _ = _answers._rid_parts(first, None)
     assert _answers._rid_parts(rid, before) == _answers._rid_parts(rid, None)
     assert _answers._rid_parts(first + rid, before) == _answers._rid_parts(first + rid, None)
+
+
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["r", "p", "", "r0", "é"]),
+            st.integers(min_value=0, max_value=300) | st.sampled_from([10**18, 10**19]),
+            st.integers(min_value=0, max_value=3),
+        ),
+        min_size=1,
+        max_size=3 * BLOCK_ANSWERS,
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_a_rid_greater_than_any_remembered_is_new_and_the_others_are_found(
+    steps: list[tuple[str, int, int]],
+) -> None:
+    """Issue 13: a rid whose number is greater than every remembered rid's is known to be
+    new without a search; every remembered rid is still found, whatever was forgotten
+    (a log emptied starts afresh), and no forgotten one is."""
+    answers = PackedAnswers()
+    kept: dict[str, str] = {}  # in order of adding
+    for text, number, forget in steps:
+        rid = f"{text}{number}"
+        for _ in range(min(forget, len(kept))):
+            answers.forget_oldest()
+            del kept[next(iter(kept))]
+        if rid not in kept:
+            kept[rid] = f'{{"rid":"{rid}","n":{number}}}'
+            answers.add(rid, kept[rid], 1.0)
+        for text_asked in ("r", "p", "", "r0", "é"):
+            for asked in (f"{text_asked}{number}", f"{text_asked}{number + 1}", rid):
+                assert answers.find(asked) == kept.get(asked)

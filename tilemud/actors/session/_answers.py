@@ -223,6 +223,8 @@ class PackedAnswers:
         "_newest",
         "_oldest",
         "_previous",
+        "_rid_text",
+        "_top_number",
         "next_expiry",
     )
 
@@ -255,6 +257,11 @@ class PackedAnswers:
         #: log compares it with the time at every request, and nearly always finds
         #: nothing to forget (issue 13). Read-only outside.
         self.next_expiry = math.inf
+        # The greatest number a remembered rid ends in (rids, forgotten since, included),
+        # and the newest rid's text before its number: a client's next rid, that text and
+        # a greater number, is known to be new without a search (issue 13).
+        self._top_number = -1
+        self._rid_text: str | None = None
 
     def __len__(self) -> int:
         return 0 if self._hash_lows is None else len(self._hash_lows) - self._gone
@@ -302,6 +309,10 @@ class PackedAnswers:
         if previous is None:
             self._previous = previous = _Previous()
         _pack(self._filling, rid, frame, previous)
+        if previous.rid_text is not None:  # (the packer read the rid)
+            self._rid_text = previous.rid_text
+            if previous.rid_number > self._top_number:
+                self._top_number = previous.rid_number
         if len(lows) % BLOCK_ANSWERS == 0:
             self._blocks.append(zlib.compress(self._filling, 6, -15))
             self._filling = bytearray()
@@ -344,8 +355,11 @@ class PackedAnswers:
 
     def find(self, rid: str) -> str | None:
         """The answer remembered for ``rid``, if any (the first one added)."""
-        lows, highs = self._hash_lows, self._hash_highs
+        lows, highs, text = self._hash_lows, self._hash_highs, self._rid_text
         if lows is None or highs is None:
+            return None
+        # (A rid's text and number are its own: a remembered one is no greater.)
+        if text is not None and (_number_after(text, rid) or -1) > self._top_number:
             return None
         # The low bytes searched for one byte, a memchr (array.index made an int of each
         # answer: ~5 µs per place of an active player; two bytes searched, 0.5 µs, issue
