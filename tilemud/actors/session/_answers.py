@@ -140,19 +140,15 @@ _PATTERN_RID: Final = r'"([^"\\\x00-\x1f\ud800-\udfff]*)"'
 def _cut_frame_as(shape_id: int, rid: str, frame: str) -> list[int] | None:
     """The integers that :func:`_cut_integers` cuts from ``frame`` with ``rid`` cut out
     (:func:`_pack`) when that leaves the shape number ``shape_id``, read in one match of
-    the answer's text: no search for the rid, no shape made. None when ``frame`` does not
-    have that shape (or the shape has no such pattern): the shape is then made.
+    the answer's text (no search for the rid, no shape made); else None.
 
-    The rid's place takes ``rid`` only where its JSON text is ``"`` + rid + ``"`` (its
-    group holds no character JSON escapes), and the piece before it, the shape's first,
-    holds no other ``"rid":`` (:func:`_remember_pattern`): the first ``"rid":<rid>`` of
-    ``frame``, which :func:`_pack` cuts, is then this one, and what is left is the shape's
-    text, cut as :func:`_cut_as` cuts it.
+    The rid's place takes ``rid`` only where its JSON text is ``"`` + rid + ``"`` (no
+    character JSON escapes), and the shape's first piece, before it, holds no other
+    ``"rid":`` (:func:`_remember_pattern`): the first ``"rid":<rid>`` of ``frame``, which
+    :func:`_pack` cuts, is this one, and the rest is cut as :func:`_cut_as` cuts it.
     """
     pattern = _frame_patterns.get(shape_id)
-    if pattern is None:
-        return None
-    found = pattern.fullmatch(frame)
+    found = None if pattern is None else pattern.fullmatch(frame)
     if found is None:
         return None
     values = found.groups()  # the rid's, then the integers'
@@ -167,18 +163,11 @@ def _remember_pattern(shape_id: int) -> None:
     pieces = _shapes[shape_id - 1]
     if _STRING in pieces[1::2]:  # (never, from the cut of integers: a marker is never text)
         return
-    _patterns[shape_id] = re.compile(
-        "".join(_PATTERN_INTEGER if piece == _NUMBER else re.escape(piece) for piece in pieces)
-    )
+    parts = [_PATTERN_INTEGER if piece == _NUMBER else re.escape(piece) for piece in pieces]
+    _patterns[shape_id] = re.compile("".join(parts))
     first = pieces[0]
     if len(pieces) > 1 and pieces[1] == _RID and first.find('"rid":') == len(first) - 6:
-        _frame_patterns[shape_id] = re.compile(
-            re.escape(first)
-            + _PATTERN_RID
-            + "".join(
-                _PATTERN_INTEGER if piece == _NUMBER else re.escape(piece) for piece in pieces[2:]
-            )
-        )
+        _frame_patterns[shape_id] = re.compile("".join([parts[0], _PATTERN_RID, *parts[2:]]))
 
 
 def rid_hash(rid: str) -> int:
@@ -232,9 +221,8 @@ class PackedAnswers:
         self._reset()
 
     def _reset(self) -> None:
-        # Per remembered answer, from index `_gone`: its rid's hash, its low byte and its
-        # high byte apart (a search for one byte is a memchr; for two bytes, ten times
-        # longer: issue 13), and its expiry as milliseconds after the previous answer's
+        # Per remembered answer, from index `_gone`: its rid's hash, low and high bytes
+        # apart (:meth:`find`), and its expiry as milliseconds after the previous answer's
         # (2 bytes; a longer gap is written _LONG_GAP and kept in `_long_gaps`, in order:
         # answers are forgotten in order).
         self._hash_lows: bytearray | None = None
@@ -361,9 +349,8 @@ class PackedAnswers:
         # (A rid's text and number are its own: a remembered one is no greater.)
         if text is not None and (_number_after(text, rid) or -1) > self._top_number:
             return None
-        # The low bytes searched for one byte, a memchr (array.index made an int of each
-        # answer: ~5 µs per place of an active player; two bytes searched, 0.5 µs, issue
-        # 13): ~1 hit in 256 answers whose high byte is not the one wanted.
+        # One byte searched for, a memchr (two bytes searched took 0.5 µs; array.index, 5 µs:
+        # issue 13); ~1 hit in 256 answers whose high byte is not the one wanted.
         hashed = rid_hash(rid)
         low, high = hashed & 0xFF, hashed >> 8
         index = self._gone - 1
@@ -414,9 +401,7 @@ def _number_after(text: str, rid: str) -> int | None:
     """The number of ``rid`` when it is ``text`` (a rid's text before its number, as
     :data:`_RID_NUMBER` reads it: empty, or ending in a character that is no digit) and
     the canonical text of a number, as that regex reads it; else None."""
-    if not rid.startswith(text):
-        return None
-    digits = rid[len(text) :]
+    digits = rid[len(text) :] if rid.startswith(text) else ""
     if digits.isdigit() and digits.isascii() and len(digits) <= 18:
         return int(digits) if digits[0] != "0" or len(digits) == 1 else None
     return None
