@@ -26,8 +26,8 @@ taken apart into its *shape* and its numbers:
   one is known when it is rebuilt).
 
 Beside the blocks, per answer: a 2-byte hash of its rid (a rid never seen, nearly every
-lookup, is ruled out by a scan in C of the hashes' low bytes, kept apart from their high
-bytes) and a 2-byte expiry (milliseconds after the previous
+lookup, is ruled out by a scan in C; a client's next rid, a number greater than any
+remembered, without one) and a 2-byte expiry (milliseconds after the previous
 answer's, rounded up: an answer is kept its whole window, at most a millisecond longer; a
 gap of more than ~65 s is kept aside, in order).
 A repeat (after a reconnect) unpacks one block and rebuilds its answer: the very same
@@ -206,8 +206,7 @@ class PackedAnswers:
         "_expiry",
         "_filling",
         "_gone",
-        "_hash_highs",
-        "_hash_lows",
+        "_hashes",
         "_long_gaps",
         "_newest",
         "_oldest",
@@ -221,12 +220,10 @@ class PackedAnswers:
         self._reset()
 
     def _reset(self) -> None:
-        # Per remembered answer, from index `_gone`: its rid's hash, low and high bytes
-        # apart (:meth:`find`), and its expiry as milliseconds after the previous answer's
-        # (2 bytes; a longer gap is written _LONG_GAP and kept in `_long_gaps`, in order:
-        # answers are forgotten in order).
-        self._hash_lows: bytearray | None = None
-        self._hash_highs: bytearray | None = None
+        # Per remembered answer, from index `_gone`: its rid's hash, and its expiry as
+        # milliseconds after the previous answer's (2 bytes; a longer gap is written
+        # _LONG_GAP and kept in `_long_gaps`, in order: answers are forgotten in order).
+        self._hashes: array[int] | None = None
         self._expiry: array[int] | None = None
         self._long_gaps: list[int] | None = None
         # The expiries of the oldest and of the newest answer, in milliseconds after
@@ -252,7 +249,7 @@ class PackedAnswers:
         self._rid_text: str | None = None
 
     def __len__(self) -> int:
-        return 0 if self._hash_lows is None else len(self._hash_lows) - self._gone
+        return 0 if self._hashes is None else len(self._hashes) - self._gone
 
     @property
     def nbytes(self) -> int:
@@ -260,8 +257,8 @@ class PackedAnswers:
         the log costs its player, the shapes being the process's."""
         held = sys.getsizeof(self) + sys.getsizeof(self._blocks) + sys.getsizeof(self._filling)
         held += sum(sys.getsizeof(block) for block in self._blocks)
-        if self._hash_lows is not None and self._hash_highs is not None:
-            held += sys.getsizeof(self._hash_lows) + sys.getsizeof(self._hash_highs)
+        if self._hashes is not None:
+            held += sys.getsizeof(self._hashes)
             held += sys.getsizeof(self._expiry)
         if self._long_gaps is not None:
             held += sys.getsizeof(self._long_gaps) + 32 * len(self._long_gaps)
@@ -269,10 +266,9 @@ class PackedAnswers:
 
     def add(self, rid: str, frame: str, expires_at: float) -> None:
         """Remember ``frame`` as the answer to ``rid`` until ``expires_at`` (Trio time)."""
-        lows, highs, expiry = self._hash_lows, self._hash_highs, self._expiry
-        if lows is None or highs is None or expiry is None:
-            lows, highs, expiry = bytearray(), bytearray(), array("H")
-            self._hash_lows, self._hash_highs, self._expiry = lows, highs, expiry
+        hashes, expiry = self._hashes, self._expiry
+        if hashes is None or expiry is None:
+            self._hashes, self._expiry = hashes, expiry = array("H"), array("H")
             self._base = self.next_expiry = expires_at
         base = self._base
         offset = math.ceil((expires_at - base) * 1000)
@@ -289,9 +285,7 @@ class PackedAnswers:
                 gap = _LONG_GAP
         else:
             gap = 0
-        hashed = rid_hash(rid)
-        lows.append(hashed & 0xFF)
-        highs.append(hashed >> 8)
+        hashes.append(rid_hash(rid))
         expiry.append(gap)
         previous = self._previous
         if previous is None:
@@ -301,7 +295,7 @@ class PackedAnswers:
             self._rid_text = previous.rid_text
             if previous.rid_number > self._top_number:
                 self._top_number = previous.rid_number
-        if len(lows) % BLOCK_ANSWERS == 0:
+        if len(hashes) % BLOCK_ANSWERS == 0:
             self._blocks.append(zlib.compress(self._filling, 6, -15))
             self._filling = bytearray()
             self._previous = None
@@ -312,12 +306,11 @@ class PackedAnswers:
 
     def forget_oldest(self) -> None:
         """Forget the oldest answer (there must be one)."""
-        lows, highs, expiry = self._hash_lows, self._hash_highs, self._expiry
-        assert lows is not None
-        assert highs is not None
+        hashes, expiry = self._hashes, self._expiry
+        assert hashes is not None
         assert expiry is not None
         gone = self._gone + 1
-        if gone == len(lows):  # none left: start afresh
+        if gone == len(hashes):  # none left: start afresh
             self._reset()
             return
         gap = expiry[gone]
@@ -329,8 +322,7 @@ class PackedAnswers:
         self._oldest = oldest = self._oldest + gap
         self.next_expiry = self._base + oldest / 1000
         if gone == BLOCK_ANSWERS:  # the oldest block has gone
-            del lows[:BLOCK_ANSWERS]
-            del highs[:BLOCK_ANSWERS]
+            del hashes[:BLOCK_ANSWERS]
             del expiry[:BLOCK_ANSWERS]
             del self._blocks[0]
             gone = 0
@@ -343,21 +335,20 @@ class PackedAnswers:
 
     def find(self, rid: str) -> str | None:
         """The answer remembered for ``rid``, if any (the first one added)."""
-        lows, highs, text = self._hash_lows, self._hash_highs, self._rid_text
-        if lows is None or highs is None:
+        hashes, text = self._hashes, self._rid_text
+        if hashes is None:
             return None
         # (A rid's text and number are its own: a remembered one is no greater.)
         if text is not None and (_number_after(text, rid) or -1) > self._top_number:
             return None
-        # One byte searched for, a memchr (two bytes searched took 0.5 µs; array.index, 5 µs:
-        # issue 13); ~1 hit in 256 answers whose high byte is not the one wanted.
-        hashed = rid_hash(rid)
-        low, high = hashed & 0xFF, hashed >> 8
-        index = self._gone - 1
-        while (index := lows.find(low, index + 1)) >= 0:
-            if highs[index] != high:
+        # Searched as bytes (array.index made an int of each answer: ~5 µs per place of an
+        # active player, issue 13); a hit at an odd offset straddles two hashes.
+        raw, wanted = hashes.tobytes(), rid_hash(rid).to_bytes(2, sys.byteorder)
+        offset = 2 * self._gone - 1
+        while (offset := raw.find(wanted, offset + 1)) >= 0:
+            if offset & 1:
                 continue
-            block, at = divmod(index, BLOCK_ANSWERS)
+            block, at = divmod(offset // 2, BLOCK_ANSWERS)
             if block < len(self._blocks):
                 data = zlib.decompress(self._blocks[block], -15)
             else:
