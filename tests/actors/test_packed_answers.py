@@ -341,6 +341,7 @@ def test_answers_packed_by_the_shapes_patterns_are_the_bytes_of_the_regexs(
     for rid, frame in frames:
         with_patterns.add(rid, frame, 1.0)
     monkeypatch.setattr(_answers, "_cut_as", lambda shape_id, text: None)
+    monkeypatch.setattr(_answers, "_cut_frame_as", lambda shape_id, rid, frame: None)
     regex_alone = PackedAnswers()
     for rid, frame in frames:
         regex_alone.add(rid, frame, 1.0)
@@ -348,3 +349,110 @@ def test_answers_packed_by_the_shapes_patterns_are_the_bytes_of_the_regexs(
     assert with_patterns._filling == regex_alone._filling
     for rid, frame in frames:
         assert with_patterns.find(rid) == frame
+
+
+def _shape_of(rid: str, frame: str) -> tuple[str, list[int]]:
+    """The shape and the integers the pack's regex cuts from ``frame`` answering ``rid``."""
+    shape = frame.replace(f'"rid":{orjson.dumps(rid).decode()}', f'"rid":{_answers._RID}', 1)
+    return _answers._cut_integers(shape)
+
+
+rids = st.text(min_size=1, max_size=8) | st.sampled_from(["r-1", 'r"1', "r\\1", "r\n", "é1", "zz"])
+
+
+@given(
+    rid=rids,
+    body=st.dictionaries(st.text(max_size=6), json_values, max_size=4),
+    before=st.dictionaries(
+        st.text(max_size=6), st.text(max_size=6) | st.integers(-(2**63), 2**63 - 1), max_size=2
+    ),
+    other_rid=rids,
+    nested=st.sampled_from([None, "zz", "r-1"]),
+    numbers=st.lists(st.integers(-(10**19), 10**19), max_size=6),
+    shifted=st.sampled_from(["", '"rid":', '"rid":"r-1"', '"rid":"x",', " "]),
+)
+@settings(max_examples=1000)
+def test_a_frames_pattern_cuts_as_the_regex_cuts(
+    rid: str,
+    body: dict[str, object],
+    before: dict[str, object],
+    other_rid: str,
+    nested: str | None,
+    numbers: list[int],
+    shifted: str,
+) -> None:
+    """Issue 13: an answer matched by its shape's pattern of the whole text (the rid
+    among the first pieces, as a place_result's) gives the shape and the integers that the
+    rid's cut and the cut of integers give, for any other rid (quotes, escapes, ``"rid":``
+    elsewhere in the text) and any other values in the integers' places; any text the
+    pattern does not take is left to them."""
+    nesting = {} if nested is None else {"n": {"rid": nested}}  # a "rid": before the rid's
+    frame = orjson.dumps({**nesting, **before, "rid": rid, **body}).decode()
+    shape, _ = _shape_of(rid, frame)
+    with (
+        patch.object(_answers, "_shapes", []),
+        patch.object(_answers, "_shape_ids", {}),
+        patch.object(_answers, "_patterns", {}),
+        patch.object(_answers, "_frame_patterns", {}),
+    ):
+        shape_id = _answers._shape_id(shape)
+        assert shape_id is not None
+        _answers._remember_pattern(shape_id)
+        assert _answers._cut_frame_as(shape_id, rid, frame) in (None, _shape_of(rid, frame)[1])
+        pieces = shape.split(_answers._NUMBER)
+        values = [str(n) for n in numbers[: len(pieces) - 1]]
+        values += ["7"] * (len(pieces) - 1 - len(values))
+        made = pieces[0] + "".join(v + p for v, p in zip(values, pieces[1:], strict=True))
+        other = made.replace(_answers._RID, orjson.dumps(other_rid).decode(), 1)
+        for text in (other, shifted + other, other.replace("{", "{" + shifted, 1)):
+            # (the rid's JSON text as a rid: the rid's place takes no escaped text)
+            for asked in (other_rid, rid, orjson.dumps(other_rid).decode()[1:-1]):
+                cut = _answers._cut_frame_as(shape_id, asked, text)
+                if cut is not None:
+                    assert _shape_of(asked, text) == (shape, cut)
+
+
+@given(
+    first=st.text(alphabet=st.sampled_from("rp-0129é٣\n"), max_size=8),
+    rid=st.text(alphabet=st.sampled_from("rp-0129é٣\n"), max_size=8),
+)
+@settings(max_examples=1000)
+def test_a_rid_is_read_against_the_one_before_as_the_regex_reads_it(first: str, rid: str) -> None:
+    """Issue 13: a rid read against the previous rid's text gives what the regex alone
+    gives (the packer and the reader both read each rid so)."""
+    before, _ = _answers._rid_parts(first, None)
+    assert _answers._rid_parts(rid, before) == _answers._rid_parts(rid, None)
+    assert _answers._rid_parts(first + rid, before) == _answers._rid_parts(first + rid, None)
+
+
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["r", "p", "", "r0", "é"]),
+            st.integers(min_value=0, max_value=300) | st.sampled_from([10**18, 10**19]),
+            st.integers(min_value=0, max_value=3),
+        ),
+        min_size=1,
+        max_size=3 * BLOCK_ANSWERS,
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_a_rid_greater_than_any_remembered_is_new_and_the_others_are_found(
+    steps: list[tuple[str, int, int]],
+) -> None:
+    """Issue 13: a rid whose number is greater than every remembered rid's is known to be
+    new without a search; every remembered rid is still found, whatever was forgotten
+    (a log emptied starts afresh), and no forgotten one is."""
+    answers = PackedAnswers()
+    kept: dict[str, str] = {}  # in order of adding
+    for text, number, forget in steps:
+        rid = f"{text}{number}"
+        for _ in range(min(forget, len(kept))):
+            answers.forget_oldest()
+            del kept[next(iter(kept))]
+        if rid not in kept:
+            kept[rid] = f'{{"rid":"{rid}","n":{number}}}'
+            answers.add(rid, kept[rid], 1.0)
+        for text_asked in ("r", "p", "", "r0", "é"):
+            for asked in (f"{text_asked}{number}", f"{text_asked}{number + 1}", rid):
+                assert answers.find(asked) == kept.get(asked)

@@ -26,7 +26,8 @@ taken apart into its *shape* and its numbers:
   one is known when it is rebuilt).
 
 Beside the blocks, per answer: a 2-byte hash of its rid (a rid never seen, nearly every
-lookup, is ruled out by a scan in C) and a 2-byte expiry (milliseconds after the previous
+lookup, is ruled out by a scan in C; a client's next rid, a number greater than any
+remembered, without one) and a 2-byte expiry (milliseconds after the previous
 answer's, rounded up: an answer is kept its whole window, at most a millisecond longer; a
 gap of more than ~65 s is kept aside, in order).
 A repeat (after a reconnect) unpacks one block and rebuilds its answer: the very same
@@ -37,8 +38,9 @@ Nothing is kept per answer for the garbage collector to walk (the earlier stall)
 
 Why one module of over 400 lines: the packing and the unpacking of an answer are each
 other's inverse, cut by cut (the rid, the integers, the strings, the differences), and the
-shortcut of the cut by a known shape (:func:`_cut_as`) must cut exactly as the regex does:
-they are kept side by side so that a change to one is seen against the others.
+shortcuts of the cut by a known shape (:func:`_cut_as`, :func:`_cut_frame_as`) and of the
+rid's reading (:func:`_rid_parts`) must cut exactly as the regexes do: they are kept side by
+side so that a change to one is seen against the others.
 """
 
 from __future__ import annotations
@@ -127,19 +129,45 @@ def _cut_as(shape_id: int, text: str) -> list[int] | None:
     return None if found is None else list(map(int, found.groups()))
 
 
+# Shape number -> a pattern of the answer's own text, for a shape whose rid is in its first
+# piece (a place_result's): the rid's place a group that takes a JSON string written as
+# its very text (no character that JSON escapes, no surrogate), the integers' as above.
+_frame_patterns: dict[int, re.Pattern[str]] = {}
+_PATTERN_INTEGER: Final = "(0|-?[1-9][0-9]{0,17})"
+_PATTERN_RID: Final = r'"([^"\\\x00-\x1f\ud800-\udfff]*)"'
+
+
+def _cut_frame_as(shape_id: int, rid: str, frame: str) -> list[int] | None:
+    """The integers that :func:`_cut_integers` cuts from ``frame`` with ``rid`` cut out
+    (:func:`_pack`) when that leaves the shape number ``shape_id``, read in one match of
+    the answer's text (no search for the rid, no shape made); else None.
+
+    The rid's place takes ``rid`` only where its JSON text is ``"`` + rid + ``"`` (no
+    character JSON escapes), and the shape's first piece, before it, holds no other
+    ``"rid":`` (:func:`_remember_pattern`): the first ``"rid":<rid>`` of ``frame``, which
+    :func:`_pack` cuts, is this one, and the rest is cut as :func:`_cut_as` cuts it.
+    """
+    pattern = _frame_patterns.get(shape_id)
+    found = None if pattern is None else pattern.fullmatch(frame)
+    if found is None:
+        return None
+    values = found.groups()  # the rid's, then the integers'
+    return list(map(int, values[1:])) if values[0] == rid else None
+
+
 def _remember_pattern(shape_id: int) -> None:
-    """Make the pattern of a shape the cut of integers left (not one with strings cut)."""
+    """Make the patterns of a shape the cut of integers left (not one with strings cut)."""
     _last_cut[0] = shape_id
     if shape_id in _patterns or len(_patterns) >= MAX_PATTERNS:
         return
     pieces = _shapes[shape_id - 1]
     if _STRING in pieces[1::2]:  # (never, from the cut of integers: a marker is never text)
         return
-    _patterns[shape_id] = re.compile(
-        "".join(
-            "(0|-?[1-9][0-9]{0,17})" if piece == _NUMBER else re.escape(piece) for piece in pieces
-        )
-    )
+    parts = [_PATTERN_INTEGER if piece == _NUMBER else re.escape(piece) for piece in pieces]
+    _patterns[shape_id] = re.compile("".join(parts))
+    first = pieces[0]
+    if len(pieces) > 1 and pieces[1] == _RID and first.find('"rid":') == len(first) - 6:
+        _frame_patterns[shape_id] = re.compile("".join([parts[0], _PATTERN_RID, *parts[2:]]))
 
 
 def rid_hash(rid: str) -> int:
@@ -183,6 +211,9 @@ class PackedAnswers:
         "_newest",
         "_oldest",
         "_previous",
+        "_rid_text",
+        "_top_number",
+        "next_expiry",
     )
 
     def __init__(self) -> None:
@@ -207,6 +238,15 @@ class PackedAnswers:
         # first answer: an idle player's log holds none).
         self._previous: _Previous | None = None
         self._gone = 0
+        #: When the oldest answer expires (Trio time; infinity when there is none): the
+        #: log compares it with the time at every request, and nearly always finds
+        #: nothing to forget (issue 13). Read-only outside.
+        self.next_expiry = math.inf
+        # The greatest number a remembered rid ends in (rids, forgotten since, included),
+        # and the newest rid's text before its number: a client's next rid, that text and
+        # a greater number, is known to be new without a search (issue 13).
+        self._top_number = -1
+        self._rid_text: str | None = None
 
     def __len__(self) -> int:
         return 0 if self._hashes is None else len(self._hashes) - self._gone
@@ -217,72 +257,93 @@ class PackedAnswers:
         the log costs its player, the shapes being the process's."""
         held = sys.getsizeof(self) + sys.getsizeof(self._blocks) + sys.getsizeof(self._filling)
         held += sum(sys.getsizeof(block) for block in self._blocks)
-        if self._hashes is not None and self._expiry is not None:
-            held += sys.getsizeof(self._hashes) + sys.getsizeof(self._expiry)
+        if self._hashes is not None:
+            held += sys.getsizeof(self._hashes)
+            held += sys.getsizeof(self._expiry)
         if self._long_gaps is not None:
             held += sys.getsizeof(self._long_gaps) + 32 * len(self._long_gaps)
         return held
 
     def add(self, rid: str, frame: str, expires_at: float) -> None:
         """Remember ``frame`` as the answer to ``rid`` until ``expires_at`` (Trio time)."""
-        if self._hashes is None or self._expiry is None:
-            self._hashes, self._expiry = array("H"), array("H")
-            self._base = expires_at
-        offset = math.ceil((expires_at - self._base) * 1000)
-        while self._base + offset / 1000 < expires_at:  # never a moment early
+        hashes, expiry = self._hashes, self._expiry
+        if hashes is None or expiry is None:
+            self._hashes, self._expiry = hashes, expiry = array("H"), array("H")
+            self._base = self.next_expiry = expires_at
+        base = self._base
+        offset = math.ceil((expires_at - base) * 1000)
+        while base + offset / 1000 < expires_at:  # never a moment early
             offset += 1
         # Expiries come in finish order; were one earlier, it is kept a little longer.
-        gap = max(0, offset - self._newest)
-        self._newest += gap
-        if gap >= _LONG_GAP:
-            if self._long_gaps is None:
-                self._long_gaps = []
-            self._long_gaps.append(gap)
-            gap = _LONG_GAP
-        self._hashes.append(rid_hash(rid))
-        self._expiry.append(gap)
-        if self._previous is None:
-            self._previous = _Previous()
-        _pack(self._filling, rid, frame, self._previous)
-        if len(self._hashes) % BLOCK_ANSWERS == 0:
+        gap = offset - self._newest
+        if gap > 0:
+            self._newest = offset
+            if gap >= _LONG_GAP:
+                if self._long_gaps is None:
+                    self._long_gaps = []
+                self._long_gaps.append(gap)
+                gap = _LONG_GAP
+        else:
+            gap = 0
+        hashes.append(rid_hash(rid))
+        expiry.append(gap)
+        previous = self._previous
+        if previous is None:
+            self._previous = previous = _Previous()
+        _pack(self._filling, rid, frame, previous)
+        if previous.rid_text is not None:  # (the packer read the rid)
+            self._rid_text = previous.rid_text
+            if previous.rid_number > self._top_number:
+                self._top_number = previous.rid_number
+        if len(hashes) % BLOCK_ANSWERS == 0:
             self._blocks.append(zlib.compress(self._filling, 6, -15))
             self._filling = bytearray()
             self._previous = None
 
     def oldest_expiry(self) -> float | None:
         """When the oldest answer expires (None when there is none)."""
-        if self._hashes is None or len(self._hashes) == self._gone:  # (not len(self))
-            return None
-        return self._base + self._oldest / 1000
+        return None if self.next_expiry == math.inf else self.next_expiry
 
     def forget_oldest(self) -> None:
         """Forget the oldest answer (there must be one)."""
-        assert self._hashes is not None
-        assert self._expiry is not None
-        self._gone += 1
-        if self._gone == len(self._hashes):  # none left: start afresh
+        hashes, expiry = self._hashes, self._expiry
+        assert hashes is not None
+        assert expiry is not None
+        gone = self._gone + 1
+        if gone == len(hashes):  # none left: start afresh
             self._reset()
             return
-        gap = self._expiry[self._gone]
+        gap = expiry[gone]
         if gap == _LONG_GAP:
             assert self._long_gaps is not None
             gap = self._long_gaps.pop(0)
             if not self._long_gaps:
                 self._long_gaps = None
-        self._oldest += gap
-        if self._gone == BLOCK_ANSWERS:  # the oldest block has gone
-            del self._hashes[:BLOCK_ANSWERS]
-            del self._expiry[:BLOCK_ANSWERS]
+        self._oldest = oldest = self._oldest + gap
+        self.next_expiry = self._base + oldest / 1000
+        if gone == BLOCK_ANSWERS:  # the oldest block has gone
+            del hashes[:BLOCK_ANSWERS]
+            del expiry[:BLOCK_ANSWERS]
             del self._blocks[0]
-            self._gone = 0
+            gone = 0
+        self._gone = gone
+
+    def forget_expired(self, now: float) -> None:
+        """Forget the answers whose expiry is ``now`` or earlier."""
+        while self.next_expiry <= now:
+            self.forget_oldest()
 
     def find(self, rid: str) -> str | None:
         """The answer remembered for ``rid``, if any (the first one added)."""
-        if self._hashes is None:
+        hashes, text = self._hashes, self._rid_text
+        if hashes is None:
+            return None
+        # (A rid's text and number are its own: a remembered one is no greater.)
+        if text is not None and (_number_after(text, rid) or -1) > self._top_number:
             return None
         # Searched as bytes (array.index made an int of each answer: ~5 µs per place of an
         # active player, issue 13); a hit at an odd offset straddles two hashes.
-        raw, wanted = self._hashes.tobytes(), rid_hash(rid).to_bytes(2, sys.byteorder)
+        raw, wanted = hashes.tobytes(), rid_hash(rid).to_bytes(2, sys.byteorder)
         offset = 2 * self._gone - 1
         while (offset := raw.find(wanted, offset + 1)) >= 0:
             if offset & 1:
@@ -311,9 +372,15 @@ class _Previous:
         self.numbers: list[int] = []
 
 
-def _rid_parts(rid: str) -> tuple[str | None, int]:
+def _rid_parts(rid: str, before: str | None) -> tuple[str | None, int]:
     """A rid's text before its number, and the number: what the next rid is written
-    against (None and 0 for a rid that does not end in a number)."""
+    against (None and 0 for a rid that does not end in a number).
+
+    ``before`` is the previous rid's text before its number: a client's next rid is
+    nearly always that text and other digits, read without the regex (issue 13).
+    """
+    if before is not None and (number := _number_after(before, rid)) is not None:
+        return before, number
     found = _RID_NUMBER.fullmatch(rid)
     if found is None:
         return None, 0
@@ -321,13 +388,54 @@ def _rid_parts(rid: str) -> tuple[str | None, int]:
     return text, int(digits)
 
 
+def _number_after(text: str, rid: str) -> int | None:
+    """The number of ``rid`` when it is ``text`` (a rid's text before its number, as
+    :data:`_RID_NUMBER` reads it: empty, or ending in a character that is no digit) and
+    the canonical text of a number, as that regex reads it; else None."""
+    digits = rid[len(text) :] if rid.startswith(text) else ""
+    if digits.isdigit() and digits.isascii() and len(digits) <= 18:
+        return int(digits) if digits[0] != "0" or len(digits) == 1 else None
+    return None
+
+
 def _pack(out: bytearray, rid: str, frame: str, previous: _Previous) -> None:
     """Append one answer to a block: its rid, its shape's number, what was cut out."""
+    if not _pack_like_previous(out, rid, frame, previous):
+        _pack_any(out, rid, frame, previous)
+
+
+def _pack_like_previous(out: bytearray, rid: str, frame: str, previous: _Previous) -> bool:
+    """:func:`_pack_any` in one go for an answer of the previous one's shape, its rid the
+    previous rid's text and another number (a player's next placement in the same arena:
+    nearly every answer); False, nothing written, for any other (issue 13)."""
+    text = previous.rid_text
+    if text is None:
+        return False
+    number = _number_after(text, rid)
+    cut = None if number is None else _cut_frame_as(previous.shape, rid, frame)
+    if cut is None or number is None:
+        return False
+    out.append(_RID_DELTA)
+    _zigzag(out, number - previous.rid_number)
+    previous.rid_number = number
+    _varint(out, previous.shape)
+    _numbers(out, previous.shape, cut, previous)
+    return True
+
+
+def _pack_any(out: bytearray, rid: str, frame: str, previous: _Previous) -> None:
+    """:func:`_pack` of any answer."""
     # Read once, for the difference and for the next answer (issue 13).
-    rid_text, rid_number = _rid_parts(rid)
+    rid_text, rid_number = _rid_parts(rid, previous.rid_text)
     if rid_text is not None and previous.rid_text == rid_text:
-        _varint(out, _RID_DELTA)
-        _zigzag(out, rid_number - previous.rid_number)
+        out.append(_RID_DELTA)
+        value = rid_number - previous.rid_number
+        # _zigzag, inline: a client's next rid is 1 more, one byte.
+        value = value * 2 if value >= 0 else -value * 2 - 1
+        if value <= 0x7F:
+            out.append(value)
+        else:
+            _varint(out, value)
     else:
         encoded_rid = rid.encode()
         _varint(out, len(encoded_rid))
@@ -339,10 +447,18 @@ def _pack(out: bytearray, rid: str, frame: str, previous: _Previous) -> None:
     if _RID in frame or _NUMBER in frame or _STRING in frame:
         _whole(out, frame, previous)
         return
-    shape = frame.replace(f'"rid":{orjson.dumps(rid).decode()}', f'"rid":{_RID}', 1)
     # Most answers have the shape of the one before (a player's placements in one arena):
     # one match of that shape's pattern instead of a pass of the cut's regex.
     hint = previous.shape if previous.shape != _WHOLE else _last_cut[0]
+    cut = _cut_frame_as(hint, rid, frame)
+    if cut is not None:
+        if hint <= 0x7F:
+            out.append(hint)
+        else:
+            _varint(out, hint)
+        _numbers(out, hint, cut, previous)
+        return
+    shape = frame.replace(f'"rid":{orjson.dumps(rid).decode()}', f'"rid":{_RID}', 1)
     cut = _cut_as(hint, shape)
     if cut is not None:
         _varint(out, hint)
@@ -382,15 +498,23 @@ def _cut_integers(text: str) -> tuple[str, list[int]]:
 def _numbers(out: bytearray, shape_id: int, numbers: list[int], previous: _Previous) -> None:
     """The integers of an answer; as differences when the previous one had this shape."""
     # The same shape has as many integers (one loop, no list of differences: issue 13).
-    before = previous.numbers if shape_id == previous.shape else None
-    for k, number in enumerate(numbers):
-        value = number if before is None else number - before[k]
-        # _zigzag, inline: most values here (a tick's step, a cell) take one byte.
-        value = value * 2 if value >= 0 else -value * 2 - 1
-        if value <= 0x7F:
-            out.append(value)
-        else:
-            _varint(out, value)
+    # _zigzag, inline: most values here (a tick's step, a cell) take one byte.
+    append = out.append
+    if shape_id == previous.shape:
+        for number, before in zip(numbers, previous.numbers, strict=True):
+            value = number - before
+            value = value * 2 if value >= 0 else -value * 2 - 1
+            if value <= 0x7F:
+                append(value)
+            else:
+                _varint(out, value)
+    else:
+        for value in numbers:
+            value = value * 2 if value >= 0 else -value * 2 - 1
+            if value <= 0x7F:
+                append(value)
+            else:
+                _varint(out, value)
     previous.shape, previous.numbers = shape_id, numbers
 
 
@@ -424,7 +548,7 @@ def _unpack(data: bytes, index: int, rid: str) -> str | None:
         else:
             found_rid = data[at : at + length].decode()
             at += length
-        previous.rid_text, previous.rid_number = _rid_parts(found_rid)
+        previous.rid_text, previous.rid_number = _rid_parts(found_rid, previous.rid_text)
         shape_id, at = _read_varint(data, at)
         if shape_id == _WHOLE:
             length, at = _read_varint(data, at)

@@ -22,13 +22,12 @@ oldest answers are evicted first (counted in ``evicted``), and a log full of pen
 requests refuses new ones with :class:`TooManyPending`.
 
 Compact (issue 13): an active player places twice a second and every answer is kept for the
-grace and a margin (150 s by default; twice the grace, 240 s, before), ~300 answers. At 240
-s, as strings in dicts, they took ~148 KiB per player; they are now packed
-(:class:`~tilemud.actors.session._answers.PackedAnswers`: a shape shared by the process,
-the rid and the integers cut out, blocks compressed, each answer against the one before),
-~14 bytes per answer, and rebuilt to the very same text on a repeat. An idle player's log
-is one small object: its answers are made with its first request, and its set of pending
-rids exists only while a request is pending.
+grace and a margin (150 s by default), ~300 answers. At 240 s, as strings in dicts, they
+took ~148 KiB per player; they are now packed
+(:class:`~tilemud.actors.session._answers.PackedAnswers`), ~14 bytes per answer, and rebuilt
+to the very same text on a repeat. An idle player's log is one small object (slots): its
+answers are made with its first request, and its set of pending rids exists only while a
+request is pending. CPU per request: ``benchmarks/request_log.py``.
 """
 
 from __future__ import annotations
@@ -158,12 +157,13 @@ class RequestLog:
 
     Args:
         window: seconds of Trio time an answer is kept after :meth:`finish` (positive).
-        max_entries: how many rids are remembered at most, pending ones included (at
-            least 1).
+        max_entries: how many rids are remembered at most, pending ones included (1+).
 
     Raises:
         ValueError: an argument is out of range.
     """
+
+    __slots__ = ("_answers", "_evicted", "_max_entries", "_pending", "_window")
 
     def __init__(self, *, window: float, max_entries: int) -> None:
         if window <= 0:
@@ -214,17 +214,21 @@ class RequestLog:
         Raises:
             TooManyPending: the rid is new and the log is full of pending requests.
         """
-        self._prune(trio.current_time())
-        if self._pending is not None and rid in self._pending:
+        answers = self._answers
+        if answers.next_expiry <= (now := trio.current_time()):
+            answers.forget_expired(now)
+        pending = self._pending
+        if pending is not None and rid in pending:
             return _PENDING
-        answer = self._answers.find(rid)
+        answer = answers.find(rid)
         if answer is not None:
             return Answered(frame=answer)
-        if not self._make_room():
+        held = len(answers) if pending is None else len(pending) + len(answers)
+        if held >= self._max_entries and not self._make_room():
             raise TooManyPending(f"{self.pending} requests are still being applied; retry later")
-        if self._pending is None:
-            self._pending = set()
-        self._pending.add(rid)
+        if pending is None:
+            self._pending = pending = set()
+        pending.add(rid)
         return _FRESH
 
     def finish(self, rid: str, frame: str) -> None:
@@ -240,15 +244,17 @@ class RequestLog:
             rid: the request id.
             frame: the encoded answer, sent again to every repeat of ``rid``.
         """
-        now = trio.current_time()
-        self._prune(now)
-        if self._pending is not None and rid in self._pending:
-            self._pending.remove(rid)
-            if not self._pending:
+        answers = self._answers
+        if answers.next_expiry <= (now := trio.current_time()):
+            answers.forget_expired(now)
+        pending = self._pending
+        if pending is not None and rid in pending:
+            pending.remove(rid)
+            if not pending:
                 self._pending = None
-        elif self._answers.find(rid) is not None or not self._make_room():
+        elif answers.find(rid) is not None or not self._make_room():
             return
-        self._answers.add(rid, frame, now + self._window)
+        answers.add(rid, frame, now + self._window)
 
     def abandon(self, rid: str) -> None:
         """Forget a pending request that was refused before it was applied.
@@ -272,11 +278,6 @@ class RequestLog:
             self._answers.forget_oldest()
             self._evicted += 1
         return True
-
-    def _prune(self, now: float) -> None:
-        answers = self._answers
-        while (expires := answers.oldest_expiry()) is not None and expires <= now:
-            answers.forget_oldest()
 
 
 class NotNow:
