@@ -238,7 +238,7 @@ def _check_all(
     grid = board.grid
     width, height = board.width, board.height
     holdings = board.holdings
-    kinds = frozenset(rules.kind_names)
+    has_kind = rules.has_kind
     last_placed = state.last_placed
     cooldown = rules.cooldown_ticks
     captures, adjacency, margin = rules.captures, rules.require_adjacency, rules.capture_margin
@@ -246,7 +246,7 @@ def _check_all(
     for i, p in enumerate(ordered):
         player, x, y = p.player_id, p.x, p.y
         reason: RejectReason | None = None
-        if p.kind not in kinds:
+        if not has_kind(p.kind):
             reason = "unknown_kind"
         elif not (0 <= x < width and 0 <= y < height):
             reason = "out_of_bounds"
