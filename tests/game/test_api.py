@@ -66,6 +66,7 @@ PUBLIC = {
     "resimulate",
     "resolve_tick",
     "score_board",
+    "slot_setters",
 }
 
 

@@ -31,6 +31,7 @@ from tilemud.game._placement import PlacementKey as PlacementKey
 from tilemud.game._placement import PlacementResult as PlacementResult
 from tilemud.game._placement import RejectReason as RejectReason
 from tilemud.game._placement import placement_order_key as placement_order_key
+from tilemud.game._placement import slot_setters as slot_setters
 from tilemud.game._replay import ReplayCheck as ReplayCheck
 from tilemud.game._replay import ReplayDivergence as ReplayDivergence
 from tilemud.game._replay import ReplayTick as ReplayTick

@@ -106,13 +106,19 @@ class PlacementResult:
 # Only for values that pass the checks by construction; tests/game/test_placement.py holds
 # them equal to the checked ones.
 _NEW: Final = object.__new__
-_RESULT_FIELDS: Final[Any] = tuple(
-    PlacementResult.__dict__[field.name].__set__ for field in attrs.fields(PlacementResult)
+
+
+def slot_setters(cls: type) -> tuple[Any, ...]:
+    """The setters of a slotted attrs class's fields, in field order: a value made with
+    ``object.__new__`` then set through them skips the frozen ``__init__`` (its checks
+    included), for a caller whose values pass them by construction."""
+    return tuple(cls.__dict__[field.name].__set__ for field in attrs.fields(cls))
+
+
+_SET_PLACEMENT, _SET_OUTCOME, _SET_REASON, _SET_WINNER, _SET_CAPTURED = slot_setters(
+    PlacementResult
 )
-_SET_PLACEMENT, _SET_OUTCOME, _SET_REASON, _SET_WINNER, _SET_CAPTURED = _RESULT_FIELDS
-_SET_X, _SET_Y, _SET_TILE = (
-    PlacedTile.__dict__[field.name].__set__ for field in attrs.fields(PlacedTile)
-)
+_SET_X, _SET_Y, _SET_TILE = slot_setters(PlacedTile)
 
 
 def unchecked_result(

@@ -23,6 +23,7 @@ from tilemud.game import (
     decode_board,
     encode_board,
     score_board,
+    slot_setters,
 )
 
 #: ``arenas.state``.
@@ -112,9 +113,6 @@ class PlacementRecord:
 
 
 _NEW: Final = object.__new__
-_RECORD_FIELDS: Final[Any] = tuple(
-    PlacementRecord.__dict__[field.name].__set__ for field in attrs.fields(PlacementRecord)
-)
 (
     _SET_ARENA_ID,
     _SET_TICK,
@@ -124,7 +122,7 @@ _RECORD_FIELDS: Final[Any] = tuple(
     _SET_Y,
     _SET_KIND,
     _SET_RID,
-) = _RECORD_FIELDS
+) = slot_setters(PlacementRecord)
 
 
 @attrs.frozen(kw_only=True)
